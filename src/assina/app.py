@@ -1,0 +1,117 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from assina import __version__
+from assina.config import Settings
+from assina.core.clock import Clock, SystemClock
+from assina.core.http import BodyLimitMiddleware, install_error_handlers
+from assina.core.metrics import HttpMetrics, MetricsMiddleware
+from assina.core.openapi import install_openapi
+from assina.core.secrets import SecretBox, load_or_create_secret_key
+from assina.customers.api import router as customers_router
+from assina.customers.models import CustomerStatus
+from assina.customers.schemas import CustomerCreate, CustomerOut
+from assina.db.database import Database
+from assina.deps import Runtime
+from assina.events.api import router as events_router
+from assina.ops import router as ops_router
+from assina.products.api import router as products_router
+from assina.tenants.api import router as tenants_router
+
+DESCRIPTION = """\
+Recurring billing and subscription management, Brazil first, with webhooks that are never lost.
+
+Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457 `application/problem+json`.
+Every POST accepts an `Idempotency-Key` header.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Build the app. Tests pass their own database and clock; `serve` passes neither."""
+    settings = settings or Settings()
+    owns_database = database is None
+    database = database or Database.from_url(settings.database_url, settings.db_pool_size)
+    box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
+    runtime = Runtime(
+        settings=settings,
+        database=database,
+        clock=clock or SystemClock(),
+        secret_box=box,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            await database.dispose()
+
+    app = FastAPI(
+        title="assina",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    registry = CollectorRegistry()
+    app.state.metrics_registry = registry
+
+    install_error_handlers(app)
+    for router in (
+        ops_router,
+        tenants_router,
+        customers_router,
+        products_router,
+        events_router,
+    ):
+        app.include_router(router)
+    if settings.bench_endpoints:
+        _add_bench_routes(app)
+    install_openapi(app)
+
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
+    return app
+
+
+def _add_bench_routes(app: FastAPI) -> None:
+    """A route with the same body, validation and answer shape as POST /v1/customers that
+    touches no database: the baseline for bench/api.py."""
+    from assina.core.ids import new_id
+
+    @app.post(
+        "/_bench/bare",
+        status_code=201,
+        response_model=CustomerOut,
+        include_in_schema=False,
+    )
+    async def bare(body: CustomerCreate) -> CustomerOut:
+        now = app.state.runtime.clock.now()
+        return CustomerOut(
+            id=new_id("cus"),
+            number=1,
+            name=body.name,
+            email=body.email,
+            document=body.document,
+            document_type=None,
+            phone=body.phone,
+            address=body.address,
+            status=CustomerStatus.ACTIVE,
+            metadata=body.metadata,
+            created_at=now,
+            updated_at=now,
+        )

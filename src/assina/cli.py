@@ -1,0 +1,227 @@
+"""The `assina` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+
+from assina.config import Settings
+from assina.core.clock import SystemClock
+from assina.core.secrets import SecretBox, load_or_create_secret_key
+from assina.db import migrate as migrations
+from assina.db.database import Database
+from assina.tenants import service as tenants
+from assina.tenants.models import DEFAULT_TIME_ZONE
+from assina.tenants.schemas import CreatedTenant, validate_time_zone
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="assina: recurring billing with webhooks that are never lost.",
+    no_args_is_help=True,
+)
+tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    try:
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(coroutine)
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+        return asyncio.run(coroutine)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return settings
+
+
+async def _migrate(settings: Settings) -> str | None:
+    database = Database.from_url(settings.database_url, pool_size=1)
+    try:
+        await migrations.upgrade(database.engine)
+        return await migrations.current_revision(database.engine)
+    finally:
+        await database.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    revision = _run(_migrate(_settings()))
+    typer.echo(f"database at revision {revision}")
+
+
+async def _create_tenant(settings: Settings, name: str, time_zone: str) -> CreatedTenant:
+    database = Database.from_url(settings.database_url, pool_size=1)
+    box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
+    try:
+        async with database.write() as session:
+            return await tenants.create_tenant(session, SystemClock(), box, name, time_zone)
+    finally:
+        await database.dispose()
+
+
+def _checked_zone(time_zone: str) -> str:
+    try:
+        return validate_time_zone(time_zone)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Argument(help="The tenant's name (the company).")],
+    time_zone: Annotated[
+        str, typer.Option(help="IANA time zone for calendar dates.")
+    ] = DEFAULT_TIME_ZONE,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Create a tenant and print its API key and validation token (shown only this once)."""
+    created = _run(_create_tenant(_settings(), name, _checked_zone(time_zone)))
+    if as_json:
+        typer.echo(created.model_dump_json())
+        return
+    _print_credentials(created)
+
+
+@tenant_app.command("key")
+def tenant_key(tenant_id: Annotated[str, typer.Argument(help="ten_… id")]) -> None:
+    """Issue another API key for a tenant (for a lost key; the old ones keep working)."""
+    settings = _settings()
+
+    async def issue() -> str:
+        database = Database.from_url(settings.database_url, pool_size=1)
+        try:
+            async with database.write() as session:
+                await tenants.get_tenant(session, tenant_id)
+                return await tenants.issue_api_key(session, SystemClock(), tenant_id)
+        finally:
+            await database.dispose()
+
+    try:
+        typer.echo(json.dumps({"tenant_id": tenant_id, "api_key": _run(issue())}))
+    except Exception as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+
+
+def _print_credentials(created: CreatedTenant) -> None:
+    typer.echo(f"tenant:           {created.tenant_id}")
+    typer.echo(f"API key:          {created.api_key}")
+    typer.echo(f"validation token: {created.validation_token}")
+    typer.echo("Keep them now: the API key is stored only as a hash and is not shown again.")
+
+
+async def _first_tenant(settings: Settings) -> tuple[CreatedTenant | None, str | None]:
+    database = Database.from_url(settings.database_url, pool_size=1)
+    try:
+        await migrations.upgrade(database.engine)
+        async with database.write() as session:
+            existing = await tenants.first_tenant(session)
+            if existing is not None:
+                return None, existing.id
+        created = await _create_tenant(settings, "Minha empresa", DEFAULT_TIME_ZONE)
+        return created, created.tenant_id
+    finally:
+        await database.dispose()
+
+
+@app.command()
+def init() -> None:
+    """Migrate, and create a first tenant when there is none (what `make run` does first)."""
+    settings = _settings()
+    created, tenant_id = _run(_first_tenant(settings))
+    if created is not None:
+        typer.echo("First tenant created.")
+        _print_credentials(created)
+    else:
+        typer.echo(
+            f"Using the existing tenant {tenant_id}; its API key was printed when it was created "
+            f"(`assina tenant key {tenant_id}` issues another)."
+        )
+
+
+async def _serve(settings: Settings, host: str, port: int, with_worker: bool) -> None:
+    from assina.app import create_app
+    from assina.worker.runner import run_worker
+
+    database = Database.from_url(settings.database_url, settings.db_pool_size)
+    clock = SystemClock()
+    application = create_app(settings, database=database, clock=clock)
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(database, clock, stop)) if with_worker else None
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        if worker is not None:
+            await worker
+        await database.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    no_worker: Annotated[
+        bool,
+        typer.Option("--no-worker", help="Serve HTTP only; run `assina worker` elsewhere."),
+    ] = False,
+) -> None:
+    """Serve the API, docs and operations endpoints (and the worker loops, by default)."""
+    settings = _settings()
+    typer.echo(f"assina on http://{host}:{port}  (API /v1, docs http://{host}:{port}/docs)")
+    _run(_serve(settings, host, port, with_worker=not no_worker))
+
+
+async def _work(settings: Settings) -> None:
+    from assina.worker.runner import run_worker
+
+    database = Database.from_url(settings.database_url, settings.db_pool_size)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        await run_worker(database, SystemClock(), stop)
+    finally:
+        await database.dispose()
+
+
+@app.command()
+def worker() -> None:
+    """Run the background loops only (dispatcher, billing calendar, housekeeping)."""
+    _run(_work(_settings()))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

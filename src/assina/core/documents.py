@@ -1,0 +1,73 @@
+"""Brazilian taxpayer documents: CPF (people) and CNPJ (companies), validated by check digits."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+_NON_DIGITS = re.compile(r"[.\-/\s]")
+
+
+class DocumentKind(StrEnum):
+    CPF = "cpf"
+    CNPJ = "cnpj"
+
+
+def only_digits(document: str) -> str:
+    """Strip the usual punctuation (`.`, `-`, `/`, spaces); anything else is left for validation."""
+    return _NON_DIGITS.sub("", document)
+
+
+def _check_digit(digits: str, weights: list[int]) -> str:
+    total = sum(int(d) * w for d, w in zip(digits, weights, strict=True))
+    remainder = total % 11
+    return "0" if remainder < 2 else str(11 - remainder)
+
+
+def cpf_check_digits(first_nine: str) -> str:
+    first = _check_digit(first_nine, list(range(10, 1, -1)))
+    second = _check_digit(first_nine + first, list(range(11, 1, -1)))
+    return first + second
+
+
+def cnpj_check_digits(first_twelve: str) -> str:
+    weights = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
+    first = _check_digit(first_twelve, weights)
+    second = _check_digit(first_twelve + first, [6, *weights])
+    return first + second
+
+
+def is_valid_cpf(digits: str) -> bool:
+    if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
+        return False
+    if digits == digits[0] * 11:
+        return False
+    return cpf_check_digits(digits[:9]) == digits[9:]
+
+
+def is_valid_cnpj(digits: str) -> bool:
+    if len(digits) != 14 or not digits.isascii() or not digits.isdigit():
+        return False
+    if digits == digits[0] * 14:
+        return False
+    return cnpj_check_digits(digits[:12]) == digits[12:]
+
+
+def normalize_document(document: str) -> str:
+    """Return the CPF or CNPJ as digits only, or raise ValueError saying what is wrong."""
+    digits = only_digits(document)
+    if not digits.isascii() or not digits.isdigit():
+        raise ValueError("document must be a CPF (11 digits) or a CNPJ (14 digits)")
+    if len(digits) == 11:
+        if not is_valid_cpf(digits):
+            raise ValueError("invalid CPF: check digits do not match")
+        return digits
+    if len(digits) == 14:
+        if not is_valid_cnpj(digits):
+            raise ValueError("invalid CNPJ: check digits do not match")
+        return digits
+    raise ValueError("document must be a CPF (11 digits) or a CNPJ (14 digits)")
+
+
+def document_kind(digits: str) -> DocumentKind:
+    return DocumentKind.CPF if len(digits) == 11 else DocumentKind.CNPJ

@@ -1,0 +1,143 @@
+"""The HTTP edge: problem+json for every error path, and the 1 MiB body limit."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assina.core.errors import PROBLEM_CONTENT_TYPE, FieldError, Problem
+
+logger = logging.getLogger("assina.http")
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem.body(),
+        status_code=problem.status,
+        media_type=PROBLEM_CONTENT_TYPE,
+        headers=problem.headers or None,
+    )
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def validation_problem(errors: list[dict[str, Any]]) -> Problem:
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return Problem(400, "malformed-json", "The request body is not valid JSON.", "Bad Request")
+    field_errors = [FieldError(_field_name(tuple(e.get("loc", ()))), _message(e)) for e in errors]
+    summary = "; ".join(f"{e.field}: {e.message}" for e in field_errors[:5])
+    return Problem(422, "validation-error", summary, "Unprocessable Content", errors=field_errors)
+
+
+async def _on_problem(_request: Request, error: Exception) -> JSONResponse:
+    if not isinstance(error, Problem):
+        raise error
+    return problem_response(error)
+
+
+async def _on_validation(_request: Request, error: Exception) -> JSONResponse:
+    if not isinstance(error, RequestValidationError):
+        raise error
+    return problem_response(validation_problem(list(error.errors())))
+
+
+async def _on_http_error(_request: Request, error: Exception) -> JSONResponse:
+    if not isinstance(error, StarletteHTTPException):
+        raise error
+    slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+    detail = error.detail if isinstance(error.detail, str) else json.dumps(error.detail)
+    if error.status_code == 404 and detail == "Not Found":
+        detail = "No such route."
+    problem = Problem(error.status_code, slug, detail, headers=dict(error.headers or {}))
+    return problem_response(problem)
+
+
+async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return problem_response(Problem(500, "internal-error", "An unexpected error happened."))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+class BodyLimitMiddleware:
+    """Answers 413 to a body over the limit, declared or streamed, before any route reads it."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = Problem(
+            413,
+            "payload-too-large",
+            f"The request body is over {self.max_bytes} bytes.",
+        )
+        await problem_response(problem)(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,54 @@
+"""Money: integer minor units plus an ISO 4217 currency code. Never floats."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+DEFAULT_CURRENCY = "BRL"
+
+# Currencies a tenant may bill in, with their minor-unit exponent (ISO 4217).
+MINOR_UNIT_EXPONENT: dict[str, int] = {
+    "BRL": 2,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "ARS": 2,
+    "CLP": 0,
+    "COP": 2,
+    "MXN": 2,
+    "PEN": 2,
+    "PYG": 0,
+    "UYU": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "JPY": 0,
+}
+
+MAX_AMOUNT = 10**15  # far above any real charge; keeps every amount inside a signed 64-bit column
+
+
+def _known_currency(code: str) -> str:
+    code = code.upper()
+    if code not in MINOR_UNIT_EXPONENT:
+        raise ValueError(f"unsupported currency {code!r}; use one of {sorted(MINOR_UNIT_EXPONENT)}")
+    return code
+
+
+Currency = Annotated[
+    str,
+    Field(min_length=3, max_length=3, description="ISO 4217 code", examples=["BRL"]),
+    AfterValidator(_known_currency),
+]
+
+Amount = Annotated[
+    int,
+    Field(
+        strict=True,
+        ge=0,
+        le=MAX_AMOUNT,
+        description="Integer minor units (centavos for BRL).",
+        examples=[9990],
+    ),
+]

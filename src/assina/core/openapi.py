@@ -1,0 +1,72 @@
+"""OpenAPI: problem+json documented for every error response, FastAPI's own 422 included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from assina.core.errors import PROBLEM_CONTENT_TYPE, ProblemOut
+
+_DESCRIPTIONS = {
+    400: "Malformed request (invalid JSON, bad Idempotency-Key)",
+    401: "Missing or invalid API key",
+    404: "No such object for this tenant",
+    409: "Conflict: forbidden state transition or reused Idempotency-Key",
+    413: "Request body over 1 MiB",
+    422: "Validation error: `errors` names each field",
+}
+_PROBLEM_REF = {"$ref": "#/components/schemas/ProblemOut"}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: each status documented as problem+json."""
+    return {
+        status: {"model": ProblemOut, "description": _DESCRIPTIONS.get(status, "Error")}
+        for status in statuses
+    }
+
+
+def _as_problem(response: dict[str, Any]) -> None:
+    response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}}
+
+
+def install_openapi(app: FastAPI) -> None:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            webhooks=app.webhooks.routes,
+            tags=app.openapi_tags,
+        )
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses: dict[str, Any] = operation.get("responses", {})
+                for status, response in responses.items():
+                    if status.isdigit() and int(status) >= 400:
+                        _as_problem(response)
+                if "422" in responses or "requestBody" in operation:
+                    responses.setdefault("422", {"description": _DESCRIPTIONS[422]})
+                    _as_problem(responses["422"])
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["ProblemOut"] = ProblemOut.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        _hoist_defs(components)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = build  # type: ignore[method-assign]
+
+
+def _hoist_defs(components: dict[str, Any]) -> None:
+    problem = components["ProblemOut"]
+    for name, definition in problem.pop("$defs", {}).items():
+        components.setdefault(name, definition)

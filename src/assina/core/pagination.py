@@ -1,0 +1,65 @@
+"""Cursor pagination: `?limit=50&starting_after=<id>` → `{"data": [...], "has_more": bool}`.
+
+Lists are ordered by id, ascending (ids are time-sortable, so oldest first); the cursor is
+the last id of the previous page and needs no lookup, so it cannot reveal other tenants' ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+T = TypeVar("T")
+Row = TypeVar("Row")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int = DEFAULT_LIMIT
+    starting_after: str | None = None
+
+
+def _page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1 to 100.")
+    ] = DEFAULT_LIMIT,
+    starting_after: Annotated[
+        str | None, Query(max_length=64, description="Return objects after this id.")
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, starting_after=starting_after)
+
+
+PageQuery = Annotated[PageParams, Depends(_page_params)]
+
+
+async def fetch_page(
+    session: AsyncSession,
+    statement: Select[Row],
+    id_column: InstrumentedAttribute[str],
+    params: PageParams,
+) -> tuple[Sequence[Row], bool]:
+    if params.starting_after is not None:
+        statement = statement.where(id_column > params.starting_after)
+    statement = statement.order_by(id_column).limit(params.limit + 1)
+    rows = (await session.scalars(statement)).all()
+    return rows[: params.limit], len(rows) > params.limit
+
+
+def page_of(items: Sequence[Any], has_more: bool) -> dict[str, Any]:
+    return {"data": list(items), "has_more": has_more}

@@ -1,0 +1,64 @@
+"""Secrets at rest: API keys kept only as hashes; tokens encrypted with a key derived from
+`ASSINA_SECRET_KEY` (generated into the data directory on first use when unset)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+SECRET_KEY_FILE = "assina.secret"  # noqa: S105 - a file name, not a secret
+API_KEY_PREFIX = "sk_"
+
+
+def load_or_create_secret_key(configured: str | None, data_dir: Path) -> str:
+    if configured:
+        return configured
+    path = data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Written once, readable by the owner only: losing it makes stored tokens unreadable.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+class SecretBox:
+    """Encrypts small secrets (validation tokens, endpoint secrets) for storage."""
+
+    def __init__(self, secret_key: str) -> None:
+        derived = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=None,
+            info=b"assina secrets at rest v1",
+        ).derive(secret_key.encode())
+        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+
+    def seal(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def open(self, sealed: str) -> str:
+        return self._fernet.decrypt(sealed.encode()).decode()
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(api_key: str) -> str:
+    # API keys carry 256 random bits, so a fast hash is enough and keeps auth cheap.
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def new_validation_token() -> str:
+    return secrets.token_hex(32)

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assina.db.base import Base, id_column
+
+
+class CustomerStatus(StrEnum):
+    ACTIVE = "active"
+    DELINQUENT = "delinquent"
+    SUSPENDED = "suspended"
+    INACTIVE = "inactive"
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_customers_tenant_id_id", "tenant_id", "id"),
+        Index("ix_customers_tenant_id_status_id", "tenant_id", "status", "id"),
+        Index("ix_customers_tenant_id_email", "tenant_id", "email"),
+        Index("ix_customers_tenant_id_document", "tenant_id", "document"),
+    )
+
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
+    number: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    document: Mapped[str | None] = mapped_column(String(14))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(16))
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

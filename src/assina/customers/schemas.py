@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+)
+
+from assina.core.documents import DocumentKind, document_kind, normalize_document
+from assina.core.metadata import Metadata
+from assina.core.patching import reject_null
+from assina.customers.models import Customer, CustomerStatus
+
+Document = Annotated[
+    str,
+    Field(
+        min_length=11,
+        max_length=18,
+        description="CPF or CNPJ, with or without punctuation; stored digits-only.",
+        examples=["529.982.247-25"],
+    ),
+    AfterValidator(normalize_document),
+]
+Phone = Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    street: str | None = Field(default=None, max_length=200)
+    number: str | None = Field(default=None, max_length=20)
+    complement: str | None = Field(default=None, max_length=100)
+    district: str | None = Field(default=None, max_length=100)
+    city: str | None = Field(default=None, max_length=100)
+    state: str | None = Field(default=None, max_length=50)
+    postal_code: str | None = Field(default=None, max_length=16)
+    country: str = Field(default="BR", min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+
+
+class CustomerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr | None = None
+    document: Document | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class CustomerUpdate(BaseModel):
+    """Only the fields sent change; `null` clears an optional field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    document: Document | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    metadata: Metadata | None = None
+
+    _not_null = field_validator("name", "metadata")(reject_null)
+
+
+class CustomerOut(BaseModel):
+    id: str
+    number: int
+    name: str
+    email: str | None
+    document: str | None
+    document_type: DocumentKind | None
+    phone: str | None
+    address: Address | None
+    status: CustomerStatus
+    metadata: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, customer: Customer) -> CustomerOut:
+        return cls(
+            id=customer.id,
+            number=customer.number,
+            name=customer.name,
+            email=customer.email,
+            document=customer.document,
+            document_type=document_kind(customer.document) if customer.document else None,
+            phone=customer.phone,
+            address=Address.model_validate(customer.address) if customer.address else None,
+            status=CustomerStatus(customer.status),
+            metadata=customer.metadata_,
+            created_at=customer.created_at,
+            updated_at=customer.updated_at,
+        )

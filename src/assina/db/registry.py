@@ -1,0 +1,13 @@
+"""Imports every domain's models so that `Base.metadata` knows all tables (for Alembic)."""
+
+from __future__ import annotations
+
+from assina.core.idempotency import IdempotencyKey
+from assina.customers.models import Customer
+from assina.db.base import Base
+from assina.events.models import Event
+from assina.products.models import Product
+from assina.tenants.models import ApiKey, Tenant, TenantCounter
+
+ALL_MODELS = (Tenant, ApiKey, TenantCounter, IdempotencyKey, Customer, Product, Event)
+metadata = Base.metadata

@@ -1,0 +1,82 @@
+"""What every request needs: the runtime (database, clock, secrets) and the calling tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from assina.config import Settings
+from assina.core.clock import Clock
+from assina.core.errors import Problem
+from assina.core.idempotency import UseCase, respond_once
+from assina.core.secrets import SecretBox
+from assina.db.database import Database
+from assina.tenants.service import TenantContext, authenticate
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    database: Database
+    clock: Clock
+    secret_box: SecretBox
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A request authenticated as one tenant, with what its use cases need."""
+
+    tenant: TenantContext
+    database: Database
+    clock: Clock
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.tenant_id
+
+    async def respond_once(
+        self, request: Request, status_code: int, use_case: UseCase
+    ) -> JSONResponse:
+        """A POST's use case in one write transaction, honouring `Idempotency-Key`."""
+        return await respond_once(
+            request, self.database, self.clock, self.tenant_id, status_code, use_case
+        )
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+_bearer = HTTPBearer(auto_error=False, description="API key of one tenant: `Bearer sk_…`")
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(
+        401,
+        "unauthorized",
+        detail,
+        "Unauthorized",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+async def require_caller(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("Send the API key as `Authorization: Bearer <key>`.")
+    async with runtime.database.read() as session:
+        tenant = await authenticate(session, credentials.credentials)
+    if tenant is None:
+        raise _unauthorized("The API key is not valid.")
+    return Caller(tenant=tenant, database=runtime.database, clock=runtime.clock)
+
+
+CallerDep = Annotated[Caller, Depends(require_caller)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -1,0 +1,73 @@
+"""HTTP for the event log and the event catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from assina.core.openapi import problem_responses
+from assina.core.pagination import Page, PageQuery
+from assina.deps import CallerDep
+from assina.events import service
+from assina.events.catalog import CATALOG
+from assina.events.schemas import EventOut, EventTypeList, EventTypeOut
+
+router = APIRouter(tags=["events"])
+
+
+@router.get(
+    "/v1/events",
+    response_model=Page[EventOut],
+    responses=problem_responses(401, 422),
+    summary="List events, oldest first",
+)
+async def list_events(
+    caller: CallerDep,
+    page: PageQuery,
+    type: Annotated[str | None, Query(max_length=64, description="e.g. customer.created")] = None,
+    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    created_gte: AwareDatetime | None = None,
+    created_lt: AwareDatetime | None = None,
+) -> Page[EventOut]:
+    filters = service.EventFilters(
+        type=type,
+        customer_id=customer_id,
+        created_gte=created_gte,
+        created_lt=created_lt,
+    )
+    async with caller.database.read() as session:
+        events, has_more = await service.list_events(session, caller.tenant_id, filters, page)
+        return Page[EventOut](data=[EventOut.of(e) for e in events], has_more=has_more)
+
+
+@router.get(
+    "/v1/events/{event_id}",
+    response_model=EventOut,
+    responses=problem_responses(401, 404),
+    summary="Get an event",
+)
+async def get_event(event_id: str, caller: CallerDep) -> EventOut:
+    async with caller.database.read() as session:
+        return EventOut.of(await service.get_event(session, caller.tenant_id, event_id))
+
+
+@router.get(
+    "/v1/event-types",
+    response_model=EventTypeList,
+    response_model_by_alias=True,
+    summary="The event catalog: names, Portuguese labels and the JSON schema of `data`",
+)
+async def list_event_types() -> EventTypeList:
+    return EventTypeList(
+        data=[
+            EventTypeOut(
+                name=kind.name.value,
+                label=kind.label,
+                description=kind.description,
+                schema=kind.data_schema(),
+            )
+            for kind in CATALOG
+        ]
+    )

@@ -1,0 +1,223 @@
+"""The event catalog: the 26 seed events (names fixed by product.md §3) and our extras."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+
+from assina.customers.schemas import CustomerOut
+from assina.events import shapes
+from assina.products.schemas import ProductOut
+
+
+class EventType(StrEnum):
+    CUSTOMER_CREATED = "customer.created"
+    CUSTOMER_UPDATED = "customer.updated"
+    CUSTOMER_DEACTIVATED = "customer.deactivated"
+    CUSTOMER_REACTIVATED = "customer.reactivated"
+    CUSTOMER_STATUS_CHANGED = "customer.status_changed"
+    PRODUCT_CREATED = "product.created"
+    PRODUCT_UPDATED = "product.updated"
+    PRODUCT_DEACTIVATED = "product.deactivated"
+    PRODUCT_DELETED = "product.deleted"
+    CONTRACT_CREATED = "contract.created"
+    CONTRACT_UPDATED = "contract.updated"
+    CONTRACT_DELETED = "contract.deleted"
+    CONTRACT_CANCELLED = "contract.cancelled"
+    CHARGE_CREATED = "charge.created"
+    CHARGE_UPDATED = "charge.updated"
+    CHARGE_SETTLED = "charge.settled"
+    CHARGE_REVERSED = "charge.reversed"
+    CHARGE_INVALIDATED = "charge.invalidated"
+    CHARGE_REACTIVATED = "charge.reactivated"
+    CONTRACT_READJUSTED = "contract.readjusted"
+    EXPENSE_SETTLED = "expense.settled"
+    EXPENSE_REVERSED = "expense.reversed"
+    EXPENSE_UPDATED = "expense.updated"
+    CARD_DECLINED = "card.declined"
+    ORDER_STATUS_CHANGED = "order.status_changed"
+    FISCAL_INVOICE_ISSUED = "fiscal_invoice.issued"
+
+
+@dataclass(frozen=True)
+class EventKind:
+    name: EventType
+    label: str
+    description: str
+    data_model: type[BaseModel]
+
+    def data_schema(self) -> dict[str, Any]:
+        return self.data_model.model_json_schema(mode="serialization")
+
+
+def _kind(type_: EventType, label: str, description: str, model: type[BaseModel]) -> EventKind:
+    return EventKind(type_, label, description, model)
+
+
+CATALOG: tuple[EventKind, ...] = (
+    _kind(
+        EventType.CUSTOMER_CREATED,
+        "Cliente novo",
+        "Um cliente foi cadastrado.",
+        CustomerOut,
+    ),
+    _kind(
+        EventType.CUSTOMER_UPDATED,
+        "Cliente atualizado",
+        "Dados do cliente foram alterados.",
+        CustomerOut,
+    ),
+    _kind(
+        EventType.CUSTOMER_DEACTIVATED,
+        "Cliente desativado",
+        "O cliente foi desativado.",
+        CustomerOut,
+    ),
+    _kind(
+        EventType.CUSTOMER_REACTIVATED,
+        "Cliente reativado",
+        "O cliente foi reativado.",
+        CustomerOut,
+    ),
+    _kind(
+        EventType.CUSTOMER_STATUS_CHANGED,
+        "Cliente status",
+        "A situação do cliente mudou: adimplente, inadimplente ou suspenso.",
+        CustomerOut,
+    ),
+    _kind(
+        EventType.PRODUCT_CREATED,
+        "Produto ou serviço novo",
+        "Um produto ou serviço foi cadastrado.",
+        ProductOut,
+    ),
+    _kind(
+        EventType.PRODUCT_UPDATED,
+        "Produto ou serviço atualizado",
+        "Dados do produto ou serviço foram alterados.",
+        ProductOut,
+    ),
+    _kind(
+        EventType.PRODUCT_DEACTIVATED,
+        "Produto ou serviço desativado",
+        "O produto ou serviço foi desativado e não pode ser vendido.",
+        ProductOut,
+    ),
+    _kind(
+        EventType.PRODUCT_DELETED,
+        "Produto ou serviço excluído",
+        "O produto ou serviço foi excluído.",
+        ProductOut,
+    ),
+    _kind(
+        EventType.CONTRACT_CREATED,
+        "Contrato novo",
+        "Um contrato (assinatura) foi criado.",
+        shapes.ContractShape,
+    ),
+    _kind(
+        EventType.CONTRACT_UPDATED,
+        "Contrato atualizado",
+        "O contrato mudou: dados, fim do trial, suspensão ou retomada.",
+        shapes.ContractShape,
+    ),
+    _kind(
+        EventType.CONTRACT_DELETED,
+        "Contrato excluído",
+        "Um contrato sem cobranças foi excluído.",
+        shapes.ContractShape,
+    ),
+    _kind(
+        EventType.CONTRACT_CANCELLED,
+        "Contrato cancelado",
+        "O contrato foi cancelado.",
+        shapes.ContractShape,
+    ),
+    _kind(
+        EventType.CHARGE_CREATED,
+        "Cobrança criada",
+        "Uma cobrança foi gerada.",
+        shapes.ChargeShape,
+    ),
+    _kind(
+        EventType.CHARGE_UPDATED,
+        "Cobrança atualizada",
+        "Uma cobrança em aberto foi alterada.",
+        shapes.ChargeShape,
+    ),
+    _kind(
+        EventType.CHARGE_SETTLED,
+        "Cobrança liquidada",
+        "Uma cobrança foi paga.",
+        shapes.ChargeShape,
+    ),
+    _kind(
+        EventType.CHARGE_REVERSED,
+        "Cobrança estornada",
+        "Uma cobrança paga foi estornada.",
+        shapes.ChargeShape,
+    ),
+    _kind(
+        EventType.CHARGE_INVALIDATED,
+        "Cobrança invalidada",
+        "Uma cobrança em aberto foi invalidada.",
+        shapes.ChargeShape,
+    ),
+    _kind(
+        EventType.CHARGE_REACTIVATED,
+        "Cobrança reativada",
+        "Uma cobrança invalidada voltou a ficar em aberto.",
+        shapes.ChargeShape,
+    ),
+    _kind(
+        EventType.CONTRACT_READJUSTED,
+        "Mensalidade reajustada",
+        "O valor do contrato foi reajustado por percentual ou índice.",
+        shapes.ContractShape,
+    ),
+    _kind(
+        EventType.EXPENSE_SETTLED,
+        "Despesa liquidada",
+        "Uma despesa foi paga.",
+        shapes.ExpenseShape,
+    ),
+    _kind(
+        EventType.EXPENSE_REVERSED,
+        "Despesa estornada",
+        "O pagamento de uma despesa foi estornado.",
+        shapes.ExpenseShape,
+    ),
+    _kind(
+        EventType.EXPENSE_UPDATED,
+        "Despesa alterada",
+        "Dados de uma despesa foram alterados.",
+        shapes.ExpenseShape,
+    ),
+    _kind(
+        EventType.CARD_DECLINED,
+        "Cartão de crédito negado",
+        "Uma tentativa de cobrança no cartão foi negada pela operadora.",
+        shapes.CardDeclinedShape,
+    ),
+    _kind(
+        EventType.ORDER_STATUS_CHANGED,
+        "Pedido status",
+        "Um pedido mudou de situação.",
+        shapes.OrderShape,
+    ),
+    _kind(
+        EventType.FISCAL_INVOICE_ISSUED,
+        "Nota fiscal convertida",
+        "Uma cobrança liquidada foi convertida em nota fiscal de serviço (NFS-e).",
+        shapes.FiscalInvoiceShape,
+    ),
+)
+
+_LABELS: dict[str, str] = {kind.name.value: kind.label for kind in CATALOG}
+
+
+def label_of(event_type: str) -> str:
+    return _LABELS.get(event_type, event_type)

@@ -1,0 +1,40 @@
+"""Operations without auth: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from assina.deps import RuntimeDep
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="The database answers",
+    responses={503: {"description": "Not ready"}},
+)
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    try:
+        async with runtime.database.read() as session:
+            await session.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as error:
+        return JSONResponse(
+            {"status": "unavailable", "detail": type(error).__name__}, status_code=503
+        )
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    registry: CollectorRegistry = request.app.state.metrics_registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,108 @@
+"""HTTP for products: parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.core.openapi import problem_responses
+from assina.core.pagination import Page, PageQuery
+from assina.deps import CallerDep
+from assina.events.service import snapshot
+from assina.products import service
+from assina.products.models import BillingInterval, ProductStatus
+from assina.products.schemas import ProductCreate, ProductOut, ProductUpdate
+
+router = APIRouter(prefix="/v1/products", tags=["products"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProductOut,
+    responses=problem_responses(400, 401, 409, 413, 422),
+    summary="Create a product or service",
+)
+async def create_product(body: ProductCreate, request: Request, caller: CallerDep) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        product = await service.create_product(session, caller.clock, caller.tenant_id, body)
+        return snapshot(ProductOut.of(product))
+
+    return await caller.respond_once(request, 201, use_case)
+
+
+@router.get(
+    "",
+    response_model=Page[ProductOut],
+    responses=problem_responses(401, 422),
+    summary="List products",
+)
+async def list_products(
+    caller: CallerDep,
+    page: PageQuery,
+    status: ProductStatus | None = None,
+    interval: BillingInterval | None = None,
+    created_gte: AwareDatetime | None = None,
+    created_lt: AwareDatetime | None = None,
+) -> Page[ProductOut]:
+    filters = service.ProductFilters(
+        status=status, interval=interval, created_gte=created_gte, created_lt=created_lt
+    )
+    async with caller.database.read() as session:
+        products, has_more = await service.list_products(session, caller.tenant_id, filters, page)
+        return Page[ProductOut](data=[ProductOut.of(p) for p in products], has_more=has_more)
+
+
+@router.get(
+    "/{product_id}",
+    response_model=ProductOut,
+    responses=problem_responses(401, 404),
+    summary="Get a product",
+)
+async def get_product(product_id: str, caller: CallerDep) -> ProductOut:
+    async with caller.database.read() as session:
+        return ProductOut.of(await service.get_product(session, caller.tenant_id, product_id))
+
+
+@router.patch(
+    "/{product_id}",
+    response_model=ProductOut,
+    responses=problem_responses(400, 401, 404, 413, 422),
+    summary="Update a product",
+)
+async def update_product(product_id: str, body: ProductUpdate, caller: CallerDep) -> ProductOut:
+    async with caller.database.write() as session:
+        product = await service.update_product(
+            session, caller.clock, caller.tenant_id, product_id, body
+        )
+        return ProductOut.of(product)
+
+
+@router.post(
+    "/{product_id}/deactivate",
+    response_model=ProductOut,
+    responses=problem_responses(400, 401, 404, 409),
+    summary="Deactivate a product",
+)
+async def deactivate_product(product_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        product = await service.deactivate_product(
+            session, caller.clock, caller.tenant_id, product_id
+        )
+        return snapshot(ProductOut.of(product))
+
+    return await caller.respond_once(request, 200, use_case)
+
+
+@router.delete(
+    "/{product_id}",
+    response_model=ProductOut,
+    responses=problem_responses(401, 404, 409),
+    summary="Delete a product no contract uses",
+)
+async def delete_product(product_id: str, caller: CallerDep) -> ProductOut:
+    async with caller.database.write() as session:
+        product = await service.delete_product(session, caller.clock, caller.tenant_id, product_id)
+        return ProductOut.of(product)

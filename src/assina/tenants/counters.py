@@ -1,0 +1,35 @@
+"""Per-tenant counters, bumped inside the caller's transaction."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import cast
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.tenants.models import TenantCounter
+
+
+class Counter(StrEnum):
+    EVENT_SEQUENCE = "event_sequence"
+    CUSTOMER_NUMBER = "customer_number"
+    PRODUCT_NUMBER = "product_number"
+
+
+async def next_value(session: AsyncSession, tenant_id: str, counter: Counter) -> int:
+    """Take the counter's next value. The row stays locked until the transaction ends."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = cast(Table, TenantCounter.__table__)
+    statement = (
+        insert(table)
+        .values(tenant_id=tenant_id, name=counter.value, value=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.tenant_id, table.c.name],
+            set_={"value": table.c.value + 1},
+        )
+        .returning(table.c.value)
+    )
+    result = await session.execute(statement)
+    return int(result.scalar_one())

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assina.db.base import Base, id_column
+
+DEFAULT_TIME_ZONE = "America/Sao_Paulo"
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = id_column()
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIME_ZONE)
+    validation_token_sealed: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_tenant_id", "tenant_id", "id"),)
+
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the key, so that people can tell their keys apart.
+    key_hint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class TenantCounter(Base):
+    """Per-tenant counters: object `number`s (gap-free) and the event `sequence`.
+
+    A counter is bumped in the same transaction as the row that takes the value, so a rollback
+    gives the value back and numbers have no gaps; the row lock orders concurrent writers.
+    """
+
+    __tablename__ = "tenant_counters"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

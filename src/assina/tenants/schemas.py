@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def validate_time_zone(value: str) -> str:
+    if value not in available_timezones():
+        raise ValueError(f"unknown IANA time zone {value!r}")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown IANA time zone {value!r}") from error
+    return value
+
+
+class TenantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    time_zone: str = Field(description="IANA time zone for calendar dates, e.g. America/Sao_Paulo")
+    created_at: datetime
+    updated_at: datetime
+
+
+class TenantUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    time_zone: str | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else validate_time_zone(value)
+
+
+class CreatedTenant(BaseModel):
+    tenant_id: str
+    api_key: str
+    validation_token: str

@@ -1,0 +1,111 @@
+"""Tenants and their API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.core.clock import Clock
+from assina.core.errors import not_found
+from assina.core.ids import new_id
+from assina.core.secrets import (
+    SecretBox,
+    hash_api_key,
+    new_api_key,
+    new_validation_token,
+)
+from assina.tenants.models import DEFAULT_TIME_ZONE, ApiKey, Tenant
+from assina.tenants.schemas import CreatedTenant, TenantUpdate
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    """Who is calling: the tenant every query of the request is scoped to."""
+
+    tenant_id: str
+    time_zone: str
+
+
+async def create_tenant(
+    session: AsyncSession,
+    clock: Clock,
+    box: SecretBox,
+    name: str,
+    time_zone: str = DEFAULT_TIME_ZONE,
+) -> CreatedTenant:
+    now = clock.now()
+    validation_token = new_validation_token()
+    tenant = Tenant(
+        id=new_id("ten"),
+        name=name,
+        time_zone=time_zone,
+        validation_token_sealed=box.seal(validation_token),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(tenant)
+    await session.flush()
+    api_key = await issue_api_key(session, clock, tenant.id)
+    return CreatedTenant(tenant_id=tenant.id, api_key=api_key, validation_token=validation_token)
+
+
+async def issue_api_key(session: AsyncSession, clock: Clock, tenant_id: str) -> str:
+    """A new API key for the tenant; only its hash is kept, so this is the one time it is seen."""
+    api_key = new_api_key()
+    session.add(
+        ApiKey(
+            id=new_id("key"),
+            tenant_id=tenant_id,
+            key_hash=hash_api_key(api_key),
+            key_hint=api_key[:7],
+            created_at=clock.now(),
+            revoked_at=None,
+        )
+    )
+    await session.flush()
+    return api_key
+
+
+async def authenticate(session: AsyncSession, api_key: str) -> TenantContext | None:
+    statement = (
+        select(Tenant.id, Tenant.time_zone)
+        .join(ApiKey, ApiKey.tenant_id == Tenant.id)
+        .where(ApiKey.key_hash == hash_api_key(api_key), ApiKey.revoked_at.is_(None))
+    )
+    row = (await session.execute(statement)).first()
+    if row is None:
+        return None
+    return TenantContext(tenant_id=row.id, time_zone=row.time_zone)
+
+
+async def any_tenant_exists(session: AsyncSession) -> bool:
+    return bool(await session.scalar(select(exists().where(Tenant.id.is_not(None)))))
+
+
+async def first_tenant(session: AsyncSession) -> Tenant | None:
+    return await session.scalar(select(Tenant).order_by(Tenant.id).limit(1))
+
+
+async def get_tenant(session: AsyncSession, tenant_id: str) -> Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise not_found("tenant", tenant_id)
+    return tenant
+
+
+async def update_tenant(
+    session: AsyncSession, clock: Clock, tenant_id: str, changes: TenantUpdate
+) -> Tenant:
+    tenant = await get_tenant(session, tenant_id)
+    fields = changes.model_dump(exclude_unset=True, exclude_none=True)
+    changed = False
+    for name, value in fields.items():
+        if getattr(tenant, name) != value:
+            setattr(tenant, name, value)
+            changed = True
+    if changed:
+        tenant.updated_at = clock.now()
+        await session.flush()
+    return tenant
