@@ -24,6 +24,7 @@ from assina.events.api import router as events_router
 from assina.ops import router as ops_router
 from assina.products.api import router as products_router
 from assina.tenants.api import router as tenants_router
+from assina.tenants.auth import ApiKeyAuthenticator
 
 DESCRIPTION = """\
 Recurring billing and subscription management, Brazil first, with webhooks that are never lost.
@@ -49,6 +50,7 @@ def create_app(
         database=database,
         clock=clock or SystemClock(),
         secret_box=box,
+        authenticator=ApiKeyAuthenticator(database),
     )
 
     @asynccontextmanager

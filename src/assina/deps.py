@@ -15,7 +15,8 @@ from assina.core.errors import Problem
 from assina.core.idempotency import UseCase, respond_once
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
-from assina.tenants.service import TenantContext, authenticate
+from assina.tenants.auth import ApiKeyAuthenticator
+from assina.tenants.service import TenantContext
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Runtime:
     database: Database
     clock: Clock
     secret_box: SecretBox
+    authenticator: ApiKeyAuthenticator
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,7 @@ async def require_caller(
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("Send the API key as `Authorization: Bearer <key>`.")
-    async with runtime.database.read() as session:
-        tenant = await authenticate(session, credentials.credentials)
+    tenant = await runtime.authenticator.tenant_for(credentials.credentials)
     if tenant is None:
         raise _unauthorized("The API key is not valid.")
     return Caller(tenant=tenant, database=runtime.database, clock=runtime.clock)

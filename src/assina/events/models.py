@@ -8,6 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from assina.db.base import Base, id_column
 
+# PostgreSQL sequence behind `events.sequence` (see events.service._next_sequence).
+EVENT_SEQUENCE_NAME = "event_sequence"
+
 
 class Event(Base):
     """One change, committed in the same transaction as the change itself (the outbox)."""

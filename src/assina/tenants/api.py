@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from assina.core.openapi import problem_responses
-from assina.deps import CallerDep
+from assina.deps import CallerDep, RuntimeDep
 from assina.tenants import service
 from assina.tenants.schemas import TenantOut, TenantUpdate
 
@@ -29,7 +29,8 @@ async def get_tenant(caller: CallerDep) -> TenantOut:
     responses=problem_responses(400, 401, 413, 422),
     summary="Change this tenant's name or time zone",
 )
-async def update_tenant(body: TenantUpdate, caller: CallerDep) -> TenantOut:
+async def update_tenant(body: TenantUpdate, caller: CallerDep, runtime: RuntimeDep) -> TenantOut:
     async with caller.database.write() as session:
         tenant = await service.update_tenant(session, caller.clock, caller.tenant_id, body)
-        return TenantOut.model_validate(tenant)
+    runtime.authenticator.forget_tenant(caller.tenant_id)
+    return TenantOut.model_validate(tenant)

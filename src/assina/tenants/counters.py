@@ -1,4 +1,4 @@
-"""Per-tenant counters, bumped inside the caller's transaction."""
+"""Per-tenant gap-free counters (object `number`s), bumped inside the caller's transaction."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from assina.tenants.models import TenantCounter
 
 
 class Counter(StrEnum):
-    EVENT_SEQUENCE = "event_sequence"
     CUSTOMER_NUMBER = "customer_number"
     PRODUCT_NUMBER = "product_number"
 

@@ -35,7 +35,7 @@ class ApiKey(Base):
 
 
 class TenantCounter(Base):
-    """Per-tenant counters: object `number`s (gap-free) and the event `sequence`.
+    """Per-tenant counters of object `number`s (gap-free).
 
     A counter is bumped in the same transaction as the row that takes the value, so a rollback
     gives the value back and numbers have no gaps; the row lock orders concurrent writers.

@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from assina.core.patching import reject_null
+
 
 def validate_time_zone(value: str) -> str:
     if value not in available_timezones():
@@ -32,10 +34,12 @@ class TenantUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     time_zone: str | None = None
 
+    _not_null = field_validator("name", "time_zone")(reject_null)
+
     @field_validator("time_zone")
     @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        return None if value is None else validate_time_zone(value)
+    def _known_zone(cls, value: str) -> str:
+        return validate_time_zone(value)
 
 
 class CreatedTenant(BaseModel):

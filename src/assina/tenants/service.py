@@ -68,11 +68,12 @@ async def issue_api_key(session: AsyncSession, clock: Clock, tenant_id: str) -> 
     return api_key
 
 
-async def authenticate(session: AsyncSession, api_key: str) -> TenantContext | None:
+async def authenticate(session: AsyncSession, key_hash: str) -> TenantContext | None:
+    """The tenant whose live API key has this hash (see `hash_api_key`)."""
     statement = (
         select(Tenant.id, Tenant.time_zone)
         .join(ApiKey, ApiKey.tenant_id == Tenant.id)
-        .where(ApiKey.key_hash == hash_api_key(api_key), ApiKey.revoked_at.is_(None))
+        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     )
     row = (await session.execute(statement)).first()
     if row is None:

@@ -24,6 +24,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("CREATE SEQUENCE event_sequence AS bigint")
     op.create_table(
         "tenants",
         sa.Column("id", sa.String(length=40), nullable=False),
@@ -216,3 +218,5 @@ def downgrade() -> None:
 
     op.drop_table("api_keys")
     op.drop_table("tenants")
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("DROP SEQUENCE event_sequence")

@@ -1,0 +1,214 @@
+"""POST /v1/customers against a bare route of the same app that touches no database.
+
+For each backend (SQLite, and PostgreSQL when reachable) this starts a real `assina serve`
+process on loopback with the bench route enabled, then drives it from this process with
+aiohttp at a fixed concurrency for a fixed time: first the bare route (HTTP + validation +
+serialisation, the baseline), then the real one (auth, counters, insert, event, commit).
+
+    .venv/bin/python bench/api.py [--seconds 10] [--concurrency 32] [--backends sqlite,postgresql]
+
+PostgreSQL: ASSINA_BENCH_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench);
+the database is dropped and created anew.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSINA = str(Path(sys.executable).with_name("assina"))
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench"
+
+
+@dataclass
+class Result:
+    backend: str
+    route: str
+    requests: int
+    errors: int
+    seconds: float
+    throughput: float
+    p50_ms: float
+    p99_ms: float
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def recreate_pg(url: str) -> None:
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database="postgres"
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        await conn.close()
+
+
+def run_cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([ASSINA, *args], env=env, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+async def wait_ready(base: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            try:
+                async with http.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise RuntimeError("server did not become ready")
+
+
+async def drive(
+    base: str, path: str, headers: dict[str, str], seconds: float, concurrency: int
+) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+
+    async def one_client(http: aiohttp.ClientSession, worker: int) -> None:
+        nonlocal errors
+        n = 0
+        while time.perf_counter() < deadline:
+            n += 1
+            body = {
+                "name": f"Cliente {worker}-{n}",
+                "email": f"c{worker}.{n}@example.com",
+                "document": "529.982.247-25",
+                "metadata": {"origem": "bench"},
+            }
+            started = time.perf_counter()
+            async with http.post(f"{base}{path}", json=body, headers=headers) as response:
+                await response.read()
+                if response.status != 201:
+                    errors += 1
+            latencies.append(time.perf_counter() - started)
+
+    async with aiohttp.ClientSession(connector=connector) as http:
+        await asyncio.gather(*(one_client(http, w) for w in range(concurrency)))
+    return latencies, errors
+
+
+def summarize(
+    backend: str, route: str, latencies: list[float], errors: int, seconds: float
+) -> Result:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return Result(
+        backend=backend,
+        route=route,
+        requests=len(ordered),
+        errors=errors,
+        seconds=seconds,
+        throughput=len(ordered) / seconds,
+        p50_ms=statistics.median(ordered) * 1000,
+        p99_ms=p99 * 1000,
+    )
+
+
+async def bench_backend(
+    backend: str, database_url: str, seconds: float, concurrency: int
+) -> list[Result]:
+    data_dir = tempfile.mkdtemp(prefix="assina-bench-")
+    env = {
+        **os.environ,
+        "ASSINA_DATABASE_URL": database_url,
+        "ASSINA_DATA_DIR": data_dir,
+        "ASSINA_BENCH_ENDPOINTS": "1",
+        "ASSINA_LOG_LEVEL": "warning",
+    }
+    run_cli(env, "migrate")
+    api_key = json.loads(run_cli(env, "tenant", "create", "Bench", "--json"))["api_key"]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
+        [ASSINA, "serve", "--port", str(port), "--no-worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    results = []
+    try:
+        await wait_ready(base)
+        auth = {"Authorization": f"Bearer {api_key}"}
+        await drive(base, "/_bench/bare", {}, 1.0, concurrency)  # warm-up
+        await drive(base, "/v1/customers", auth, 1.0, concurrency)
+        for route, path, headers in (
+            ("bare", "/_bench/bare", {}),
+            ("POST /v1/customers", "/v1/customers", auth),
+        ):
+            started = time.perf_counter()
+            latencies, errors = await drive(base, path, headers, seconds, concurrency)
+            elapsed = time.perf_counter() - started
+            results.append(summarize(backend, route, latencies, errors, elapsed))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return results
+
+
+def report(results: list[Result]) -> str:
+    lines = [
+        "| backend | route | requests | errors | req/s | p50 ms | p99 ms | ratio to bare |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    bare = {r.backend: r.throughput for r in results if r.route == "bare"}
+    for r in results:
+        ratio = r.throughput / bare[r.backend] if bare.get(r.backend) else float("nan")
+        lines.append(
+            f"| {r.backend} | {r.route} | {r.requests} | {r.errors} | {r.throughput:.0f} "
+            f"| {r.p50_ms:.1f} | {r.p99_ms:.1f} | {ratio:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+
+    results: list[Result] = []
+    for backend in args.backends.split(","):
+        if backend == "sqlite":
+            path = Path(tempfile.mkdtemp(prefix="assina-bench-")) / "bench.db"
+            url = f"sqlite+aiosqlite:///{path}"
+        else:
+            url = os.environ.get("ASSINA_BENCH_PG_URL", DEFAULT_PG)
+            await recreate_pg(url)
+        results += await bench_backend(backend, url, args.seconds, args.concurrency)
+
+    print(report(results))
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "api.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
