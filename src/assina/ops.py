@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -11,6 +11,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from assina.deps import RuntimeDep
 
 router = APIRouter(tags=["operations"])
+
+
+@router.get("/", include_in_schema=False)
+async def home() -> RedirectResponse:
+    # The console will live here; until then, the interactive API docs.
+    return RedirectResponse("/docs")
 
 
 @router.get("/healthz", summary="The process is alive")
