@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from assina import __version__
 from assina.config import Settings
 from assina.core.clock import Clock, SystemClock
 from assina.core.http import BodyLimitMiddleware, install_error_handlers
+from assina.core.inputs import refuse_unstorable_url
 from assina.core.metrics import HttpMetrics, MetricsMiddleware
 from assina.core.openapi import install_openapi
 from assina.core.secrets import SecretBox, load_or_create_secret_key
@@ -67,6 +68,7 @@ def create_app(
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        dependencies=[Depends(refuse_unstorable_url)],
     )
     app.state.runtime = runtime
     registry = CollectorRegistry()

@@ -173,6 +173,11 @@ async def _serve(settings: Settings, host: str, port: int, with_worker: bool) ->
     )
     server = uvicorn.Server(config)
     stop = asyncio.Event()
+    # uvicorn re-raises the signal that stopped it once it has shut down; with SIGTERM's default
+    # action that killed the process before the worker stopped and the database was closed.
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
     worker = asyncio.create_task(run_worker(database, clock, stop)) if with_worker else None
     try:
         await server.serve()

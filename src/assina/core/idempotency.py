@@ -135,14 +135,15 @@ async def respond_once(
             record.response_body = body
     except IntegrityError:
         # A concurrent request with this key committed first: answer what it answered.
+        # Replay inside the block: leaving it rolls back, which expires the loaded row.
         async with database.read() as session:
             stored = await session.get(IdempotencyKey, (tenant_id, key))
-        if stored is None:
-            raise conflict(
-                "A request with this Idempotency-Key is in progress; retry.",
-                "idempotency-in-progress",
-            ) from None
-        return _replay(stored, fingerprint)
+            if stored is None:
+                raise conflict(
+                    "A request with this Idempotency-Key is in progress; retry.",
+                    "idempotency-in-progress",
+                ) from None
+            return _replay(stored, fingerprint)
     return JSONResponse(body, status_code=status_code)
 
 

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.documents import only_digits
+from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.customers import service
@@ -19,6 +20,16 @@ from assina.deps import CallerDep
 from assina.events.service import snapshot
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+_EMAIL = TypeAdapter(EmailStr)
+
+
+def _stored_email(email: str) -> str:
+    """The form create and PATCH store (domain lower-cased), so the filter finds what was sent."""
+    try:
+        return _EMAIL.validate_python(email)
+    except ValidationError:
+        return email
 
 
 @router.post(
@@ -50,12 +61,12 @@ async def list_customers(
     status: CustomerStatus | None = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
     document: Annotated[str | None, Query(max_length=18)] = None,
-    created_gte: AwareDatetime | None = None,
-    created_lt: AwareDatetime | None = None,
+    created_gte: UtcDatetime | None = None,
+    created_lt: UtcDatetime | None = None,
 ) -> Page[CustomerOut]:
     filters = service.CustomerFilters(
         status=status,
-        email=email,
+        email=_stored_email(email) if email is not None else None,
         document=only_digits(document) if document else None,
         created_gte=created_gte,
         created_lt=created_lt,

@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from assina.core.documents import DocumentKind, document_kind, normalize_document
+from assina.core.inputs import InputModel
 from assina.core.metadata import Metadata
 from assina.core.patching import reject_null
 from assina.customers.models import Customer, CustomerStatus
@@ -30,7 +31,7 @@ Document = Annotated[
 Phone = Annotated[str, Field(min_length=1, max_length=32)]
 
 
-class Address(BaseModel):
+class Address(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     street: str | None = Field(default=None, max_length=200)
@@ -43,7 +44,7 @@ class Address(BaseModel):
     country: str = Field(default="BR", min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
 
 
-class CustomerCreate(BaseModel):
+class CustomerCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
@@ -54,7 +55,7 @@ class CustomerCreate(BaseModel):
     metadata: Metadata = Field(default_factory=dict)
 
 
-class CustomerUpdate(BaseModel):
+class CustomerUpdate(InputModel):
     """Only the fields sent change; `null` clears an optional field."""
 
     model_config = ConfigDict(extra="forbid")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
+from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.deps import CallerDep
@@ -28,8 +28,8 @@ async def list_events(
     page: PageQuery,
     type: Annotated[str | None, Query(max_length=64, description="e.g. customer.created")] = None,
     customer_id: Annotated[str | None, Query(max_length=64)] = None,
-    created_gte: AwareDatetime | None = None,
-    created_lt: AwareDatetime | None = None,
+    created_gte: UtcDatetime | None = None,
+    created_lt: UtcDatetime | None = None,
 ) -> Page[EventOut]:
     filters = service.EventFilters(
         type=type,
@@ -57,9 +57,10 @@ async def get_event(event_id: str, caller: CallerDep) -> EventOut:
     "/v1/event-types",
     response_model=EventTypeList,
     response_model_by_alias=True,
+    responses=problem_responses(401),
     summary="The event catalog: names, Portuguese labels and the JSON schema of `data`",
 )
-async def list_event_types() -> EventTypeList:
+async def list_event_types(_caller: CallerDep) -> EventTypeList:
     return EventTypeList(
         data=[
             EventTypeOut(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.deps import CallerDep
@@ -44,8 +44,8 @@ async def list_products(
     page: PageQuery,
     status: ProductStatus | None = None,
     interval: BillingInterval | None = None,
-    created_gte: AwareDatetime | None = None,
-    created_lt: AwareDatetime | None = None,
+    created_gte: UtcDatetime | None = None,
+    created_lt: UtcDatetime | None = None,
 ) -> Page[ProductOut]:
     filters = service.ProductFilters(
         status=status, interval=interval, created_gte=created_gte, created_lt=created_lt

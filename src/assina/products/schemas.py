@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from assina.core.inputs import InputModel
 from assina.core.metadata import Metadata
 from assina.core.money import DEFAULT_CURRENCY, Amount, Currency
 from assina.core.patching import reject_null
@@ -13,7 +14,7 @@ MAX_INTERVAL_COUNT = 36
 MAX_TRIAL_DAYS = 730
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
@@ -26,7 +27,7 @@ class ProductCreate(BaseModel):
     metadata: Metadata = Field(default_factory=dict)
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(InputModel):
     """Only the fields sent change. Existing contracts keep their own prices."""
 
     model_config = ConfigDict(extra="forbid")

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from assina.core.inputs import InputModel
 from assina.core.patching import reject_null
 
 
@@ -28,7 +29,7 @@ class TenantOut(BaseModel):
     updated_at: datetime
 
 
-class TenantUpdate(BaseModel):
+class TenantUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)

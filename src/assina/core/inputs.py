@@ -1,0 +1,74 @@
+"""What every request input must be before it reaches a query: something the databases store.
+
+- Text without NUL (U+0000), which PostgreSQL refuses in `text` and `jsonb`, and without unpaired
+  surrogates (a JSON body may spell one as `"\\ud800"`), which no UTF-8 database can hold. Such
+  text in a body field, a path id or a query parameter is a 422 on every backend, never a
+  database error. Bodies inherit `InputModel`; the app installs `refuse_unstorable_url`.
+- Instants that exist in UTC: `0001-01-01T00:00:00+01:00` is a valid RFC 3339 timestamp with no
+  UTC equivalent in Python, so `UtcDatetime` refuses it instead of failing in the column type.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Request
+from pydantic import AfterValidator, AwareDatetime, BaseModel, field_validator
+
+from assina.core.errors import invalid
+
+NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+SURROGATE_MESSAGE = "must be valid Unicode (no unpaired surrogates)"
+
+
+def unstorable_text(value: object) -> str | None:
+    """Why a string, or any key or item of a dict or list, cannot be stored; None if it can.
+
+    Nested models are not walked: they check their own fields."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return NUL_MESSAGE
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return SURROGATE_MESSAGE
+        return None
+    if isinstance(value, dict):
+        items: list[object] = [part for pair in value.items() for part in pair]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        return None
+    return next((reason for item in items if (reason := unstorable_text(item))), None)
+
+
+class InputModel(BaseModel):
+    """Base of every request body: no field may carry text the database cannot store."""
+
+    @field_validator("*")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        reason = unstorable_text(value)
+        if reason is not None:
+            raise ValueError(reason)
+        return value
+
+
+def refuse_unstorable_url(request: Request) -> None:
+    """App-wide dependency: the same rule for path and query parameters."""
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        reason = unstorable_text(value)
+        if reason is not None:
+            raise invalid(name, reason)
+
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be between 0001-01-01 and 9999-12-31 in UTC") from None
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
