@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -157,13 +159,13 @@ def app_settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(app_settings: Settings, database: Database, clock: FrozenClock) -> Iterator[object]:
+def app(app_settings: Settings, database: Database, clock: FrozenClock) -> Iterator[FastAPI]:
     yield create_app(app_settings, database=database, clock=clock)
 
 
 @pytest.fixture
-async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://assina.test") as http:
         yield http
 
@@ -179,21 +181,24 @@ class TenantClient:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tenant.api_key}"}
 
-    async def get(self, url: str, **kwargs: object) -> httpx.Response:
-        return await self.http.get(url, headers=self.headers, **kwargs)  # type: ignore[arg-type]
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.get(url, headers=self.headers, **kwargs)
 
     async def post(
-        self, url: str, json: object = None, headers: dict[str, str] | None = None, **kwargs: object
+        self, url: str, json: object = None, headers: dict[str, str] | None = None, **kwargs: Any
     ) -> httpx.Response:
         return await self.http.post(
-            url, json=json, headers={**self.headers, **(headers or {})}, **kwargs  # type: ignore[arg-type]
+            url,
+            json=json,
+            headers={**self.headers, **(headers or {})},
+            **kwargs,
         )
 
-    async def patch(self, url: str, json: object = None, **kwargs: object) -> httpx.Response:
-        return await self.http.patch(url, json=json, headers=self.headers, **kwargs)  # type: ignore[arg-type]
+    async def patch(self, url: str, json: object = None, **kwargs: Any) -> httpx.Response:
+        return await self.http.patch(url, json=json, headers=self.headers, **kwargs)
 
-    async def delete(self, url: str, **kwargs: object) -> httpx.Response:
-        return await self.http.delete(url, headers=self.headers, **kwargs)  # type: ignore[arg-type]
+    async def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.delete(url, headers=self.headers, **kwargs)
 
 
 async def make_tenant(

@@ -1,0 +1,43 @@
+"""Fixtures for the integration tests' fuzzing (test_fuzz.py, test_nasty_inputs.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assina.db.database import Database
+from tests.conftest import TenantClient
+from tests.integration.fuzz_openapi import (
+    Schemas,
+    World,
+    operations_of,
+)
+from tests.integration.fuzz_support import (
+    event_log,
+)
+
+
+@pytest.fixture
+async def world(api: TenantClient, other_api: TenantClient, database: Database) -> World:
+    customer = await api.post(
+        "/v1/customers",
+        {"name": "Ana", "document": "529.982.247-25", "metadata": {"turma": "A"}},
+    )
+    product = await api.post("/v1/products", {"name": "Mensalidade", "amount": 45000})
+    foreign = await other_api.post("/v1/customers", {"name": "Bia"})
+    foreign_product = await other_api.post("/v1/products", {"name": "Aula", "amount": 100})
+    for created in (customer, product, foreign, foreign_product):
+        assert created.status_code == 201, created.text
+    events = await event_log(api)
+    document = (await api.http.get("/openapi.json")).json()
+    return World(
+        api=api,
+        database=database,
+        operations=operations_of(document),
+        schemas=Schemas(document),
+        own_ids={
+            "customer_id": [customer.json()["id"]],
+            "product_id": [product.json()["id"]],
+            "event_id": [events[0]["id"]],
+        },
+        foreign_ids=[foreign.json()["id"], foreign_product.json()["id"]],
+    )
