@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,9 +11,8 @@ import httpx
 import pytest
 
 from assina.core.clock import FrozenClock
+from tests.assertions import assert_invalid, assert_problem, iso
 from tests.conftest import START, TenantClient
-
-PROBLEM = "application/problem+json"
 
 CPF = "529.982.247-25"
 CPF_DIGITS = "52998224725"
@@ -21,31 +20,6 @@ OTHER_CPF = "111.444.777-35"
 OTHER_CPF_DIGITS = "11144477735"
 CNPJ = "11.222.333/0001-81"
 CNPJ_DIGITS = "11222333000181"
-
-
-def iso(instant: datetime) -> str:
-    return instant.isoformat().replace("+00:00", "Z")
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert isinstance(body["type"], str) and body["type"]
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
-
-
-def assert_invalid(response: httpx.Response, field: str) -> dict[str, Any]:
-    """A 422 whose `errors` list names `field`."""
-    body = assert_problem(response, 422)
-    fields = [error["field"] for error in body["errors"]]
-    assert field in fields, body
-    for error in body["errors"]:
-        assert isinstance(error["message"], str) and error["message"]
-    return body
 
 
 async def create(api: TenantClient, **fields: Any) -> dict[str, Any]:

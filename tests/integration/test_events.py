@@ -4,13 +4,14 @@ event catalog (product.md §3)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
 import pytest
 
 from assina.core.clock import FrozenClock
+from tests.assertions import iso
 from tests.conftest import START, TenantClient
 
 CPF = "529.982.247-25"
@@ -45,10 +46,6 @@ SEED_EVENTS = {
     "order.status_changed": "Pedido status",
     "fiscal_invoice.issued": "Nota fiscal convertida",
 }
-
-
-def iso(instant: datetime) -> str:
-    return instant.isoformat().replace("+00:00", "Z")
 
 
 async def all_events(api: TenantClient, **params: Any) -> list[dict[str, Any]]:

@@ -16,26 +16,8 @@ from assina.config import Settings
 from assina.core.clock import FrozenClock
 from assina.core.http import MAX_BODY_BYTES
 from assina.db.database import Database
+from tests.assertions import PROBLEM, assert_problem
 from tests.conftest import TEST_SECRET_KEY, TenantClient
-
-PROBLEM = "application/problem+json"
-PROBLEM_TYPE_PREFIX = "urn:assina:problem:"
-
-
-def assert_problem(
-    response: httpx.Response, status: int, slug: str | None = None
-) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].split(";")[0] == PROBLEM
-    body = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys(), body
-    assert body["status"] == status
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    assert body["type"].startswith(PROBLEM_TYPE_PREFIX)
-    if slug is not None:
-        assert body["type"] == PROBLEM_TYPE_PREFIX + slug
-    return body
 
 
 def field_errors(body: dict[str, Any]) -> dict[str, str]:

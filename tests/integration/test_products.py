@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from assina.core.clock import FrozenClock
+from tests.assertions import assert_invalid, assert_problem, iso
 from tests.conftest import START, TenantClient
 
-PROBLEM = "application/problem+json"
 MISSING = "prd_00000000000000000000000000"
-
-
-def iso(instant: datetime) -> str:
-    return instant.isoformat().replace("+00:00", "Z")
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert isinstance(body["type"], str) and body["type"]
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
-
-
-def assert_invalid(response: httpx.Response, field: str) -> dict[str, Any]:
-    body = assert_problem(response, 422)
-    assert field in [error["field"] for error in body["errors"]], body
-    return body
 
 
 async def create(api: TenantClient, **fields: Any) -> dict[str, Any]:
