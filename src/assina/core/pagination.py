@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
@@ -59,7 +59,3 @@ async def fetch_page(
     statement = statement.order_by(id_column).limit(params.limit + 1)
     rows = (await session.scalars(statement)).all()
     return rows[: params.limit], len(rows) > params.limit
-
-
-def page_of(items: Sequence[Any], has_more: bool) -> dict[str, Any]:
-    return {"data": list(items), "has_more": has_more}

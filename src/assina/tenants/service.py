@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
@@ -79,10 +79,6 @@ async def authenticate(session: AsyncSession, key_hash: str) -> TenantContext | 
     if row is None:
         return None
     return TenantContext(tenant_id=row.id, time_zone=row.time_zone)
-
-
-async def any_tenant_exists(session: AsyncSession) -> bool:
-    return bool(await session.scalar(select(exists().where(Tenant.id.is_not(None)))))
 
 
 async def first_tenant(session: AsyncSession) -> Tenant | None:
