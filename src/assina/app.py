@@ -26,6 +26,7 @@ from assina.ops import router as ops_router
 from assina.products.api import router as products_router
 from assina.tenants.api import router as tenants_router
 from assina.tenants.auth import ApiKeyAuthenticator
+from assina.webhooks.api import router as webhooks_router
 
 DESCRIPTION = """\
 Recurring billing and subscription management, Brazil first, with webhooks that are never lost.
@@ -81,6 +82,7 @@ def create_app(
         customers_router,
         products_router,
         events_router,
+        webhooks_router,
     ):
         app.include_router(router)
     if settings.bench_endpoints:

@@ -25,7 +25,10 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
     product = await api.post("/v1/products", {"name": "Mensalidade", "amount": 45000})
     foreign = await other_api.post("/v1/customers", {"name": "Bia"})
     foreign_product = await other_api.post("/v1/products", {"name": "Aula", "amount": 100})
-    for created in (customer, product, foreign, foreign_product):
+    hook = {"url": "https://hooks.example.com/assina"}
+    endpoint = await api.post("/v1/webhook-endpoints", hook)
+    foreign_endpoint = await other_api.post("/v1/webhook-endpoints", hook)
+    for created in (customer, product, foreign, foreign_product, endpoint, foreign_endpoint):
         assert created.status_code == 201, created.text
     events = await event_log(api)
     document = (await api.http.get("/openapi.json")).json()
@@ -37,7 +40,12 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
         own_ids={
             "customer_id": [customer.json()["id"]],
             "product_id": [product.json()["id"]],
+            "endpoint_id": [endpoint.json()["id"]],
             "event_id": [events[0]["id"]],
         },
-        foreign_ids=[foreign.json()["id"], foreign_product.json()["id"]],
+        foreign_ids=[
+            foreign.json()["id"],
+            foreign_product.json()["id"],
+            foreign_endpoint.json()["id"],
+        ],
     )

@@ -424,7 +424,8 @@ def invalid_call(draw: Callable[..., Any], world: World) -> Call:
         op = draw(st.sampled_from([op for op in world.operations if op.query]))
         name = draw(st.sampled_from(sorted(op.query)))
         params = [(name, draw(world.schemas.invalid_query_value(op.query[name])))]
-        return Call(op.method, op.url({}), params, with_key)
+        values = _path_values(draw, world, op, own=True, tame=True)
+        return Call(op.method, op.url(values), params, with_key)
     if kind == "body":
         op = draw(st.sampled_from([op for op in world.operations if op.body is not None]))
         values = _path_values(draw, world, op, own=True, tame=True)

@@ -64,4 +64,5 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSONType,
         dict[str, str]: JSONType,
+        list[str]: JSONType,
     }

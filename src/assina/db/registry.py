@@ -8,6 +8,17 @@ from assina.db.base import Base
 from assina.events.models import Event
 from assina.products.models import Product
 from assina.tenants.models import ApiKey, Tenant, TenantCounter
+from assina.webhooks.models import WebhookEndpoint, WebhookMessage
 
-ALL_MODELS = (Tenant, ApiKey, TenantCounter, IdempotencyKey, Customer, Product, Event)
+ALL_MODELS = (
+    Tenant,
+    ApiKey,
+    TenantCounter,
+    IdempotencyKey,
+    Customer,
+    Product,
+    Event,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 metadata = Base.metadata

@@ -17,6 +17,7 @@ from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
 from assina.events.catalog import EventType
 from assina.events.models import EVENT_SEQUENCE_NAME, Event
+from assina.webhooks.fanout import fan_out
 
 # Fields that change on every write and say nothing about what changed.
 _NOT_DIFFED = frozenset({"updated_at"})
@@ -71,6 +72,7 @@ async def emit_event(
     )
     session.add(event)
     await session.flush()
+    await fan_out(session, event)
     return event
 
 

@@ -1,0 +1,194 @@
+"""HTTP for webhook endpoints, their secrets and messages, and the tenant's validation token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.core.openapi import problem_responses
+from assina.core.pagination import Page, PageQuery
+from assina.deps import CallerDep, RuntimeDep
+from assina.events.service import snapshot
+from assina.webhooks import service
+from assina.webhooks.models import MessageStatus
+from assina.webhooks.schemas import (
+    EndpointCreate,
+    EndpointCreated,
+    EndpointOut,
+    EndpointSecret,
+    EndpointUpdate,
+    MessageOut,
+    WebhookSettings,
+)
+
+router = APIRouter(tags=["webhooks"])
+ENDPOINTS = "/v1/webhook-endpoints"
+
+
+@router.post(
+    ENDPOINTS,
+    status_code=201,
+    response_model=EndpointCreated,
+    responses=problem_responses(400, 401, 409, 413, 422),
+    summary="Register a URL to receive events",
+)
+async def create_endpoint(
+    body: EndpointCreate, request: Request, caller: CallerDep, runtime: RuntimeDep
+) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        endpoint, secret = await service.create_endpoint(
+            session,
+            caller.clock,
+            runtime.secret_box,
+            caller.tenant_id,
+            body,
+            runtime.settings.allow_private_targets,
+        )
+        out = EndpointOut.of(endpoint).model_dump()
+        return snapshot(EndpointCreated(**out, secret=secret))
+
+    return await caller.respond_once(request, 201, use_case)
+
+
+@router.get(
+    ENDPOINTS,
+    response_model=Page[EndpointOut],
+    responses=problem_responses(401, 422),
+    summary="List webhook endpoints",
+)
+async def list_endpoints(caller: CallerDep, page: PageQuery) -> Page[EndpointOut]:
+    async with caller.database.read() as session:
+        endpoints, has_more = await service.list_endpoints(session, caller.tenant_id, page)
+        return Page[EndpointOut](data=[EndpointOut.of(e) for e in endpoints], has_more=has_more)
+
+
+@router.get(
+    ENDPOINTS + "/{endpoint_id}",
+    response_model=EndpointOut,
+    responses=problem_responses(401, 404),
+    summary="Get a webhook endpoint",
+)
+async def get_endpoint(endpoint_id: str, caller: CallerDep) -> EndpointOut:
+    async with caller.database.read() as session:
+        return EndpointOut.of(await service.get_endpoint(session, caller.tenant_id, endpoint_id))
+
+
+@router.patch(
+    ENDPOINTS + "/{endpoint_id}",
+    response_model=EndpointOut,
+    responses=problem_responses(400, 401, 404, 413, 422),
+    summary="Change a webhook endpoint",
+)
+async def update_endpoint(
+    endpoint_id: str, body: EndpointUpdate, caller: CallerDep, runtime: RuntimeDep
+) -> EndpointOut:
+    async with caller.database.write() as session:
+        endpoint = await service.update_endpoint(
+            session,
+            caller.clock,
+            caller.tenant_id,
+            endpoint_id,
+            body,
+            runtime.settings.allow_private_targets,
+        )
+        return EndpointOut.of(endpoint)
+
+
+@router.delete(
+    ENDPOINTS + "/{endpoint_id}",
+    response_model=EndpointOut,
+    responses=problem_responses(401, 404),
+    summary="Delete a webhook endpoint (its messages stay readable)",
+)
+async def delete_endpoint(endpoint_id: str, caller: CallerDep) -> EndpointOut:
+    async with caller.database.write() as session:
+        endpoint = await service.delete_endpoint(
+            session, caller.clock, caller.tenant_id, endpoint_id
+        )
+        return EndpointOut.of(endpoint)
+
+
+@router.get(
+    ENDPOINTS + "/{endpoint_id}/secret",
+    response_model=EndpointSecret,
+    responses=problem_responses(401, 404),
+    summary="The endpoint's signing secret",
+)
+async def get_secret(endpoint_id: str, caller: CallerDep, runtime: RuntimeDep) -> EndpointSecret:
+    async with caller.database.read() as session:
+        endpoint = await service.get_endpoint(session, caller.tenant_id, endpoint_id)
+        return EndpointSecret(
+            secret=runtime.secret_box.open(endpoint.secret_sealed),
+            previous_secret_expires_at=service.previous_secret_expiry(endpoint, caller.clock.now()),
+        )
+
+
+@router.post(
+    ENDPOINTS + "/{endpoint_id}/rotate-secret",
+    response_model=EndpointSecret,
+    responses=problem_responses(400, 401, 404, 409),
+    summary="New signing secret; the old one also signs for 24 hours",
+)
+async def rotate_secret(
+    endpoint_id: str, request: Request, caller: CallerDep, runtime: RuntimeDep
+) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        endpoint, secret = await service.rotate_secret(
+            session, caller.clock, runtime.secret_box, caller.tenant_id, endpoint_id
+        )
+        expiry = service.previous_secret_expiry(endpoint, caller.clock.now())
+        return snapshot(EndpointSecret(secret=secret, previous_secret_expires_at=expiry))
+
+    return await caller.respond_once(request, 200, use_case)
+
+
+@router.get(
+    ENDPOINTS + "/{endpoint_id}/messages",
+    response_model=Page[MessageOut],
+    responses=problem_responses(401, 404, 422),
+    summary="The endpoint's messages (one per event it subscribed to)",
+)
+async def list_messages(
+    endpoint_id: str,
+    caller: CallerDep,
+    page: PageQuery,
+    status: MessageStatus | None = None,
+    event_type: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[MessageOut]:
+    filters = service.MessageFilters(status=status, event_type=event_type)
+    async with caller.database.read() as session:
+        messages, has_more = await service.list_messages(
+            session, caller.tenant_id, endpoint_id, filters, page
+        )
+        return Page[MessageOut](data=[MessageOut.of(m) for m in messages], has_more=has_more)
+
+
+@router.get(
+    "/v1/webhook-settings",
+    response_model=WebhookSettings,
+    responses=problem_responses(401),
+    summary="The tenant's validation token, sent in every delivery",
+)
+async def get_settings(caller: CallerDep, runtime: RuntimeDep) -> WebhookSettings:
+    async with caller.database.read() as session:
+        token = await service.validation_token(session, runtime.secret_box, caller.tenant_id)
+    return WebhookSettings(validation_token=token)
+
+
+@router.post(
+    "/v1/webhook-settings/rotate-token",
+    response_model=WebhookSettings,
+    responses=problem_responses(400, 401, 409),
+    summary="A new validation token (the old one stops at once)",
+)
+async def rotate_token(request: Request, caller: CallerDep, runtime: RuntimeDep) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        token = await service.rotate_validation_token(
+            session, caller.clock, runtime.secret_box, caller.tenant_id
+        )
+        return snapshot(WebhookSettings(validation_token=token))
+
+    return await caller.respond_once(request, 200, use_case)

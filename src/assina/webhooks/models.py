@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assina.db.base import Base, id_column
+
+
+class EndpointFormat(StrEnum):
+    STANDARD = "standard"
+    SUPERLOGICA = "superlogica"
+
+
+class EndpointOrdering(StrEnum):
+    NONE = "none"
+    PER_CUSTOMER = "per_customer"
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        Index("ix_webhook_endpoints_tenant_id_id", "tenant_id", "id"),
+        Index("ix_webhook_endpoints_tenant_id_enabled", "tenant_id", "enabled"),
+    )
+
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
+    url: Mapped[str] = mapped_column(String(2048))
+    description: Mapped[str | None] = mapped_column(String(500))
+    event_types: Mapped[list[str]]
+    enabled: Mapped[bool]
+    format: Mapped[str] = mapped_column(String(16))
+    headers: Mapped[dict[str, str]]
+    rate_limit: Mapped[int | None]
+    ordering: Mapped[str] = mapped_column(String(16))
+    secret_sealed: Mapped[str] = mapped_column(String(512))
+    # After a rotation the old secret keeps signing (a second signature) until this instant.
+    previous_secret_sealed: Mapped[str | None] = mapped_column(String(512))
+    previous_secret_expires_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    # Deleted endpoints are kept so that their messages stay readable, but leave the API.
+    deleted_at: Mapped[datetime | None]
+
+
+class WebhookMessage(Base):
+    """One event for one endpoint: written with the event, in the same transaction."""
+
+    __tablename__ = "webhook_messages"
+    __table_args__ = (
+        Index("ix_webhook_messages_tenant_id_endpoint_id_id", "tenant_id", "endpoint_id", "id"),
+        Index("ix_webhook_messages_tenant_id_event_id", "tenant_id", "event_id"),
+        # The dispatcher's claim: due pending messages, oldest first. Partial, so it holds only
+        # the work still to do however many delivered messages are kept.
+        Index(
+            "ix_webhook_messages_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), nullable=False)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id"), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    attempt_count: Mapped[int]
+    next_attempt_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from assina.core.inputs import InputModel
+from assina.core.metadata import Metadata
+from assina.core.patching import reject_null
+from assina.events.catalog import CATALOG
+from assina.webhooks.models import (
+    EndpointFormat,
+    EndpointOrdering,
+    MessageStatus,
+    WebhookEndpoint,
+    WebhookMessage,
+)
+from assina.webhooks.ssrf import UnsafeTarget, parse_target
+
+ALL_EVENTS = "*"
+EVENT_NAMES = frozenset(kind.name.value for kind in CATALOG)
+MAX_HEADERS = 20
+MAX_RATE_LIMIT = 10_000
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
+# Headers assina sets itself on every delivery; a static header may not replace them.
+RESERVED_HEADERS = frozenset(
+    {"content-type", "content-length", "host", "user-agent", "x-validation-token"}
+)
+
+
+def _checked_url(url: str) -> str:
+    try:
+        parse_target(url)
+    except UnsafeTarget as error:
+        raise ValueError(str(error)) from None
+    return url
+
+
+def _checked_event_types(names: list[str]) -> list[str]:
+    if not names:
+        raise ValueError(f'list event types, or ["{ALL_EVENTS}"] for all')
+    unknown = sorted(set(names) - EVENT_NAMES - {ALL_EVENTS})
+    if unknown:
+        raise ValueError(f"unknown event types {unknown}; see GET /v1/event-types")
+    if ALL_EVENTS in names:
+        return [ALL_EVENTS]
+    return sorted(set(names))
+
+
+def _checked_headers(headers: dict[str, str]) -> dict[str, str]:
+    if len(headers) > MAX_HEADERS:
+        raise ValueError(f"at most {MAX_HEADERS} headers")
+    for name, value in headers.items():
+        lowered = name.lower()
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f"{name!r} is not a valid header name")
+        if lowered in RESERVED_HEADERS or lowered.startswith("webhook-"):
+            raise ValueError(f"{name!r} is set by assina on every delivery")
+        if len(value) > 1000 or any(ch in value for ch in "\r\n"):
+            raise ValueError(f"the value of {name!r} must be one line of at most 1000 characters")
+    return headers
+
+
+TargetUrl = Annotated[
+    str,
+    Field(min_length=1, max_length=2048, examples=["https://erp.example.com/assina"]),
+    AfterValidator(_checked_url),
+]
+EventTypes = Annotated[list[str], AfterValidator(_checked_event_types)]
+StaticHeaders = Annotated[dict[str, str], AfterValidator(_checked_headers)]
+RateLimit = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT)]
+
+
+class EndpointCreate(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: TargetUrl
+    description: str | None = Field(default=None, max_length=500)
+    event_types: EventTypes = Field(default_factory=lambda: [ALL_EVENTS])
+    enabled: bool = True
+    format: EndpointFormat = EndpointFormat.STANDARD
+    headers: StaticHeaders = Field(default_factory=dict)
+    rate_limit: RateLimit | None = Field(default=None, description="Deliveries per second.")
+    ordering: EndpointOrdering = EndpointOrdering.NONE
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class EndpointUpdate(InputModel):
+    """Only the fields sent change; `null` clears `description` and `rate_limit`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: TargetUrl | None = None
+    description: str | None = Field(default=None, max_length=500)
+    event_types: EventTypes | None = None
+    enabled: bool | None = None
+    format: EndpointFormat | None = None
+    headers: StaticHeaders | None = None
+    rate_limit: RateLimit | None = None
+    ordering: EndpointOrdering | None = None
+    metadata: Metadata | None = None
+
+    _not_null = field_validator(
+        "url", "event_types", "enabled", "format", "headers", "ordering", "metadata"
+    )(reject_null)
+
+
+class EndpointOut(BaseModel):
+    id: str
+    url: str
+    description: str | None
+    event_types: list[str]
+    enabled: bool
+    disabled_reason: str | None
+    format: EndpointFormat
+    headers: dict[str, str]
+    rate_limit: int | None
+    ordering: EndpointOrdering
+    metadata: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, endpoint: WebhookEndpoint) -> EndpointOut:
+        return cls(
+            id=endpoint.id,
+            url=endpoint.url,
+            description=endpoint.description,
+            event_types=endpoint.event_types,
+            enabled=endpoint.enabled,
+            disabled_reason=endpoint.disabled_reason,
+            format=EndpointFormat(endpoint.format),
+            headers=endpoint.headers,
+            rate_limit=endpoint.rate_limit,
+            ordering=EndpointOrdering(endpoint.ordering),
+            metadata=endpoint.metadata_,
+            created_at=endpoint.created_at,
+            updated_at=endpoint.updated_at,
+        )
+
+
+class EndpointCreated(EndpointOut):
+    secret: str = Field(description="`whsec_…`: shown here and by GET …/secret.")
+
+
+class EndpointSecret(BaseModel):
+    secret: str
+    previous_secret_expires_at: datetime | None = Field(
+        description="After a rotation, the old secret also signs until this instant."
+    )
+
+
+class WebhookSettings(BaseModel):
+    validation_token: str = Field(
+        description="Sent in every delivery (`validationtoken` field, `x-validation-token` header)."
+    )
+
+
+class MessageOut(BaseModel):
+    id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    status: MessageStatus
+    attempt_count: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, message: WebhookMessage) -> MessageOut:
+        pending = message.status == MessageStatus.PENDING
+        return cls(
+            id=message.id,
+            endpoint_id=message.endpoint_id,
+            event_id=message.event_id,
+            event_type=message.event_type,
+            status=MessageStatus(message.status),
+            attempt_count=message.attempt_count,
+            next_attempt_at=message.next_attempt_at if pending else None,
+            last_attempt_at=message.last_attempt_at,
+            delivered_at=message.delivered_at,
+            created_at=message.created_at,
+        )

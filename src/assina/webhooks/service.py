@@ -1,0 +1,184 @@
+"""Webhook endpoints, their secrets, the tenant's validation token, and message reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.core.clock import Clock
+from assina.core.errors import not_found
+from assina.core.ids import new_id
+from assina.core.pagination import PageParams, fetch_page
+from assina.core.patching import sent_fields
+from assina.core.secrets import SecretBox, new_validation_token
+from assina.tenants.service import get_tenant
+from assina.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage
+from assina.webhooks.schemas import EndpointCreate, EndpointUpdate
+from assina.webhooks.signing import new_secret
+from assina.webhooks.targets import check_target
+
+PREVIOUS_SECRET_LIFETIME = timedelta(hours=24)
+
+
+async def create_endpoint(
+    session: AsyncSession,
+    clock: Clock,
+    box: SecretBox,
+    tenant_id: str,
+    params: EndpointCreate,
+    allow_private: bool,
+) -> tuple[WebhookEndpoint, str]:
+    """The new endpoint and its secret (in clear, for the creation answer only)."""
+    await check_target(params.url, allow_private)
+    now = clock.now()
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        id=new_id("whe"),
+        tenant_id=tenant_id,
+        url=params.url,
+        description=params.description,
+        event_types=params.event_types,
+        enabled=params.enabled,
+        format=params.format.value,
+        headers=params.headers,
+        rate_limit=params.rate_limit,
+        ordering=params.ordering.value,
+        secret_sealed=box.seal(secret),
+        previous_secret_sealed=None,
+        previous_secret_expires_at=None,
+        disabled_reason=None,
+        metadata_=params.metadata,
+        created_at=now,
+        updated_at=now,
+        deleted_at=None,
+    )
+    session.add(endpoint)
+    await session.flush()
+    return endpoint, secret
+
+
+async def get_endpoint(session: AsyncSession, tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = await session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.tenant_id == tenant_id,
+            WebhookEndpoint.id == endpoint_id,
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+    )
+    if endpoint is None:
+        raise not_found("webhook endpoint", endpoint_id)
+    return endpoint
+
+
+async def list_endpoints(
+    session: AsyncSession, tenant_id: str, page: PageParams
+) -> tuple[Sequence[WebhookEndpoint], bool]:
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.deleted_at.is_(None)
+    )
+    return await fetch_page(session, statement, WebhookEndpoint.id, page)
+
+
+async def update_endpoint(
+    session: AsyncSession,
+    clock: Clock,
+    tenant_id: str,
+    endpoint_id: str,
+    changes: EndpointUpdate,
+    allow_private: bool,
+) -> WebhookEndpoint:
+    endpoint = await get_endpoint(session, tenant_id, endpoint_id)
+    if changes.url is not None:
+        await check_target(changes.url, allow_private)
+    for name, value in sent_fields(changes).items():
+        if name == "metadata":
+            endpoint.metadata_ = value
+        elif name in {"format", "ordering"}:
+            setattr(endpoint, name, value.value)
+        else:
+            setattr(endpoint, name, value)
+    if changes.enabled:
+        endpoint.disabled_reason = None  # re-enabled by hand: the automatic reason no longer holds
+    endpoint.updated_at = clock.now()
+    return endpoint
+
+
+async def delete_endpoint(
+    session: AsyncSession, clock: Clock, tenant_id: str, endpoint_id: str
+) -> WebhookEndpoint:
+    endpoint = await get_endpoint(session, tenant_id, endpoint_id)
+    now = clock.now()
+    endpoint.deleted_at = now
+    endpoint.enabled = False
+    endpoint.updated_at = now
+    return endpoint
+
+
+def live_secrets(endpoint: WebhookEndpoint, box: SecretBox, now: datetime) -> list[str]:
+    """The secrets that sign a delivery now: the current one, and the previous one for 24 h."""
+    secrets = [box.open(endpoint.secret_sealed)]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret_sealed is not None and expires is not None and expires > now:
+        secrets.append(box.open(endpoint.previous_secret_sealed))
+    return secrets
+
+
+def previous_secret_expiry(endpoint: WebhookEndpoint, now: datetime) -> datetime | None:
+    expires = endpoint.previous_secret_expires_at
+    return expires if expires is not None and expires > now else None
+
+
+async def rotate_secret(
+    session: AsyncSession, clock: Clock, box: SecretBox, tenant_id: str, endpoint_id: str
+) -> tuple[WebhookEndpoint, str]:
+    endpoint = await get_endpoint(session, tenant_id, endpoint_id)
+    now = clock.now()
+    secret = new_secret()
+    endpoint.previous_secret_sealed = endpoint.secret_sealed
+    endpoint.previous_secret_expires_at = now + PREVIOUS_SECRET_LIFETIME
+    endpoint.secret_sealed = box.seal(secret)
+    endpoint.updated_at = now
+    return endpoint, secret
+
+
+async def validation_token(session: AsyncSession, box: SecretBox, tenant_id: str) -> str:
+    tenant = await get_tenant(session, tenant_id)
+    return box.open(tenant.validation_token_sealed)
+
+
+async def rotate_validation_token(
+    session: AsyncSession, clock: Clock, box: SecretBox, tenant_id: str
+) -> str:
+    tenant = await get_tenant(session, tenant_id)
+    token = new_validation_token()
+    tenant.validation_token_sealed = box.seal(token)
+    tenant.updated_at = clock.now()
+    return token
+
+
+@dataclass(frozen=True)
+class MessageFilters:
+    status: MessageStatus | None = None
+    event_type: str | None = None
+
+
+async def list_messages(
+    session: AsyncSession,
+    tenant_id: str,
+    endpoint_id: str,
+    filters: MessageFilters,
+    page: PageParams,
+) -> tuple[Sequence[WebhookMessage], bool]:
+    await get_endpoint(session, tenant_id, endpoint_id)
+    statement = select(WebhookMessage).where(
+        WebhookMessage.tenant_id == tenant_id, WebhookMessage.endpoint_id == endpoint_id
+    )
+    if filters.status is not None:
+        statement = statement.where(WebhookMessage.status == filters.status.value)
+    if filters.event_type is not None:
+        statement = statement.where(WebhookMessage.event_type == filters.event_type)
+    return await fetch_page(session, statement, WebhookMessage.id, page)
