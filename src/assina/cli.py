@@ -178,7 +178,12 @@ async def _serve(settings: Settings, host: str, port: int, with_worker: bool) ->
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
-    worker = asyncio.create_task(run_worker(database, clock, stop)) if with_worker else None
+    box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
+    worker = (
+        asyncio.create_task(run_worker(settings, database, clock, box, stop))
+        if with_worker
+        else None
+    )
     try:
         await server.serve()
     finally:
@@ -213,7 +218,8 @@ async def _work(settings: Settings) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     try:
-        await run_worker(database, SystemClock(), stop)
+        box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
+        await run_worker(settings, database, SystemClock(), box, stop)
     finally:
         await database.dispose()
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import os
 import shutil
@@ -12,10 +13,12 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -75,13 +78,13 @@ class Cli:
             assert result.returncode == 0, (result.stdout, result.stderr)
         return result
 
-    def start(self, *args: str) -> Background:
+    def start(self, *args: str, **env: str) -> Background:
         stdout = (self.directory / f"{args[0]}.out").open("w")
         stderr = (self.directory / f"{args[0]}.err").open("w")
         process = subprocess.Popen(  # noqa: S603 - our own console script
             [*COMMAND, *args],
             cwd=self.directory,
-            env=self.env(),
+            env=self.env(**env),
             stdout=stdout,
             stderr=stderr,
             text=True,
@@ -362,3 +365,45 @@ def test_worker_starts_and_stops_on_sigterm(
     assert returncode == 0, output
     assert "worker stopped" in output
     assert "Traceback" not in output
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_serve_delivers_webhooks_in_real_time(
+    migrated_cli: Cli, background: list[Background]
+) -> None:
+    _Hook.received = []
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    created = json.loads(migrated_cli.run("tenant", "create", "Escola", "--json").stdout)
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = migrated_cli.start("serve", "--port", str(port), ASSINA_ALLOW_PRIVATE_TARGETS="1")
+    background.append(server)
+    server.wait_for(_healthy(base_url))
+    try:
+        headers = {"Authorization": f"Bearer {created['api_key']}"}
+        with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
+            hook_url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+            endpoint = client.post("/v1/webhook-endpoints", json={"url": hook_url}).json()
+            customer = client.post("/v1/customers", json={"name": "Ana"}).json()
+            server.wait_for(lambda: len(_Hook.received) >= 1)
+            messages = client.get(f"/v1/webhook-endpoints/{endpoint['id']}/messages").json()
+    finally:
+        receiver.shutdown()
+    [(hook_headers, body)] = _Hook.received
+    assert json.loads(body)["data"] == customer
+    assert hook_headers["x-validation-token"] == created["validation_token"]
+    assert [m["status"] for m in messages["data"]] == ["delivered"]
+    assert server.stop(signal.SIGTERM) == 0, server.output()

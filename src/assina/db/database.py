@@ -73,6 +73,8 @@ class Database:
         # SQLite has one writer at a time. Queueing writers here, instead of in SQLite's busy
         # handler (which sleeps in steps of milliseconds), keeps write latency flat under load.
         self._sqlite_writer = asyncio.Lock() if self.dialect == "sqlite" else None
+        # Set after every committed write in this process: wakes the dispatcher at once.
+        self.commits = asyncio.Event()
 
     @classmethod
     def from_url(cls, url: str, pool_size: int = 10) -> Database:
@@ -91,9 +93,10 @@ class Database:
         if self._sqlite_writer is None:
             async with self._writes() as session, session.begin():
                 yield session
-            return
-        async with self._sqlite_writer, self._writes() as session, session.begin():
-            yield session
+        else:
+            async with self._sqlite_writer, self._writes() as session, session.begin():
+                yield session
+        self.commits.set()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

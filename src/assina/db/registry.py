@@ -8,7 +8,7 @@ from assina.db.base import Base
 from assina.events.models import Event
 from assina.products.models import Product
 from assina.tenants.models import ApiKey, Tenant, TenantCounter
-from assina.webhooks.models import WebhookEndpoint, WebhookMessage
+from assina.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 ALL_MODELS = (
     Tenant,
@@ -20,5 +20,6 @@ ALL_MODELS = (
     Event,
     WebhookEndpoint,
     WebhookMessage,
+    WebhookAttempt,
 )
 metadata = Base.metadata

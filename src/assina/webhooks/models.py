@@ -84,3 +84,22 @@ class WebhookMessage(Base):
     last_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class WebhookAttempt(Base):
+    """One try at delivering a message: what was answered, how fast, or what went wrong."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (
+        Index("ix_webhook_attempts_tenant_id_message_id_id", "tenant_id", "message_id", "id"),
+    )
+
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
+    message_id: Mapped[str] = mapped_column(ForeignKey("webhook_messages.id"), nullable=False)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), nullable=False)
+    attempted_at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    latency_ms: Mapped[int]
+    response_excerpt: Mapped[str | None] = mapped_column(String(4096))
+    error: Mapped[str | None] = mapped_column(String(500))

@@ -1,4 +1,4 @@
-"""webhook endpoints and messages
+"""webhook endpoints, messages and attempts
 
 Revision ID: 0002
 Revises: 0001
@@ -74,9 +74,31 @@ def upgrade() -> None:
         batch_op.create_index('ix_webhook_messages_tenant_id_endpoint_id_id', ['tenant_id', 'endpoint_id', 'id'], unique=False)
         batch_op.create_index('ix_webhook_messages_tenant_id_event_id', ['tenant_id', 'event_id'], unique=False)
 
+    op.create_table('webhook_attempts',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('message_id', sa.String(length=40), nullable=False),
+    sa.Column('endpoint_id', sa.String(length=40), nullable=False),
+    sa.Column('attempted_at', UTC_DATETIME, nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('latency_ms', sa.Integer(), nullable=False),
+    sa.Column('response_excerpt', sa.String(length=4096), nullable=True),
+    sa.Column('error', sa.String(length=500), nullable=True),
+    sa.ForeignKeyConstraint(['endpoint_id'], ['webhook_endpoints.id'], name=op.f('fk_webhook_attempts_endpoint_id_webhook_endpoints')),
+    sa.ForeignKeyConstraint(['message_id'], ['webhook_messages.id'], name=op.f('fk_webhook_attempts_message_id_webhook_messages')),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_webhook_attempts_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_attempts'))
+    )
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_attempts_tenant_id_message_id_id', ['tenant_id', 'message_id', 'id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_attempts_tenant_id_message_id_id')
+
+    op.drop_table('webhook_attempts')
     with op.batch_alter_table('webhook_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_webhook_messages_tenant_id_event_id')
         batch_op.drop_index('ix_webhook_messages_tenant_id_endpoint_id_id')

@@ -1,0 +1,241 @@
+"""The dispatcher: claims due messages in batches with a lease, sends them concurrently, and
+records every attempt and outcome in one short transaction per batch.
+
+No transaction, row lock or pooled connection is held across an HTTP call. A worker that dies
+holding a lease loses nothing: once `locked_until` passes, another worker claims the message
+again (at least once, never zero times). Receivers dedupe on `webhook-id`, the message id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiohttp
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.core.clock import Clock
+from assina.core.ids import new_id
+from assina.core.secrets import SecretBox
+from assina.db.database import Database
+from assina.events.models import Event
+from assina.tenants.models import Tenant
+from assina.webhooks.models import (
+    MessageStatus,
+    WebhookAttempt,
+    WebhookEndpoint,
+    WebhookMessage,
+)
+from assina.webhooks.payloads import delivery_body
+from assina.webhooks.retries import parse_retry_after, retry_delay
+from assina.webhooks.sender import Delivery, Outcome, new_http_session, send
+from assina.webhooks.service import live_secrets
+from assina.webhooks.signing import signature_headers
+from assina.webhooks.superlogica import UnsupportedFormat
+
+logger = logging.getLogger("assina.dispatcher")
+
+
+@dataclass(frozen=True)
+class DispatcherConfig:
+    batch_size: int = 50
+    lease: timedelta = timedelta(seconds=60)
+    timeout: timedelta = timedelta(seconds=15)
+    poll_interval_seconds: float = 1.0
+    allow_private_targets: bool = False
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        box: SecretBox,
+        config: DispatcherConfig,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.box = box
+        self.config = config
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self._http: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = new_http_session(self.config.allow_private_targets, self.config.timeout)
+        return self._http
+
+    async def dispatch_once(self) -> int:
+        """Claim one batch, send it, record the outcomes; returns how many were attempted."""
+        deliveries, unsendable = await self._claim()
+        if not deliveries and not unsendable:
+            return 0
+        http = self._session()
+        outcomes = list(await asyncio.gather(*(send(http, d) for d in deliveries)))
+        await self._record([*outcomes, *unsendable])
+        return len(outcomes) + len(unsendable)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Dispatch until `stop`: at once after a commit in this process, else every second."""
+        try:
+            while not stop.is_set():
+                try:
+                    if await self.dispatch_once():
+                        continue
+                except Exception:
+                    logger.exception("dispatch pass failed")
+                await self._idle(stop)
+        finally:
+            await self.close()
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        commits = self.database.commits
+        waits = [asyncio.ensure_future(commits.wait()), asyncio.ensure_future(stop.wait())]
+        await asyncio.wait(
+            waits, timeout=self.config.poll_interval_seconds, return_when="FIRST_COMPLETED"
+        )
+        for waiting in waits:
+            waiting.cancel()
+        commits.clear()
+
+    async def _claim(self) -> tuple[list[Delivery], list[Outcome]]:
+        async with self.database.write() as session:
+            now = self.clock.now()
+            due = (
+                select(WebhookMessage.id)
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
+                .where(
+                    WebhookMessage.status == MessageStatus.PENDING.value,
+                    WebhookMessage.next_attempt_at <= now,
+                    or_(WebhookMessage.locked_until.is_(None), WebhookMessage.locked_until <= now),
+                    WebhookEndpoint.enabled.is_(True),
+                    WebhookEndpoint.deleted_at.is_(None),
+                )
+                .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
+                .limit(self.config.batch_size)
+            )
+            if not self.database.is_sqlite:
+                due = due.with_for_update(of=WebhookMessage, skip_locked=True)
+            ids = list((await session.scalars(due)).all())
+            if not ids:
+                return [], []
+            await session.execute(
+                update(WebhookMessage)
+                .where(WebhookMessage.id.in_(ids))
+                .values(locked_until=now + self.config.lease)
+            )
+            return await self._prepare(session, ids, now)
+
+    async def _prepare(
+        self, session: AsyncSession, ids: Sequence[str], now: datetime
+    ) -> tuple[list[Delivery], list[Outcome]]:
+        rows = (
+            await session.execute(
+                select(WebhookMessage, WebhookEndpoint, Event, Tenant)
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
+                .join(Event, Event.id == WebhookMessage.event_id)
+                .join(Tenant, Tenant.id == WebhookMessage.tenant_id)
+                .where(WebhookMessage.id.in_(ids))
+            )
+        ).all()
+        deliveries: list[Delivery] = []
+        unsendable: list[Outcome] = []
+        timestamp = int(now.timestamp())
+        for message, endpoint, event, tenant in rows:
+            token = self.box.open(tenant.validation_token_sealed)
+            try:
+                body, content_type = delivery_body(endpoint.format, event, token, tenant.time_zone)
+            except UnsupportedFormat as error:
+                placeholder = Delivery(
+                    message.id, message.tenant_id, endpoint.id, endpoint.url, {}, b"", 0
+                )
+                unsendable.append(
+                    Outcome(placeholder, None, 0, None, str(error)[:500], permanent=True)
+                )
+                continue
+            headers = {
+                **endpoint.headers,
+                "Content-Type": content_type,
+                "x-validation-token": token,
+                **signature_headers(
+                    live_secrets(endpoint, self.box, now), message.id, timestamp, body
+                ),
+            }
+            deliveries.append(
+                Delivery(
+                    message.id,
+                    message.tenant_id,
+                    endpoint.id,
+                    endpoint.url,
+                    headers,
+                    body,
+                    message.attempt_count,
+                )
+            )
+        return deliveries, unsendable
+
+    async def _record(self, outcomes: Sequence[Outcome]) -> None:
+        async with self.database.write() as session:
+            now = self.clock.now()
+            for outcome in outcomes:
+                await self._record_one(session, outcome, now)
+
+    async def _record_one(self, session: AsyncSession, outcome: Outcome, now: datetime) -> None:
+        delivery = outcome.delivery
+        session.add(
+            WebhookAttempt(
+                id=new_id("att"),
+                tenant_id=delivery.tenant_id,
+                message_id=delivery.message_id,
+                endpoint_id=delivery.endpoint_id,
+                attempted_at=now,
+                status_code=outcome.status_code,
+                latency_ms=outcome.latency_ms,
+                response_excerpt=outcome.response_excerpt,
+                error=outcome.error,
+            )
+        )
+        message = await session.get(WebhookMessage, delivery.message_id)
+        if message is None:
+            return
+        message.attempt_count += 1
+        message.last_attempt_at = now
+        message.locked_until = None
+        if outcome.delivered:
+            message.status = MessageStatus.DELIVERED.value
+            message.delivered_at = now
+            return
+        if outcome.status_code == 410:
+            await _disable_endpoint(session, delivery.endpoint_id, "410 Gone", now)
+        delay = retry_delay(
+            message.attempt_count,
+            slow_down=outcome.timed_out or outcome.status_code == 429,
+            retry_after=parse_retry_after(outcome.retry_after, now),
+            rng=self.rng,
+        )
+        if delay is None or outcome.status_code == 410 or outcome.permanent:
+            message.status = MessageStatus.FAILED.value
+            return
+        message.next_attempt_at = now + delay
+
+
+async def _disable_endpoint(
+    session: AsyncSession, endpoint_id: str, reason: str, now: datetime
+) -> None:
+    endpoint = await session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or not endpoint.enabled:
+        return
+    endpoint.enabled = False
+    endpoint.disabled_reason = reason
+    endpoint.updated_at = now

@@ -1,0 +1,291 @@
+"""The dispatcher against a real HTTP receiver on loopback: signed deliveries the reference
+verifiers accept, the validation token, retries with backoff on the injected clock, 410,
+leases, the `superlogica` form, and the SSRF guard at connect time. Both databases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+from svix.webhooks import Webhook as SvixWebhook
+
+from assina.core.clock import FrozenClock
+from assina.core.secrets import SecretBox
+from assina.db.database import Database
+from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
+from assina.webhooks.models import WebhookAttempt, WebhookMessage
+from tests.conftest import TEST_SECRET_KEY, TenantClient
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    # The reference verifiers compare `webhook-timestamp` with the wall clock.
+    return FrozenClock(datetime.now(UTC))
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    url: str
+    received: list[Received] = field(default_factory=list)
+    # Statuses to answer, in order; 200 once they run out.
+    script: list[int] = field(default_factory=list)
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    state = Receiver(url="")
+
+    async def hook(request: web.Request) -> web.Response:
+        state.received.append(Received(dict(request.headers), await request.read()))
+        status = state.script.pop(0) if state.script else 200
+        return web.Response(status=status, text=f"answer {status}", headers=state.extra_headers)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    state.url = f"http://127.0.0.1:{port}/hook"
+    yield state
+    await runner.cleanup()
+
+
+def dispatcher_for(
+    database: Database, clock: FrozenClock, allow_private: bool = True
+) -> Dispatcher:
+    config = DispatcherConfig(allow_private_targets=allow_private, lease=timedelta(seconds=30))
+    return Dispatcher(database, clock, SecretBox(TEST_SECRET_KEY), config)
+
+
+async def new_endpoint(api: TenantClient, url: str, **fields: object) -> dict[str, str]:
+    response = await api.post("/v1/webhook-endpoints", {"url": url, **fields})
+    assert response.status_code == 201, response.text
+    body: dict[str, str] = response.json()
+    return body
+
+
+async def only_message(database: Database) -> WebhookMessage:
+    async with database.read() as session:
+        messages = (await session.scalars(select(WebhookMessage))).all()
+        session.expunge_all()  # keep the loaded values readable after the block
+    assert len(messages) == 1
+    return messages[0]
+
+
+async def attempts(database: Database) -> list[WebhookAttempt]:
+    async with database.read() as session:
+        statement = select(WebhookAttempt).order_by(WebhookAttempt.id)
+        found = list((await session.scalars(statement)).all())
+        session.expunge_all()
+        return found
+
+
+async def test_a_delivery_is_signed_carries_the_token_and_is_recorded(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    endpoint = await new_endpoint(api, receiver.url, headers={"X-Erp": "sim"})
+    customer = (await api.post("/v1/customers", {"name": "Ana"})).json()
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        assert await dispatcher.dispatch_once() == 1
+        assert await dispatcher.dispatch_once() == 0
+    finally:
+        await dispatcher.close()
+
+    [got] = receiver.received
+    message = await only_message(database)
+    assert got.headers["webhook-id"] == message.id
+    assert got.headers["webhook-timestamp"] == str(int(clock.now().timestamp()))
+    assert got.headers["x-validation-token"] == api.tenant.validation_token
+    assert got.headers["X-Erp"] == "sim"
+    assert got.headers["Content-Type"] == "application/json"
+    StandardWebhook(endpoint["secret"]).verify(got.body, got.headers)
+    SvixWebhook(endpoint["secret"]).verify(got.body, got.headers)
+    payload = json.loads(got.body)
+    event = (await api.get("/v1/events")).json()["data"][0]
+    assert payload == {**event, "validationtoken": api.tenant.validation_token}
+    assert payload["data"] == customer
+
+    assert message.status == "delivered" and message.attempt_count == 1
+    [attempt] = await attempts(database)
+    assert (attempt.status_code, attempt.response_excerpt, attempt.error) == (
+        200,
+        "answer 200",
+        None,
+    )
+
+
+async def test_failures_retry_on_schedule_with_the_same_webhook_id(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    receiver.script = [503, 503]
+    await new_endpoint(api, receiver.url)
+    await api.post("/v1/customers", {"name": "Ana"})
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        assert await dispatcher.dispatch_once() == 1
+        first_failure = clock.now()
+        message = await only_message(database)
+        assert message.status == "pending"
+        assert (
+            timedelta(seconds=4) <= message.next_attempt_at - first_failure <= timedelta(seconds=6)
+        )
+        assert await dispatcher.dispatch_once() == 0  # not due yet
+        clock.advance(timedelta(seconds=6))
+        assert await dispatcher.dispatch_once() == 1
+        message = await only_message(database)
+        assert timedelta(minutes=4) <= message.next_attempt_at - clock.now() <= timedelta(minutes=6)
+        clock.advance(timedelta(minutes=6))
+        assert await dispatcher.dispatch_once() == 1
+    finally:
+        await dispatcher.close()
+    message = await only_message(database)
+    assert (message.status, message.attempt_count) == ("delivered", 3)
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 1
+    assert [a.status_code for a in await attempts(database)] == [503, 503, 200]
+
+
+async def test_a_message_fails_for_good_when_the_schedule_is_spent(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    receiver.script = [500] * 20
+    await new_endpoint(api, receiver.url)
+    await api.post("/v1/customers", {"name": "Ana"})
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        for _ in range(8):
+            assert await dispatcher.dispatch_once() == 1
+            clock.advance(timedelta(hours=13))
+        assert await dispatcher.dispatch_once() == 0
+    finally:
+        await dispatcher.close()
+    message = await only_message(database)
+    assert (message.status, message.attempt_count) == ("failed", 8)
+
+
+async def test_a_429_waits_at_least_a_minute_and_honours_retry_after(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    receiver.script = [429]
+    receiver.extra_headers = {"Retry-After": "120"}
+    await new_endpoint(api, receiver.url)
+    await api.post("/v1/customers", {"name": "Ana"})
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        await dispatcher.dispatch_once()
+    finally:
+        await dispatcher.close()
+    message = await only_message(database)
+    assert message.next_attempt_at - clock.now() >= timedelta(seconds=120)
+
+
+async def test_410_disables_the_endpoint_at_once(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    receiver.script = [410]
+    endpoint = await new_endpoint(api, receiver.url)
+    await api.post("/v1/customers", {"name": "Ana"})
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        assert await dispatcher.dispatch_once() == 1
+        await api.post("/v1/customers", {"name": "Bia"})  # after the 410: no message
+        assert await dispatcher.dispatch_once() == 0
+    finally:
+        await dispatcher.close()
+    shown = (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}")).json()
+    assert (shown["enabled"], shown["disabled_reason"]) == (False, "410 Gone")
+    statuses = sorted(
+        m["status"]
+        for m in (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}/messages")).json()["data"]
+    )
+    assert statuses == ["failed"]
+
+
+async def test_a_leased_message_waits_for_its_lease_to_expire(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    await new_endpoint(api, receiver.url)
+    await api.post("/v1/customers", {"name": "Ana"})
+    crashed, survivor = dispatcher_for(database, clock), dispatcher_for(database, clock)
+    try:
+        claimed, _ = await crashed._claim()  # claims, then "dies" before sending
+        assert len(claimed) == 1
+        assert await survivor.dispatch_once() == 0
+        clock.advance(timedelta(seconds=31))
+        assert await survivor.dispatch_once() == 1
+    finally:
+        await crashed.close()
+        await survivor.close()
+    assert len(receiver.received) == 1
+    assert (await only_message(database)).status == "delivered"
+
+
+async def test_superlogica_endpoints_get_the_php_form(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    await new_endpoint(api, receiver.url, format="superlogica")
+    await api.post("/v1/customers", {"name": "Ana Souza", "document": "529.982.247-25"})
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        await dispatcher.dispatch_once()
+    finally:
+        await dispatcher.close()
+    [got] = receiver.received
+    assert got.headers["Content-Type"] == "application/x-www-form-urlencoded; charset=UTF-8"
+    form = dict(parse_qsl(got.body.decode()))
+    assert form["validationtoken"] == api.tenant.validation_token
+    assert form["data[st_nome_sac]"] == "Ana Souza"
+    assert form["data[st_cgc_sac]"] == "52998224725"
+    assert form["data[id_sacado_sac]"] == "1"
+    assert got.headers["webhook-id"] == (await only_message(database)).id
+
+
+async def test_the_ssrf_guard_refuses_the_connection_itself(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    # Created while private targets were allowed; sent by a dispatcher that refuses them.
+    await new_endpoint(api, receiver.url)
+    await api.post("/v1/customers", {"name": "Ana"})
+    dispatcher = dispatcher_for(database, clock, allow_private=False)
+    try:
+        assert await dispatcher.dispatch_once() == 1
+    finally:
+        await dispatcher.close()
+    assert receiver.received == []
+    [attempt] = await attempts(database)
+    assert attempt.status_code is None
+    assert attempt.error is not None and "SSRF" in attempt.error
+    assert (await only_message(database)).status == "pending"
+
+
+async def test_during_a_rotation_both_secrets_sign(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    endpoint = await new_endpoint(api, receiver.url)
+    rotated = (await api.post(f"/v1/webhook-endpoints/{endpoint['id']}/rotate-secret")).json()
+    await api.post("/v1/customers", {"name": "Ana"})
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        await dispatcher.dispatch_once()
+    finally:
+        await dispatcher.close()
+    [got] = receiver.received
+    assert len(got.headers["webhook-signature"].split(" ")) == 2
+    for secret in (endpoint["secret"], rotated["secret"]):
+        StandardWebhook(secret).verify(got.body, got.headers)
