@@ -16,6 +16,12 @@ from tests.integration.fuzz_support import (
 )
 
 
+async def first_message(client: TenantClient, endpoint_id: str) -> str:
+    listed = await client.get(f"/v1/webhook-endpoints/{endpoint_id}/messages")
+    message_id: str = listed.json()["data"][0]["id"]
+    return message_id
+
+
 @pytest.fixture
 async def world(api: TenantClient, other_api: TenantClient, database: Database) -> World:
     customer = await api.post(
@@ -30,6 +36,11 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
     foreign_endpoint = await other_api.post("/v1/webhook-endpoints", hook)
     for created in (customer, product, foreign, foreign_product, endpoint, foreign_endpoint):
         assert created.status_code == 201, created.text
+    # One event after the endpoints exist, so that each tenant has a message.
+    await api.post("/v1/products", {"name": "Taxa", "amount": 1000})
+    await other_api.post("/v1/products", {"name": "Taxa", "amount": 1000})
+    message = await first_message(api, endpoint.json()["id"])
+    foreign_message = await first_message(other_api, foreign_endpoint.json()["id"])
     events = await event_log(api)
     document = (await api.http.get("/openapi.json")).json()
     return World(
@@ -42,10 +53,12 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
             "product_id": [product.json()["id"]],
             "endpoint_id": [endpoint.json()["id"]],
             "event_id": [events[0]["id"]],
+            "message_id": [message],
         },
         foreign_ids=[
             foreign.json()["id"],
             foreign_product.json()["id"],
             foreign_endpoint.json()["id"],
+            foreign_message,
         ],
     )

@@ -289,3 +289,69 @@ async def test_during_a_rotation_both_secrets_sign(
     assert len(got.headers["webhook-signature"].split(" ")) == 2
     for secret in (endpoint["secret"], rotated["secret"]):
         StandardWebhook(secret).verify(got.body, got.headers)
+
+
+async def test_attempts_retry_and_recover_through_the_api(
+    api: TenantClient,
+    other_api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    receiver: Receiver,
+) -> None:
+    receiver.script = [500] * 8
+    endpoint = await new_endpoint(api, receiver.url)
+    await api.post("/v1/customers", {"name": "Ana"})
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        for _ in range(8):
+            await dispatcher.dispatch_once()
+            clock.advance(timedelta(hours=13))
+        message = await only_message(database)
+        assert message.status == "failed"
+
+        shown = (await api.get(f"/v1/messages/{message.id}")).json()
+        assert (shown["status"], shown["attempt_count"], shown["next_attempt_at"]) == (
+            "failed",
+            8,
+            None,
+        )
+        listed = (await api.get(f"/v1/messages/{message.id}/attempts", params={"limit": 5})).json()
+        assert listed["has_more"] is True
+        assert [a["status_code"] for a in listed["data"]] == [500] * 5
+        assert listed["data"][0]["response_excerpt"] == "answer 500"
+
+        retried = await api.post(f"/v1/messages/{message.id}/retry")
+        assert retried.status_code == 200, retried.text
+        assert retried.json()["status"] == "pending"
+        assert await dispatcher.dispatch_once() == 1  # the receiver's script is spent: 200
+        assert (await api.get(f"/v1/messages/{message.id}")).json()["status"] == "delivered"
+
+        receiver.script = [500] * 8
+        await api.post("/v1/customers", {"name": "Bia"})
+        for _ in range(8):
+            await dispatcher.dispatch_once()
+            clock.advance(timedelta(hours=13))
+        failed = (
+            await api.get(
+                f"/v1/webhook-endpoints/{endpoint['id']}/messages", params={"status": "failed"}
+            )
+        ).json()["data"]
+        assert len(failed) == 1
+        since = {"since": failed[0]["created_at"]}
+        recovered = await api.post(f"/v1/webhook-endpoints/{endpoint['id']}/recover", since)
+        assert recovered.json() == {"recovered": 1}
+        assert await dispatcher.dispatch_once() == 1
+    finally:
+        await dispatcher.close()
+    statuses = [
+        m["status"]
+        for m in (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}/messages")).json()["data"]
+    ]
+    assert statuses == ["delivered", "delivered"]
+    for path in (f"/v1/messages/{message.id}", f"/v1/messages/{message.id}/attempts"):
+        assert (await other_api.get(path)).status_code == 404
+    assert (await other_api.post(f"/v1/messages/{message.id}/retry")).status_code == 404
+    late = await api.post(
+        f"/v1/webhook-endpoints/{endpoint['id']}/recover", {"since": "2026-13-01T00:00:00Z"}
+    )
+    assert late.status_code == 422

@@ -54,7 +54,7 @@ async def test_writes_are_stored_as_answered_or_refused_cleanly(
     response = await call.send(world.api.http)
     event(f"status {response.status_code}")
     check_answer(response, call)
-    if response.is_success:
+    if response.is_success and "id" in response.json():  # actions answer no object to read
         written = response.json()
         url = call.path if call.method == "PATCH" else f"{call.path}/{written['id']}"
         stored = (await world.api.get(url)).json()

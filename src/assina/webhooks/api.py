@@ -12,15 +12,18 @@ from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.deps import CallerDep, RuntimeDep
 from assina.events.service import snapshot
-from assina.webhooks import service
+from assina.webhooks import repair, service
 from assina.webhooks.models import MessageStatus
 from assina.webhooks.schemas import (
+    AttemptOut,
     EndpointCreate,
     EndpointCreated,
     EndpointOut,
     EndpointSecret,
     EndpointUpdate,
     MessageOut,
+    RecoverOut,
+    RecoverRequest,
     WebhookSettings,
 )
 
@@ -190,5 +193,60 @@ async def rotate_token(request: Request, caller: CallerDep, runtime: RuntimeDep)
             session, caller.clock, runtime.secret_box, caller.tenant_id
         )
         return snapshot(WebhookSettings(validation_token=token))
+
+    return await caller.respond_once(request, 200, use_case)
+
+
+@router.post(
+    ENDPOINTS + "/{endpoint_id}/recover",
+    response_model=RecoverOut,
+    responses=problem_responses(400, 401, 404, 409, 413, 422),
+    summary="Send again every message of the endpoint that failed since a given instant",
+)
+async def recover_endpoint(
+    endpoint_id: str, body: RecoverRequest, request: Request, caller: CallerDep
+) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        count = await repair.recover_endpoint(
+            session, caller.clock, caller.tenant_id, endpoint_id, body.since
+        )
+        return snapshot(RecoverOut(recovered=count))
+
+    return await caller.respond_once(request, 200, use_case)
+
+
+@router.get(
+    "/v1/messages/{message_id}",
+    response_model=MessageOut,
+    responses=problem_responses(401, 404),
+    summary="One message: an event for an endpoint",
+)
+async def get_message(message_id: str, caller: CallerDep) -> MessageOut:
+    async with caller.database.read() as session:
+        return MessageOut.of(await repair.get_message(session, caller.tenant_id, message_id))
+
+
+@router.get(
+    "/v1/messages/{message_id}/attempts",
+    response_model=Page[AttemptOut],
+    responses=problem_responses(401, 404, 422),
+    summary="The delivery attempts of a message, oldest first",
+)
+async def list_attempts(message_id: str, caller: CallerDep, page: PageQuery) -> Page[AttemptOut]:
+    async with caller.database.read() as session:
+        attempts, has_more = await repair.list_attempts(session, caller.tenant_id, message_id, page)
+        return Page[AttemptOut](data=[AttemptOut.of(a) for a in attempts], has_more=has_more)
+
+
+@router.post(
+    "/v1/messages/{message_id}/retry",
+    response_model=MessageOut,
+    responses=problem_responses(400, 401, 404, 409),
+    summary="Send a message again now",
+)
+async def retry_message(message_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        message = await repair.retry_message(session, caller.clock, caller.tenant_id, message_id)
+        return snapshot(MessageOut.of(message))
 
     return await caller.respond_once(request, 200, use_case)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from assina.core.inputs import InputModel
+from assina.core.inputs import InputModel, UtcDatetime
 from assina.core.metadata import Metadata
 from assina.core.patching import reject_null
 from assina.events.catalog import CATALOG
@@ -14,6 +14,7 @@ from assina.webhooks.models import (
     EndpointFormat,
     EndpointOrdering,
     MessageStatus,
+    WebhookAttempt,
     WebhookEndpoint,
     WebhookMessage,
 )
@@ -185,3 +186,37 @@ class MessageOut(BaseModel):
             delivered_at=message.delivered_at,
             created_at=message.created_at,
         )
+
+
+class AttemptOut(BaseModel):
+    id: str
+    message_id: str
+    endpoint_id: str
+    attempted_at: datetime
+    status_code: int | None
+    latency_ms: int
+    response_excerpt: str | None = Field(description="The first 4 KiB of the answer.")
+    error: str | None = Field(description="Why no answer came (timeout, refused, …).")
+
+    @classmethod
+    def of(cls, attempt: WebhookAttempt) -> AttemptOut:
+        return cls(
+            id=attempt.id,
+            message_id=attempt.message_id,
+            endpoint_id=attempt.endpoint_id,
+            attempted_at=attempt.attempted_at,
+            status_code=attempt.status_code,
+            latency_ms=attempt.latency_ms,
+            response_excerpt=attempt.response_excerpt,
+            error=attempt.error,
+        )
+
+
+class RecoverRequest(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: UtcDatetime = Field(description="Re-send what failed for good from this instant on.")
+
+
+class RecoverOut(BaseModel):
+    recovered: int
