@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, repr=False)
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     db_pool_size: int = 10
+    retention_days: int = Field(default=30, ge=1)
     # Exposes `POST /_bench/bare`, a route that touches no database, for bench/api.py only.
     bench_endpoints: bool = False
 

@@ -21,6 +21,7 @@ from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
 from assina.webhooks.models import WebhookAttempt, WebhookMessage
+from assina.worker.runner import housekeeping_pass
 from tests.conftest import TEST_SECRET_KEY, TenantClient
 
 
@@ -355,3 +356,28 @@ async def test_attempts_retry_and_recover_through_the_api(
         f"/v1/webhook-endpoints/{endpoint['id']}/recover", {"since": "2026-13-01T00:00:00Z"}
     )
     assert late.status_code == 422
+
+
+async def test_retention_prunes_old_delivered_messages_and_keeps_the_rest(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    await new_endpoint(api, receiver.url)
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        await api.post("/v1/customers", {"name": "Entregue"})
+        assert await dispatcher.dispatch_once() == 1
+        receiver.script = [500] * 8
+        await api.post("/v1/customers", {"name": "Falhou"})
+        for _ in range(8):
+            assert await dispatcher.dispatch_once() == 1
+            clock.advance(timedelta(hours=13))
+    finally:
+        await dispatcher.close()
+    assert await housekeeping_pass(database, clock, timedelta(days=30)) == (0, 0)  # too young
+
+    clock.advance(timedelta(days=31))
+    assert await housekeeping_pass(database, clock, timedelta(days=30)) == (0, 1)
+    kept = await only_message(database)
+    assert kept.status == "failed"
+    assert {a.message_id for a in await attempts(database)} == {kept.id}
+    assert len((await api.get("/v1/events")).json()["data"]) == 2  # events are kept

@@ -29,10 +29,10 @@ async def test_housekeeping_prunes_only_expired_keys(
     assert await _stored_keys(database) == 2
 
     clock.advance(timedelta(hours=5))  # "old" is 25 h old, "new" 5 h
-    assert await housekeeping_pass(database, clock) == 1
+    assert await housekeeping_pass(database, clock) == (1, 0)
     assert await _stored_keys(database) == 1
 
     replay = await api.post("/v1/customers", {"name": "Bia"}, headers={"Idempotency-Key": "new"})
     assert replay.headers.get("Idempotent-Replayed") == "true"
     assert replay.json()["id"] == young.json()["id"]
-    assert await housekeeping_pass(database, clock) == 0
+    assert await housekeeping_pass(database, clock) == (0, 0)

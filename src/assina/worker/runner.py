@@ -1,12 +1,13 @@
 """The background loops of `assina worker` (and of `assina serve` unless `--no-worker`):
-the webhook dispatcher, and housekeeping (expired idempotency keys pruned). The billing
-calendar joins them when it is built."""
+the webhook dispatcher, and housekeeping (expired idempotency keys and old delivered messages
+pruned). The billing calendar joins them when it is built."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from assina.config import Settings
 from assina.core.clock import Clock
@@ -14,23 +15,39 @@ from assina.core.idempotency import prune_idempotency_keys
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
+from assina.webhooks.retention import PRUNE_BATCH, prune_delivered_messages
+
+DEFAULT_RETENTION = timedelta(days=30)
 
 logger = logging.getLogger("assina.worker")
 
 HOUSEKEEPING_INTERVAL_SECONDS = 300.0
 
 
-async def housekeeping_pass(database: Database, clock: Clock) -> int:
+async def housekeeping_pass(
+    database: Database, clock: Clock, retention: timedelta = DEFAULT_RETENTION
+) -> tuple[int, int]:
+    """Prune expired idempotency keys, then delivered messages past the retention in batches;
+    returns how many of each."""
     async with database.write() as session:
-        return await prune_idempotency_keys(session, clock.now())
+        keys = await prune_idempotency_keys(session, clock.now())
+    messages = 0
+    while True:
+        async with database.write() as session:
+            pruned = await prune_delivered_messages(session, clock.now(), retention)
+        messages += pruned
+        if pruned < PRUNE_BATCH:
+            return keys, messages
 
 
-async def _housekeeping(database: Database, clock: Clock, stop: asyncio.Event) -> None:
+async def _housekeeping(
+    database: Database, clock: Clock, retention: timedelta, stop: asyncio.Event
+) -> None:
     while not stop.is_set():
         try:
-            pruned = await housekeeping_pass(database, clock)
-            if pruned:
-                logger.info("pruned %d expired idempotency keys", pruned)
+            keys, messages = await housekeeping_pass(database, clock, retention)
+            if keys or messages:
+                logger.info("pruned %d idempotency keys and %d delivered messages", keys, messages)
         except Exception:
             # One failed pass must not end the worker; the next pass tries again.
             logger.exception("housekeeping pass failed")
@@ -48,5 +65,6 @@ async def run_worker(
         box,
         DispatcherConfig(allow_private_targets=settings.allow_private_targets),
     )
-    await asyncio.gather(_housekeeping(database, clock, stop), dispatcher.run(stop))
+    retention = timedelta(days=settings.retention_days)
+    await asyncio.gather(_housekeeping(database, clock, retention, stop), dispatcher.run(stop))
     logger.info("worker stopped")
