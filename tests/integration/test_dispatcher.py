@@ -4,8 +4,9 @@ leases, the `superlogica` form, and the SSRF guard at connect time. Both databas
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
@@ -44,6 +45,7 @@ class Receiver:
     # Statuses to answer, in order; 200 once they run out.
     script: list[int] = field(default_factory=list)
     extra_headers: dict[str, str] = field(default_factory=dict)
+    on_receive: Callable[[], None] | None = None
 
 
 @pytest.fixture
@@ -52,6 +54,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     async def hook(request: web.Request) -> web.Response:
         state.received.append(Received(dict(request.headers), await request.read()))
+        if state.on_receive is not None:
+            state.on_receive()
         status = state.script.pop(0) if state.script else 200
         return web.Response(status=status, text=f"answer {status}", headers=state.extra_headers)
 
@@ -381,3 +385,30 @@ async def test_retention_prunes_old_delivered_messages_and_keeps_the_rest(
     assert kept.status == "failed"
     assert {a.message_id for a in await attempts(database)} == {kept.id}
     assert len((await api.get("/v1/events")).json()["data"]) == 2  # events are kept
+
+
+async def test_a_commit_in_another_process_wakes_the_dispatcher(
+    db_url: str, api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    """PostgreSQL: the writer's NOTIFY after commit wakes a dispatcher on another connection
+    pool (another process, as far as the database can tell) long before its next poll."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one process: its wake-up is in-process")
+    await new_endpoint(api, receiver.url)
+    other_process = Database.from_url(db_url, pool_size=2)
+    config = DispatcherConfig(allow_private_targets=True, poll_interval_seconds=600)
+    dispatcher = Dispatcher(other_process, clock, SecretBox(TEST_SECRET_KEY), config)
+    stop = asyncio.Event()
+    arrived = asyncio.Event()
+    receiver.on_receive = arrived.set
+    # Listening before the dispatcher starts, so that no NOTIFY can come before the LISTEN.
+    await other_process.listen_for_commits()
+    running = asyncio.create_task(dispatcher.run(stop))
+    try:
+        await api.post("/v1/customers", {"name": "Ana"})
+        await asyncio.wait_for(arrived.wait(), timeout=30)
+    finally:
+        stop.set()
+        await running
+        await other_process.dispose()
+    assert len(receiver.received) == 1

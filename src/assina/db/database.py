@@ -24,7 +24,11 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from assina.db.notify import PgNotifier
+
 _WRITE_OPTION = "assina_write"
+# `session.info` flag: this transaction wrote webhook messages (set by the fan-out).
+NEW_MESSAGES = "assina_new_messages"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -73,8 +77,10 @@ class Database:
         # SQLite has one writer at a time. Queueing writers here, instead of in SQLite's busy
         # handler (which sleeps in steps of milliseconds), keeps write latency flat under load.
         self._sqlite_writer = asyncio.Lock() if self.dialect == "sqlite" else None
-        # Set after every committed write in this process: wakes the dispatcher at once.
+        # Set after a commit that wrote webhook messages (here, or in another process through
+        # PostgreSQL's NOTIFY): wakes the dispatcher at once.
         self.commits = asyncio.Event()
+        self.notifier = PgNotifier(engine.url) if self.dialect == "postgresql" else None
 
     @classmethod
     def from_url(cls, url: str, pool_size: int = 10) -> Database:
@@ -96,7 +102,15 @@ class Database:
         else:
             async with self._sqlite_writer, self._writes() as session, session.begin():
                 yield session
-        self.commits.set()
+        if session.info.get(NEW_MESSAGES):
+            self.commits.set()
+            if self.notifier is not None:
+                self.notifier.poke()
+
+    async def listen_for_commits(self) -> None:
+        """Also wake on commits of other processes (PostgreSQL); SQLite has only this one."""
+        if self.notifier is not None:
+            await self.notifier.listen(self.commits.set)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -108,4 +122,6 @@ class Database:
                 await session.rollback()
 
     async def dispose(self) -> None:
+        if self.notifier is not None:
+            await self.notifier.close()
         await self.engine.dispose()

@@ -89,6 +89,7 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         """Dispatch until `stop`: at once after a commit in this process, else every second."""
         try:
+            await self._listen()
             while not stop.is_set():
                 try:
                     if await self.dispatch_once():
@@ -98,6 +99,12 @@ class Dispatcher:
                 await self._idle(stop)
         finally:
             await self.close()
+
+    async def _listen(self) -> None:
+        try:
+            await self.database.listen_for_commits()
+        except (OSError, RuntimeError) as error:
+            logger.warning("no cross-process wake-ups, polling only: %s", error)
 
     async def _idle(self, stop: asyncio.Event) -> None:
         commits = self.database.commits

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.ids import new_id
+from assina.db.database import NEW_MESSAGES
 from assina.events.models import Event
 from assina.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage
 from assina.webhooks.schemas import ALL_EVENTS
@@ -30,6 +31,7 @@ async def fan_out(session: AsyncSession, event: Event) -> int:
     targets = [row.id for row in endpoints if wants(row.event_types, event.type)]
     if not targets:
         return 0
+    session.info[NEW_MESSAGES] = True
     session.add_all(
         WebhookMessage(
             id=new_id("msg"),
