@@ -27,6 +27,7 @@ from assina.products.api import router as products_router
 from assina.tenants.api import router as tenants_router
 from assina.tenants.auth import ApiKeyAuthenticator
 from assina.webhooks.api import router as webhooks_router
+from assina.webhooks.metrics import WebhookMetrics
 
 DESCRIPTION = """\
 Recurring billing and subscription management, Brazil first, with webhooks that are never lost.
@@ -74,6 +75,7 @@ def create_app(
     app.state.runtime = runtime
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
+    app.state.webhook_metrics = WebhookMetrics(registry)
 
     install_error_handlers(app)
     for router in (

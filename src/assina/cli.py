@@ -180,7 +180,11 @@ async def _serve(settings: Settings, host: str, port: int, with_worker: bool) ->
         signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
     box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
     worker = (
-        asyncio.create_task(run_worker(settings, database, clock, box, stop))
+        asyncio.create_task(
+            run_worker(
+                settings, database, clock, box, stop, metrics=application.state.webhook_metrics
+            )
+        )
         if with_worker
         else None
     )

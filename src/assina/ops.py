@@ -8,7 +8,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from assina.deps import RuntimeDep
+from assina.deps import Runtime, RuntimeDep
+from assina.webhooks.metrics import WebhookMetrics
 
 router = APIRouter(tags=["operations"])
 
@@ -43,4 +44,11 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     registry: CollectorRegistry = request.app.state.metrics_registry
+    webhook_metrics: WebhookMetrics = request.app.state.webhook_metrics
+    runtime: Runtime = request.app.state.runtime
+    try:
+        async with runtime.database.read() as session:
+            await webhook_metrics.refresh_backlog(session, runtime.clock.now())
+    except (SQLAlchemyError, OSError):
+        pass  # the backlog gauges keep their last values; /readyz reports the database
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

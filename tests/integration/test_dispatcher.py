@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 from aiohttp import web
+from fastapi import FastAPI
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from svix.webhooks import Webhook as SvixWebhook
@@ -412,3 +413,39 @@ async def test_a_commit_in_another_process_wakes_the_dispatcher(
         await running
         await other_process.dispose()
     assert len(receiver.received) == 1
+
+
+def metric(text: str, sample: str) -> float:
+    """The value of one sample (`name` or `name{labels}`) in Prometheus text."""
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name == sample:
+            return float(value)
+    raise AssertionError(f"{sample} not in /metrics")
+
+
+async def test_metrics_show_outcomes_latency_and_backlog(
+    app: FastAPI, api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    receiver.script = [503]
+    await new_endpoint(api, receiver.url)
+    await api.post("/v1/customers", {"name": "Ana"})
+    await api.post("/v1/customers", {"name": "Bia"})
+    clock.advance(timedelta(seconds=42))
+    scraped = (await api.http.get("/metrics")).text
+    assert metric(scraped, "assina_webhook_messages_pending") == 2
+    assert metric(scraped, "assina_webhook_oldest_due_message_age_seconds") == 42
+
+    config = DispatcherConfig(allow_private_targets=True)
+    metrics = app.state.webhook_metrics
+    dispatcher = Dispatcher(database, clock, SecretBox(TEST_SECRET_KEY), config, metrics=metrics)
+    try:
+        assert await dispatcher.dispatch_once() == 2
+    finally:
+        await dispatcher.close()
+    scraped = (await api.http.get("/metrics")).text
+    assert metric(scraped, 'assina_webhook_attempts_total{outcome="delivered"}') == 1
+    assert metric(scraped, 'assina_webhook_attempts_total{outcome="http_error"}') == 1
+    assert metric(scraped, "assina_webhook_attempt_duration_seconds_count") == 2
+    assert metric(scraped, "assina_webhook_messages_pending") == 1
+    assert metric(scraped, "assina_webhook_oldest_due_message_age_seconds") == 0  # not due yet

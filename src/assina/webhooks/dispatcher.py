@@ -25,6 +25,7 @@ from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.events.models import Event
 from assina.tenants.models import Tenant
+from assina.webhooks.metrics import WebhookMetrics
 from assina.webhooks.models import (
     MessageStatus,
     WebhookAttempt,
@@ -58,12 +59,14 @@ class Dispatcher:
         box: SecretBox,
         config: DispatcherConfig,
         rng: random.Random | None = None,
+        metrics: WebhookMetrics | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
         self.box = box
         self.config = config
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self.metrics = metrics
         self._http: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -197,6 +200,9 @@ class Dispatcher:
             now = self.clock.now()
             for outcome in outcomes:
                 await self._record_one(session, outcome, now)
+        if self.metrics is not None:
+            for outcome in outcomes:
+                self.metrics.record(outcome)
 
     async def _record_one(self, session: AsyncSession, outcome: Outcome, now: datetime) -> None:
         delivery = outcome.delivery

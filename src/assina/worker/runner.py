@@ -15,6 +15,7 @@ from assina.core.idempotency import prune_idempotency_keys
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
+from assina.webhooks.metrics import WebhookMetrics
 from assina.webhooks.retention import PRUNE_BATCH, prune_delivered_messages
 
 DEFAULT_RETENTION = timedelta(days=30)
@@ -56,14 +57,21 @@ async def _housekeeping(
 
 
 async def run_worker(
-    settings: Settings, database: Database, clock: Clock, box: SecretBox, stop: asyncio.Event
+    settings: Settings,
+    database: Database,
+    clock: Clock,
+    box: SecretBox,
+    stop: asyncio.Event,
+    metrics: WebhookMetrics | None = None,
 ) -> None:
+    """`metrics`: the app's, when the worker runs inside `serve` (so `/metrics` shows them)."""
     logger.info("worker started")
     dispatcher = Dispatcher(
         database,
         clock,
         box,
         DispatcherConfig(allow_private_targets=settings.allow_private_targets),
+        metrics=metrics,
     )
     retention = timedelta(days=settings.retention_days)
     await asyncio.gather(_housekeeping(database, clock, retention, stop), dispatcher.run(stop))
