@@ -47,6 +47,12 @@ class Receiver:
     script: list[int] = field(default_factory=list)
     extra_headers: dict[str, str] = field(default_factory=dict)
     on_receive: Callable[[], None] | None = None
+    # What `/ok`, a receiver that always answers 204, got.
+    healthy: list[Received] = field(default_factory=list)
+
+    @property
+    def ok_url(self) -> str:
+        return self.url.replace("/hook", "/ok")
 
 
 @pytest.fixture
@@ -60,8 +66,13 @@ async def receiver() -> AsyncIterator[Receiver]:
         status = state.script.pop(0) if state.script else 200
         return web.Response(status=status, text=f"answer {status}", headers=state.extra_headers)
 
+    async def healthy(request: web.Request) -> web.Response:
+        state.healthy.append(Received(dict(request.headers), await request.read()))
+        return web.Response(status=204)
+
     app = web.Application()
     app.router.add_post("/hook", hook)
+    app.router.add_post("/ok", healthy)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -449,3 +460,86 @@ async def test_metrics_show_outcomes_latency_and_backlog(
     assert metric(scraped, "assina_webhook_attempt_duration_seconds_count") == 2
     assert metric(scraped, "assina_webhook_messages_pending") == 1
     assert metric(scraped, "assina_webhook_oldest_due_message_age_seconds") == 0  # not due yet
+
+
+async def test_ping_goes_to_that_endpoint_alone(
+    api: TenantClient,
+    other_api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    receiver: Receiver,
+) -> None:
+    target = await new_endpoint(api, receiver.url)
+    bystander = await new_endpoint(api, receiver.ok_url)
+    pinged = await api.post(f"/v1/webhook-endpoints/{target['id']}/ping")
+    assert pinged.status_code == 200, pinged.text
+    event = pinged.json()
+    assert (event["type"], event["label"]) == ("webhook.ping", "Teste de webhook")
+    assert event["data"]["endpoint_id"] == target["id"]
+    assert (await api.get(f"/v1/events/{event['id']}")).json() == event
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        assert await dispatcher.dispatch_once() == 1
+    finally:
+        await dispatcher.close()
+    [got] = receiver.received
+    assert json.loads(got.body)["type"] == "webhook.ping"
+    assert receiver.healthy == []
+    assert (await api.get(f"/v1/webhook-endpoints/{bystander['id']}/messages")).json()["data"] == []
+    await api.patch(f"/v1/webhook-endpoints/{target['id']}", {"enabled": False})
+    assert (await api.post(f"/v1/webhook-endpoints/{target['id']}/ping")).status_code == 409
+    assert (await other_api.post(f"/v1/webhook-endpoints/{target['id']}/ping")).status_code == 404
+
+
+async def test_an_endpoint_failing_for_5_days_is_disabled_and_that_is_announced(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    receiver.script = [500] * 1000
+    failing = await new_endpoint(api, receiver.url)
+    watcher = await new_endpoint(api, receiver.ok_url, event_types=["endpoint.disabled"])
+    dispatcher = dispatcher_for(database, clock)
+    started = clock.now()
+    try:
+        while clock.now() - started < timedelta(days=5, hours=1):
+            await api.post("/v1/customers", {"name": "Ana"})
+            while await dispatcher.dispatch_once():
+                pass
+            shown = (await api.get(f"/v1/webhook-endpoints/{failing['id']}")).json()
+            if not shown["enabled"]:
+                break
+            clock.advance(timedelta(hours=12))
+    finally:
+        await dispatcher.close()
+    assert clock.now() - started >= timedelta(days=5)
+    assert (shown["enabled"], shown["disabled_reason"]) == (
+        False,
+        "no successful delivery for 5 days",
+    )
+    [notice] = receiver.healthy
+    body = json.loads(notice.body)
+    assert body["type"] == "endpoint.disabled"
+    assert body["data"]["endpoint_id"] == failing["id"]
+    assert body["data"]["reason"] == "no successful delivery for 5 days"
+    assert (await api.get(f"/v1/webhook-endpoints/{watcher['id']}")).json()["enabled"] is True
+
+
+async def test_one_success_restarts_the_5_day_count(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    receiver.script = [500] * 3
+    endpoint = await new_endpoint(api, receiver.url)
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        for _ in range(4):  # fails three times over 4 days, then succeeds
+            await api.post("/v1/customers", {"name": "Ana"})
+            await dispatcher.dispatch_once()
+            clock.advance(timedelta(days=1, hours=8))
+        receiver.script = [500] * 1000
+        for _ in range(3):  # 4 more days of failures: fewer than 5 since the success
+            await api.post("/v1/customers", {"name": "Bia"})
+            while await dispatcher.dispatch_once():
+                pass
+            clock.advance(timedelta(days=1, hours=8))
+    finally:
+        await dispatcher.close()
+    assert (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}")).json()["enabled"] is True

@@ -33,26 +33,24 @@ class PgNotifier:
         self._dsn = asyncpg_dsn(url)
         self._sender: Any = None
         self._listener: Any = None
-        self._scheduled = False
+        self._timer: asyncio.TimerHandle | None = None
         self._last_sent = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
 
     def poke(self) -> None:
         """Ask for one NOTIFY soon; pokes within the coalescing window share it."""
-        if self._scheduled:
+        if self._timer is not None:
             return
-        self._scheduled = True
         delay = max(0.0, self._last_sent + COALESCE_SECONDS - time.monotonic())
-        loop = asyncio.get_running_loop()
-        loop.call_later(delay, self._start_send)
+        self._timer = asyncio.get_running_loop().call_later(delay, self._start_send)
 
     def _start_send(self) -> None:
+        self._timer = None
         task = asyncio.ensure_future(self._send())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self) -> None:
-        self._scheduled = False
         self._last_sent = time.monotonic()
         try:
             if self._sender is None or self._sender.is_closed():
@@ -70,6 +68,10 @@ class PgNotifier:
         await self._listener.add_listener(CHANNEL, lambda *_args: on_notify())
 
     async def close(self) -> None:
+        if self._timer is not None:
+            # A wake-up still waiting for its window is sent now rather than lost.
+            self._timer.cancel()
+            self._start_send()
         for task in list(self._tasks):
             await task
         for connection in (self._sender, self._listener):

@@ -40,6 +40,9 @@ class EventType(StrEnum):
     CARD_DECLINED = "card.declined"
     ORDER_STATUS_CHANGED = "order.status_changed"
     FISCAL_INVOICE_ISSUED = "fiscal_invoice.issued"
+    # Beyond the seed's 26: about the webhooks themselves.
+    WEBHOOK_PING = "webhook.ping"
+    ENDPOINT_DISABLED = "endpoint.disabled"
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,18 @@ CATALOG: tuple[EventKind, ...] = (
         "Nota fiscal convertida",
         "Uma cobrança liquidada foi convertida em nota fiscal de serviço (NFS-e).",
         shapes.FiscalInvoiceShape,
+    ),
+    _kind(
+        EventType.WEBHOOK_PING,
+        "Teste de webhook",
+        "Enviado a um único endpoint por POST /v1/webhook-endpoints/{id}/ping.",
+        shapes.PingShape,
+    ),
+    _kind(
+        EventType.ENDPOINT_DISABLED,
+        "Endpoint desativado",
+        "Um endpoint de webhook foi desativado: respondeu 410 ou falhou por 5 dias.",
+        shapes.EndpointDisabledShape,
     ),
 )
 

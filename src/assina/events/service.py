@@ -59,7 +59,10 @@ async def emit_event(
     *,
     previous: dict[str, Any] | None = None,
     customer_id: str | None = None,
+    only_endpoint: str | None = None,
 ) -> Event:
+    """Write the event and its webhook messages. `only_endpoint` sends it to that endpoint alone
+    (a ping) instead of every endpoint whose filter matches."""
     event = Event(
         id=new_id("evt"),
         tenant_id=tenant_id,
@@ -72,7 +75,7 @@ async def emit_event(
     )
     session.add(event)
     await session.flush()
-    await fan_out(session, event)
+    await fan_out(session, event, only_endpoint)
     return event
 
 

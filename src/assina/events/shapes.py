@@ -122,3 +122,16 @@ class CardDeclinedShape(BaseModel):
     decline_code: str
     attempt: int
     attempted_at: datetime
+
+
+class PingShape(BaseModel):
+    endpoint_id: str
+    message: str
+
+
+class EndpointDisabledShape(BaseModel):
+    endpoint_id: str
+    url: str
+    reason: str
+    failing_since: datetime | None
+    disabled_at: datetime

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.deps import CallerDep, RuntimeDep
+from assina.events.schemas import EventOut
 from assina.events.service import snapshot
 from assina.webhooks import repair, service
 from assina.webhooks.models import MessageStatus
@@ -248,5 +249,19 @@ async def retry_message(message_id: str, request: Request, caller: CallerDep) ->
     async def use_case(session: AsyncSession) -> dict[str, object]:
         message = await repair.retry_message(session, caller.clock, caller.tenant_id, message_id)
         return snapshot(MessageOut.of(message))
+
+    return await caller.respond_once(request, 200, use_case)
+
+
+@router.post(
+    ENDPOINTS + "/{endpoint_id}/ping",
+    response_model=EventOut,
+    responses=problem_responses(400, 401, 404, 409),
+    summary="Send a `webhook.ping` event to this endpoint alone",
+)
+async def ping_endpoint(endpoint_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        event = await service.ping_endpoint(session, caller.clock, caller.tenant_id, endpoint_id)
+        return snapshot(EventOut.of(event))
 
     return await caller.respond_once(request, 200, use_case)

@@ -23,7 +23,10 @@ from assina.core.clock import Clock
 from assina.core.ids import new_id
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
+from assina.events.catalog import EventType
 from assina.events.models import Event
+from assina.events.service import emit_event
+from assina.events.shapes import EndpointDisabledShape
 from assina.tenants.models import Tenant
 from assina.webhooks.metrics import WebhookMetrics
 from assina.webhooks.models import (
@@ -40,6 +43,10 @@ from assina.webhooks.signing import signature_headers
 from assina.webhooks.superlogica import UnsupportedFormat
 
 logger = logging.getLogger("assina.dispatcher")
+
+GONE = "410 Gone"
+FAILING_TOO_LONG = "no successful delivery for 5 days"
+FAILING_LIMIT = timedelta(days=5)
 
 
 @dataclass(frozen=True)
@@ -200,6 +207,7 @@ class Dispatcher:
             now = self.clock.now()
             for outcome in outcomes:
                 await self._record_one(session, outcome, now)
+            await self._track_endpoint_health(session, outcomes, now)
         if self.metrics is not None:
             for outcome in outcomes:
                 self.metrics.record(outcome)
@@ -230,7 +238,7 @@ class Dispatcher:
             message.delivered_at = now
             return
         if outcome.status_code == 410:
-            await _disable_endpoint(session, delivery.endpoint_id, "410 Gone", now)
+            await self._disable_endpoint(session, delivery.endpoint_id, GONE, now)
         delay = retry_delay(
             message.attempt_count,
             slow_down=outcome.timed_out or outcome.status_code == 429,
@@ -242,13 +250,55 @@ class Dispatcher:
             return
         message.next_attempt_at = now + delay
 
+    async def _track_endpoint_health(
+        self, session: AsyncSession, outcomes: Sequence[Outcome], now: datetime
+    ) -> None:
+        """Any success clears an endpoint's failing streak; an endpoint whose every attempt
+        has failed for `FAILING_LIMIT` is disabled."""
+        succeeded = {o.delivery.endpoint_id for o in outcomes if o.delivered}
+        failed = {
+            o.delivery.endpoint_id for o in outcomes if not o.delivered and not o.permanent
+        } - succeeded
+        if succeeded:
+            await session.execute(
+                update(WebhookEndpoint)
+                .where(WebhookEndpoint.id.in_(succeeded), WebhookEndpoint.failing_since.isnot(None))
+                .values(failing_since=None)
+            )
+        if not failed:
+            return
+        await session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id.in_(failed), WebhookEndpoint.failing_since.is_(None))
+            .values(failing_since=now)
+        )
+        exhausted = await session.scalars(
+            select(WebhookEndpoint.id).where(
+                WebhookEndpoint.id.in_(failed),
+                WebhookEndpoint.enabled.is_(True),
+                WebhookEndpoint.failing_since <= now - FAILING_LIMIT,
+            )
+        )
+        for endpoint_id in exhausted.all():
+            await self._disable_endpoint(session, endpoint_id, FAILING_TOO_LONG, now)
 
-async def _disable_endpoint(
-    session: AsyncSession, endpoint_id: str, reason: str, now: datetime
-) -> None:
-    endpoint = await session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None or not endpoint.enabled:
-        return
-    endpoint.enabled = False
-    endpoint.disabled_reason = reason
-    endpoint.updated_at = now
+    async def _disable_endpoint(
+        self, session: AsyncSession, endpoint_id: str, reason: str, now: datetime
+    ) -> None:
+        endpoint = await session.get(WebhookEndpoint, endpoint_id)
+        if endpoint is None or not endpoint.enabled:
+            return
+        endpoint.enabled = False
+        endpoint.disabled_reason = reason
+        endpoint.updated_at = now
+        logger.warning("endpoint %s disabled: %s", endpoint_id, reason)
+        notice = EndpointDisabledShape(
+            endpoint_id=endpoint.id,
+            url=endpoint.url,
+            reason=reason,
+            failing_since=endpoint.failing_since,
+            disabled_at=now,
+        )
+        await emit_event(
+            session, self.clock, endpoint.tenant_id, EventType.ENDPOINT_DISABLED, notice
+        )

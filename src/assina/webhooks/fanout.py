@@ -17,18 +17,17 @@ def wants(event_types: list[str], event_type: str) -> bool:
     return ALL_EVENTS in event_types or event_type in event_types
 
 
-async def fan_out(session: AsyncSession, event: Event) -> int:
+async def fan_out(session: AsyncSession, event: Event, only_endpoint: str | None = None) -> int:
     """Write the event's messages; returns how many."""
-    endpoints = (
-        await session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-                WebhookEndpoint.tenant_id == event.tenant_id,
-                WebhookEndpoint.enabled.is_(True),
-                WebhookEndpoint.deleted_at.is_(None),
-            )
-        )
-    ).all()
-    targets = [row.id for row in endpoints if wants(row.event_types, event.type)]
+    statement = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+        WebhookEndpoint.tenant_id == event.tenant_id,
+        WebhookEndpoint.enabled.is_(True),
+        WebhookEndpoint.deleted_at.is_(None),
+    )
+    if only_endpoint is not None:
+        statement = statement.where(WebhookEndpoint.id == only_endpoint)
+    endpoints = (await session.execute(statement)).all()
+    targets = [row.id for row in endpoints if only_endpoint or wants(row.event_types, event.type)]
     if not targets:
         return 0
     session.info[NEW_MESSAGES] = True

@@ -47,6 +47,8 @@ class WebhookEndpoint(Base):
     previous_secret_sealed: Mapped[str | None] = mapped_column(String(512))
     previous_secret_expires_at: Mapped[datetime | None]
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    # Since when every attempt has failed (None after any success): the 5-day disable rule.
+    failing_since: Mapped[datetime | None]
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

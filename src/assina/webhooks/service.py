@@ -10,11 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
-from assina.core.errors import not_found
+from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
 from assina.core.patching import sent_fields
 from assina.core.secrets import SecretBox, new_validation_token
+from assina.events.catalog import EventType
+from assina.events.models import Event
+from assina.events.service import emit_event
+from assina.events.shapes import PingShape
 from assina.tenants.service import get_tenant
 from assina.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage
 from assina.webhooks.schemas import EndpointCreate, EndpointUpdate
@@ -51,6 +55,7 @@ async def create_endpoint(
         previous_secret_sealed=None,
         previous_secret_expires_at=None,
         disabled_reason=None,
+        failing_since=None,
         metadata_=params.metadata,
         created_at=now,
         updated_at=now,
@@ -102,7 +107,9 @@ async def update_endpoint(
         else:
             setattr(endpoint, name, value)
     if changes.enabled:
-        endpoint.disabled_reason = None  # re-enabled by hand: the automatic reason no longer holds
+        # Re-enabled by hand: the automatic reason no longer holds, and the clock restarts.
+        endpoint.disabled_reason = None
+        endpoint.failing_since = None
     endpoint.updated_at = clock.now()
     return endpoint
 
@@ -182,3 +189,18 @@ async def list_messages(
     if filters.event_type is not None:
         statement = statement.where(WebhookMessage.event_type == filters.event_type)
     return await fetch_page(session, statement, WebhookMessage.id, page)
+
+
+async def ping_endpoint(
+    session: AsyncSession, clock: Clock, tenant_id: str, endpoint_id: str
+) -> Event:
+    """A `webhook.ping` event delivered to this endpoint alone, to test a receiver."""
+    endpoint = await get_endpoint(session, tenant_id, endpoint_id)
+    if not endpoint.enabled:
+        raise conflict("The endpoint is disabled; enable it (PATCH) to ping it.")
+    ping = PingShape(endpoint_id=endpoint.id, message="Olá! Este é um teste do assina.")
+    event = await emit_event(
+        session, clock, tenant_id, EventType.WEBHOOK_PING, ping, only_endpoint=endpoint.id
+    )
+    await session.refresh(event)  # the database computed its `sequence`
+    return event

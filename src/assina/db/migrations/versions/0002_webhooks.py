@@ -39,6 +39,7 @@ def upgrade() -> None:
     sa.Column('previous_secret_sealed', sa.String(length=512), nullable=True),
     sa.Column('previous_secret_expires_at', UTC_DATETIME, nullable=True),
     sa.Column('disabled_reason', sa.String(length=200), nullable=True),
+    sa.Column('failing_since', UTC_DATETIME, nullable=True),
     sa.Column('metadata', JSON_TYPE, nullable=False),
     sa.Column('created_at', UTC_DATETIME, nullable=False),
     sa.Column('updated_at', UTC_DATETIME, nullable=False),
