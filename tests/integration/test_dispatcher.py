@@ -47,6 +47,8 @@ class Receiver:
     script: list[int] = field(default_factory=list)
     extra_headers: dict[str, str] = field(default_factory=dict)
     on_receive: Callable[[], None] | None = None
+    # The first request whose body contains this text is answered 503.
+    fail_once_for: str | None = None
     # What `/ok`, a receiver that always answers 204, got.
     healthy: list[Received] = field(default_factory=list)
 
@@ -60,9 +62,13 @@ async def receiver() -> AsyncIterator[Receiver]:
     state = Receiver(url="")
 
     async def hook(request: web.Request) -> web.Response:
-        state.received.append(Received(dict(request.headers), await request.read()))
+        body = await request.read()
+        state.received.append(Received(dict(request.headers), body))
         if state.on_receive is not None:
             state.on_receive()
+        if state.fail_once_for is not None and state.fail_once_for.encode() in body:
+            state.fail_once_for = None
+            return web.Response(status=503, text="answer 503")
         status = state.script.pop(0) if state.script else 200
         return web.Response(status=status, text=f"answer {status}", headers=state.extra_headers)
 
@@ -543,3 +549,33 @@ async def test_one_success_restarts_the_5_day_count(
     finally:
         await dispatcher.close()
     assert (await api.get(f"/v1/webhook-endpoints/{endpoint['id']}")).json()["enabled"] is True
+
+
+@pytest.mark.parametrize("ordering", ["per_customer", "none"])
+async def test_per_customer_ordering_holds_later_messages_about_the_same_customer(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver, ordering: str
+) -> None:
+    await new_endpoint(api, receiver.url, ordering=ordering)
+    ana = (await api.post("/v1/customers", {"name": "Ana"})).json()
+    receiver.fail_once_for = ana["id"]  # Ana's first delivery fails once
+    await api.patch(f"/v1/customers/{ana['id']}", {"name": "Ana Souza"})
+    await api.post("/v1/customers", {"name": "Bia"})
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        first_pass = await dispatcher.dispatch_once()
+        clock.advance(timedelta(seconds=7))
+        while await dispatcher.dispatch_once():
+            pass
+    finally:
+        await dispatcher.close()
+    about_ana = [
+        json.loads(r.body)["type"]
+        for r in receiver.received
+        if json.loads(r.body)["data"]["id"] == ana["id"]
+    ]
+    if ordering == "per_customer":
+        assert first_pass == 2  # Ana's update waits behind her creation; Bia goes
+        assert about_ana == ["customer.created", "customer.created", "customer.updated"]
+    else:
+        assert first_pass == 3  # nothing waits: both of Ana's messages go at once
+        assert sorted(about_ana)[-1] == "customer.updated" and len(about_ana) == 3

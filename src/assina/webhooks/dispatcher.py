@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import aiohttp
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from assina.core.clock import Clock
 from assina.core.ids import new_id
@@ -30,6 +31,7 @@ from assina.events.shapes import EndpointDisabledShape
 from assina.tenants.models import Tenant
 from assina.webhooks.metrics import WebhookMetrics
 from assina.webhooks.models import (
+    EndpointOrdering,
     MessageStatus,
     WebhookAttempt,
     WebhookEndpoint,
@@ -138,6 +140,7 @@ class Dispatcher:
                     or_(WebhookMessage.locked_until.is_(None), WebhookMessage.locked_until <= now),
                     WebhookEndpoint.enabled.is_(True),
                     WebhookEndpoint.deleted_at.is_(None),
+                    ~_waits_for_an_earlier_message(),
                 )
                 .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
                 .limit(self.config.batch_size)
@@ -302,3 +305,19 @@ class Dispatcher:
         await emit_event(
             session, self.clock, endpoint.tenant_id, EventType.ENDPOINT_DISABLED, notice
         )
+
+
+def _waits_for_an_earlier_message() -> ColumnElement[bool]:
+    """On a `per_customer` endpoint, a message waits while an earlier one about the same
+    customer is still pending there (not yet delivered, nor failed for good)."""
+    earlier = aliased(WebhookMessage)
+    return and_(
+        WebhookEndpoint.ordering == EndpointOrdering.PER_CUSTOMER.value,
+        WebhookMessage.customer_id.is_not(None),
+        exists().where(
+            earlier.endpoint_id == WebhookMessage.endpoint_id,
+            earlier.customer_id == WebhookMessage.customer_id,
+            earlier.status == MessageStatus.PENDING.value,
+            earlier.id < WebhookMessage.id,
+        ),
+    )

@@ -63,6 +63,15 @@ class WebhookMessage(Base):
     __table_args__ = (
         Index("ix_webhook_messages_tenant_id_endpoint_id_id", "tenant_id", "endpoint_id", "id"),
         Index("ix_webhook_messages_tenant_id_event_id", "tenant_id", "event_id"),
+        # Per-customer ordering: is an earlier message for this customer still pending here?
+        Index(
+            "ix_webhook_messages_pending_by_customer",
+            "endpoint_id",
+            "customer_id",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         # The dispatcher's claim: due pending messages, oldest first. Partial, so it holds only
         # the work still to do however many delivered messages are kept.
         Index(

@@ -72,6 +72,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('webhook_messages', schema=None) as batch_op:
         batch_op.create_index('ix_webhook_messages_due', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
+        batch_op.create_index('ix_webhook_messages_pending_by_customer', ['endpoint_id', 'customer_id', 'id'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
         batch_op.create_index('ix_webhook_messages_tenant_id_endpoint_id_id', ['tenant_id', 'endpoint_id', 'id'], unique=False)
         batch_op.create_index('ix_webhook_messages_tenant_id_event_id', ['tenant_id', 'event_id'], unique=False)
 
@@ -103,6 +104,7 @@ def downgrade() -> None:
     with op.batch_alter_table('webhook_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_webhook_messages_tenant_id_event_id')
         batch_op.drop_index('ix_webhook_messages_tenant_id_endpoint_id_id')
+        batch_op.drop_index('ix_webhook_messages_pending_by_customer', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
         batch_op.drop_index('ix_webhook_messages_due', postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.drop_table('webhook_messages')
