@@ -51,6 +51,10 @@ class Receiver:
     fail_once_for: str | None = None
     # What `/ok`, a receiver that always answers 204, got.
     healthy: list[Received] = field(default_factory=list)
+    # What `/slow` got: it answers only once `release_slow` is set.
+    slow: list[Received] = field(default_factory=list)
+    release_slow: asyncio.Event = field(default_factory=asyncio.Event)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # set on every request
 
     @property
     def ok_url(self) -> str:
@@ -74,11 +78,19 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     async def healthy(request: web.Request) -> web.Response:
         state.healthy.append(Received(dict(request.headers), await request.read()))
+        state.changed.set()
+        return web.Response(status=204)
+
+    async def slow(request: web.Request) -> web.Response:
+        state.slow.append(Received(dict(request.headers), await request.read()))
+        state.changed.set()
+        await state.release_slow.wait()  # answers only when the test lets it
         return web.Response(status=204)
 
     app = web.Application()
     app.router.add_post("/hook", hook)
     app.router.add_post("/ok", healthy)
+    app.router.add_post("/slow", slow)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -247,7 +259,7 @@ async def test_a_leased_message_waits_for_its_lease_to_expire(
     await api.post("/v1/customers", {"name": "Ana"})
     crashed, survivor = dispatcher_for(database, clock), dispatcher_for(database, clock)
     try:
-        claimed, _ = await crashed._claim()  # claims, then "dies" before sending
+        claimed, _ = await crashed._claim(50)  # claims, then "dies" before sending
         assert len(claimed) == 1
         assert await survivor.dispatch_once() == 0
         clock.advance(timedelta(seconds=31))
@@ -579,3 +591,37 @@ async def test_per_customer_ordering_holds_later_messages_about_the_same_custome
     else:
         assert first_pass == 3  # nothing waits: both of Ana's messages go at once
         assert sorted(about_ana)[-1] == "customer.updated" and len(about_ana) == 3
+
+
+async def wait_until(receiver: Receiver, condition: Callable[[], bool]) -> None:
+    """Wait, bounded, until what the receiver got satisfies `condition`."""
+    async with asyncio.timeout(20):
+        while not condition():
+            receiver.changed.clear()
+            await receiver.changed.wait()
+
+
+async def test_a_stuck_endpoint_does_not_hold_back_the_others(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    await new_endpoint(api, receiver.url.replace("/hook", "/slow"))
+    await new_endpoint(api, receiver.ok_url)
+    for n in range(30):
+        await api.post("/v1/customers", {"name": f"Cliente {n}"})
+    config = DispatcherConfig(allow_private_targets=True, per_endpoint_in_flight=10)
+    dispatcher = Dispatcher(database, clock, SecretBox(TEST_SECRET_KEY), config)
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop))
+    try:
+        await wait_until(receiver, lambda: len(receiver.healthy) == 30)
+        # Every healthy delivery arrived while the stuck endpoint held its 10 slots.
+        assert len(receiver.slow) == 10
+        receiver.release_slow.set()
+        await wait_until(receiver, lambda: len(receiver.slow) == 30)
+    finally:
+        receiver.release_slow.set()
+        stop.set()
+        await running
+    async with database.read() as session:
+        statuses = (await session.scalars(select(WebhookMessage.status))).all()
+    assert sorted(set(statuses)) == ["delivered"] and len(statuses) == 60

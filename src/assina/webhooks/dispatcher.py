@@ -9,11 +9,13 @@ again (at least once, never zero times). Receivers dedupe on `webhook-id`, the m
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
@@ -58,6 +60,10 @@ class DispatcherConfig:
     timeout: timedelta = timedelta(seconds=15)
     poll_interval_seconds: float = 1.0
     allow_private_targets: bool = False
+    # Sends in flight at once, per endpoint and in all: a slow endpoint holds at most its own
+    # share, never the others'.
+    per_endpoint_in_flight: int = 10
+    max_in_flight: int = 200
 
 
 class Dispatcher:
@@ -77,6 +83,10 @@ class Dispatcher:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.metrics = metrics
         self._http: aiohttp.ClientSession | None = None
+        self._in_flight: collections.Counter[str] = collections.Counter()
+        self._sending: set[asyncio.Task[None]] = set()
+        self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
+        self._freed = asyncio.Event()
 
     async def close(self) -> None:
         if self._http is not None:
@@ -89,8 +99,9 @@ class Dispatcher:
         return self._http
 
     async def dispatch_once(self) -> int:
-        """Claim one batch, send it, record the outcomes; returns how many were attempted."""
-        deliveries, unsendable = await self._claim()
+        """One step, for tests and tools: claim a batch, send it all, record the outcomes;
+        returns how many were attempted. `run` pipelines the same steps."""
+        deliveries, unsendable = await self._claim(self.config.batch_size)
         if not deliveries and not unsendable:
             return 0
         http = self._session()
@@ -99,18 +110,63 @@ class Dispatcher:
         return len(outcomes) + len(unsendable)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until `stop`: at once after a commit in this process, else every second."""
+        """Dispatch until `stop`. Claims whenever there is room, sends each delivery as its
+        own task, and records outcomes in batches as they come, so that a slow endpoint never
+        holds back the others. Wakes at once after a commit, else polls."""
+        recorder = asyncio.create_task(self._record_as_they_come())
         try:
             await self._listen()
             while not stop.is_set():
+                started = 0
                 try:
-                    if await self.dispatch_once():
-                        continue
+                    started = await self._claim_and_start()
                 except Exception:
                     logger.exception("dispatch pass failed")
-                await self._idle(stop)
+                if not started:
+                    await self._idle(stop)
         finally:
+            if self._sending:
+                await asyncio.gather(*self._sending, return_exceptions=True)
+            await self._outcomes.join()
+            recorder.cancel()
             await self.close()
+
+    async def _claim_and_start(self) -> int:
+        room = self.config.max_in_flight - sum(self._in_flight.values())
+        if room <= 0:
+            return 0
+        deliveries, unsendable = await self._claim(min(room, self.config.batch_size))
+        for outcome in unsendable:
+            self._outcomes.put_nowait(outcome)
+        http = self._session()
+        for delivery in deliveries:
+            self._in_flight[delivery.endpoint_id] += 1
+            task = asyncio.create_task(self._send_one(http, delivery))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        return len(deliveries) + len(unsendable)
+
+    async def _send_one(self, http: aiohttp.ClientSession, delivery: Delivery) -> None:
+        try:
+            outcome = await send(http, delivery)
+        finally:
+            self._in_flight[delivery.endpoint_id] -= 1
+            self._freed.set()
+        self._outcomes.put_nowait(outcome)
+
+    async def _record_as_they_come(self) -> None:
+        while True:
+            batch = [await self._outcomes.get()]
+            while len(batch) < self.config.batch_size and not self._outcomes.empty():
+                batch.append(self._outcomes.get_nowait())
+            try:
+                await self._record(batch)
+            except Exception:
+                # The messages stay leased; when the lease ends they are sent again.
+                logger.exception("recording %d outcomes failed", len(batch))
+            finally:
+                for _ in batch:
+                    self._outcomes.task_done()
 
     async def _listen(self) -> None:
         try:
@@ -120,7 +176,12 @@ class Dispatcher:
 
     async def _idle(self, stop: asyncio.Event) -> None:
         commits = self.database.commits
-        waits = [asyncio.ensure_future(commits.wait()), asyncio.ensure_future(stop.wait())]
+        self._freed.clear()
+        waits = [
+            asyncio.ensure_future(commits.wait()),
+            asyncio.ensure_future(stop.wait()),
+            asyncio.ensure_future(self._freed.wait()),
+        ]
         await asyncio.wait(
             waits, timeout=self.config.poll_interval_seconds, return_when="FIRST_COMPLETED"
         )
@@ -128,11 +189,11 @@ class Dispatcher:
             waiting.cancel()
         commits.clear()
 
-    async def _claim(self) -> tuple[list[Delivery], list[Outcome]]:
+    async def _claim(self, limit: int) -> tuple[list[Delivery], list[Outcome]]:
         async with self.database.write() as session:
             now = self.clock.now()
             due = (
-                select(WebhookMessage.id)
+                select(WebhookMessage.id, WebhookMessage.endpoint_id)
                 .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
                 .where(
                     WebhookMessage.status == MessageStatus.PENDING.value,
@@ -143,11 +204,11 @@ class Dispatcher:
                     ~_waits_for_an_earlier_message(),
                 )
                 .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
-                .limit(self.config.batch_size)
+                .limit(limit)
             )
             if not self.database.is_sqlite:
                 due = due.with_for_update(of=WebhookMessage, skip_locked=True)
-            ids = list((await session.scalars(due)).all())
+            ids = self._within_endpoint_shares((await session.execute(due)).all())
             if not ids:
                 return [], []
             await session.execute(
@@ -156,6 +217,18 @@ class Dispatcher:
                 .values(locked_until=now + self.config.lease)
             )
             return await self._prepare(session, ids, now)
+
+    def _within_endpoint_shares(self, rows: Sequence[Any]) -> list[str]:
+        """The claimed ids, at most as many per endpoint as it has free sending slots; the
+        rest are left unleased for a later claim."""
+        taken: collections.Counter[str] = collections.Counter()
+        kept = []
+        for message_id, endpoint_id in rows:
+            in_use = self._in_flight[endpoint_id] + taken[endpoint_id]
+            if in_use < self.config.per_endpoint_in_flight:
+                taken[endpoint_id] += 1
+                kept.append(message_id)
+        return kept
 
     async def _prepare(
         self, session: AsyncSession, ids: Sequence[str], now: datetime

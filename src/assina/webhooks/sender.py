@@ -18,7 +18,7 @@ from assina.webhooks.ssrf import UnsafeTarget, check_address
 
 USER_AGENT = f"assina-webhooks/{__version__}"
 RESPONSE_EXCERPT_BYTES = 4096
-PER_HOST_CONNECTIONS = 10
+MAX_CONNECTIONS = 200
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,11 @@ def guarded_socket_factory(allow_private: bool) -> Any:
 
 
 def new_http_session(allow_private: bool, timeout: timedelta) -> aiohttp.ClientSession:
+    # No per-host cap here: the dispatcher caps sends per endpoint, and two endpoints on one
+    # host must not share (and so starve each other of) connections.
     connector = aiohttp.TCPConnector(
-        limit=200,
-        limit_per_host=PER_HOST_CONNECTIONS,
+        limit=MAX_CONNECTIONS,
+        limit_per_host=0,
         socket_factory=guarded_socket_factory(allow_private),
     )
     return aiohttp.ClientSession(
