@@ -281,14 +281,25 @@ class Dispatcher:
     async def _record(self, outcomes: Sequence[Outcome]) -> None:
         async with self.database.write() as session:
             now = self.clock.now()
+            ids = [outcome.delivery.message_id for outcome in outcomes]
+            loaded = await session.scalars(select(WebhookMessage).where(WebhookMessage.id.in_(ids)))
+            messages = {message.id: message for message in loaded}
             for outcome in outcomes:
-                await self._record_one(session, outcome, now)
+                await self._record_one(
+                    session, outcome, messages.get(outcome.delivery.message_id), now
+                )
             await self._track_endpoint_health(session, outcomes, now)
         if self.metrics is not None:
             for outcome in outcomes:
                 self.metrics.record(outcome)
 
-    async def _record_one(self, session: AsyncSession, outcome: Outcome, now: datetime) -> None:
+    async def _record_one(
+        self,
+        session: AsyncSession,
+        outcome: Outcome,
+        message: WebhookMessage | None,
+        now: datetime,
+    ) -> None:
         delivery = outcome.delivery
         session.add(
             WebhookAttempt(
@@ -303,7 +314,6 @@ class Dispatcher:
                 error=outcome.error,
             )
         )
-        message = await session.get(WebhookMessage, delivery.message_id)
         if message is None:
             return
         message.attempt_count += 1
