@@ -605,6 +605,8 @@ async def test_a_stuck_endpoint_does_not_hold_back_the_others(
     api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
 ) -> None:
     await new_endpoint(api, receiver.url.replace("/hook", "/slow"))
+    for n in range(60):  # a backlog on the endpoint that will get stuck, older than the rest
+        await api.post("/v1/customers", {"name": f"Antigo {n}"})
     await new_endpoint(api, receiver.ok_url)
     for n in range(30):
         await api.post("/v1/customers", {"name": f"Cliente {n}"})
@@ -617,11 +619,11 @@ async def test_a_stuck_endpoint_does_not_hold_back_the_others(
         # Every healthy delivery arrived while the stuck endpoint held its 10 slots.
         assert len(receiver.slow) == 10
         receiver.release_slow.set()
-        await wait_until(receiver, lambda: len(receiver.slow) == 30)
+        await wait_until(receiver, lambda: len(receiver.slow) == 90)
     finally:
         receiver.release_slow.set()
         stop.set()
         await running
     async with database.read() as session:
         statuses = (await session.scalars(select(WebhookMessage.status))).all()
-    assert sorted(set(statuses)) == ["delivered"] and len(statuses) == 60
+    assert sorted(set(statuses)) == ["delivered"] and len(statuses) == 120

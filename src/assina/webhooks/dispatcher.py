@@ -206,6 +206,14 @@ class Dispatcher:
                 .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
                 .limit(limit)
             )
+            saturated = [
+                endpoint_id
+                for endpoint_id, sending in self._in_flight.items()
+                if sending >= self.config.per_endpoint_in_flight
+            ]
+            if saturated:
+                # Else a backlog on a stuck endpoint could fill every claim and starve the rest.
+                due = due.where(WebhookMessage.endpoint_id.not_in(saturated))
             if not self.database.is_sqlite:
                 due = due.with_for_update(of=WebhookMessage, skip_locked=True)
             ids = self._within_endpoint_shares((await session.execute(due)).all())
