@@ -627,3 +627,24 @@ async def test_a_stuck_endpoint_does_not_hold_back_the_others(
     async with database.read() as session:
         statuses = (await session.scalars(select(WebhookMessage.status))).all()
     assert sorted(set(statuses)) == ["delivered"] and len(statuses) == 120
+
+
+async def test_rate_limit_spreads_an_endpoints_deliveries_over_seconds(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    await new_endpoint(api, receiver.url, rate_limit=3)
+    await new_endpoint(api, receiver.ok_url)  # no limit: not held back by the other's
+    for n in range(8):
+        await api.post("/v1/customers", {"name": f"Cliente {n}"})
+    dispatcher = dispatcher_for(database, clock)
+    sent_per_second = []
+    try:
+        assert await dispatcher.dispatch_once() == 3 + 8
+        assert await dispatcher.dispatch_once() == 0  # this second's budget is spent
+        for _ in range(2):
+            clock.advance(timedelta(seconds=1))
+            sent_per_second.append(await dispatcher.dispatch_once())
+    finally:
+        await dispatcher.close()
+    assert sent_per_second == [3, 2]
+    assert len(receiver.received) == 8 and len(receiver.healthy) == 8

@@ -51,6 +51,7 @@ logger = logging.getLogger("assina.dispatcher")
 GONE = "410 Gone"
 FAILING_TOO_LONG = "no successful delivery for 5 days"
 FAILING_LIMIT = timedelta(days=5)
+RATE_WINDOW = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,12 @@ class Dispatcher:
         self._sending: set[asyncio.Task[None]] = set()
         self._outcomes: asyncio.Queue[Outcome] = asyncio.Queue()
         self._freed = asyncio.Event()
+        # `rate_limit` (deliveries per second, per dispatcher process): when each endpoint's
+        # messages were claimed in the last second, and the limits last read.
+        self._recent_claims: collections.defaultdict[str, collections.deque[datetime]] = (
+            collections.defaultdict(collections.deque)
+        )
+        self._rate_limits: dict[str, int | None] = {}
 
     async def close(self) -> None:
         if self._http is not None:
@@ -193,7 +200,7 @@ class Dispatcher:
         async with self.database.write() as session:
             now = self.clock.now()
             due = (
-                select(WebhookMessage.id, WebhookMessage.endpoint_id)
+                select(WebhookMessage.id, WebhookMessage.endpoint_id, WebhookEndpoint.rate_limit)
                 .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
                 .where(
                     WebhookMessage.status == MessageStatus.PENDING.value,
@@ -206,17 +213,14 @@ class Dispatcher:
                 .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
                 .limit(limit)
             )
-            saturated = [
-                endpoint_id
-                for endpoint_id, sending in self._in_flight.items()
-                if sending >= self.config.per_endpoint_in_flight
-            ]
+            known = {*self._in_flight, *self._recent_claims}
+            saturated = [endpoint_id for endpoint_id in known if self._room(endpoint_id, now) <= 0]
             if saturated:
                 # Else a backlog on a stuck endpoint could fill every claim and starve the rest.
                 due = due.where(WebhookMessage.endpoint_id.not_in(saturated))
             if not self.database.is_sqlite:
                 due = due.with_for_update(of=WebhookMessage, skip_locked=True)
-            ids = self._within_endpoint_shares((await session.execute(due)).all())
+            ids = self._within_endpoint_shares((await session.execute(due)).all(), now)
             if not ids:
                 return [], []
             await session.execute(
@@ -226,16 +230,33 @@ class Dispatcher:
             )
             return await self._prepare(session, ids, now)
 
-    def _within_endpoint_shares(self, rows: Sequence[Any]) -> list[str]:
-        """The claimed ids, at most as many per endpoint as it has free sending slots; the
-        rest are left unleased for a later claim."""
-        taken: collections.Counter[str] = collections.Counter()
+    def _room(self, endpoint_id: str, now: datetime) -> int:
+        """How many more of the endpoint's messages this process may claim now: its free
+        sending slots, and under its `rate_limit` what is left of this second's budget."""
+        room = self.config.per_endpoint_in_flight - self._in_flight[endpoint_id]
+        rate_limit = self._rate_limits.get(endpoint_id)
+        if rate_limit is None:
+            return room
+        recent = self._recent_claims[endpoint_id]
+        while recent and recent[0] <= now - RATE_WINDOW:
+            recent.popleft()
+        return min(room, rate_limit - len(recent))
+
+    def _within_endpoint_shares(self, rows: Sequence[Any], now: datetime) -> list[str]:
+        """The claimed ids, at most as many per endpoint as it has room for; the rest are left
+        unleased for a later claim."""
+        rooms: dict[str, int] = {}
         kept = []
-        for message_id, endpoint_id in rows:
-            in_use = self._in_flight[endpoint_id] + taken[endpoint_id]
-            if in_use < self.config.per_endpoint_in_flight:
-                taken[endpoint_id] += 1
-                kept.append(message_id)
+        for message_id, endpoint_id, rate_limit in rows:
+            if endpoint_id not in rooms:
+                self._rate_limits[endpoint_id] = rate_limit
+                rooms[endpoint_id] = self._room(endpoint_id, now)
+            if rooms[endpoint_id] <= 0:
+                continue
+            rooms[endpoint_id] -= 1
+            kept.append(message_id)
+            if rate_limit is not None:
+                self._recent_claims[endpoint_id].append(now)
         return kept
 
     async def _prepare(
