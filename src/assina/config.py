@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     db_pool_size: int = 10
     retention_days: int = Field(default=30, ge=1)
+    # How long a claimed message stays leased to one worker before another may take it over.
+    webhook_lease_seconds: int = Field(default=60, ge=1, le=600)
     # Exposes `POST /_bench/bare`, a route that touches no database, for bench/api.py only.
     bench_endpoints: bool = False
 

@@ -70,7 +70,10 @@ async def run_worker(
         database,
         clock,
         box,
-        DispatcherConfig(allow_private_targets=settings.allow_private_targets),
+        DispatcherConfig(
+            allow_private_targets=settings.allow_private_targets,
+            lease=timedelta(seconds=settings.webhook_lease_seconds),
+        ),
         metrics=metrics,
     )
     retention = timedelta(days=settings.retention_days)
