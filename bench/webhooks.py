@@ -84,7 +84,9 @@ async def create_customers(
     await asyncio.gather(*(creator() for _ in range(concurrency)))
 
 
-async def bench_backend(backend: str, url: str, events: int, rate: float, seconds: float) -> dict:
+async def bench_backend(
+    backend: str, url: str, events: int, rate: float, seconds: float, workers: int
+) -> dict:
     data_dir = tempfile.mkdtemp(prefix="assina-bench-")
     env = {
         **os.environ,
@@ -98,10 +100,14 @@ async def bench_backend(backend: str, url: str, events: int, rate: float, second
     receiver_port, api_port = free_port(), free_port()
     receiver = f"http://127.0.0.1:{receiver_port}"
     api = f"http://127.0.0.1:{api_port}"
+    # workers == 0: the dispatcher runs inside `serve`; else `serve --no-worker` and N workers.
+    serve = [ASSINA, "serve", "--port", str(api_port), *(["--no-worker"] if workers else [])]
     processes = [
         subprocess.Popen([sys.executable, RECEIVER, str(receiver_port)]),  # noqa: ASYNC220
-        subprocess.Popen(  # noqa: ASYNC220
-            [ASSINA, "serve", "--port", str(api_port)], env=env, stderr=subprocess.DEVNULL
+        subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL),  # noqa: ASYNC220
+        *(
+            subprocess.Popen([ASSINA, "worker"], env=env, stderr=subprocess.DEVNULL)  # noqa: ASYNC220
+            for _ in range(workers)
         ),
     ]
     try:
@@ -157,7 +163,7 @@ async def bench_backend(backend: str, url: str, events: int, rate: float, second
         if event_to_customer.get(event_id) in answered
     )
     return {
-        "backend": backend,
+        "backend": backend + (f", {workers} workers" if workers else ", in serve"),
         "baseline_per_s": base,
         "fan_out_per_s": fan_out,
         "ratio": fan_out / base,
@@ -193,15 +199,24 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--pg-workers", default="0,2", help="PostgreSQL runs: 0 = dispatcher inside serve"
+    )
     args = parser.parse_args()
     results = []
     for backend in args.backends.split(","):
         if backend == "sqlite":
             url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='assina-bench-')}/bench.db"
-        else:
-            url = os.environ.get("ASSINA_BENCH_PG_URL", DEFAULT_PG)
+            results.append(
+                await bench_backend(backend, url, args.events, args.rate, args.seconds, 0)
+            )
+            continue
+        url = os.environ.get("ASSINA_BENCH_PG_URL", DEFAULT_PG)
+        for workers in (int(n) for n in args.pg_workers.split(",")):
             await recreate_pg(url)
-        results.append(await bench_backend(backend, url, args.events, args.rate, args.seconds))
+            results.append(
+                await bench_backend(backend, url, args.events, args.rate, args.seconds, workers)
+            )
     print("| backend | baseline msg/s | fan-out msg/s | ratio | latency p50 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
