@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
+from aiohttp import web
 
 from assina.db.database import Database
 from tests.conftest import TenantClient
+from tests.integration.delivery_support import Received, Receiver
 from tests.integration.fuzz_openapi import (
     Schemas,
     World,
@@ -62,3 +66,45 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
             foreign_message,
         ],
     )
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on loopback: `/hook` follows `script`, `/ok` always 204, `/slow`
+    waits for `release_slow`."""
+    state = Receiver(url="")
+
+    async def hook(request: web.Request) -> web.Response:
+        body = await request.read()
+        state.received.append(Received(dict(request.headers), body))
+        if state.on_receive is not None:
+            state.on_receive()
+        if state.fail_once_for is not None and state.fail_once_for.encode() in body:
+            state.fail_once_for = None
+            return web.Response(status=503, text="answer 503")
+        status = state.script.pop(0) if state.script else 200
+        return web.Response(status=status, text=f"answer {status}", headers=state.extra_headers)
+
+    async def healthy(request: web.Request) -> web.Response:
+        state.healthy.append(Received(dict(request.headers), await request.read()))
+        state.changed.set()
+        return web.Response(status=204)
+
+    async def slow(request: web.Request) -> web.Response:
+        state.slow.append(Received(dict(request.headers), await request.read()))
+        state.changed.set()
+        await state.release_slow.wait()  # answers only when the test lets it
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    app.router.add_post("/ok", healthy)
+    app.router.add_post("/slow", slow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    state.url = f"http://127.0.0.1:{port}/hook"
+    yield state
+    await runner.cleanup()
