@@ -1,5 +1,5 @@
 """Cross-process wake-ups on PostgreSQL: after a commit that wrote webhook messages, the writer
-sends `pg_notify` on its own autocommit connection, coalesced to at most one per ~50 ms per
+sends `pg_notify` on its own autocommit connection, coalesced to at most one per 20 ms per
 process; dispatchers LISTEN on a dedicated connection outside the pool.
 
 The NOTIFY is sent after COMMIT, never inside the transaction (a NOTIFY inside takes a global
@@ -21,7 +21,8 @@ from sqlalchemy.engine import URL
 logger = logging.getLogger("assina.notify")
 
 CHANNEL = "assina_messages"
-COALESCE_SECONDS = 0.05
+# 50 ms gave a 57 ms p99 from commit to arrival across processes at 50 events/s; 20 ms, 30 ms.
+COALESCE_SECONDS = 0.02
 
 
 def asyncpg_dsn(url: URL) -> str:
