@@ -13,7 +13,7 @@ from assina.core.clock import Clock
 from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
-from assina.core.patching import sent_fields
+from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer, CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
 from assina.events.catalog import EventType
@@ -95,13 +95,7 @@ async def update_customer(
 ) -> Customer:
     customer = await get_customer(session, tenant_id, customer_id)
     before = snapshot(CustomerOut.of(customer))
-    for name, value in sent_fields(changes).items():
-        if name == "metadata":
-            customer.metadata_ = value
-        elif name == "address":
-            customer.address = value.model_dump(mode="json") if value is not None else None
-        else:
-            setattr(customer, name, value)
+    apply_patch(customer, changes, METADATA_COLUMN)
     after = CustomerOut.of(customer)
     previous = changed_fields(before, snapshot(after))
     if not previous:

@@ -13,7 +13,7 @@ from assina.core.clock import Clock
 from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
-from assina.core.patching import sent_fields
+from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.events.catalog import EventType
 from assina.events.service import changed_fields, emit_event, snapshot
 from assina.products.models import BillingInterval, Product, ProductStatus
@@ -92,13 +92,7 @@ async def update_product(
 ) -> Product:
     product = await get_product(session, tenant_id, product_id)
     before = snapshot(ProductOut.of(product))
-    for name, value in sent_fields(changes).items():
-        if name == "metadata":
-            product.metadata_ = value
-        elif name == "interval":
-            product.interval = value.value
-        else:
-            setattr(product, name, value)
+    apply_patch(product, changes, METADATA_COLUMN)
     previous = changed_fields(before, snapshot(ProductOut.of(product)))
     if not previous:
         return product

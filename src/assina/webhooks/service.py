@@ -13,7 +13,7 @@ from assina.core.clock import Clock
 from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
-from assina.core.patching import sent_fields
+from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.core.secrets import SecretBox, new_validation_token
 from assina.events.catalog import EventType
 from assina.events.models import Event
@@ -99,13 +99,7 @@ async def update_endpoint(
     endpoint = await get_endpoint(session, tenant_id, endpoint_id)
     if changes.url is not None:
         await check_target(changes.url, allow_private)
-    for name, value in sent_fields(changes).items():
-        if name == "metadata":
-            endpoint.metadata_ = value
-        elif name in {"format", "ordering"}:
-            setattr(endpoint, name, value.value)
-        else:
-            setattr(endpoint, name, value)
+    apply_patch(endpoint, changes, METADATA_COLUMN)
     if changes.enabled:
         # Re-enabled by hand: the automatic reason no longer holds, and the clock restarts.
         endpoint.disabled_reason = None
