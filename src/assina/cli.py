@@ -178,11 +178,16 @@ async def _serve(settings: Settings, host: str, port: int, with_worker: bool) ->
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
-    box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
+    runtime = application.state.runtime  # its secret box, already loaded
     worker = (
         asyncio.create_task(
             run_worker(
-                settings, database, clock, box, stop, metrics=application.state.webhook_metrics
+                settings,
+                database,
+                clock,
+                runtime.secret_box,
+                stop,
+                metrics=application.state.webhook_metrics,
             )
         )
         if with_worker

@@ -274,25 +274,30 @@ class Dispatcher:
         deliveries: list[Delivery] = []
         unsendable: list[Outcome] = []
         timestamp = int(now.timestamp())
+        # A batch holds many messages of few tenants and endpoints: decrypt each secret once.
+        tokens: dict[str, str] = {}
+        secrets: dict[str, list[str]] = {}
         for message, endpoint, event, tenant in rows:
-            token = self.box.open(tenant.validation_token_sealed)
+            if tenant.id not in tokens:
+                tokens[tenant.id] = self.box.open(tenant.validation_token_sealed)
+            token = tokens[tenant.id]
             try:
                 body, content_type = delivery_body(endpoint.format, event, token, tenant.time_zone)
             except UnsupportedFormat as error:
                 placeholder = Delivery(
-                    message.id, message.tenant_id, endpoint.id, endpoint.url, {}, b"", 0
+                    message.id, message.tenant_id, endpoint.id, endpoint.url, {}, b""
                 )
                 unsendable.append(
                     Outcome(placeholder, None, 0, None, str(error)[:500], permanent=True)
                 )
                 continue
+            if endpoint.id not in secrets:
+                secrets[endpoint.id] = live_secrets(endpoint, self.box, now)
             headers = {
                 **endpoint.headers,
                 "Content-Type": content_type,
                 "x-validation-token": token,
-                **signature_headers(
-                    live_secrets(endpoint, self.box, now), message.id, timestamp, body
-                ),
+                **signature_headers(secrets[endpoint.id], message.id, timestamp, body),
             }
             deliveries.append(
                 Delivery(
@@ -302,7 +307,6 @@ class Dispatcher:
                     endpoint.url,
                     headers,
                     body,
-                    message.attempt_count,
                 )
             )
         return deliveries, unsendable

@@ -3,7 +3,6 @@ total timeout, bounded response reads, and the SSRF guard on the very socket bei
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import socket
 import time
@@ -31,7 +30,6 @@ class Delivery:
     url: str
     headers: dict[str, str]
     body: bytes
-    failed_attempts: int
 
 
 @dataclass(frozen=True)
@@ -110,5 +108,3 @@ async def send(http: aiohttp.ClientSession, delivery: Delivery) -> Outcome:
     except (aiohttp.ClientError, OSError, ValueError) as error:
         message = f"{type(error).__name__}: {error}"[:500]
         return Outcome(delivery, None, elapsed_ms(), None, message)
-    except asyncio.CancelledError:
-        raise
