@@ -6,10 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.core.documents import only_digits
 from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
@@ -20,16 +18,6 @@ from assina.deps import CallerDep
 from assina.events.service import snapshot
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
-
-_EMAIL = TypeAdapter(EmailStr)
-
-
-def _stored_email(email: str) -> str:
-    """The form create and PATCH store (domain lower-cased), so the filter finds what was sent."""
-    try:
-        return _EMAIL.validate_python(email)
-    except ValidationError:
-        return email
 
 
 @router.post(
@@ -66,8 +54,8 @@ async def list_customers(
 ) -> Page[CustomerOut]:
     filters = service.CustomerFilters(
         status=status,
-        email=_stored_email(email) if email is not None else None,
-        document=only_digits(document) if document else None,
+        email=email,
+        document=document,
         created_gte=created_gte,
         created_lt=created_lt,
     )

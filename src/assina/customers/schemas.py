@@ -9,6 +9,8 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    TypeAdapter,
+    ValidationError,
     field_validator,
 )
 
@@ -29,6 +31,16 @@ Document = Annotated[
     AfterValidator(normalize_document),
 ]
 Phone = Annotated[str, Field(min_length=1, max_length=32)]
+_EMAIL = TypeAdapter(EmailStr)
+
+
+def stored_email(email: str) -> str:
+    """The form in which an address is stored (domain lower-cased), so that a filter finds
+    what was sent; text that is no address is left as it is (and matches nothing)."""
+    try:
+        return _EMAIL.validate_python(email)
+    except ValidationError:
+        return email
 
 
 class Address(InputModel):

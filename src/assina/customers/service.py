@@ -10,12 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
+from assina.core.documents import only_digits
 from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer, CustomerStatus
-from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
+from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate, stored_email
 from assina.events.catalog import EventType
 from assina.events.service import changed_fields, emit_event, snapshot
 from assina.tenants.counters import Counter, next_value
@@ -76,9 +77,9 @@ async def list_customers(
     if filters.status is not None:
         statement = statement.where(Customer.status == filters.status.value)
     if filters.email is not None:
-        statement = statement.where(Customer.email == filters.email)
-    if filters.document is not None:
-        statement = statement.where(Customer.document == filters.document)
+        statement = statement.where(Customer.email == stored_email(filters.email))
+    if filters.document:
+        statement = statement.where(Customer.document == only_digits(filters.document))
     if filters.created_gte is not None:
         statement = statement.where(Customer.created_at >= filters.created_gte)
     if filters.created_lt is not None:
