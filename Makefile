@@ -3,8 +3,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
+# The Node.js webhook receiver of docs/webhooks.md, which the tests run.
+NODE_RECEIVER := examples/receivers/node
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install receivers run test lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +15,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+receivers: $(NODE_RECEIVER)/node_modules/.package-lock.json
+
+$(NODE_RECEIVER)/node_modules/.package-lock.json: $(NODE_RECEIVER)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd $(NODE_RECEIVER) && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the Node.js receiver's tests will be skipped"; fi
 
 run: install
 	$(BIN)/assina init
@@ -25,11 +34,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy --strict src
 
-test: lint typecheck
+test: lint typecheck receivers
 	$(BIN)/pytest -n 2
 
 bench: install
 	$(BIN)/python bench/api.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(NODE_RECEIVER)/node_modules

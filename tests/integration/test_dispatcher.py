@@ -114,6 +114,29 @@ async def test_a_message_fails_for_good_when_the_schedule_is_spent(
     assert (message.status, message.attempt_count) == ("failed", 8)
 
 
+async def test_the_tenants_retry_schedule_drives_the_retries(
+    api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
+) -> None:
+    receiver.script = [500] * 20
+    await api.patch("/v1/webhook-settings", {"retry_schedule": [100, 1000]})
+    await new_endpoint(api, receiver.url)
+    await api.post("/v1/customers", {"name": "Ana"})
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        for seconds in (100, 1000):
+            assert await dispatcher.dispatch_once() == 1
+            wait = (await only_message(database)).next_attempt_at - clock.now()
+            # ±20 % jitter around the tenant's step, not the default schedule's.
+            assert timedelta(seconds=seconds * 0.8) <= wait <= timedelta(seconds=seconds * 1.2)
+            clock.advance(wait)
+        assert await dispatcher.dispatch_once() == 1
+        assert await dispatcher.dispatch_once() == 0
+    finally:
+        await dispatcher.close()
+    message = await only_message(database)
+    assert (message.status, message.attempt_count) == ("failed", 3)
+
+
 async def test_a_429_waits_at_least_a_minute_and_honours_retry_after(
     api: TenantClient, database: Database, clock: FrozenClock, receiver: Receiver
 ) -> None:

@@ -252,14 +252,50 @@ async def test_a_deleted_endpoint_gets_no_new_messages(
     assert kept == 1  # the message written before the deletion is kept, none after
 
 
+DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]
+
+
 async def test_validation_token_read_and_rotation(api: TenantClient) -> None:
     settings = await api.get("/v1/webhook-settings")
-    assert settings.json() == {"validation_token": api.tenant.validation_token}
+    assert settings.json() == {
+        "validation_token": api.tenant.validation_token,
+        "retry_schedule": DEFAULT_RETRY_SCHEDULE,
+    }
     rotated = await api.post("/v1/webhook-settings/rotate-token")
     assert rotated.status_code == 200
     token = rotated.json()["validation_token"]
     assert token != api.tenant.validation_token and len(token) == 64
-    assert (await api.get("/v1/webhook-settings")).json() == {"validation_token": token}
+    assert (await api.get("/v1/webhook-settings")).json()["validation_token"] == token
+
+
+async def test_the_retry_schedule_is_set_per_tenant_and_null_restores_the_default(
+    api: TenantClient, other_api: TenantClient
+) -> None:
+    changed = await api.patch("/v1/webhook-settings", {"retry_schedule": [10, 60, 3600]})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["retry_schedule"] == [10, 60, 3600]
+    assert changed.json()["validation_token"] == api.tenant.validation_token
+    assert (await api.get("/v1/webhook-settings")).json()["retry_schedule"] == [10, 60, 3600]
+    theirs = (await other_api.get("/v1/webhook-settings")).json()
+    assert theirs["retry_schedule"] == DEFAULT_RETRY_SCHEDULE
+    unchanged = await api.patch("/v1/webhook-settings", {})
+    assert unchanged.json()["retry_schedule"] == [10, 60, 3600]
+    reset = await api.patch("/v1/webhook-settings", {"retry_schedule": None})
+    assert reset.json()["retry_schedule"] == DEFAULT_RETRY_SCHEDULE
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [[], [0], [-5], [1.5], ["60"], [604801], [60] * 21, "60", {"a": 1}, [True]],
+)
+async def test_a_bad_retry_schedule_is_a_422_and_changes_nothing(
+    api: TenantClient, schedule: object
+) -> None:
+    assert (await api.patch("/v1/webhook-settings", {"retry_schedule": [30]})).status_code == 200
+    response = await api.patch("/v1/webhook-settings", {"retry_schedule": schedule})
+    body = assert_problem(response, 422)
+    assert all(e["field"].startswith("retry_schedule") for e in body["errors"]), body
+    assert (await api.get("/v1/webhook-settings")).json()["retry_schedule"] == [30]
 
 
 async def test_another_tenants_endpoints_answer_404(

@@ -65,4 +65,5 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSONType,
         dict[str, str]: JSONType,
         list[str]: JSONType,
+        list[int]: JSONType,
     }

@@ -17,6 +17,8 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIME_ZONE)
     validation_token_sealed: Mapped[str] = mapped_column(String(512))
+    # Seconds between webhook retries; None for the default schedule (webhooks/retries.py).
+    webhook_retry_schedule: Mapped[list[int] | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -26,6 +26,7 @@ from assina.webhooks.schemas import (
     RecoverOut,
     RecoverRequest,
     WebhookSettings,
+    WebhookSettingsUpdate,
 )
 
 router = APIRouter(tags=["webhooks"])
@@ -174,12 +175,29 @@ async def list_messages(
     "/v1/webhook-settings",
     response_model=WebhookSettings,
     responses=problem_responses(401),
-    summary="The tenant's validation token, sent in every delivery",
+    summary="The tenant's validation token and webhook retry schedule",
 )
 async def get_settings(caller: CallerDep, runtime: RuntimeDep) -> WebhookSettings:
     async with caller.database.read() as session:
-        token = await service.validation_token(session, runtime.secret_box, caller.tenant_id)
-    return WebhookSettings(validation_token=token)
+        return await service.webhook_settings(session, runtime.secret_box, caller.tenant_id)
+
+
+@router.patch(
+    "/v1/webhook-settings",
+    response_model=WebhookSettings,
+    responses=problem_responses(400, 401, 409, 413, 422),
+    summary="Change the webhook retry schedule",
+)
+async def update_settings(
+    body: WebhookSettingsUpdate, request: Request, caller: CallerDep, runtime: RuntimeDep
+) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        settings = await service.update_webhook_settings(
+            session, caller.clock, runtime.secret_box, caller.tenant_id, body
+        )
+        return snapshot(settings)
+
+    return await caller.respond_once(request, 200, use_case)
 
 
 @router.post(
@@ -190,10 +208,10 @@ async def get_settings(caller: CallerDep, runtime: RuntimeDep) -> WebhookSetting
 )
 async def rotate_token(request: Request, caller: CallerDep, runtime: RuntimeDep) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
-        token = await service.rotate_validation_token(
+        settings = await service.rotate_validation_token(
             session, caller.clock, runtime.secret_box, caller.tenant_id
         )
-        return snapshot(WebhookSettings(validation_token=token))
+        return snapshot(settings)
 
     return await caller.respond_once(request, 200, use_case)
 

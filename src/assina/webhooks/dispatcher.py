@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -40,7 +40,7 @@ from assina.webhooks.models import (
     WebhookMessage,
 )
 from assina.webhooks.payloads import delivery_body
-from assina.webhooks.retries import parse_retry_after, retry_delay
+from assina.webhooks.retries import parse_retry_after, retry_delay, schedule_from_seconds
 from assina.webhooks.sender import Delivery, Outcome, new_http_session, send
 from assina.webhooks.service import live_secrets
 from assina.webhooks.signing import signature_headers
@@ -199,27 +199,13 @@ class Dispatcher:
     async def _claim(self, limit: int) -> tuple[list[Delivery], list[Outcome]]:
         async with self.database.write() as session:
             now = self.clock.now()
-            due = (
-                select(WebhookMessage.id, WebhookMessage.endpoint_id, WebhookEndpoint.rate_limit)
-                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
-                .where(
-                    WebhookMessage.status == MessageStatus.PENDING.value,
-                    WebhookMessage.next_attempt_at <= now,
-                    or_(WebhookMessage.locked_until.is_(None), WebhookMessage.locked_until <= now),
-                    WebhookEndpoint.enabled.is_(True),
-                    WebhookEndpoint.deleted_at.is_(None),
-                    ~_waits_for_an_earlier_message(),
-                )
-                .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
-                .limit(limit)
-            )
             known = {*self._in_flight, *self._recent_claims}
+            # Endpoints with no room left are skipped, else a backlog on a stuck endpoint
+            # could fill every claim and starve the rest.
             saturated = [endpoint_id for endpoint_id in known if self._room(endpoint_id, now) <= 0]
-            if saturated:
-                # Else a backlog on a stuck endpoint could fill every claim and starve the rest.
-                due = due.where(WebhookMessage.endpoint_id.not_in(saturated))
-            if not self.database.is_sqlite:
-                due = due.with_for_update(of=WebhookMessage, skip_locked=True)
+            due = due_messages_query(
+                now, limit, skip=saturated, lock_rows=not self.database.is_sqlite
+            )
             ids = self._within_endpoint_shares((await session.execute(due)).all(), now)
             if not ids:
                 return [], []
@@ -276,16 +262,18 @@ class Dispatcher:
         timestamp = int(now.timestamp())
         # A batch holds many messages of few tenants and endpoints: decrypt each secret once.
         tokens: dict[str, str] = {}
+        schedules: dict[str, tuple[timedelta, ...]] = {}
         secrets: dict[str, list[str]] = {}
         for message, endpoint, event, tenant in rows:
             if tenant.id not in tokens:
                 tokens[tenant.id] = self.box.open(tenant.validation_token_sealed)
+                schedules[tenant.id] = schedule_from_seconds(tenant.webhook_retry_schedule)
             token = tokens[tenant.id]
             try:
                 body, content_type = delivery_body(endpoint.format, event, token, tenant.time_zone)
             except UnsupportedFormat as error:
                 placeholder = Delivery(
-                    message.id, message.tenant_id, endpoint.id, endpoint.url, {}, b""
+                    message.id, message.tenant_id, endpoint.id, endpoint.url, {}, b"", ()
                 )
                 unsendable.append(
                     Outcome(placeholder, None, 0, None, str(error)[:500], permanent=True)
@@ -307,6 +295,7 @@ class Dispatcher:
                     endpoint.url,
                     headers,
                     body,
+                    schedules[tenant.id],
                 )
             )
         return deliveries, unsendable
@@ -362,6 +351,7 @@ class Dispatcher:
             message.attempt_count,
             slow_down=outcome.timed_out or outcome.status_code == 429,
             retry_after=parse_retry_after(outcome.retry_after, now),
+            schedule=delivery.retry_schedule,
             rng=self.rng,
         )
         if delay is None or outcome.status_code == 410 or outcome.permanent:
@@ -421,6 +411,33 @@ class Dispatcher:
         await emit_event(
             session, self.clock, endpoint.tenant_id, EventType.ENDPOINT_DISABLED, notice
         )
+
+
+def due_messages_query(
+    now: datetime, limit: int, skip: Sequence[str] = (), lock_rows: bool = True
+) -> Select[str, str, int | None]:
+    """The claim: due pending messages of live endpoints, oldest first, minus those waiting
+    on an earlier message (`per_customer`) and those of the endpoints in `skip`. With
+    `lock_rows` (PostgreSQL), rows another worker is claiming are skipped, not waited for."""
+    due = (
+        select(WebhookMessage.id, WebhookMessage.endpoint_id, WebhookEndpoint.rate_limit)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
+        .where(
+            WebhookMessage.status == MessageStatus.PENDING.value,
+            WebhookMessage.next_attempt_at <= now,
+            or_(WebhookMessage.locked_until.is_(None), WebhookMessage.locked_until <= now),
+            WebhookEndpoint.enabled.is_(True),
+            WebhookEndpoint.deleted_at.is_(None),
+            ~_waits_for_an_earlier_message(),
+        )
+        .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
+        .limit(limit)
+    )
+    if skip:
+        due = due.where(WebhookMessage.endpoint_id.not_in(skip))
+    if lock_rows:
+        due = due.with_for_update(of=WebhookMessage, skip_locked=True)
+    return due
 
 
 def _waits_for_an_earlier_message() -> ColumnElement[bool]:

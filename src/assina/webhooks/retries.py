@@ -22,6 +22,8 @@ DEFAULT_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(hours=10),
     timedelta(hours=10),
 )
+MAX_SCHEDULE_STEPS = 20
+MAX_STEP = timedelta(days=7)
 JITTER = 0.2
 SLOW_DOWN_MINIMUM = timedelta(seconds=60)
 RETRY_AFTER_MAXIMUM = timedelta(hours=24)
@@ -65,3 +67,14 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     if when.tzinfo is None:
         return None
     return max(when - now, timedelta(0))
+
+
+def schedule_from_seconds(seconds: Sequence[int] | None) -> tuple[timedelta, ...]:
+    """A tenant's stored schedule (seconds), or the default when it has none."""
+    if seconds is None:
+        return DEFAULT_SCHEDULE
+    return tuple(timedelta(seconds=step) for step in seconds)
+
+
+def schedule_in_seconds(schedule: Sequence[timedelta]) -> list[int]:
+    return [int(step.total_seconds()) for step in schedule]

@@ -18,6 +18,12 @@ from assina.webhooks.models import (
     WebhookEndpoint,
     WebhookMessage,
 )
+from assina.webhooks.retries import (
+    DEFAULT_SCHEDULE,
+    MAX_SCHEDULE_STEPS,
+    MAX_STEP,
+    schedule_in_seconds,
+)
 from assina.webhooks.ssrf import UnsafeTarget, parse_target
 
 ALL_EVENTS = "*"
@@ -153,9 +159,28 @@ class EndpointSecret(BaseModel):
     )
 
 
+RetryStep = Annotated[int, Field(strict=True, ge=1, le=int(MAX_STEP.total_seconds()))]
+
+
 class WebhookSettings(BaseModel):
     validation_token: str = Field(
         description="Sent in every delivery (`validationtoken` field, `x-validation-token` header)."
+    )
+    retry_schedule: list[int] = Field(
+        description="Seconds to wait before each retry of a failed delivery, in order "
+        "(±20 % jitter); after the last one the message has failed for good.",
+        examples=[schedule_in_seconds(DEFAULT_SCHEDULE)],
+    )
+
+
+class WebhookSettingsUpdate(InputModel):
+    retry_schedule: list[RetryStep] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SCHEDULE_STEPS,
+        description="Seconds before each retry (1 s to 7 days each, at most "
+        f"{MAX_SCHEDULE_STEPS} retries); `null` restores the default "
+        "(5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).",
     )
 
 

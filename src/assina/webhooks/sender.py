@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import aiohttp
 
 from assina import __version__
+from assina.webhooks.retries import DEFAULT_SCHEDULE
 from assina.webhooks.ssrf import UnsafeTarget, check_address
 
 USER_AGENT = f"assina-webhooks/{__version__}"
@@ -30,6 +32,8 @@ class Delivery:
     url: str
     headers: dict[str, str]
     body: bytes
+    # The tenant's retry schedule, for when this attempt fails.
+    retry_schedule: Sequence[timedelta] = DEFAULT_SCHEDULE
 
 
 @dataclass(frozen=True)

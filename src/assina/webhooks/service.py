@@ -19,9 +19,16 @@ from assina.events.catalog import EventType
 from assina.events.models import Event
 from assina.events.service import emit_event
 from assina.events.shapes import PingShape
+from assina.tenants.models import Tenant
 from assina.tenants.service import get_tenant
 from assina.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage
-from assina.webhooks.schemas import EndpointCreate, EndpointUpdate
+from assina.webhooks.retries import schedule_from_seconds, schedule_in_seconds
+from assina.webhooks.schemas import (
+    EndpointCreate,
+    EndpointUpdate,
+    WebhookSettings,
+    WebhookSettingsUpdate,
+)
 from assina.webhooks.signing import new_secret
 from assina.webhooks.targets import check_target
 
@@ -146,19 +153,41 @@ async def rotate_secret(
     return endpoint, secret
 
 
-async def validation_token(session: AsyncSession, box: SecretBox, tenant_id: str) -> str:
+async def webhook_settings(
+    session: AsyncSession, box: SecretBox, tenant_id: str
+) -> WebhookSettings:
     tenant = await get_tenant(session, tenant_id)
-    return box.open(tenant.validation_token_sealed)
+    return _settings_of(tenant, box)
+
+
+async def update_webhook_settings(
+    session: AsyncSession,
+    clock: Clock,
+    box: SecretBox,
+    tenant_id: str,
+    changes: WebhookSettingsUpdate,
+) -> WebhookSettings:
+    tenant = await get_tenant(session, tenant_id)
+    if "retry_schedule" in changes.model_fields_set:
+        tenant.webhook_retry_schedule = changes.retry_schedule
+        tenant.updated_at = clock.now()
+    return _settings_of(tenant, box)
+
+
+def _settings_of(tenant: Tenant, box: SecretBox) -> WebhookSettings:
+    return WebhookSettings(
+        validation_token=box.open(tenant.validation_token_sealed),
+        retry_schedule=schedule_in_seconds(schedule_from_seconds(tenant.webhook_retry_schedule)),
+    )
 
 
 async def rotate_validation_token(
     session: AsyncSession, clock: Clock, box: SecretBox, tenant_id: str
-) -> str:
+) -> WebhookSettings:
     tenant = await get_tenant(session, tenant_id)
-    token = new_validation_token()
-    tenant.validation_token_sealed = box.seal(token)
+    tenant.validation_token_sealed = box.seal(new_validation_token())
     tenant.updated_at = clock.now()
-    return token
+    return _settings_of(tenant, box)
 
 
 @dataclass(frozen=True)
