@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import random
 from collections.abc import Sequence
@@ -18,13 +19,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from assina.core.clock import Clock
-from assina.core.ids import new_id
 from assina.core.secrets import SecretBox
+from assina.db.base import UTCDateTime
 from assina.db.database import Database
 from assina.events.catalog import EventType
 from assina.events.models import Event
@@ -35,12 +46,12 @@ from assina.webhooks.metrics import WebhookMetrics
 from assina.webhooks.models import (
     EndpointOrdering,
     MessageStatus,
-    WebhookAttempt,
     WebhookEndpoint,
     WebhookMessage,
 )
 from assina.webhooks.payloads import delivery_body
-from assina.webhooks.retries import parse_retry_after, retry_delay, schedule_from_seconds
+from assina.webhooks.recording import record_attempts
+from assina.webhooks.retries import schedule_from_seconds
 from assina.webhooks.sender import Delivery, Outcome, new_http_session, send
 from assina.webhooks.service import live_secrets
 from assina.webhooks.signing import signature_headers
@@ -203,10 +214,9 @@ class Dispatcher:
             # Endpoints with no room left are skipped, else a backlog on a stuck endpoint
             # could fill every claim and starve the rest.
             saturated = [endpoint_id for endpoint_id in known if self._room(endpoint_id, now) <= 0]
-            due = due_messages_query(
-                now, limit, skip=saturated, lock_rows=not self.database.is_sqlite
-            )
-            ids = self._within_endpoint_shares((await session.execute(due)).all(), now)
+            due = claim_statement(not self.database.is_sqlite, bool(saturated))
+            rows = (await session.execute(due, claim_parameters(now, limit, saturated))).all()
+            ids = self._within_endpoint_shares(rows, now)
             if not ids:
                 return [], []
             await session.execute(
@@ -273,7 +283,7 @@ class Dispatcher:
                 body, content_type = delivery_body(endpoint.format, event, token, tenant.time_zone)
             except UnsupportedFormat as error:
                 placeholder = Delivery(
-                    message.id, message.tenant_id, endpoint.id, endpoint.url, {}, b"", ()
+                    message.id, message.tenant_id, endpoint.id, endpoint.url, {}, b"", (), 0
                 )
                 unsendable.append(
                     Outcome(placeholder, None, 0, None, str(error)[:500], permanent=True)
@@ -296,6 +306,7 @@ class Dispatcher:
                     headers,
                     body,
                     schedules[tenant.id],
+                    message.attempt_count,
                 )
             )
         return deliveries, unsendable
@@ -303,61 +314,14 @@ class Dispatcher:
     async def _record(self, outcomes: Sequence[Outcome]) -> None:
         async with self.database.write() as session:
             now = self.clock.now()
-            ids = [outcome.delivery.message_id for outcome in outcomes]
-            loaded = await session.scalars(select(WebhookMessage).where(WebhookMessage.id.in_(ids)))
-            messages = {message.id: message for message in loaded}
-            for outcome in outcomes:
-                await self._record_one(
-                    session, outcome, messages.get(outcome.delivery.message_id), now
-                )
+            await record_attempts(session, outcomes, now, self.rng)
+            gone = {o.delivery.endpoint_id for o in outcomes if o.status_code == 410}
+            for endpoint_id in sorted(gone):
+                await self._disable_endpoint(session, endpoint_id, GONE, now)
             await self._track_endpoint_health(session, outcomes, now)
         if self.metrics is not None:
             for outcome in outcomes:
                 self.metrics.record(outcome)
-
-    async def _record_one(
-        self,
-        session: AsyncSession,
-        outcome: Outcome,
-        message: WebhookMessage | None,
-        now: datetime,
-    ) -> None:
-        delivery = outcome.delivery
-        session.add(
-            WebhookAttempt(
-                id=new_id("att"),
-                tenant_id=delivery.tenant_id,
-                message_id=delivery.message_id,
-                endpoint_id=delivery.endpoint_id,
-                attempted_at=now,
-                status_code=outcome.status_code,
-                latency_ms=outcome.latency_ms,
-                response_excerpt=outcome.response_excerpt,
-                error=outcome.error,
-            )
-        )
-        if message is None:
-            return
-        message.attempt_count += 1
-        message.last_attempt_at = now
-        message.locked_until = None
-        if outcome.delivered:
-            message.status = MessageStatus.DELIVERED.value
-            message.delivered_at = now
-            return
-        if outcome.status_code == 410:
-            await self._disable_endpoint(session, delivery.endpoint_id, GONE, now)
-        delay = retry_delay(
-            message.attempt_count,
-            slow_down=outcome.timed_out or outcome.status_code == 429,
-            retry_after=parse_retry_after(outcome.retry_after, now),
-            schedule=delivery.retry_schedule,
-            rng=self.rng,
-        )
-        if delay is None or outcome.status_code == 410 or outcome.permanent:
-            message.status = MessageStatus.FAILED.value
-            return
-        message.next_attempt_at = now + delay
 
     async def _track_endpoint_health(
         self, session: AsyncSession, outcomes: Sequence[Outcome], now: datetime
@@ -416,9 +380,25 @@ class Dispatcher:
 def due_messages_query(
     now: datetime, limit: int, skip: Sequence[str] = (), lock_rows: bool = True
 ) -> Select[str, str, int | None]:
+    """The claim with its values bound, for tools (EXPLAIN); the dispatcher executes the
+    cached statement with `claim_parameters` instead."""
+    return claim_statement(lock_rows, bool(skip)).params(claim_parameters(now, limit, skip))
+
+
+def claim_parameters(now: datetime, limit: int, skip: Sequence[str]) -> dict[str, object]:
+    parameters: dict[str, object] = {"now": now, "limit": limit}
+    if skip:
+        parameters["skip"] = list(skip)
+    return parameters
+
+
+@functools.cache
+def claim_statement(lock_rows: bool, skipping: bool) -> Select[str, str, int | None]:
     """The claim: due pending messages of live endpoints, oldest first, minus those waiting
-    on an earlier message (`per_customer`) and those of the endpoints in `skip`. With
-    `lock_rows` (PostgreSQL), rows another worker is claiming are skipped, not waited for."""
+    on an earlier message (`per_customer`) and, when `skipping`, those of the endpoints in
+    the `skip` parameter. With `lock_rows` (PostgreSQL), rows another worker is claiming are
+    skipped, not waited for. Built once: values come as bound parameters."""
+    now = bindparam("now", type_=UTCDateTime())
     due = (
         select(WebhookMessage.id, WebhookMessage.endpoint_id, WebhookEndpoint.rate_limit)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
@@ -431,10 +411,10 @@ def due_messages_query(
             ~_waits_for_an_earlier_message(),
         )
         .order_by(WebhookMessage.next_attempt_at, WebhookMessage.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
     )
-    if skip:
-        due = due.where(WebhookMessage.endpoint_id.not_in(skip))
+    if skipping:
+        due = due.where(WebhookMessage.endpoint_id.not_in(bindparam("skip", expanding=True)))
     if lock_rows:
         due = due.with_for_update(of=WebhookMessage, skip_locked=True)
     return due

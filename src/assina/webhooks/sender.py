@@ -34,6 +34,8 @@ class Delivery:
     body: bytes
     # The tenant's retry schedule, for when this attempt fails.
     retry_schedule: Sequence[timedelta] = DEFAULT_SCHEDULE
+    # Attempts made before this one.
+    attempt_count: int = 0
 
 
 @dataclass(frozen=True)
