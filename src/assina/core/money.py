@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -52,3 +54,13 @@ Amount = Annotated[
         examples=[9990],
     ),
 ]
+
+
+def round_minor(value: Fraction | Decimal) -> int:
+    """Round an exact amount of minor units to an int, half to even: the one rounding rule.
+
+    Decimals are converted to Fractions first, so nothing is lost before the single rounding.
+    """
+    if isinstance(value, float):  # a float has already lost exactness; refuse it loudly
+        raise TypeError("round_minor takes a Fraction or a Decimal, never a float")
+    return round(Fraction(value))  # round(Fraction) rounds half to even
