@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, MetaData, String
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, MetaData, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -47,6 +48,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class Percent(TypeDecorator[Decimal]):
+    """A percentage with up to 4 decimal places (`2.5` is 2.5 %), exact on both databases:
+    stored as an integer count of 0.0001 % (SQLite has no exact decimal type)."""
+
+    impl = BigInteger()
+    cache_ok = True
+    SCALE = 10_000
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        scaled = Decimal(value) * self.SCALE
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than 4 decimal places")
+        return int(scaled)
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(value) / self.SCALE
+
+
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -66,4 +89,6 @@ class Base(DeclarativeBase):
         dict[str, str]: JSONType,
         list[str]: JSONType,
         list[int]: JSONType,
+        list[dict[str, Any]]: JSONType,
+        Decimal: Percent(),
     }

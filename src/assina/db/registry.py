@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from assina.billing.models import BillingSettings, PriceIndexValue
+from assina.charges.models import Charge
+from assina.contracts.models import Contract
 from assina.core.idempotency import IdempotencyKey
 from assina.customers.models import Customer
 from assina.db.base import Base
@@ -21,5 +24,9 @@ ALL_MODELS = (
     WebhookEndpoint,
     WebhookMessage,
     WebhookAttempt,
+    Contract,
+    Charge,
+    BillingSettings,
+    PriceIndexValue,
 )
 metadata = Base.metadata

@@ -15,6 +15,8 @@ from assina.tenants.models import TenantCounter
 class Counter(StrEnum):
     CUSTOMER_NUMBER = "customer_number"
     PRODUCT_NUMBER = "product_number"
+    CONTRACT_NUMBER = "contract_number"
+    CHARGE_NUMBER = "charge_number"
 
 
 async def next_value(session: AsyncSession, tenant_id: str, counter: Counter) -> int:

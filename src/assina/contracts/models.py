@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assina.db.base import Base, id_column
+
+
+class ContractStatus(StrEnum):
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+
+
+class PaymentMethod(StrEnum):
+    BOLETO = "boleto"
+    PIX = "pix"
+    CARD = "card"
+
+
+class PriceIndex(StrEnum):
+    IGPM = "IGPM"
+    IPCA = "IPCA"
+
+
+class Contract(Base):
+    """A subscription: items billed every `interval_count` `interval`s, in advance.
+
+    The billing schedule is `anchor_date` (billing date 0), `billing_day`, `interval` and
+    `interval_count` (billing/periods.py); `next_period` is the index of the next period
+    still to be charged.
+    """
+
+    __tablename__ = "contracts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_contracts_tenant_id_id", "tenant_id", "id"),
+        Index("ix_contracts_tenant_id_customer_id", "tenant_id", "customer_id"),
+        # The calendar: live contracts whose next step is due.
+        Index("ix_contracts_next_step_on", "next_step_on"),
+    )
+
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
+    number: Mapped[int] = mapped_column(BigInteger)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
+    items: Mapped[list[dict[str, Any]]]
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))
+    interval: Mapped[str] = mapped_column(String(8))
+    interval_count: Mapped[int]
+    billing_day: Mapped[int]
+    start_date: Mapped[date]
+    trial_end: Mapped[date | None]
+    anchor_date: Mapped[date]
+    next_period: Mapped[int]
+    # Stub days before the anchor, charged once at the prorated amount (0 when none).
+    stub_amount: Mapped[int] = mapped_column(BigInteger)
+    payment_method: Mapped[str] = mapped_column(String(8))
+    # Signed proration from mid-period changes, added to the next charge as its own line.
+    pending_adjustment: Mapped[int] = mapped_column(BigInteger)
+    readjustment_index: Mapped[str | None] = mapped_column(String(8))
+    last_readjusted_on: Mapped[date | None]
+    # The first day the calendar has something to do for this contract (None: nothing more).
+    next_step_on: Mapped[date | None]
+    cancel_at_period_end: Mapped[bool]
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    dunning_exempt: Mapped[bool]
+    metadata_: Mapped[dict[str, str]] = mapped_column("metadata")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
