@@ -1,5 +1,6 @@
 """The `superlogica` format: http_build_query against PHP's own outputs, and round trips of
-customer and product bodies through a parser that reads them the way PHP fills `$_POST`."""
+customer and product bodies through a parser that reads them the way PHP fills `$_POST`
+(contracts and charges: tests/unit/test_superlogica_billing.py)."""
 
 from __future__ import annotations
 
@@ -298,7 +299,9 @@ def test_product_uses_the_currency_exponent_and_status_codes() -> None:
 # --- dispatch and tentativa ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("event_type", ["charge.settled", "contract.created", "card.declined"])
+@pytest.mark.parametrize(
+    "event_type", ["expense.settled", "order.status_changed", "card.declined", "webhook.ping"]
+)
 def test_unmapped_event_types_are_refused(event_type: str) -> None:
     with pytest.raises(UnsupportedFormat, match=event_type):
         superlogica_body(event_type, {"attempt": 2}, TOKEN, SP)
@@ -309,12 +312,14 @@ def test_attempt_belongs_to_card_declined_only() -> None:
         superlogica_body("customer.created", customer(), TOKEN, SP, attempt=2)
 
 
-def _fake_card_mapper(data: Mapping[str, Any], time_zone: str) -> dict[str, str]:
+def _fake_card_mapper(
+    data: Mapping[str, Any], time_zone: str, customer_number: int | None
+) -> dict[str, str]:
     return {"id_recebimento_recb": str(data["charge_number"])}
 
 
 def test_card_declined_puts_tentativa_at_top_level(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Charges are not mapped yet; a stand-in mapper shows where `tentativa` goes.
+    # Cards are not mapped yet; a stand-in mapper shows where `tentativa` goes.
     monkeypatch.setitem(superlogica.MAPPERS, "card", _fake_card_mapper)
     data = {"charge_number": 9, "attempt": 2}
     body = superlogica_body("card.declined", data, TOKEN, SP, attempt=3)

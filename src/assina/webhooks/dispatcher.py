@@ -35,6 +35,7 @@ from sqlalchemy.orm import aliased
 
 from assina.core.clock import Clock
 from assina.core.secrets import SecretBox
+from assina.customers.models import Customer
 from assina.db.base import UTCDateTime
 from assina.db.database import Database
 from assina.events.catalog import EventType
@@ -260,10 +261,12 @@ class Dispatcher:
     ) -> tuple[list[Delivery], list[Outcome]]:
         rows = (
             await session.execute(
-                select(WebhookMessage, WebhookEndpoint, Event, Tenant)
+                # The customer's number names it in `superlogica` bodies (`id_sacado_sac`).
+                select(WebhookMessage, WebhookEndpoint, Event, Tenant, Customer.number)
                 .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
                 .join(Event, Event.id == WebhookMessage.event_id)
                 .join(Tenant, Tenant.id == WebhookMessage.tenant_id)
+                .outerjoin(Customer, Customer.id == WebhookMessage.customer_id)
                 .where(WebhookMessage.id.in_(ids))
             )
         ).all()
@@ -274,13 +277,15 @@ class Dispatcher:
         tokens: dict[str, str] = {}
         schedules: dict[str, tuple[timedelta, ...]] = {}
         secrets: dict[str, list[str]] = {}
-        for message, endpoint, event, tenant in rows:
+        for message, endpoint, event, tenant, customer_number in rows:
             if tenant.id not in tokens:
                 tokens[tenant.id] = self.box.open(tenant.validation_token_sealed)
                 schedules[tenant.id] = schedule_from_seconds(tenant.webhook_retry_schedule)
             token = tokens[tenant.id]
             try:
-                body, content_type = delivery_body(endpoint.format, event, token, tenant.time_zone)
+                body, content_type = delivery_body(
+                    endpoint.format, event, token, tenant.time_zone, customer_number
+                )
             except UnsupportedFormat as error:
                 placeholder = Delivery(
                     message.id, message.tenant_id, endpoint.id, endpoint.url, {}, b"", (), 0

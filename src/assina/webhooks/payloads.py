@@ -30,10 +30,17 @@ def standard_body(event: Event, validation_token: str) -> bytes:
 
 
 def delivery_body(
-    endpoint_format: str, event: Event, validation_token: str, time_zone: str
+    endpoint_format: str,
+    event: Event,
+    validation_token: str,
+    time_zone: str,
+    customer_number: int | None = None,
 ) -> tuple[bytes, str]:
-    """Body and Content-Type; raises superlogica.UnsupportedFormat for unmapped event types."""
+    """Body and Content-Type; raises superlogica.UnsupportedFormat for unmapped event types.
+    `customer_number` is the number of the event's customer, for `superlogica` bodies."""
     if endpoint_format == EndpointFormat.SUPERLOGICA:
-        body = superlogica_body(event.type, event.data, validation_token, time_zone)
+        body = superlogica_body(
+            event.type, event.data, validation_token, time_zone, customer_number=customer_number
+        )
         return body, FORM_CONTENT_TYPE
     return standard_body(event, validation_token), JSON_CONTENT_TYPE

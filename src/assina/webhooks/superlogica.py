@@ -30,10 +30,26 @@ a PHP receiver indexing `$data['st_email_sac']` never meets an undefined index):
   `st_nome_prd`, `st_descricao_prd`, `vl_unitario_prd` (amount, decimal string with the
   currency's minor-unit exponent), `dt_cadastro_prd` (created_at), `fl_status_prd`:
   0 active, 1 inactive.
+- contract (a customer's plan): `id_planocliente_plc` (number), `st_sincro_plc` (`ctr_...`),
+  `id_sacado_sac` (the customer's number), `st_sincro_sac`, `st_nome_pla` (the first item's
+  description), `vl_total_plc`, `dt_contrato_plc` (start_date), `dt_fimtrial_plc`,
+  `nm_diavencimento_plc` (billing_day), `dt_proximovencimento_plc` (next_charge_date),
+  `dt_cancelamento_plc`, `st_motivocancelamento_plc`, `st_formapagamento_plc`,
+  `fl_status_plc`: 0 active, 1 trialing, 2 suspended, 3 cancelled; items as
+  `compo_plano[i][...]`.
+- charge (recebimento): `id_recebimento_recb` (number), `st_sincro_recb` (`chg_...`),
+  `id_sacado_sac`, `st_sincro_sac`, `st_sincro_plc` (the contract's id), `dt_geracao_recb`
+  (created_at), `dt_vencimento_recb`, `dt_liquidacao_recb`, `vl_emitido_recb` (amount),
+  `vl_total_recb` (settled_amount once settled, else amount), `vl_txmulta_recb`,
+  `vl_txjuros_recb`, `st_formapagamento_recb`, `st_pixqrcode_recb`,
+  `st_linhadigitavel_recb`, `fl_status_recb`: 0 open, 1 settled, 2 reversed, 3 invalidated;
+  items as `compo_recebimento[i][...]`.
+- items (`compo_plano`, `compo_recebimento`): `st_sincro_prd`, `st_nome_pla` (the item's
+  description), `nm_quantidade_comp`, `vl_unitario_comp`, `vl_total_comp`.
 
 Money is `223.55` (a point, no thousands separator, exact from integer minor units); dates
 are `MM/DD/YYYY` in the tenant's time zone. `card.declined` adds a top-level `tentativa`.
-Charges, contracts and the other domains are not mapped yet: they raise `UnsupportedFormat`.
+Expenses, orders, invoices and cards are not mapped yet: they raise `UnsupportedFormat`.
 """
 
 from __future__ import annotations
@@ -54,6 +70,18 @@ CUSTOMER_STATUS_CODES: dict[str, str] = {
     "suspended": "3",
 }
 PRODUCT_STATUS_CODES: dict[str, str] = {"active": "0", "inactive": "1"}
+CONTRACT_STATUS_CODES: dict[str, str] = {
+    "active": "0",
+    "trialing": "1",
+    "suspended": "2",
+    "cancelled": "3",
+}
+CHARGE_STATUS_CODES: dict[str, str] = {
+    "open": "0",
+    "settled": "1",
+    "reversed": "2",
+    "invalidated": "3",
+}
 
 # Bytes PHP's urlencode leaves alone; note that `~` is not among them (rawurlencode keeps it).
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
@@ -182,6 +210,13 @@ def _code(codes: Mapping[str, str], status: object, kind: str) -> str:
 # --- objects ------------------------------------------------------------------------------
 
 
+def _currency_exponent(snapshot: Mapping[str, Any]) -> int:
+    currency = str(snapshot.get("currency", "BRL")).upper()
+    if currency not in MINOR_UNIT_EXPONENT:
+        raise ValueError(f"unknown currency {currency!r}")
+    return MINOR_UNIT_EXPONENT[currency]
+
+
 def customer_fields(customer: Mapping[str, Any], time_zone: str | tzinfo) -> dict[str, str]:
     """A customer snapshot (CustomerOut JSON) in Superlógica's `_sac` columns."""
     address: Mapping[str, Any] = customer.get("address") or {}
@@ -207,27 +242,115 @@ def customer_fields(customer: Mapping[str, Any], time_zone: str | tzinfo) -> dic
 
 def product_fields(product: Mapping[str, Any], time_zone: str | tzinfo) -> dict[str, str]:
     """A product snapshot (ProductOut JSON) in Superlógica's `_prd` columns."""
-    currency = str(product.get("currency", "BRL")).upper()
-    if currency not in MINOR_UNIT_EXPONENT:
-        raise ValueError(f"unknown currency {currency!r}")
+    exponent = _currency_exponent(product)
     return {
         "id_produto_prd": str(product["number"]),
         "st_sincro_prd": _text(product.get("id")),
         "st_nome_prd": _text(product.get("name")),
         "st_descricao_prd": _text(product.get("description")),
-        "vl_unitario_prd": money(product["amount"], MINOR_UNIT_EXPONENT[currency]),
+        "vl_unitario_prd": money(product["amount"], exponent),
         "dt_cadastro_prd": _snapshot_date(product.get("created_at"), time_zone),
         "fl_status_prd": _code(PRODUCT_STATUS_CODES, product.get("status"), "product"),
     }
 
 
-Mapper = Callable[[Mapping[str, Any], str], Mapping[str, object]]
+def _composition(items: object, exponent: int) -> list[dict[str, str]]:
+    """Line items as Superlógica's composition rows (`compo_recebimento`, `compo_plano`)."""
+    rows = []
+    for item in items if isinstance(items, list) else []:
+        quantity, unit = int(item["quantity"]), int(item["amount"])
+        rows.append(
+            {
+                "st_sincro_prd": _text(item.get("product_id")),
+                "st_nome_pla": _text(item.get("description")),
+                "nm_quantidade_comp": str(quantity),
+                "vl_unitario_comp": money(unit, exponent),
+                "vl_total_comp": money(quantity * unit, exponent),
+            }
+        )
+    return rows
 
-# Event type prefix (before the dot) -> mapping; charges, contracts and the rest join later.
+
+def _customer_columns(snapshot: Mapping[str, Any], customer_number: int | None) -> dict[str, str]:
+    return {
+        "id_sacado_sac": "" if customer_number is None else str(customer_number),
+        "st_sincro_sac": _text(snapshot.get("customer_id")),
+    }
+
+
+def contract_fields(
+    contract: Mapping[str, Any], time_zone: str | tzinfo, customer_number: int | None = None
+) -> dict[str, object]:
+    """A contract snapshot (ContractOut JSON) in Superlógica's `_plc` (customer's plan)
+    columns, its items as `compo_plano`."""
+    exponent = _currency_exponent(contract)
+    items = contract.get("items") or []
+    return {
+        "id_planocliente_plc": str(contract["number"]),
+        "st_sincro_plc": _text(contract.get("id")),
+        **_customer_columns(contract, customer_number),
+        "st_nome_pla": _text(items[0].get("description")) if items else "",
+        "vl_total_plc": money(contract["amount"], exponent),
+        "dt_contrato_plc": _snapshot_date(contract.get("start_date"), time_zone),
+        "dt_fimtrial_plc": _snapshot_date(contract.get("trial_end"), time_zone),
+        "nm_diavencimento_plc": _text(contract.get("billing_day")),
+        "dt_proximovencimento_plc": _snapshot_date(contract.get("next_charge_date"), time_zone),
+        "dt_cancelamento_plc": _snapshot_date(contract.get("cancelled_at"), time_zone),
+        "st_motivocancelamento_plc": _text(contract.get("cancel_reason")),
+        "st_formapagamento_plc": _text(contract.get("payment_method")),
+        "fl_status_plc": _code(CONTRACT_STATUS_CODES, contract.get("status"), "contract"),
+        "compo_plano": _composition(items, exponent),
+    }
+
+
+def charge_fields(
+    charge: Mapping[str, Any], time_zone: str | tzinfo, customer_number: int | None = None
+) -> dict[str, object]:
+    """A charge snapshot (ChargeOut JSON) in Superlógica's `_recb` (recebimento) columns,
+    its items as `compo_recebimento`."""
+    exponent = _currency_exponent(charge)
+    settled = charge.get("settled_amount")
+    instructions: Mapping[str, Any] = charge.get("payment_instructions") or {}
+    return {
+        "id_recebimento_recb": str(charge["number"]),
+        "st_sincro_recb": _text(charge.get("id")),
+        **_customer_columns(charge, customer_number),
+        "st_sincro_plc": _text(charge.get("contract_id")),
+        "dt_geracao_recb": _snapshot_date(charge.get("created_at"), time_zone),
+        "dt_vencimento_recb": _snapshot_date(charge.get("due_date"), time_zone),
+        "dt_liquidacao_recb": _snapshot_date(charge.get("settled_at"), time_zone),
+        "vl_emitido_recb": money(charge["amount"], exponent),
+        "vl_total_recb": money(charge["amount"] if settled is None else settled, exponent),
+        "vl_txmulta_recb": money(charge.get("fine_amount") or 0, exponent),
+        "vl_txjuros_recb": money(charge.get("interest_amount") or 0, exponent),
+        "st_formapagamento_recb": _text(charge.get("payment_method")),
+        "st_pixqrcode_recb": _text(instructions.get("pix_code")),
+        "st_linhadigitavel_recb": _text(instructions.get("boleto_line")),
+        "fl_status_recb": _code(CHARGE_STATUS_CODES, charge.get("status"), "charge"),
+        "compo_recebimento": _composition(charge.get("items"), exponent),
+    }
+
+
+Mapper = Callable[[Mapping[str, Any], str, int | None], Mapping[str, object]]
+
+
+def _without_customer(
+    fields: Callable[[Mapping[str, Any], str | tzinfo], dict[str, str]],
+) -> Mapper:
+    return lambda snapshot, time_zone, _number: fields(snapshot, time_zone)
+
+
+# Event type prefix (before the dot) -> mapping. Contracts and charges name their customer
+# by number (`id_sacado_sac`), which the caller looks up: snapshots hold only its id.
 MAPPERS: dict[str, Mapper] = {
-    "customer": customer_fields,
-    "product": product_fields,
+    "customer": _without_customer(customer_fields),
+    "product": _without_customer(product_fields),
+    "contract": contract_fields,
+    "charge": charge_fields,
 }
+
+# The mappings that need the customer's number.
+NEEDS_CUSTOMER_NUMBER = frozenset({"contract", "charge"})
 
 
 def superlogica_body(
@@ -236,6 +359,7 @@ def superlogica_body(
     validation_token: str,
     time_zone: str,
     attempt: int | None = None,
+    customer_number: int | None = None,
 ) -> bytes:
     """The form body for one delivery: `validationtoken`, `data[...]` and, for
     `card.declined`, a top-level `tentativa` (`attempt`, else the event's own `attempt`)."""
@@ -244,7 +368,8 @@ def superlogica_body(
     mapper = MAPPERS.get(event_type.partition(".")[0])
     if mapper is None:
         raise UnsupportedFormat(f"no superlogica format for {event_type!r} yet")
-    body: dict[str, object] = {"validationtoken": validation_token, "data": mapper(data, time_zone)}
+    mapped = mapper(data, time_zone, customer_number)
+    body: dict[str, object] = {"validationtoken": validation_token, "data": mapped}
     if event_type == CARD_DECLINED:
         tentativa = attempt if attempt is not None else data.get("attempt")
         if tentativa is None:
