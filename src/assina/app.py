@@ -9,7 +9,11 @@ from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from assina import __version__
+from assina.billing.price_index_api import router as price_indexes_router
+from assina.billing.settings_api import router as billing_settings_router
+from assina.charges.api import router as charges_router
 from assina.config import Settings
+from assina.contracts.api import router as contracts_router
 from assina.core.clock import Clock, SystemClock
 from assina.core.http import BodyLimitMiddleware, install_error_handlers
 from assina.core.inputs import refuse_unstorable_url
@@ -83,6 +87,10 @@ def create_app(
         tenants_router,
         customers_router,
         products_router,
+        contracts_router,
+        price_indexes_router,
+        charges_router,
+        billing_settings_router,
         events_router,
         webhooks_router,
     ):

@@ -35,10 +35,27 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
     product = await api.post("/v1/products", {"name": "Mensalidade", "amount": 45000})
     foreign = await other_api.post("/v1/customers", {"name": "Bia"})
     foreign_product = await other_api.post("/v1/products", {"name": "Aula", "amount": 100})
+    due = "2026-02-10"
+    own_lines = [{"product_id": product.json()["id"]}]
+    charge = await api.post(
+        "/v1/charges", {"customer_id": customer.json()["id"], "items": own_lines, "due_date": due}
+    )
+    foreign_lines = [{"description": "Aula", "amount": 100}]
+    foreign_charge = await other_api.post(
+        "/v1/charges",
+        {"customer_id": foreign.json()["id"], "items": foreign_lines, "due_date": due},
+    )
+    own_items = {"customer_id": customer.json()["id"], "items": own_lines}
+    contract = await api.post("/v1/contracts", own_items)
+    foreign_items = [{"product_id": foreign_product.json()["id"]}]
+    foreign_contract = await other_api.post(
+        "/v1/contracts", {"customer_id": foreign.json()["id"], "items": foreign_items}
+    )
     hook = {"url": "https://hooks.example.com/assina"}
     endpoint = await api.post("/v1/webhook-endpoints", hook)
     foreign_endpoint = await other_api.post("/v1/webhook-endpoints", hook)
-    for created in (customer, product, foreign, foreign_product, endpoint, foreign_endpoint):
+    created_all = (customer, product, charge, foreign, foreign_product, foreign_charge)
+    for created in (*created_all, contract, foreign_contract, endpoint, foreign_endpoint):
         assert created.status_code == 201, created.text
     # One event after the endpoints exist, so that each tenant has a message.
     await api.post("/v1/products", {"name": "Taxa", "amount": 1000})
@@ -55,6 +72,10 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
         own_ids={
             "customer_id": [customer.json()["id"]],
             "product_id": [product.json()["id"]],
+            "charge_id": [charge.json()["id"]],
+            "contract_id": [contract.json()["id"]],
+            "index": ["IPCA"],  # price index values: /v1/price-indexes/{index}/values/{month}
+            "month": ["2026-01"],
             "endpoint_id": [endpoint.json()["id"]],
             "event_id": [events[0]["id"]],
             "message_id": [message],
@@ -62,6 +83,8 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
         foreign_ids=[
             foreign.json()["id"],
             foreign_product.json()["id"],
+            foreign_charge.json()["id"],
+            foreign_contract.json()["id"],
             foreign_endpoint.json()["id"],
             foreign_message,
         ],

@@ -40,7 +40,7 @@ CONTRACT: dict[str, Any] = {
 }
 CHARGE: dict[str, Any] = {
     "id": "chg_01D", "number": 311, "customer_id": "cus_01C", "contract_id": "ctr_01B",
-    "items": ITEMS, "amount": 43660, "currency": "BRL", "due_date": "2026-04-10",
+    "period_start": "2026-04-10", "period_end": "2026-05-10", "items": ITEMS, "amount": 43660, "currency": "BRL", "due_date": "2026-04-10",
     "status": "settled", "payment_method": "pix", "settled_at": "2026-04-16T01:00:00Z",
     "settled_amount": 44743, "fine_amount": 873, "interest_amount": 210,
     "payment_instructions": {"pix_code": "00020126...6304ABCD", "boleto_line": None},

@@ -50,7 +50,7 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     """Same method, path and JSON body (whatever its spacing or key order) → same fingerprint."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
         canonical = body
     digest = hashlib.sha256()
     for part in (method.encode(), path.encode(), canonical):

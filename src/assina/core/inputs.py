@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Request
-from pydantic import AfterValidator, AwareDatetime, BaseModel, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, field_validator
 
 from assina.core.errors import invalid
 
@@ -72,3 +73,19 @@ def _to_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def _iso_date_text(value: object) -> object:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a calendar date written YYYY-MM-DD")
+    return value
+
+
+# A calendar date in a body: only `YYYY-MM-DD` (pydantic alone also takes numbers as Unix time
+# and datetimes at midnight).
+CalendarDate = Annotated[date, BeforeValidator(_iso_date_text)]

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from assina.charges.schemas import ChargeOut
+from assina.contracts.schemas import ContractOut
 from assina.customers.schemas import CustomerOut
 from assina.events import shapes
 from assina.products.schemas import ProductOut
@@ -119,67 +121,67 @@ CATALOG: tuple[EventKind, ...] = (
         EventType.CONTRACT_CREATED,
         "Contrato novo",
         "Um contrato (assinatura) foi criado.",
-        shapes.ContractShape,
+        ContractOut,
     ),
     _kind(
         EventType.CONTRACT_UPDATED,
         "Contrato atualizado",
         "O contrato mudou: dados, fim do trial, suspensão ou retomada.",
-        shapes.ContractShape,
+        ContractOut,
     ),
     _kind(
         EventType.CONTRACT_DELETED,
         "Contrato excluído",
         "Um contrato sem cobranças foi excluído.",
-        shapes.ContractShape,
+        ContractOut,
     ),
     _kind(
         EventType.CONTRACT_CANCELLED,
         "Contrato cancelado",
         "O contrato foi cancelado.",
-        shapes.ContractShape,
+        ContractOut,
     ),
     _kind(
         EventType.CHARGE_CREATED,
         "Cobrança criada",
         "Uma cobrança foi gerada.",
-        shapes.ChargeShape,
+        ChargeOut,
     ),
     _kind(
         EventType.CHARGE_UPDATED,
         "Cobrança atualizada",
         "Uma cobrança em aberto foi alterada.",
-        shapes.ChargeShape,
+        ChargeOut,
     ),
     _kind(
         EventType.CHARGE_SETTLED,
         "Cobrança liquidada",
         "Uma cobrança foi paga.",
-        shapes.ChargeShape,
+        ChargeOut,
     ),
     _kind(
         EventType.CHARGE_REVERSED,
         "Cobrança estornada",
         "Uma cobrança paga foi estornada.",
-        shapes.ChargeShape,
+        ChargeOut,
     ),
     _kind(
         EventType.CHARGE_INVALIDATED,
         "Cobrança invalidada",
         "Uma cobrança em aberto foi invalidada.",
-        shapes.ChargeShape,
+        ChargeOut,
     ),
     _kind(
         EventType.CHARGE_REACTIVATED,
         "Cobrança reativada",
         "Uma cobrança invalidada voltou a ficar em aberto.",
-        shapes.ChargeShape,
+        ChargeOut,
     ),
     _kind(
         EventType.CONTRACT_READJUSTED,
         "Mensalidade reajustada",
         "O valor do contrato foi reajustado por percentual ou índice.",
-        shapes.ContractShape,
+        ContractOut,
     ),
     _kind(
         EventType.EXPENSE_SETTLED,

@@ -19,54 +19,6 @@ class LineItemShape(BaseModel):
     amount: int
 
 
-class ContractShape(BaseModel):
-    id: str
-    number: int
-    customer_id: str
-    items: list[LineItemShape]
-    amount: int
-    currency: str
-    status: Literal["trialing", "active", "suspended", "cancelled"]
-    start_date: date
-    trial_end: date | None
-    billing_day: int
-    current_period_start: date | None
-    current_period_end: date | None
-    next_charge_date: date | None
-    payment_method: Literal["boleto", "pix", "card"]
-    cancelled_at: datetime | None
-    cancel_reason: str | None
-    metadata: dict[str, str]
-    created_at: datetime
-    updated_at: datetime
-
-
-class PaymentInstructionsShape(BaseModel):
-    pix_code: str | None = None
-    boleto_line: str | None = None
-
-
-class ChargeShape(BaseModel):
-    id: str
-    number: int
-    customer_id: str
-    contract_id: str | None
-    items: list[LineItemShape]
-    amount: int
-    currency: str
-    due_date: date
-    status: Literal["open", "settled", "reversed", "invalidated"]
-    payment_method: Literal["boleto", "pix", "card"]
-    settled_at: datetime | None
-    settled_amount: int | None
-    fine_amount: int
-    interest_amount: int
-    payment_instructions: PaymentInstructionsShape
-    metadata: dict[str, str]
-    created_at: datetime
-    updated_at: datetime
-
-
 class ExpenseShape(BaseModel):
     id: str
     number: int

@@ -86,6 +86,12 @@ def pix_code(
     return body + _crc_hex(body)
 
 
+def shown_text(text: str, limit: int) -> str:
+    """A merchant name or city as the code carries it (the normalisation above); '' when
+    nothing printable is left, which `pix_code` refuses."""
+    return _ascii_text(text, limit)
+
+
 def parse_emv(code: str) -> dict[str, str]:
     """The top-level fields of an EMV code, by ID, in order (ValueError when malformed)."""
     fields: dict[str, str] = {}

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assina.contracts.models import Contract, ContractStatus
 from assina.core.clock import Clock
 from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
@@ -47,14 +48,15 @@ async def create_product(
     return product
 
 
-async def get_product(session: AsyncSession, tenant_id: str, product_id: str) -> Product:
-    product = await session.scalar(
-        select(Product).where(
-            Product.tenant_id == tenant_id,
-            Product.id == product_id,
-            Product.deleted_at.is_(None),
-        )
+async def get_product(
+    session: AsyncSession, tenant_id: str, product_id: str, *, lock: bool = False
+) -> Product:
+    statement = select(Product).where(
+        Product.tenant_id == tenant_id,
+        Product.id == product_id,
+        Product.deleted_at.is_(None),
     )
+    product = await session.scalar(statement.with_for_update() if lock else statement)
     if product is None:
         raise not_found("product", product_id)
     return product
@@ -131,11 +133,31 @@ async def deactivate_product(
 async def delete_product(
     session: AsyncSession, clock: Clock, tenant_id: str, product_id: str
 ) -> Product:
-    """Delete a product no contract uses. Contracts arrive with the billing engine, which adds
-    its check here (409 while any contract uses the product)."""
-    product = await get_product(session, tenant_id, product_id)
+    """Delete a product no live contract uses: 409 while any contract that is neither deleted
+    nor cancelled has it among its items (cancelled contracts and past charges keep naming it;
+    the row stays, with `deleted_at`). The product's row lock orders this against a contract
+    being created with it (contracts/items.py)."""
+    product = await get_product(session, tenant_id, product_id, lock=True)
+    if await _used_by_live_contract(session, tenant_id, product_id):
+        raise conflict(
+            f"Product {product_id} is in a live contract; change or cancel the contract first.",
+            "product-in-use",
+        )
     now = clock.now()
     product.deleted_at = now
     product.updated_at = now
     await emit_event(session, clock, tenant_id, EventType.PRODUCT_DELETED, ProductOut.of(product))
     return product
+
+
+async def _used_by_live_contract(session: AsyncSession, tenant_id: str, product_id: str) -> bool:
+    """Read in Python from the tenant's live contracts' items: portable across both databases'
+    JSON (a tenant has few enough live contracts; a JSON path index can come when it matters)."""
+    rows = await session.scalars(
+        select(Contract.items).where(
+            Contract.tenant_id == tenant_id,
+            Contract.deleted_at.is_(None),
+            Contract.status != ContractStatus.CANCELLED.value,
+        )
+    )
+    return any(item.get("product_id") == product_id for items in rows for item in items)

@@ -1,0 +1,219 @@
+"""A tenant's billing settings: late-fee rates, the calendar's lead times and the PIX receiver.
+
+A tenant without a stored row has the defaults. `billing_rules` is what the rest of the code
+reads; `GET/PUT /v1/billing-settings` (settings_api.py) show and replace the row.
+
+Percents are exact decimals with at most 4 places (`Percent` column). They are accepted as JSON
+numbers or numeric strings and always answered as strings with 4 places (`"2.0000"`), so that
+no client parses them into a binary float by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, cast
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.billing.models import BillingSettings
+from assina.core.clock import Clock
+from assina.core.inputs import InputModel
+from assina.payments.pix import MAX_CITY, MAX_KEY, MAX_NAME, shown_text
+
+DEFAULT_FINE_PERCENT = Decimal(2)
+DEFAULT_MONTHLY_INTEREST_PERCENT = Decimal(1)
+DEFAULT_CHARGE_LEAD_DAYS = 10
+DEFAULT_ORDER_EXPIRY_DAYS = 7
+PERCENT_PLACES = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class BillingRules:
+    """What the billing code needs to know about a tenant (percents as percent values)."""
+
+    fine_percent: Decimal = DEFAULT_FINE_PERCENT
+    monthly_interest_percent: Decimal = DEFAULT_MONTHLY_INTEREST_PERCENT
+    charge_lead_days: int = DEFAULT_CHARGE_LEAD_DAYS
+    order_expiry_days: int = DEFAULT_ORDER_EXPIRY_DAYS
+    pix_key: str | None = None
+    merchant_name: str | None = None
+    merchant_city: str | None = None
+
+    @property
+    def pix_receiver(self) -> tuple[str, str, str] | None:
+        """(key, merchant name, merchant city) when all three are set: charges get a PIX code."""
+        if self.pix_key and self.merchant_name and self.merchant_city:
+            return self.pix_key, self.merchant_name, self.merchant_city
+        return None
+
+
+DEFAULT_RULES = BillingRules()
+
+# --- request and response bodies -------------------------------------------------------------
+
+_NUMBER_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+
+
+def _numeric(value: object) -> object:
+    """Numbers, or strings that spell one in ASCII (pydantic alone takes other scripts' digits)."""
+    if isinstance(value, str) and (len(value) > 32 or not _NUMBER_TEXT.fullmatch(value)):
+        raise ValueError('must be a number or a numeric string such as "2.5"')
+    return value
+
+
+def _to_places(value: Decimal) -> Decimal:
+    return value.quantize(PERCENT_PLACES) + 0  # `+ 0` turns -0 into 0
+
+
+PercentIn = Annotated[
+    Decimal,
+    Field(ge=0, le=100, decimal_places=4, description="Percent, at most 4 decimal places."),
+    BeforeValidator(_numeric),
+    AfterValidator(_to_places),
+]
+
+
+def _printable_ascii(value: str) -> str:
+    if not all(" " <= char <= "~" for char in value):
+        raise ValueError("must be printable ASCII")
+    return value
+
+
+def _shown(limit: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if not shown_text(value, limit):
+            raise ValueError("needs a printable character (accents are dropped in the PIX code)")
+        return value
+
+    return AfterValidator(check)
+
+
+PixKey = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_KEY, description="The PIX key (chave PIX) payments go to."),
+    AfterValidator(_printable_ascii),
+]
+MerchantName = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_NAME, description="Receiver's name in the PIX code."),
+    _shown(MAX_NAME),
+]
+MerchantCity = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_CITY, description="Receiver's city in the PIX code."),
+    _shown(MAX_CITY),
+]
+
+
+class BillingSettingsIn(InputModel):
+    """The whole settings: a field left out takes its default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fine_percent: PercentIn = DEFAULT_FINE_PERCENT
+    monthly_interest_percent: PercentIn = DEFAULT_MONTHLY_INTEREST_PERCENT
+    charge_lead_days: int = Field(default=DEFAULT_CHARGE_LEAD_DAYS, strict=True, ge=0, le=60)
+    order_expiry_days: int = Field(default=DEFAULT_ORDER_EXPIRY_DAYS, strict=True, ge=1, le=90)
+    pix_key: PixKey | None = None
+    merchant_name: MerchantName | None = None
+    merchant_city: MerchantCity | None = None
+
+    def rules(self) -> BillingRules:
+        return BillingRules(
+            fine_percent=self.fine_percent,
+            monthly_interest_percent=self.monthly_interest_percent,
+            charge_lead_days=self.charge_lead_days,
+            order_expiry_days=self.order_expiry_days,
+            pix_key=self.pix_key,
+            merchant_name=self.merchant_name,
+            merchant_city=self.merchant_city,
+        )
+
+
+def percent_text(value: Decimal) -> str:
+    return f"{_to_places(value):f}"
+
+
+class BillingSettingsOut(BaseModel):
+    fine_percent: str = Field(description="Fine on late settlement, percent.", examples=["2.0000"])
+    monthly_interest_percent: str = Field(
+        description="Interest a month (30 days, pro rata die), percent.", examples=["1.0000"]
+    )
+    charge_lead_days: int
+    order_expiry_days: int
+    pix_key: str | None
+    merchant_name: str | None
+    merchant_city: str | None
+    updated_at: datetime | None = Field(description="null while the defaults were never changed")
+
+    @classmethod
+    def of(cls, rules: BillingRules, updated_at: datetime | None) -> BillingSettingsOut:
+        return cls(
+            fine_percent=percent_text(rules.fine_percent),
+            monthly_interest_percent=percent_text(rules.monthly_interest_percent),
+            charge_lead_days=rules.charge_lead_days,
+            order_expiry_days=rules.order_expiry_days,
+            pix_key=rules.pix_key,
+            merchant_name=rules.merchant_name,
+            merchant_city=rules.merchant_city,
+            updated_at=updated_at,
+        )
+
+
+# --- use cases -------------------------------------------------------------------------------
+
+
+def _rules_of(row: BillingSettings | None) -> BillingRules:
+    if row is None:
+        return DEFAULT_RULES
+    return BillingRules(
+        fine_percent=row.fine_percent,
+        monthly_interest_percent=row.monthly_interest_percent,
+        charge_lead_days=row.charge_lead_days,
+        order_expiry_days=row.order_expiry_days,
+        pix_key=row.pix_key,
+        merchant_name=row.merchant_name,
+        merchant_city=row.merchant_city,
+    )
+
+
+async def billing_rules(session: AsyncSession, tenant_id: str) -> BillingRules:
+    """The tenant's billing rules (the defaults when it never saved any)."""
+    return _rules_of(await session.get(BillingSettings, tenant_id))
+
+
+async def get_billing_settings(session: AsyncSession, tenant_id: str) -> BillingSettingsOut:
+    row = await session.get(BillingSettings, tenant_id)
+    return BillingSettingsOut.of(_rules_of(row), row.updated_at if row else None)
+
+
+async def replace_billing_settings(
+    session: AsyncSession, clock: Clock, tenant_id: str, params: BillingSettingsIn
+) -> BillingSettingsOut:
+    """Store the whole settings (an upsert, so concurrent first writes cannot collide)."""
+    now = clock.now()
+    values = {
+        "fine_percent": params.fine_percent,
+        "monthly_interest_percent": params.monthly_interest_percent,
+        "charge_lead_days": params.charge_lead_days,
+        "order_expiry_days": params.order_expiry_days,
+        "pix_key": params.pix_key,
+        "merchant_name": params.merchant_name,
+        "merchant_city": params.merchant_city,
+        "updated_at": now,
+    }
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = cast(Table, BillingSettings.__table__)
+    statement = (
+        insert(table)
+        .values(tenant_id=tenant_id, **values)
+        .on_conflict_do_update(index_elements=[table.c.tenant_id], set_=values)
+    )
+    await session.execute(statement)
+    return BillingSettingsOut.of(params.rules(), now)

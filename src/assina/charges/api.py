@@ -1,0 +1,159 @@
+"""HTTP for charges: parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.charges import service, settlement
+from assina.charges.models import Charge, ChargeStatus
+from assina.charges.schemas import ChargeCreate, ChargeOut, ChargeSettle, ChargeUpdate
+from assina.core.clock import Clock
+from assina.core.inputs import CalendarDate, UtcDatetime
+from assina.core.openapi import problem_responses
+from assina.core.pagination import Page, PageQuery
+from assina.deps import Caller, CallerDep
+from assina.events.service import snapshot
+
+router = APIRouter(prefix="/v1/charges", tags=["charges"])
+
+Reference = Annotated[str | None, Query(max_length=64)]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ChargeOut,
+    responses=problem_responses(400, 401, 409, 413, 422),
+    summary="Create a charge",
+)
+async def create_charge(body: ChargeCreate, request: Request, caller: CallerDep) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        charge = await service.create_charge(session, caller.clock, caller.tenant_id, body)
+        return snapshot(ChargeOut.of(charge))
+
+    return await caller.respond_once(request, 201, use_case)
+
+
+@router.get(
+    "",
+    response_model=Page[ChargeOut],
+    responses=problem_responses(401, 422),
+    summary="List charges",
+)
+async def list_charges(
+    caller: CallerDep,
+    page: PageQuery,
+    customer_id: Reference = None,
+    contract_id: Reference = None,
+    status: ChargeStatus | None = None,
+    due_gte: Annotated[
+        CalendarDate | None, Query(description="Due on or after, YYYY-MM-DD")
+    ] = None,
+    due_lt: Annotated[CalendarDate | None, Query(description="Due before, YYYY-MM-DD")] = None,
+    created_gte: UtcDatetime | None = None,
+    created_lt: UtcDatetime | None = None,
+) -> Page[ChargeOut]:
+    filters = service.ChargeFilters(
+        customer_id=customer_id,
+        contract_id=contract_id,
+        status=status,
+        due_gte=due_gte,
+        due_lt=due_lt,
+        created_gte=created_gte,
+        created_lt=created_lt,
+    )
+    async with caller.database.read() as session:
+        charges, has_more = await service.list_charges(session, caller.tenant_id, filters, page)
+        return Page[ChargeOut](data=[ChargeOut.of(c) for c in charges], has_more=has_more)
+
+
+@router.get(
+    "/{charge_id}",
+    response_model=ChargeOut,
+    responses=problem_responses(401, 404),
+    summary="Get a charge",
+)
+async def get_charge(charge_id: str, caller: CallerDep) -> ChargeOut:
+    async with caller.database.read() as session:
+        return ChargeOut.of(await service.get_charge(session, caller.tenant_id, charge_id))
+
+
+@router.patch(
+    "/{charge_id}",
+    response_model=ChargeOut,
+    responses=problem_responses(400, 401, 404, 409, 413, 422),
+    summary="Update an open charge",
+)
+async def update_charge(charge_id: str, body: ChargeUpdate, caller: CallerDep) -> ChargeOut:
+    async with caller.database.write() as session:
+        charge = await service.update_charge(
+            session, caller.clock, caller.tenant_id, charge_id, body
+        )
+        return ChargeOut.of(charge)
+
+
+@router.post(
+    "/{charge_id}/settle",
+    response_model=ChargeOut,
+    responses=problem_responses(400, 401, 404, 409, 413, 422),
+    summary="Settle an open charge (late fees by the billing settings)",
+)
+async def settle_charge(
+    charge_id: str,
+    request: Request,
+    caller: CallerDep,
+    body: Annotated[ChargeSettle, Body(default_factory=ChargeSettle)],
+) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        charge = await settlement.settle_charge(
+            session, caller.clock, caller.tenant_id, charge_id, body
+        )
+        return snapshot(ChargeOut.of(charge))
+
+    return await caller.respond_once(request, 200, use_case)
+
+
+Move = Callable[[AsyncSession, Clock, str, str], Awaitable[Charge]]
+
+
+async def _move(request: Request, caller: Caller, charge_id: str, move: Move) -> JSONResponse:
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        charge = await move(session, caller.clock, caller.tenant_id, charge_id)
+        return snapshot(ChargeOut.of(charge))
+
+    return await caller.respond_once(request, 200, use_case)
+
+
+@router.post(
+    "/{charge_id}/reverse",
+    response_model=ChargeOut,
+    responses=problem_responses(400, 401, 404, 409),
+    summary="Reverse (refund) a settled charge",
+)
+async def reverse_charge(charge_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+    return await _move(request, caller, charge_id, settlement.reverse_charge)
+
+
+@router.post(
+    "/{charge_id}/invalidate",
+    response_model=ChargeOut,
+    responses=problem_responses(400, 401, 404, 409),
+    summary="Invalidate an open charge",
+)
+async def invalidate_charge(charge_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+    return await _move(request, caller, charge_id, settlement.invalidate_charge)
+
+
+@router.post(
+    "/{charge_id}/reactivate",
+    response_model=ChargeOut,
+    responses=problem_responses(400, 401, 404, 409),
+    summary="Reopen an invalidated charge",
+)
+async def reactivate_charge(charge_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+    return await _move(request, caller, charge_id, settlement.reactivate_charge)

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from assina.charges.models import Charge, ChargeStatus
+from assina.contracts.models import PaymentMethod
+from assina.core.inputs import CalendarDate, InputModel, UtcDatetime
+from assina.core.metadata import Metadata
+from assina.core.money import DEFAULT_CURRENCY, MAX_AMOUNT, Amount, Currency
+from assina.core.patching import reject_null
+
+MAX_ITEMS = 100
+MAX_QUANTITY = 1_000_000
+MAX_DESCRIPTION = 500
+MAX_REFERENCE = 64  # ids are 30 characters; anything longer names nothing
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def _in_billing_range(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+DueDate = Annotated[CalendarDate, AfterValidator(_in_billing_range)]
+Reference = Annotated[str, Field(min_length=1, max_length=MAX_REFERENCE)]
+LineAmount = Annotated[
+    int,
+    Field(
+        strict=True,
+        ge=-MAX_AMOUNT,
+        le=MAX_AMOUNT,
+        description="Unit amount in minor units; negative for a discount or credit line.",
+        examples=[45000],
+    ),
+]
+
+
+class SettlementMethod(StrEnum):
+    """How a charge was paid, as recorded by `POST /v1/charges/{id}/settle`."""
+
+    PIX = "pix"
+    BOLETO = "boleto"
+    CARD = "card"
+    CASH = "cash"
+    TRANSFER = "transfer"
+    OTHER = "other"
+
+
+class ChargeItemIn(InputModel):
+    """A line: a product (its name and price unless given) or a free description and amount."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: Reference | None = None
+    description: str | None = Field(default=None, min_length=1, max_length=MAX_DESCRIPTION)
+    quantity: int = Field(default=1, strict=True, ge=1, le=MAX_QUANTITY)
+    amount: LineAmount | None = None
+
+    @model_validator(mode="after")
+    def _described(self) -> ChargeItemIn:
+        if self.product_id is None and (self.description is None or self.amount is None):
+            raise ValueError("a line without product_id needs description and amount")
+        return self
+
+
+class ChargeCreate(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: Reference
+    items: list[ChargeItemIn] = Field(min_length=1, max_length=MAX_ITEMS)
+    due_date: DueDate
+    payment_method: PaymentMethod = PaymentMethod.BOLETO
+    currency: Currency = DEFAULT_CURRENCY
+    metadata: Metadata = Field(default_factory=dict)
+    dunning_exempt: bool = Field(
+        default=False, strict=True, description="Never counts towards the customer's dunning."
+    )
+
+
+class ChargeUpdate(InputModel):
+    """Only the fields sent change; only an open charge can be changed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ChargeItemIn] | None = Field(default=None, min_length=1, max_length=MAX_ITEMS)
+    due_date: DueDate | None = None
+    payment_method: PaymentMethod | None = None
+    metadata: Metadata | None = None
+    dunning_exempt: bool | None = Field(default=None, strict=True)
+
+    _not_null = field_validator(
+        "items", "due_date", "payment_method", "metadata", "dunning_exempt"
+    )(reject_null)
+
+    def without_items(self) -> ChargeUpdate:
+        """The same changes but the items (which the service resolves itself)."""
+        sent = {name: getattr(self, name) for name in self.model_fields_set if name != "items"}
+        return ChargeUpdate.model_construct(_fields_set=set(sent), **sent)
+
+
+class ChargeSettle(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Amount | None = Field(
+        default=None, description="What was received; default: amount + fine + interest."
+    )
+    settled_at: UtcDatetime | None = Field(
+        default=None, description="When it was paid (not in the future); default: now."
+    )
+    method: SettlementMethod | None = Field(
+        default=None, description="How it was paid; default: the charge's payment_method."
+    )
+
+
+class ChargeLineOut(BaseModel):
+    product_id: str | None
+    description: str | None
+    quantity: int
+    amount: int = Field(description="Unit amount; the line's total is quantity * amount.")
+
+
+class PaymentInstructions(BaseModel):
+    pix_code: str | None = Field(description="PIX copia e cola (BR Code), when PIX is set up.")
+    boleto_line: str | None = Field(description="Boleto linha digitável (no bank integration yet).")
+
+
+class ChargeOut(BaseModel):
+    id: str
+    number: int
+    customer_id: str
+    contract_id: str | None
+    period_start: date | None = Field(
+        description="First day of the contract period the charge covers (contract charges)."
+    )
+    period_end: date | None = Field(
+        description="The day after the period's last day: the next period's start."
+    )
+    items: list[ChargeLineOut]
+    amount: int
+    currency: str
+    due_date: date
+    status: ChargeStatus
+    payment_method: PaymentMethod
+    settled_at: datetime | None
+    settled_amount: int | None
+    fine_amount: int
+    interest_amount: int
+    payment_instructions: PaymentInstructions
+    metadata: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, charge: Charge) -> ChargeOut:
+        return cls(
+            id=charge.id,
+            number=charge.number,
+            customer_id=charge.customer_id,
+            contract_id=charge.contract_id,
+            period_start=charge.period_start,
+            period_end=charge.period_end,
+            items=[ChargeLineOut.model_validate(line) for line in charge.items],
+            amount=charge.amount,
+            currency=charge.currency,
+            due_date=charge.due_date,
+            status=ChargeStatus(charge.status),
+            payment_method=PaymentMethod(charge.payment_method),
+            settled_at=charge.settled_at,
+            settled_amount=charge.settled_amount,
+            fine_amount=charge.fine_amount,
+            interest_amount=charge.interest_amount,
+            payment_instructions=PaymentInstructions(
+                pix_code=charge.pix_code, boleto_line=charge.boleto_line
+            ),
+            metadata=charge.metadata_,
+            created_at=charge.created_at,
+            updated_at=charge.updated_at,
+        )
+
+
+def stored_line(
+    product_id: str | None, description: str | None, quantity: int, amount: int
+) -> dict[str, Any]:
+    """A line as the `items` column keeps it (the JSON of ChargeLineOut)."""
+    return {
+        "product_id": product_id,
+        "description": description,
+        "quantity": quantity,
+        "amount": amount,
+    }

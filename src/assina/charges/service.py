@@ -1,0 +1,315 @@
+"""Charge use cases: issuing, reading and changing open charges. The moves between states
+(settle, reverse, invalidate, reactivate) are in settlement.py.
+
+Amounts: a line's `amount` is its unit amount and its total is quantity * amount; a charge's
+`amount` is the sum of its line totals. Lines may be negative (a discount, a proration credit),
+the charge never: 0 to MAX_AMOUNT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.billing.settings import BillingRules, billing_rules
+from assina.charges.models import Charge, ChargeStatus
+from assina.charges.schemas import ChargeCreate, ChargeItemIn, ChargeOut, ChargeUpdate, stored_line
+from assina.contracts.models import PaymentMethod
+from assina.core.clock import Clock
+from assina.core.errors import conflict, invalid, not_found
+from assina.core.ids import new_id
+from assina.core.money import MAX_AMOUNT
+from assina.core.pagination import PageParams, fetch_page
+from assina.core.patching import METADATA_COLUMN, apply_patch
+from assina.customers.models import Customer
+from assina.events.catalog import EventType
+from assina.events.service import changed_fields, emit_event, snapshot
+from assina.payments.pix import pix_code
+from assina.products.models import Product, ProductStatus
+from assina.tenants.counters import Counter, next_value
+
+PIX_CURRENCY = "BRL"  # a BR Code is in reais (field 53 = 986)
+MAX_PIX_AMOUNT = 999_999_999_999  # "9999999999.99", the longest amount field 54 holds
+PIX_TXID_PREFIX = "ASSINA"
+
+
+@dataclass(frozen=True)
+class ChargeDraft:
+    """Everything needed to issue a charge. `items` are dicts with `product_id` (or None),
+    `description`, `quantity` and `amount` (the unit amount, in minor units)."""
+
+    customer_id: str
+    items: list[dict[str, Any]]
+    due_date: date
+    payment_method: PaymentMethod | str  # a PaymentMethod value
+    currency: str
+    contract_id: str | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    dunning_exempt: bool = False
+
+
+# --- issuing -----------------------------------------------------------------------------------
+
+
+async def issue_charge(
+    session: AsyncSession, clock: Clock, tenant_id: str, draft: ChargeDraft
+) -> Charge:
+    """Issue an open charge and emit `charge.created` (for POST and the billing calendar).
+
+    422 when the customer is not the tenant's or the lines add up to less than zero or more
+    than MAX_AMOUNT.
+    """
+    await _require_customer(session, tenant_id, draft.customer_id)
+    lines = [_normalised_line(item) for item in draft.items]
+    amount = charge_total(lines)
+    rules = await billing_rules(session, tenant_id)
+    now = clock.now()
+    number = await next_value(session, tenant_id, Counter.CHARGE_NUMBER)
+    charge = Charge(
+        id=new_id("chg"),
+        tenant_id=tenant_id,
+        number=number,
+        customer_id=draft.customer_id,
+        contract_id=draft.contract_id,
+        period_start=draft.period_start,
+        period_end=draft.period_end,
+        items=lines,
+        amount=amount,
+        currency=draft.currency,
+        due_date=draft.due_date,
+        status=ChargeStatus.OPEN.value,
+        payment_method=PaymentMethod(draft.payment_method).value,
+        settled_at=None,
+        settled_amount=None,
+        settlement_method=None,
+        fine_amount=0,
+        interest_amount=0,
+        pix_code=pix_code_for(rules, number, amount, draft.currency),
+        boleto_line=None,
+        dunning_exempt=draft.dunning_exempt,
+        metadata_=dict(draft.metadata),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(charge)
+    await emit_event(
+        session,
+        clock,
+        tenant_id,
+        EventType.CHARGE_CREATED,
+        ChargeOut.of(charge),
+        customer_id=charge.customer_id,
+    )
+    return charge
+
+
+async def create_charge(
+    session: AsyncSession, clock: Clock, tenant_id: str, params: ChargeCreate
+) -> Charge:
+    """POST /v1/charges: resolve the lines' products, then issue."""
+    draft = ChargeDraft(
+        customer_id=params.customer_id,
+        items=await resolve_items(session, tenant_id, params.items, params.currency),
+        due_date=params.due_date,
+        payment_method=params.payment_method,
+        currency=params.currency,
+        metadata=params.metadata,
+        dunning_exempt=params.dunning_exempt,
+    )
+    return await issue_charge(session, clock, tenant_id, draft)
+
+
+def charge_total(lines: Sequence[Mapping[str, Any]]) -> int:
+    """Sum of quantity * unit amount; 422 (field `items`) outside 0 to MAX_AMOUNT."""
+    total = sum(int(line["quantity"]) * int(line["amount"]) for line in lines)
+    if total < 0:
+        raise invalid("items", "the lines add up to less than zero")
+    if total > MAX_AMOUNT:
+        raise invalid("items", f"the lines add up to more than {MAX_AMOUNT}")
+    return total
+
+
+def pix_code_for(rules: BillingRules, number: int, amount: int, currency: str) -> str | None:
+    """The charge's PIX code: when the tenant set a PIX receiver and the charge is a positive
+    amount of reais that fits a BR Code; txid `ASSINA<number>`."""
+    receiver = rules.pix_receiver
+    if receiver is None or currency != PIX_CURRENCY or not 0 < amount <= MAX_PIX_AMOUNT:
+        return None
+    key, name, city = receiver
+    return pix_code(
+        key=key,
+        merchant_name=name,
+        merchant_city=city,
+        amount=amount,
+        txid=f"{PIX_TXID_PREFIX}{number}",
+    )
+
+
+async def resolve_items(
+    session: AsyncSession, tenant_id: str, items: Sequence[ChargeItemIn], currency: str
+) -> list[dict[str, Any]]:
+    """Lines as stored: a product's line takes the product's name and price unless given."""
+    products = await _products_by_id(session, tenant_id, items)
+    return [
+        _resolved_line(index, item, products.get(item.product_id or ""), currency)
+        for index, item in enumerate(items)
+    ]
+
+
+def _resolved_line(
+    index: int, item: ChargeItemIn, product: Product | None, currency: str
+) -> dict[str, Any]:
+    if item.product_id is None:
+        return stored_line(None, item.description, item.quantity, item.amount or 0)
+    where = f"items.{index}"
+    if product is None:
+        raise invalid(f"{where}.product_id", f"no product with id {item.product_id!r}")
+    if product.status != ProductStatus.ACTIVE:
+        raise invalid(f"{where}.product_id", "the product is inactive and cannot be sold")
+    amount = item.amount
+    if amount is None:
+        if product.currency != currency:
+            raise invalid(
+                f"{where}.amount", f"the product is priced in {product.currency}; send amount"
+            )
+        amount = product.amount
+    return stored_line(product.id, item.description or product.name, item.quantity, amount)
+
+
+async def _products_by_id(
+    session: AsyncSession, tenant_id: str, items: Sequence[ChargeItemIn]
+) -> dict[str, Product]:
+    wanted = {item.product_id for item in items if item.product_id is not None}
+    if not wanted:
+        return {}
+    found = await session.scalars(
+        select(Product).where(
+            Product.tenant_id == tenant_id,
+            Product.id.in_(wanted),
+            Product.deleted_at.is_(None),
+        )
+    )
+    return {product.id: product for product in found}
+
+
+def _normalised_line(item: Mapping[str, Any]) -> dict[str, Any]:
+    return stored_line(
+        item.get("product_id"), item.get("description"), int(item["quantity"]), int(item["amount"])
+    )
+
+
+async def _require_customer(session: AsyncSession, tenant_id: str, customer_id: str) -> None:
+    found = await session.scalar(
+        select(Customer.id).where(Customer.tenant_id == tenant_id, Customer.id == customer_id)
+    )
+    if found is None:
+        raise invalid("customer_id", f"no customer with id {customer_id!r}")
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+async def get_charge(
+    session: AsyncSession, tenant_id: str, charge_id: str, *, for_update: bool = False
+) -> Charge:
+    """The tenant's charge (404 otherwise); `for_update` locks its row until the transaction
+    ends, so that two concurrent moves of one charge run one after the other."""
+    statement = select(Charge).where(Charge.tenant_id == tenant_id, Charge.id == charge_id)
+    if for_update:
+        statement = statement.with_for_update()
+    charge = await session.scalar(statement)
+    if charge is None:
+        raise not_found("charge", charge_id)
+    return charge
+
+
+@dataclass(frozen=True)
+class ChargeFilters:
+    customer_id: str | None = None
+    contract_id: str | None = None
+    status: ChargeStatus | None = None
+    due_gte: date | None = None
+    due_lt: date | None = None
+    created_gte: datetime | None = None
+    created_lt: datetime | None = None
+
+
+async def list_charges(
+    session: AsyncSession, tenant_id: str, filters: ChargeFilters, page: PageParams
+) -> tuple[Sequence[Charge], bool]:
+    statement = select(Charge).where(Charge.tenant_id == tenant_id)
+    if filters.customer_id is not None:
+        statement = statement.where(Charge.customer_id == filters.customer_id)
+    if filters.contract_id is not None:
+        statement = statement.where(Charge.contract_id == filters.contract_id)
+    if filters.status is not None:
+        statement = statement.where(Charge.status == filters.status.value)
+    if filters.due_gte is not None:
+        statement = statement.where(Charge.due_date >= filters.due_gte)
+    if filters.due_lt is not None:
+        statement = statement.where(Charge.due_date < filters.due_lt)
+    if filters.created_gte is not None:
+        statement = statement.where(Charge.created_at >= filters.created_gte)
+    if filters.created_lt is not None:
+        statement = statement.where(Charge.created_at < filters.created_lt)
+    return await fetch_page(session, statement, Charge.id, page)
+
+
+# --- changing an open charge -------------------------------------------------------------------
+
+
+async def update_charge(
+    session: AsyncSession,
+    clock: Clock,
+    tenant_id: str,
+    charge_id: str,
+    changes: ChargeUpdate,
+) -> Charge:
+    """PATCH: items, due date, payment method, metadata, dunning_exempt, while the charge is
+    open (409 otherwise). New items recompute the amount, and a new amount a new PIX code."""
+    charge = await get_charge(session, tenant_id, charge_id, for_update=True)
+    if charge.status != ChargeStatus.OPEN:
+        raise conflict(
+            f"Charge {charge_id} is {charge.status}; only an open charge can be changed.",
+            "invalid-transition",
+        )
+    before = snapshot(ChargeOut.of(charge))
+    was_exempt = charge.dunning_exempt
+    if changes.items is not None:
+        await _replace_items(session, tenant_id, charge, changes.items)
+    apply_patch(charge, changes.without_items(), METADATA_COLUMN)
+    previous = changed_fields(before, snapshot(ChargeOut.of(charge)))
+    if charge.dunning_exempt != was_exempt:  # stored, though not part of the charge's JSON
+        previous["dunning_exempt"] = was_exempt
+    if not previous:
+        return charge
+    charge.updated_at = clock.now()
+    await emit_event(
+        session,
+        clock,
+        tenant_id,
+        EventType.CHARGE_UPDATED,
+        ChargeOut.of(charge),
+        previous=previous,
+        customer_id=charge.customer_id,
+    )
+    return charge
+
+
+async def _replace_items(
+    session: AsyncSession, tenant_id: str, charge: Charge, items: Sequence[ChargeItemIn]
+) -> None:
+    lines = await resolve_items(session, tenant_id, items, charge.currency)
+    amount = charge_total(lines)
+    charge.items = lines
+    if amount != charge.amount:
+        charge.amount = amount
+        rules = await billing_rules(session, tenant_id)
+        charge.pix_code = pix_code_for(rules, charge.number, amount, charge.currency)

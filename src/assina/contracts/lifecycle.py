@@ -1,0 +1,128 @@
+"""A contract's lifecycle: cancellation (at once or at the period's end), status moves for the
+calendar and dunning, and deletion.
+
+Rules:
+
+- `cancelled` is final: any other move on a cancelled contract is a 409.
+- Cancelling at once sets `status = cancelled`, `cancelled_at = now`, `cancel_reason`, and
+  raises `contract.cancelled`; nothing more is charged (`next_charge_date` is null).
+- Cancelling at the period's end sets `cancel_at_period_end` (and the reason, if given) and
+  raises `contract.updated`; the calendar cancels the contract when the last period already
+  charged ends (a contract with nothing charged yet, e.g. trialing, ends at its service start
+  without a charge). Asking twice is a 409; cancelling at once afterwards is allowed.
+- Deleting is for contracts made by mistake: only while no charge was ever issued for the
+  contract (any charge, whatever its status, makes it a 409: cancel instead). The row is kept
+  (`deleted_at`) and gone from the API; `contract.deleted` is raised.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.charges.models import Charge
+from assina.contracts.common import (
+    emit_contract_event,
+    emit_if_changed,
+    full_state,
+    get_live_contract,
+    refuse_if_cancelled,
+    tenant_today,
+    wake_calendar,
+)
+from assina.contracts.models import Contract, ContractStatus
+from assina.contracts.schemas import ContractCancel
+from assina.core.clock import Clock
+from assina.core.errors import conflict
+from assina.events.catalog import EventType
+
+
+async def cancel_contract(
+    session: AsyncSession,
+    clock: Clock,
+    tenant_id: str,
+    contract_id: str,
+    params: ContractCancel,
+) -> Contract:
+    """POST …/cancel: at once, or at the end of the last period already charged."""
+    contract = await get_live_contract(session, tenant_id, contract_id)
+    if params.at_period_end:
+        return await _cancel_at_period_end(session, clock, contract, params.reason)
+    return await _end(session, clock, contract, params.reason or contract.cancel_reason)
+
+
+async def cancel_contract_now(
+    session: AsyncSession, clock: Clock, contract: Contract, reason: str | None
+) -> Contract:
+    """Cancel at once (the calendar at a period's end, the dunning policy). A reason recorded
+    when the cancellation at period end was asked for is kept over `reason`."""
+    refuse_if_cancelled(contract)
+    kept = contract.cancel_reason if contract.cancel_at_period_end else None
+    return await _end(session, clock, contract, kept or reason)
+
+
+async def _end(
+    session: AsyncSession, clock: Clock, contract: Contract, reason: str | None
+) -> Contract:
+    today = await tenant_today(session, clock, contract.tenant_id)
+    before = full_state(contract, today)
+    contract.status = ContractStatus.CANCELLED.value
+    contract.cancelled_at = clock.now()
+    contract.cancel_reason = reason
+    contract.next_step_on = None
+    await emit_if_changed(session, clock, contract, before, today, EventType.CONTRACT_CANCELLED)
+    return contract
+
+
+async def _cancel_at_period_end(
+    session: AsyncSession, clock: Clock, contract: Contract, reason: str | None
+) -> Contract:
+    if contract.cancel_at_period_end:
+        raise conflict(
+            f"Contract {contract.id} is already set to cancel at the end of its period.",
+            "invalid-transition",
+        )
+    today = await tenant_today(session, clock, contract.tenant_id)
+    before = full_state(contract, today)
+    contract.cancel_at_period_end = True
+    if reason is not None:
+        contract.cancel_reason = reason
+    wake_calendar(contract, today)
+    await emit_if_changed(session, clock, contract, before, today)
+    return contract
+
+
+async def move_contract(
+    session: AsyncSession, clock: Clock, contract: Contract, status: ContractStatus
+) -> Contract:
+    """A status move other than cancellation (trial → active, suspension, resumption), raising
+    `contract.updated` with the old status in `previous`; none when the status is the same."""
+    if status == ContractStatus.CANCELLED:
+        raise ValueError("cancellation is cancel_contract_now's")
+    refuse_if_cancelled(contract)
+    today = await tenant_today(session, clock, contract.tenant_id)
+    before = full_state(contract, today)
+    contract.status = status.value
+    await emit_if_changed(session, clock, contract, before, today)
+    return contract
+
+
+async def delete_contract(
+    session: AsyncSession, clock: Clock, tenant_id: str, contract_id: str
+) -> Contract:
+    contract = await get_live_contract(session, tenant_id, contract_id)
+    charged = await session.scalar(
+        select(exists().where(Charge.tenant_id == tenant_id, Charge.contract_id == contract.id))
+    )
+    if charged:
+        raise conflict(
+            f"Contract {contract_id} has charges and cannot be deleted; cancel it instead.",
+            "contract-has-charges",
+        )
+    today = await tenant_today(session, clock, tenant_id)
+    now = clock.now()
+    contract.deleted_at = now
+    contract.updated_at = now
+    contract.next_step_on = None
+    await emit_contract_event(session, clock, contract, EventType.CONTRACT_DELETED, today)
+    return contract

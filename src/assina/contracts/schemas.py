@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from assina.billing.price_indexes import Month, PercentIn
+from assina.contracts.models import Contract, ContractStatus, PaymentMethod, PriceIndex
+from assina.contracts.schedule import ScheduleState, derive
+from assina.core.inputs import CalendarDate, InputModel
+from assina.core.metadata import Metadata
+from assina.core.money import Amount
+from assina.core.patching import reject_null
+
+MAX_ITEMS = 100
+MAX_QUANTITY = 1_000_000
+MAX_DESCRIPTION = 500
+MAX_REFERENCE = 64  # ids are 30 characters; anything longer names nothing
+MAX_TRIAL_DAYS = 730
+MAX_REASON = 500
+EARLIEST_START = date(2000, 1, 1)
+LATEST_START = date(2100, 12, 31)
+
+Reference = Annotated[str, Field(min_length=1, max_length=MAX_REFERENCE)]
+BillingDay = Annotated[int, Field(strict=True, ge=1, le=31)]
+
+
+def _in_start_range(value: date) -> date:
+    if not EARLIEST_START <= value <= LATEST_START:
+        raise ValueError(f"must be between {EARLIEST_START} and {LATEST_START}")
+    return value
+
+
+StartDate = Annotated[CalendarDate, AfterValidator(_in_start_range)]
+
+
+class ContractItemIn(InputModel):
+    """One recurring product; `amount` (the unit amount) and `description` default to the
+    product's price and name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: Reference
+    quantity: int = Field(default=1, strict=True, ge=1, le=MAX_QUANTITY)
+    amount: Amount | None = None
+    description: str | None = Field(default=None, min_length=1, max_length=MAX_DESCRIPTION)
+
+
+Items = Annotated[list[ContractItemIn], Field(min_length=1, max_length=MAX_ITEMS)]
+
+
+class ContractCreate(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: Reference
+    items: Items
+    start_date: StartDate | None = Field(
+        default=None, description="Default: today in the tenant's time zone."
+    )
+    billing_day: BillingDay | None = Field(
+        default=None,
+        description="Day of the month charges fall due (monthly products; 29-31 fall on the "
+        "last day of shorter months). Default: the service start's day, which yearly, weekly "
+        "and daily contracts always use.",
+    )
+    trial_days: int | None = Field(
+        default=None,
+        strict=True,
+        ge=0,
+        le=MAX_TRIAL_DAYS,
+        description="Default: the largest `trial_days` of the items' products; 0 for none.",
+    )
+    payment_method: PaymentMethod = PaymentMethod.BOLETO
+    readjustment_index: PriceIndex | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    dunning_exempt: bool = Field(default=False, strict=True)
+
+
+class ContractFieldsUpdate(InputModel):
+    """The PATCH fields that are stored as they come."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payment_method: PaymentMethod | None = None
+    metadata: Metadata | None = None
+    dunning_exempt: bool | None = Field(default=None, strict=True)
+    readjustment_index: PriceIndex | None = Field(default=None, description="`null` clears it.")
+
+    _not_null = field_validator("payment_method", "metadata", "dunning_exempt")(reject_null)
+
+
+_PLAIN_FIELDS = frozenset(ContractFieldsUpdate.model_fields)
+
+
+class ContractUpdate(ContractFieldsUpdate):
+    """Only the fields sent change. `items` replaces the whole list; `billing_day` cannot
+    change after creation (sending the current one is accepted)."""
+
+    items: Items | None = None
+    billing_day: BillingDay | None = None
+
+    _items_not_null = field_validator("items", "billing_day")(reject_null)
+
+    def plain(self) -> ContractFieldsUpdate:
+        """The sent fields that are stored as they come (for `apply_patch`)."""
+        sent = self.model_fields_set & _PLAIN_FIELDS
+        return ContractFieldsUpdate.model_validate(self.model_dump(include=set(sent)))
+
+
+class ContractCancel(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, min_length=1, max_length=MAX_REASON)
+    at_period_end: bool = Field(
+        default=False,
+        strict=True,
+        description="Keep the contract until the end of the last period already charged.",
+    )
+
+
+class ContractReadjust(InputModel):
+    """Either `percent`, or `index` with `reference_month` (the last of the 12 months whose
+    recorded values are compounded)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    percent: PercentIn | None = None
+    index: PriceIndex | None = None
+    reference_month: Month | None = None
+
+
+class ContractItemOut(BaseModel):
+    """An item as shown (product_id and description are always set on items the API stores;
+    the schema keeps them nullable like every line item of the event catalog)."""
+
+    product_id: str | None = None
+    description: str | None = None
+    quantity: int
+    amount: int = Field(description="Unit amount in minor units.")
+
+
+class ContractOut(BaseModel):
+    id: str
+    number: int
+    customer_id: str
+    items: list[ContractItemOut]
+    amount: int = Field(description="Σ quantity * amount of the items.")
+    currency: str
+    status: ContractStatus
+    start_date: date
+    trial_end: date | None
+    billing_day: int
+    current_period_start: date | None
+    current_period_end: date | None = Field(description="Exclusive: the next period's start.")
+    next_charge_date: date | None
+    payment_method: PaymentMethod
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    metadata: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, contract: Contract, today: date) -> ContractOut:
+        """The contract as seen on `today` (the tenant's calendar date)."""
+        derived = derive(ScheduleState.of(contract), today)
+        period = derived.current_period
+        return cls(
+            id=contract.id,
+            number=contract.number,
+            customer_id=contract.customer_id,
+            items=[ContractItemOut.model_validate(item) for item in contract.items],
+            amount=contract.amount,
+            currency=contract.currency,
+            status=ContractStatus(contract.status),
+            start_date=contract.start_date,
+            trial_end=contract.trial_end,
+            billing_day=contract.billing_day,
+            current_period_start=period.start if period else None,
+            current_period_end=period.end if period else None,
+            next_charge_date=derived.next_charge_date,
+            payment_method=PaymentMethod(contract.payment_method),
+            cancelled_at=contract.cancelled_at,
+            cancel_reason=contract.cancel_reason,
+            metadata=contract.metadata_,
+            created_at=contract.created_at,
+            updated_at=contract.updated_at,
+        )
