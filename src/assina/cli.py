@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import signal
 from collections.abc import Coroutine
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
 
+from assina.billing.calendar import CalendarReport, run_calendar
 from assina.config import Settings
 from assina.core.clock import SystemClock
 from assina.core.secrets import SecretBox, load_or_create_secret_key
@@ -30,6 +33,8 @@ app = typer.Typer(
 )
 tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
+billing_app = typer.Typer(help="The billing calendar.", no_args_is_help=True)
+app.add_typer(billing_app, name="billing")
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -119,6 +124,37 @@ def tenant_key(tenant_id: Annotated[str, typer.Argument(help="ten_… id")]) -> 
     except Exception as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
+
+
+@billing_app.command("run")
+def billing_run(
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date", help="The day to run for, YYYY-MM-DD (default: each tenant's today)."
+        ),
+    ] = None,
+    tenant_id: Annotated[str | None, typer.Option("--tenant", help="Only this tenant.")] = None,
+) -> None:
+    """One pass of the billing calendar: trials, cancellations at period end, readjustments
+    and charges due by the date. Idempotent: a second run for the same date does nothing."""
+    settings = _settings()
+    try:
+        run_day = date.fromisoformat(day) if day is not None else None
+    except ValueError as error:
+        raise typer.BadParameter(f"--date must be YYYY-MM-DD: {error}") from error
+
+    async def run() -> CalendarReport:
+        database = Database.from_url(settings.database_url, pool_size=2)
+        try:
+            return await run_calendar(database, SystemClock(), run_day, tenant_id)
+        finally:
+            await database.dispose()
+
+    report = _run(run())
+    typer.echo(json.dumps(dataclasses.asdict(report)))
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def _print_credentials(created: CreatedTenant) -> None:

@@ -55,6 +55,9 @@ async def test_create_applies_the_defaults(api: TenantClient, clock: FrozenClock
         "current_period_end": "2026-02-15",
         "next_charge_date": "2026-01-15",
         "payment_method": "boleto",
+        "readjustment_index": None,
+        "dunning_exempt": False,
+        "cancel_at_period_end": False,
         "cancelled_at": None,
         "cancel_reason": None,
         "metadata": {},
@@ -66,6 +69,7 @@ async def test_create_applies_the_defaults(api: TenantClient, clock: FrozenClock
 
 async def test_create_stores_the_schedule(api: TenantClient, database: Database) -> None:
     body = await new_contract(api, readjustment_index="IPCA", dunning_exempt=True)
+    assert (body["readjustment_index"], body["dunning_exempt"]) == ("IPCA", True)
     row = await stored(database, body["id"])
     assert (row.interval, row.interval_count, str(row.anchor_date)) == ("month", 1, "2026-01-15")
     assert (row.next_period, row.stub_amount, row.pending_adjustment) == (0, 0, 0)

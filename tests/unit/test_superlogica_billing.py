@@ -34,13 +34,15 @@ CONTRACT: dict[str, Any] = {
     "id": "ctr_01B", "number": 17, "customer_id": "cus_01C", "items": ITEMS, "amount": 43660,
     "currency": "BRL", "status": "active", "start_date": "2026-02-28", "trial_end": None,
     "billing_day": 31, "current_period_start": "2026-03-31", "current_period_end": "2026-04-30",
-    "next_charge_date": "2026-04-30", "payment_method": "pix", "cancelled_at": None,
+    "next_charge_date": "2026-04-30", "payment_method": "pix", "readjustment_index": None,
+    "dunning_exempt": False, "cancel_at_period_end": False, "cancelled_at": None,
     "cancel_reason": None, "metadata": {}, "created_at": "2026-03-01T02:30:00Z",
     "updated_at": "2026-03-01T02:30:00Z",
 }
 CHARGE: dict[str, Any] = {
     "id": "chg_01D", "number": 311, "customer_id": "cus_01C", "contract_id": "ctr_01B",
-    "period_start": "2026-04-10", "period_end": "2026-05-10", "items": ITEMS, "amount": 43660, "currency": "BRL", "due_date": "2026-04-10",
+    "period_start": "2026-04-10", "period_end": "2026-05-10", "items": ITEMS, "amount": 43660,
+    "currency": "BRL", "due_date": "2026-04-10",
     "status": "settled", "payment_method": "pix", "settled_at": "2026-04-16T01:00:00Z",
     "settled_amount": 44743, "fine_amount": 873, "interest_amount": 210,
     "payment_instructions": {"pix_code": "00020126...6304ABCD", "boleto_line": None},

@@ -66,15 +66,8 @@ def wake_calendar(contract: Contract, today: date) -> None:
 
 
 def full_state(contract: Contract, today: date) -> dict[str, Any]:
-    """The contract as shown, plus the stored terms `ContractOut` does not show
-    (`readjustment_index`, `dunning_exempt`, `cancel_at_period_end`): a change to those is a
-    change too, so they join the diff that makes an event's `previous`."""
-    return {
-        **snapshot(ContractOut.of(contract, today)),
-        "readjustment_index": contract.readjustment_index,
-        "dunning_exempt": contract.dunning_exempt,
-        "cancel_at_period_end": contract.cancel_at_period_end,
-    }
+    """The contract as shown: what an event's `previous` is diffed from."""
+    return snapshot(ContractOut.of(contract, today))
 
 
 async def emit_contract_event(

@@ -155,6 +155,13 @@ class ContractOut(BaseModel):
     current_period_end: date | None = Field(description="Exclusive: the next period's start.")
     next_charge_date: date | None
     payment_method: PaymentMethod
+    readjustment_index: PriceIndex | None = Field(
+        description="The index of the yearly readjustment on the anniversary, if any."
+    )
+    dunning_exempt: bool = Field(description="Left alone by the automatic dunning.")
+    cancel_at_period_end: bool = Field(
+        description="Set to cancel when the last period charged ends."
+    )
     cancelled_at: datetime | None
     cancel_reason: str | None
     metadata: dict[str, str]
@@ -181,6 +188,11 @@ class ContractOut(BaseModel):
             current_period_end=period.end if period else None,
             next_charge_date=derived.next_charge_date,
             payment_method=PaymentMethod(contract.payment_method),
+            readjustment_index=PriceIndex(contract.readjustment_index)
+            if contract.readjustment_index
+            else None,
+            dunning_exempt=contract.dunning_exempt,
+            cancel_at_period_end=contract.cancel_at_period_end,
             cancelled_at=contract.cancelled_at,
             cancel_reason=contract.cancel_reason,
             metadata=contract.metadata_,

@@ -1,6 +1,6 @@
 """The background loops of `assina worker` (and of `assina serve` unless `--no-worker`):
-the webhook dispatcher, and housekeeping (expired idempotency keys and old delivered messages
-pruned). The billing calendar joins them when it is built."""
+the webhook dispatcher, the billing calendar (a pass every minute), and housekeeping
+(expired idempotency keys and old delivered messages pruned)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
+from assina.billing.calendar import run_calendar
 from assina.config import Settings
 from assina.core.clock import Clock
 from assina.core.idempotency import prune_idempotency_keys
@@ -23,6 +24,7 @@ DEFAULT_RETENTION = timedelta(days=30)
 logger = logging.getLogger("assina.worker")
 
 HOUSEKEEPING_INTERVAL_SECONDS = 300.0
+CALENDAR_INTERVAL_SECONDS = 60.0
 
 
 async def housekeeping_pass(
@@ -56,6 +58,20 @@ async def _housekeeping(
             await asyncio.wait_for(stop.wait(), HOUSEKEEPING_INTERVAL_SECONDS)
 
 
+async def _calendar(database: Database, clock: Clock, stop: asyncio.Event) -> None:
+    """A calendar pass every minute: each tenant's today, in its own time zone. Passes are
+    idempotent, so several workers may run them at once (row locks keep them apart)."""
+    while not stop.is_set():
+        try:
+            report = await run_calendar(database, clock)
+            if report.contracts:
+                logger.info("calendar: %s", report)
+        except Exception:
+            logger.exception("calendar pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), CALENDAR_INTERVAL_SECONDS)
+
+
 async def run_worker(
     settings: Settings,
     database: Database,
@@ -77,5 +93,9 @@ async def run_worker(
         metrics=metrics,
     )
     retention = timedelta(days=settings.retention_days)
-    await asyncio.gather(_housekeeping(database, clock, retention, stop), dispatcher.run(stop))
+    await asyncio.gather(
+        _housekeeping(database, clock, retention, stop),
+        _calendar(database, clock, stop),
+        dispatcher.run(stop),
+    )
     logger.info("worker stopped")

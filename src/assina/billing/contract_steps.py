@@ -1,0 +1,260 @@
+"""One contract's calendar step for a day: cancellation at the period's end, trial end, yearly
+readjustment, and the charges whose issue day has come (see billing/calendar.py). Where the
+contract stands in its schedule is contracts/schedule.py's."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.billing.periods import Period
+from assina.billing.price_indexes import last_twelve
+from assina.billing.readjustment import index_percent
+from assina.billing.settings import BillingRules
+from assina.charges.service import ChargeDraft, issue_charge
+from assina.contracts.changes import readjust_contract
+from assina.contracts.lifecycle import cancel_contract_now, move_contract
+from assina.contracts.models import Contract, ContractStatus
+from assina.contracts.schedule import (
+    ScheduleState,
+    billed_period,
+    next_due_date,
+    stub_and_full,
+    stub_pending,
+)
+from assina.core.clock import Clock
+from assina.core.errors import Problem
+
+logger = logging.getLogger("assina.calendar")
+
+ADJUSTMENT_DESCRIPTION = "Ajuste proporcional"
+# A contract years behind (a pass after a long outage) is caught up a bounded step at a time.
+MAX_CHARGES_PER_STEP = 400
+CHARGED_STATUSES = (ContractStatus.ACTIVE.value, ContractStatus.TRIALING.value)
+
+
+@dataclass
+class ContractStep:
+    charges_issued: int = 0
+    trial_ended: bool = False
+    cancelled: bool = False
+    readjusted: bool = False
+
+
+async def advance_contract(
+    session: AsyncSession, clock: Clock, contract_id: str, day: date, rules: BillingRules
+) -> ContractStep:
+    """Everything due for the contract up to `day`, then its next step day."""
+    step = ContractStep()
+    contract = await session.get(Contract, contract_id, with_for_update=True)
+    if contract is None or contract.deleted_at is not None:
+        return step
+    if contract.status == ContractStatus.CANCELLED:
+        contract.next_step_on = None
+        return step
+    cancellation = _cancellation_day(contract)
+    if cancellation is not None and cancellation <= day:
+        await cancel_contract_now(session, clock, contract, "period_end")
+        step.cancelled = True
+        return step
+    step.trial_ended = await _end_trial(session, clock, contract, day)
+    step.readjusted = await _readjust_on_anniversary(session, clock, contract, day, rules)
+    step.charges_issued = await _issue_due_charges(session, clock, contract, day, rules)
+    contract.next_step_on = next_step_day(contract, rules, day)
+    return step
+
+
+# --- the steps ------------------------------------------------------------------------------
+
+
+def _cancellation_day(contract: Contract) -> date | None:
+    """With cancel-at-period-end: the end of the last period charged, or the service start
+    when nothing was charged (the contract then ends without a charge)."""
+    if not contract.cancel_at_period_end:
+        return None
+    state = ScheduleState.of(contract)
+    billed = billed_period(state)
+    return billed.end if billed is not None else state.service_start
+
+
+async def _end_trial(session: AsyncSession, clock: Clock, contract: Contract, day: date) -> bool:
+    if contract.status != ContractStatus.TRIALING or contract.trial_end is None:
+        return False
+    if contract.trial_end > day:
+        return False
+    await move_contract(session, clock, contract, ContractStatus.ACTIVE)
+    return True
+
+
+async def _readjust_on_anniversary(
+    session: AsyncSession, clock: Clock, contract: Contract, day: date, rules: BillingRules
+) -> bool:
+    """The yearly readjustment by index, done on the anniversary charge's issue day (the
+    anniversary less the lead days) so that the charge for the period starting on the
+    anniversary carries the new amount; retried daily while the index misses months."""
+    if contract.readjustment_index is None:
+        return False
+    lead = _lead(rules)
+    anniversary = last_anniversary(contract.start_date, day + lead)
+    if anniversary is None or _readjusted_for(contract, anniversary, lead):
+        return False
+    reference = _month_before(anniversary)
+    try:
+        values = await last_twelve(
+            session, contract.tenant_id, contract.readjustment_index, reference
+        )
+        await readjust_contract(session, clock, contract.tenant_id, contract, index_percent(values))
+    except Problem as problem:
+        # Months not recorded yet (or a readjusted amount out of range): tried again tomorrow.
+        logger.info("contract %s: readjustment waits: %s", contract.id, problem.detail)
+        return False
+    return True
+
+
+def _readjusted_for(contract: Contract, anniversary: date, lead: timedelta) -> bool:
+    done = contract.last_readjusted_on
+    return done is not None and done >= anniversary - lead
+
+
+async def _issue_due_charges(
+    session: AsyncSession, clock: Clock, contract: Contract, day: date, rules: BillingRules
+) -> int:
+    # With cancel-at-period-end, the next due date is the cancellation day: nothing more.
+    if contract.status not in CHARGED_STATUSES or contract.cancel_at_period_end:
+        return 0
+    issued = 0
+    while issued < MAX_CHARGES_PER_STEP:
+        state = ScheduleState.of(contract)
+        due = next_due_date(state)
+        if due - _lead(rules) > day:
+            return issued
+        await issue_charge(session, clock, contract.tenant_id, _draft(contract, state, due))
+        _mark_charged(contract, state)
+        issued += 1
+    return issued
+
+
+# --- when the next step comes ---------------------------------------------------------------
+
+
+def next_step_day(contract: Contract, rules: BillingRules, day: date) -> date | None:
+    """The first day after `day` with something to do for the contract."""
+    candidates: list[date] = []
+    if contract.status == ContractStatus.TRIALING and contract.trial_end is not None:
+        candidates.append(contract.trial_end)
+    cancellation = _cancellation_day(contract)
+    if cancellation is not None:
+        candidates.append(cancellation)
+    elif contract.status in CHARGED_STATUSES:
+        candidates.append(next_due_date(ScheduleState.of(contract)) - _lead(rules))
+    if contract.readjustment_index is not None:
+        candidates.append(_next_readjustment_day(contract, day, _lead(rules)))
+    later = [candidate for candidate in candidates if candidate > day]
+    if any(candidate <= day for candidate in candidates):
+        # Something still waits (an index without its months): look again tomorrow.
+        later.append(day + timedelta(days=1))
+    return min(later) if later else None
+
+
+def _next_readjustment_day(contract: Contract, day: date, lead: timedelta) -> date:
+    """`day` itself while this year's readjustment still waits for its index, else the next
+    anniversary's issue day."""
+    anniversary = last_anniversary(contract.start_date, day + lead)
+    if anniversary is not None and not _readjusted_for(contract, anniversary, lead):
+        return day
+    years = 1 if anniversary is None else anniversary.year - contract.start_date.year + 1
+    return same_day_years_later(contract.start_date, years) - lead
+
+
+def last_anniversary(start: date, day: date) -> date | None:
+    """The latest anniversary of `start` (1 year or more after it) on or before `day`."""
+    years = day.year - start.year
+    while years >= 1:
+        candidate = same_day_years_later(start, years)
+        if candidate <= day:
+            return candidate
+        years -= 1
+    return None
+
+
+def same_day_years_later(start: date, years: int) -> date:
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:  # Feb 29 in a common year
+        return date(start.year + years, 2, 28)
+
+
+def _month_before(day: date) -> str:
+    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+def _lead(rules: BillingRules) -> timedelta:
+    return timedelta(days=rules.charge_lead_days)
+
+
+# --- the charge -----------------------------------------------------------------------------
+
+
+def _draft(contract: Contract, state: ScheduleState, due: date) -> ChargeDraft:
+    """The next charge: the stub's prorated line or the contract's items, plus the pending
+    proration. A credit larger than the charge is used up to its amount (the charge is 0)
+    and the rest waits for the next charge."""
+    if stub_pending(state):
+        period = _stub(state)
+        items = [_stub_line(contract, period)]
+    else:
+        period = state.period(state.next_period)
+        items = [dict(item) for item in contract.items]
+    adjustment = _usable_adjustment(contract.pending_adjustment, _total(items))
+    if adjustment:
+        items.append(_line(ADJUSTMENT_DESCRIPTION, adjustment))
+    return ChargeDraft(
+        customer_id=contract.customer_id,
+        items=items,
+        due_date=due,
+        payment_method=contract.payment_method,
+        currency=contract.currency,
+        contract_id=contract.id,
+        period_start=period.start,
+        period_end=period.end,
+        dunning_exempt=contract.dunning_exempt,
+    )
+
+
+def _usable_adjustment(pending: int, charge_total: int) -> int:
+    return max(pending, -charge_total)
+
+
+def _total(items: list[dict[str, Any]]) -> int:
+    return sum(int(item["quantity"]) * int(item["amount"]) for item in items)
+
+
+def _stub(state: ScheduleState) -> Period:
+    stub = stub_and_full(state)
+    if stub is None:
+        raise ValueError("the contract has no stub")  # callers check stub_pending first
+    return stub[0]
+
+
+def _stub_line(contract: Contract, period: Period) -> dict[str, Any]:
+    description = f"Período proporcional {period.start.isoformat()} a {period.end.isoformat()}"
+    return _line(description, contract.stub_amount)
+
+
+def _line(description: str, amount: int) -> dict[str, Any]:
+    return {"product_id": None, "description": description, "quantity": 1, "amount": amount}
+
+
+def _mark_charged(contract: Contract, state: ScheduleState) -> None:
+    """Move the contract past the charge just issued, keeping any credit not yet used."""
+    charged = contract.stub_amount if stub_pending(state) else contract.amount
+    contract.pending_adjustment -= _usable_adjustment(contract.pending_adjustment, charged)
+    if stub_pending(state):
+        contract.stub_amount = 0  # the stub is charged: none left
+        return
+    contract.next_period += 1
