@@ -120,7 +120,7 @@ def test_a_charge_as_php_reads_it() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "code"), [("open", "0"), ("settled", "1"), ("reversed", "2"), ("invalidated", "3")]
+    ("status", "code"), [("open", "0"), ("settled", "1"), ("invalidated", "2"), ("reversed", "3")]
 )
 def test_charge_status_codes_and_open_totals(status: str, code: str) -> None:
     open_values = {"settled_at": None, "settled_amount": None} if status != "settled" else {}

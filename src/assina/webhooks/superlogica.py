@@ -42,7 +42,7 @@ a PHP receiver indexing `$data['st_email_sac']` never meets an undefined index):
   (created_at), `dt_vencimento_recb`, `dt_liquidacao_recb`, `vl_emitido_recb` (amount),
   `vl_total_recb` (settled_amount once settled, else amount), `vl_txmulta_recb`,
   `vl_txjuros_recb`, `st_formapagamento_recb`, `st_pixqrcode_recb`,
-  `st_linhadigitavel_recb`, `fl_status_recb`: 0 open, 1 settled, 2 reversed, 3 invalidated;
+  `st_linhadigitavel_recb`, `fl_status_recb`: 0 open, 1 settled, 2 invalidated, 3 reversed;
   items as `compo_recebimento[i][...]`.
 - items (`compo_plano`, `compo_recebimento`): `st_sincro_prd`, `st_nome_pla` (the item's
   description), `nm_quantidade_comp`, `vl_unitario_comp`, `vl_total_comp`.
@@ -79,8 +79,8 @@ CONTRACT_STATUS_CODES: dict[str, str] = {
 CHARGE_STATUS_CODES: dict[str, str] = {
     "open": "0",
     "settled": "1",
-    "reversed": "2",
-    "invalidated": "3",
+    "invalidated": "2",
+    "reversed": "3",
 }
 
 # Bytes PHP's urlencode leaves alone; note that `~` is not among them (rawurlencode keeps it).
