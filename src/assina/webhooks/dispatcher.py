@@ -151,6 +151,9 @@ class Dispatcher:
             await self.close()
 
     async def _claim_and_start(self) -> int:
+        # Cleared before the claim reads the free slots, not in `_idle`: a send that ends
+        # between the two must still wake `_idle`, or the next claim waits for the poll.
+        self._freed.clear()
         room = self.config.max_in_flight - sum(self._in_flight.values())
         if room <= 0:
             return 0
@@ -195,7 +198,6 @@ class Dispatcher:
 
     async def _idle(self, stop: asyncio.Event) -> None:
         commits = self.database.commits
-        self._freed.clear()
         waits = [
             asyncio.ensure_future(commits.wait()),
             asyncio.ensure_future(stop.wait()),

@@ -1,0 +1,241 @@
+"""One billing-calendar pass over many active monthly contracts (issue #4).
+
+For each backend this seeds one tenant with N customers and N active monthly contracts whose
+first charge falls due on the pass day, and one webhook endpoint for every event type (never
+delivered to: no worker runs). Then it runs the real command, `assina billing run --date
+2026-01-15`, in a subprocess and reports its wall time, contracts per second and peak memory
+(the child's ru_maxrss). The pass issues N charges, N `charge.created` events and N messages.
+
+Baseline, measured in the same run on the same database: the floor of the design, one write
+transaction per contract that only locks the contract's row (BEGIN; SELECT … FOR UPDATE;
+COMMIT), through the same Database layer.
+
+    .venv/bin/python bench/billing.py [--contracts 100000] [--backends sqlite,postgresql]
+
+PostgreSQL: database `assina_bench_billing` on ASSINA_BENCH_PG_URL's server (default
+postgres@127.0.0.1:5432), created anew and dropped at the end. SQLite: a temporary file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from assina.charges.models import Charge
+from assina.contracts.models import Contract
+from assina.core.clock import FrozenClock
+from assina.core.ids import new_id
+from assina.core.secrets import SecretBox
+from assina.customers.models import Customer
+from assina.db import migrate
+from assina.db.database import Database
+from assina.tenants.service import create_tenant
+from assina.webhooks.models import WebhookMessage
+from assina.webhooks.schemas import EndpointCreate
+from assina.webhooks.service import create_endpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from api import ASSINA, recreate_pg
+
+PG_URL = os.environ.get(
+    "ASSINA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench_billing"
+)
+DAY = date(2026, 1, 15)
+NOW = datetime(2026, 1, 15, 15, 0, tzinfo=UTC)
+SEED_CHUNK = 5_000
+BASELINE_SAMPLE = 5_000
+KEY = "b" * 43
+
+
+@dataclass
+class Result:
+    backend: str
+    contracts: int
+    baseline_per_s: float
+    pass_seconds: float
+    contracts_per_s: float
+    ratio_to_baseline: float
+    peak_rss_mb: float
+    charges: int
+    messages: int
+
+
+async def seed(database: Database, contracts: int) -> str:
+    clock = FrozenClock(NOW)
+    async with database.write() as session:
+        tenant = await create_tenant(session, clock, SecretBox(KEY), "Bench", "America/Sao_Paulo")
+        hook = EndpointCreate(url="http://127.0.0.1:9/hook", event_types=["*"])
+        await create_endpoint(session, clock, SecretBox(KEY), tenant.tenant_id, hook, True)
+    for first in range(0, contracts, SEED_CHUNK):
+        numbers = range(first + 1, min(first + SEED_CHUNK, contracts) + 1)
+        customers = [_customer(tenant.tenant_id, number) for number in numbers]
+        async with database.write() as session:
+            session.add_all(customers)
+            await session.flush()  # no ORM relationship orders the two tables
+            session.add_all(
+                _contract(tenant.tenant_id, customer.id, customer.number) for customer in customers
+            )
+    return tenant.tenant_id
+
+
+def _customer(tenant_id: str, number: int) -> Customer:
+    return Customer(
+        id=new_id("cus"),
+        tenant_id=tenant_id,
+        number=number,
+        name=f"Cliente {number}",
+        email=None,
+        document=None,
+        phone=None,
+        address=None,
+        status="active",
+        metadata_={},
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def _contract(tenant_id: str, customer_id: str, number: int) -> Contract:
+    item = {"product_id": None, "description": "Mensalidade", "quantity": 1, "amount": 19990}
+    return Contract(
+        id=new_id("ctr"),
+        tenant_id=tenant_id,
+        number=number,
+        customer_id=customer_id,
+        items=[item],
+        amount=19990,
+        currency="BRL",
+        status="active",
+        interval="month",
+        interval_count=1,
+        billing_day=DAY.day,
+        start_date=DAY,
+        trial_end=None,
+        anchor_date=DAY,
+        next_period=0,
+        stub_amount=0,
+        payment_method="pix",
+        pending_adjustment=0,
+        readjustment_index=None,
+        last_readjusted_on=None,
+        next_step_on=DAY,
+        cancel_at_period_end=False,
+        cancelled_at=None,
+        cancel_reason=None,
+        dunning_exempt=False,
+        metadata_={},
+        created_at=NOW,
+        updated_at=NOW,
+        deleted_at=None,
+    )
+
+
+async def baseline(database: Database) -> float:
+    """Bare write transactions per second, each locking one contract row."""
+    async with database.read() as session:
+        ids = list((await session.scalars(select(Contract.id).limit(BASELINE_SAMPLE))).all())
+    started = time.perf_counter()
+    for contract_id in ids:
+        async with database.write() as session:
+            await session.get(Contract, contract_id, with_for_update=True)
+    return len(ids) / (time.perf_counter() - started)
+
+
+def calendar_pass(url: str, directory: str) -> tuple[float, float, dict[str, object]]:
+    """`assina billing run` in a child: its wall seconds, peak RSS (MB) and report."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSINA_")}
+    env.update(ASSINA_DATABASE_URL=url, ASSINA_DATA_DIR=directory, ASSINA_LOG_LEVEL="warning")
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [ASSINA, "billing", "run", "--date", DAY.isoformat()],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stdout, stderr = child.communicate()
+    seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if child.returncode != 0:
+        raise RuntimeError(f"billing run failed: {stdout}\n{stderr[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, json.loads(stdout)
+
+
+async def count(database: Database, model: type[Charge] | type[WebhookMessage]) -> int:
+    async with database.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def run_backend(backend: str, url: str, contracts: int, directory: str) -> Result:
+    if backend == "postgresql":
+        await recreate_pg(url)
+    database = Database.from_url(url, pool_size=2)
+    try:
+        await migrate.upgrade(database.engine)
+        await seed(database, contracts)
+        if backend == "postgresql":
+            async with database.write() as session:
+                await session.execute(text("ANALYZE"))
+        floor = await baseline(database)
+        seconds, peak, report = calendar_pass(url, directory)
+        charges = await count(database, Charge)
+        messages = await count(database, WebhookMessage)
+    finally:
+        await database.dispose()
+    if report["charges_issued"] != contracts or charges != contracts:
+        raise RuntimeError(f"expected {contracts} charges: {report}, {charges} stored")
+    rate = contracts / seconds
+    return Result(backend, contracts, floor, seconds, rate, rate / floor, peak, charges, messages)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contracts", type=int, default=100_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as directory:
+        for backend in args.backends.split(","):
+            url = PG_URL if backend == "postgresql" else f"sqlite+aiosqlite:///{directory}/b.db"
+            result = await run_backend(backend, url, args.contracts, directory)
+            print(json.dumps(asdict(result)), flush=True)
+            results.append(result)
+    if "postgresql" in args.backends:
+        await drop_pg(PG_URL)
+    print("| backend | contracts | baseline tx/s | pass s | contracts/s | ratio | peak MB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in results:
+        print(
+            f"| {r.backend} | {r.contracts} | {r.baseline_per_s:.0f} | {r.pass_seconds:.1f} "
+            f"| {r.contracts_per_s:.0f} | {r.ratio_to_baseline:.2f} | {r.peak_rss_mb:.0f} |"
+        )
+
+
+async def drop_pg(url: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database="postgres"
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
