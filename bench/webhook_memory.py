@@ -264,18 +264,22 @@ class Bench:
 
     async def create_endpoint(self, api_key: str) -> None:
         """One endpoint for every event type, created disabled through the API of a
-        short-lived `serve --no-worker` (the worker must start before it has work)."""
+        short-lived `serve --no-worker` (the worker must start before it has work); and a
+        second, quiet one (enabled, for `charge.settled` only, never sent anything), so that
+        the claim that skips the first still has an endpoint to look at."""
         port = free_port()
         server = self.spawn("serve", [ASSINA, "serve", "--no-worker", "--port", str(port)])
+        endpoints = f"http://127.0.0.1:{port}/v1/webhook-endpoints"
+        auth = {"Authorization": f"Bearer {api_key}"}
+        busy = {"url": f"{self.receiver}/hook", "event_types": ["*"], "enabled": False}
+        quiet = {"url": f"{self.receiver}/quiet", "event_types": ["charge.settled"]}
         try:
             await wait_ready(f"http://127.0.0.1:{port}")
-            async with self.http.post(
-                f"http://127.0.0.1:{port}/v1/webhook-endpoints",
-                json={"url": f"{self.receiver}/hook", "event_types": ["*"], "enabled": False},
-                headers={"Authorization": f"Bearer {api_key}"},
-            ) as response:
-                assert response.status == 201, await response.text()
-                self.endpoint_id = (await response.json())["id"]
+            for body in (busy, quiet):
+                async with self.http.post(endpoints, json=body, headers=auth) as response:
+                    assert response.status == 201, await response.text()
+                    if body is busy:
+                        self.endpoint_id = (await response.json())["id"]
         finally:
             stop_process(server)
 

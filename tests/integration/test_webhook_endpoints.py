@@ -316,3 +316,12 @@ async def test_another_tenants_endpoints_answer_404(
     still = (await other_api.get(f"{base}/secret")).json()
     assert still["secret"] == theirs["secret"]
     assert (await other_api.get(base)).json()["description"] is None
+
+
+@pytest.mark.parametrize("body", [{"": None}, {"retry_schedul": [30]}, {"validation_token": "x"}])
+async def test_a_field_the_settings_do_not_have_is_a_422_and_changes_nothing(
+    api: TenantClient, body: dict[str, object]
+) -> None:
+    assert (await api.patch("/v1/webhook-settings", {"retry_schedule": [30]})).status_code == 200
+    assert_problem(await api.patch("/v1/webhook-settings", body), 422)
+    assert (await api.get("/v1/webhook-settings")).json()["retry_schedule"] == [30]

@@ -80,6 +80,16 @@ class WebhookMessage(Base):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # The same, one endpoint at a time: the claim reads only the endpoints it may send to,
+        # so a saturated endpoint's backlog is never scanned.
+        Index(
+            "ix_webhook_messages_due_by_endpoint",
+            "endpoint_id",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[str] = id_column()
