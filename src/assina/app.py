@@ -25,7 +25,9 @@ from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut
 from assina.db.database import Database
 from assina.deps import Runtime
+from assina.dunning.api import router as dunning_router
 from assina.events.api import router as events_router
+from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
 from assina.products.api import router as products_router
 from assina.tenants.api import router as tenants_router
@@ -91,8 +93,10 @@ def create_app(
         price_indexes_router,
         charges_router,
         billing_settings_router,
+        dunning_router,
         events_router,
         webhooks_router,
+        notifications_router,
     ):
         app.include_router(router)
     if settings.bench_endpoints:
@@ -126,6 +130,7 @@ def _add_bench_routes(app: FastAPI) -> None:
             document_type=None,
             phone=body.phone,
             address=body.address,
+            dunning_exempt=body.dunning_exempt,
             status=CustomerStatus.ACTIVE,
             metadata=body.metadata,
             created_at=now,

@@ -79,6 +79,7 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
             "endpoint_id": [endpoint.json()["id"]],
             "event_id": [events[0]["id"]],
             "message_id": [message],
+            "kind": ["reminder"],  # e-mail templates: /v1/email-templates/{kind}
         },
         foreign_ids=[
             foreign.json()["id"],

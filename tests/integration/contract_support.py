@@ -19,8 +19,8 @@ TODAY = "2026-01-15"  # START (12:00 UTC) in America/Sao_Paulo
 MISSING_CONTRACT = "ctr_00000000000000000000000000"
 
 
-async def new_customer(api: TenantClient, name: str = "Ana Souza") -> str:
-    response = await api.post("/v1/customers", {"name": name})
+async def new_customer(api: TenantClient, name: str = "Ana Souza", **fields: Any) -> str:
+    response = await api.post("/v1/customers", {"name": name, **fields})
     assert response.status_code == 201, response.text
     customer_id: str = response.json()["id"]
     return customer_id

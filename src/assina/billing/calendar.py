@@ -1,7 +1,7 @@
 """The billing calendar: what happens to a contract by itself as days pass (product.md §5).
 
 For a day D (by default today in each tenant's time zone), every live contract whose
-`next_step_on` has come is advanced, each in its own transaction:
+`next_step_on` has come is advanced:
 
 1. a contract set to cancel at its period's end whose last charged period ended by D (or,
    with nothing charged, whose service start came) → `cancelled` (`contract.cancelled`);
@@ -14,29 +14,44 @@ For a day D (by default today in each tenant's time zone), every live contract w
    issued, oldest first: the stub, then period after period (`charge.created`), carrying any
    pending proration as its own line. Suspended contracts are not charged.
 
-Then `next_step_on` is set to the first day with something to do. A pass for D catches up on
-everything earlier passes missed; running it twice changes nothing the second time (each
-step moves the contract's state in the same transaction as its effects, and a charge per
-contract and period is unique in the database). A pass killed midway leaves every contract
-either advanced or untouched, so running it again finishes the job.
+Then `next_step_on` is set to the first day with something to do. Contracts are taken by id
+in batches of BATCH, each batch in ONE write transaction (billing/charge_batch.py: the
+contracts that only need charges are written in bulk, the others step by step), because a
+transaction per contract cannot go past a few hundred contracts a second. On PostgreSQL two
+batches are in flight: the next one locks and computes while the one before writes, and
+writes only once that one has finished, so numbers and sequences keep the contracts' order.
+
+A pass for D catches up on everything earlier passes missed; running it twice changes nothing
+the second time (each step moves the contract's state in the same transaction as its
+effects, and a charge per contract and period is unique in the database). A pass killed
+midway leaves every batch, so every contract, either advanced with its charges, events and
+messages, or untouched, and running it again finishes the job. A batch that fails is rolled
+back and redone contract by contract, a transaction each, so that one broken contract holds
+back no other: it is reported in `failed` and stays due.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from time import perf_counter
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assina.billing.charge_batch import advance_batch
 from assina.billing.contract_steps import ContractStep, advance_contract
-from assina.billing.settings import billing_rules
+from assina.billing.settings import DEFAULT_RULES, BillingRules, billing_rules
 from assina.contracts.models import Contract
 from assina.core.clock import Clock, FrozenClock
 from assina.db.database import Database
+from assina.dunning.run import run_dunning
+from assina.dunning.steps import DunningStep
 from assina.tenants.models import Tenant
 
 logger = logging.getLogger("assina.calendar")
@@ -54,6 +69,8 @@ class CalendarReport:
     trials_ended: int = 0
     cancelled: int = 0
     readjusted: int = 0
+    # The dunning policy, applied after the contracts (dunning/run.py).
+    dunning: DunningStep = field(default_factory=DunningStep)
     failed: list[str] = field(default_factory=list)
 
     def add(self, step: ContractStep) -> None:
@@ -68,11 +85,24 @@ def tenant_today(now: datetime, time_zone: str) -> date:
     return now.astimezone(ZoneInfo(time_zone)).date()
 
 
+@dataclass(frozen=True)
+class PassOptions:
+    """How a pass groups its work. `batched=False` advances every contract in its own
+    transaction, the reference the batches are tested against (and a way out, should a batch
+    ever misbehave). `in_flight`: batches open at once on PostgreSQL, so that the next batch
+    is computed while the database writes the one before (SQLite has one writer: always 1)."""
+
+    batch_size: int = BATCH
+    batched: bool = True
+    in_flight: int = 2
+
+
 async def run_calendar(
     database: Database,
     clock: Clock,
     day: date | None = None,
     tenant_id: str | None = None,
+    options: PassOptions = PassOptions(),
 ) -> CalendarReport:
     """One pass of the calendar for `day` (default: each tenant's today), for every tenant
     or only `tenant_id`. A pass for another day than the tenant's today acts as of noon that
@@ -81,11 +111,13 @@ async def run_calendar(
     report = CalendarReport()
     for tenant, time_zone in await _tenants(database, tenant_id):
         today = tenant_today(clock.now(), time_zone)
-        if day is None or day == today:
-            await _run_tenant(database, clock, tenant, today, report)
-            continue
-        pass_clock = FrozenClock(datetime.combine(day, PASS_TIME, ZoneInfo(time_zone)))
-        await _run_tenant(database, pass_clock, tenant, day, report)
+        pass_day, pass_clock = today, clock
+        if day is not None and day != today:
+            pass_day = day
+            pass_clock = FrozenClock(datetime.combine(day, PASS_TIME, ZoneInfo(time_zone)))
+        await _TenantPass(database, pass_clock, tenant, pass_day, options, report).run()
+        dunned = await run_dunning(database, pass_clock, tenant, pass_day, report.failed)
+        report.dunning.add(dunned)
     return report
 
 
@@ -97,40 +129,122 @@ async def _tenants(database: Database, tenant_id: str | None) -> Sequence[tuple[
         return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
 
 
-async def _run_tenant(
-    database: Database, clock: Clock, tenant_id: str, day: date, report: CalendarReport
-) -> None:
-    async with database.read() as session:
-        rules = await billing_rules(session, tenant_id)
-    after = ""
-    while True:
-        async with database.read() as session:
-            ids = await _due_contracts(session, tenant_id, day, after)
+@dataclass
+class _TenantPass:
+    """One tenant's pass for one day: its due contracts, a batch at a time, by id."""
+
+    database: Database
+    clock: Clock
+    tenant_id: str
+    day: date
+    options: PassOptions
+    report: CalendarReport
+    rules: BillingRules = DEFAULT_RULES
+
+    async def run(self) -> None:
+        started, before = perf_counter(), self.report.contracts
+        await self._advance_due_contracts()
+        seconds = perf_counter() - started  # how long, for operators: not business time
+        advanced = self.report.contracts - before
+        logger.info("tenant %s: %d contracts in %.3f s", self.tenant_id, advanced, seconds)
+
+    async def _advance_due_contracts(self) -> None:
+        async with self.database.read() as session:
+            self.rules = await billing_rules(session, self.tenant_id)
+        if not self.options.batched:
+            async for ids in self._due_batches():
+                await self._one_by_one(ids)
+        elif self.options.in_flight < 2 or self.database.is_sqlite:
+            async for ids in self._due_batches():
+                await self._in_one_transaction(ids, _Turn(None))
+        else:
+            await self._overlapping()
+
+    async def _overlapping(self) -> None:
+        """Up to `in_flight` batches at once: while one writes, the next locks its contracts
+        and computes its charges. Each writes only after the one before it has finished
+        (`_Turn`), so numbers and sequences come out as with one batch at a time."""
+        turn: _Turn | None = None
+        async with asyncio.TaskGroup() as batches:
+            running: deque[asyncio.Task[None]] = deque()
+            async for ids in self._due_batches():
+                turn = _Turn(turn)
+                running.append(batches.create_task(self._in_one_transaction(ids, turn)))
+                if len(running) >= self.options.in_flight:
+                    await running.popleft()
+
+    async def _due_batches(self) -> AsyncIterator[list[str]]:
+        after = ""
+        while True:
+            async with self.database.read() as session:
+                ids = await self._due_contracts(session, after)
+            if ids:
+                yield ids
+            if len(ids) < self.options.batch_size:
+                return
+            after = ids[-1]
+
+    async def _in_one_transaction(self, ids: list[str], turn: _Turn) -> None:
+        """The batch in one transaction; if it fails, nothing of it stays and it is redone
+        contract by contract, so that one broken contract holds back no other."""
+        try:
+            try:
+                async with self.database.write() as session:
+                    steps = await advance_batch(
+                        session, self.clock, self.tenant_id, ids, self.day, self.rules, turn.wait
+                    )
+            except Exception:
+                logger.exception("calendar batch of %d contracts failed; one by one now", len(ids))
+                await turn.wait()
+                await self._one_by_one(ids)
+                return
+            for step in steps:
+                self.report.add(step)
+        finally:
+            turn.finish()
+
+    async def _one_by_one(self, ids: list[str]) -> None:
         for contract_id in ids:
             try:
-                async with database.write() as session:
-                    step = await advance_contract(session, clock, contract_id, day, rules)
+                async with self.database.write() as session:
+                    step = await advance_contract(
+                        session, self.clock, contract_id, self.day, self.rules
+                    )
             except Exception:
                 # One broken contract must not stop the others; it stays due for the next pass.
                 logger.exception("calendar step failed for contract %s", contract_id)
-                report.failed.append(contract_id)
+                self.report.failed.append(contract_id)
                 continue
-            report.add(step)
-        if len(ids) < BATCH:
-            return
-        after = ids[-1]
+            self.report.add(step)
 
-
-async def _due_contracts(session: AsyncSession, tenant_id: str, day: date, after: str) -> list[str]:
-    statement = (
-        select(Contract.id)
-        .where(
-            Contract.tenant_id == tenant_id,
-            Contract.next_step_on <= day,
-            Contract.deleted_at.is_(None),
-            Contract.id > after,
+    async def _due_contracts(self, session: AsyncSession, after: str) -> list[str]:
+        statement = (
+            select(Contract.id)
+            .where(
+                Contract.tenant_id == self.tenant_id,
+                Contract.next_step_on <= self.day,
+                Contract.deleted_at.is_(None),
+                Contract.id > after,
+            )
+            .order_by(Contract.id)
+            .limit(self.options.batch_size)
         )
-        .order_by(Contract.id)
-        .limit(BATCH)
-    )
-    return list((await session.scalars(statement)).all())
+        return list((await session.scalars(statement)).all())
+
+
+class _Turn:
+    """A batch's turn to write: once the batch before it has finished (committed, or been
+    redone one by one)."""
+
+    def __init__(self, previous: _Turn | None) -> None:
+        self._previous = previous
+        self._finished = asyncio.Event()
+
+    async def wait(self) -> None:
+        if self._previous is not None:
+            await self._previous._finished.wait()
+            self._previous = None  # no chain of every batch of the pass
+
+    def finish(self) -> None:
+        self._previous = None
+        self._finished.set()

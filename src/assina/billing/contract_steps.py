@@ -63,9 +63,35 @@ async def advance_contract(
         return step
     step.trial_ended = await _end_trial(session, clock, contract, day)
     step.readjusted = await _readjust_on_anniversary(session, clock, contract, day, rules)
-    step.charges_issued = await _issue_due_charges(session, clock, contract, day, rules)
-    contract.next_step_on = next_step_day(contract, rules, day)
+    drafts = take_due_charges(contract, day, rules)
+    for draft in drafts:
+        await issue_charge(session, clock, contract.tenant_id, draft)
+    step.charges_issued = len(drafts)
     return step
+
+
+def take_due_charges(contract: Contract, day: date, rules: BillingRules) -> list[ChargeDraft]:
+    """The last part of every step: the drafts of the charges whose issue day has come by
+    `day`, oldest first, with the contract moved past them (`next_period`, `stub_amount`,
+    `pending_adjustment`) and its `next_step_on` set. The caller issues them in the same
+    transaction. Pure, so the per-contract step and the batch share it."""
+    drafts = _charges_due(contract, day, rules)
+    contract.next_step_on = next_step_day(contract, rules, day)
+    return drafts
+
+
+def only_charges_due(contract: Contract, day: date, rules: BillingRules) -> bool:
+    """Whether the contract's step for `day` is at most issuing its due charges: live, charged
+    (active or trialing), no cancellation at the period's end, no trial ending and no yearly
+    readjustment due. Such steps are pure computation plus inserts, so the calendar batches
+    them (billing/charge_batch.py); any other goes through `advance_contract`."""
+    return (
+        contract.deleted_at is None
+        and contract.status in CHARGED_STATUSES
+        and not contract.cancel_at_period_end
+        and not _trial_ends(contract, day)
+        and _readjustment_due(contract, day, rules) is None
+    )
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -81,10 +107,16 @@ def _cancellation_day(contract: Contract) -> date | None:
     return billed.end if billed is not None else state.service_start
 
 
+def _trial_ends(contract: Contract, day: date) -> bool:
+    return (
+        contract.status == ContractStatus.TRIALING
+        and contract.trial_end is not None
+        and contract.trial_end <= day
+    )
+
+
 async def _end_trial(session: AsyncSession, clock: Clock, contract: Contract, day: date) -> bool:
-    if contract.status != ContractStatus.TRIALING or contract.trial_end is None:
-        return False
-    if contract.trial_end > day:
+    if not _trial_ends(contract, day):
         return False
     await move_contract(session, clock, contract, ContractStatus.ACTIVE)
     return True
@@ -96,11 +128,8 @@ async def _readjust_on_anniversary(
     """The yearly readjustment by index, done on the anniversary charge's issue day (the
     anniversary less the lead days) so that the charge for the period starting on the
     anniversary carries the new amount; retried daily while the index misses months."""
-    if contract.readjustment_index is None:
-        return False
-    lead = _lead(rules)
-    anniversary = last_anniversary(contract.start_date, day + lead)
-    if anniversary is None or _readjusted_for(contract, anniversary, lead):
+    anniversary = _readjustment_due(contract, day, rules)
+    if anniversary is None or contract.readjustment_index is None:
         return False
     reference = _month_before(anniversary)
     try:
@@ -115,27 +144,35 @@ async def _readjust_on_anniversary(
     return True
 
 
+def _readjustment_due(contract: Contract, day: date, rules: BillingRules) -> date | None:
+    """The anniversary whose readjustment by index is to be done by `day`, if any."""
+    if contract.readjustment_index is None:
+        return None
+    lead = _lead(rules)
+    anniversary = last_anniversary(contract.start_date, day + lead)
+    if anniversary is None or _readjusted_for(contract, anniversary, lead):
+        return None
+    return anniversary
+
+
 def _readjusted_for(contract: Contract, anniversary: date, lead: timedelta) -> bool:
     done = contract.last_readjusted_on
     return done is not None and done >= anniversary - lead
 
 
-async def _issue_due_charges(
-    session: AsyncSession, clock: Clock, contract: Contract, day: date, rules: BillingRules
-) -> int:
+def _charges_due(contract: Contract, day: date, rules: BillingRules) -> list[ChargeDraft]:
     # With cancel-at-period-end, the next due date is the cancellation day: nothing more.
     if contract.status not in CHARGED_STATUSES or contract.cancel_at_period_end:
-        return 0
-    issued = 0
-    while issued < MAX_CHARGES_PER_STEP:
+        return []
+    drafts: list[ChargeDraft] = []
+    while len(drafts) < MAX_CHARGES_PER_STEP:
         state = ScheduleState.of(contract)
         due = next_due_date(state)
         if due - _lead(rules) > day:
-            return issued
-        await issue_charge(session, clock, contract.tenant_id, _draft(contract, state, due))
+            break
+        drafts.append(_draft(contract, state, due))
         _mark_charged(contract, state)
-        issued += 1
-    return issued
+    return drafts
 
 
 # --- when the next step comes ---------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +13,7 @@ from assina.charges import service, settlement
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeCreate, ChargeOut, ChargeSettle, ChargeUpdate
 from assina.core.clock import Clock
-from assina.core.inputs import CalendarDate, UtcDatetime
+from assina.core.inputs import CalendarDate, UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.deps import Caller, CallerDep
@@ -99,6 +99,7 @@ async def update_charge(charge_id: str, body: ChargeUpdate, caller: CallerDep) -
 
 @router.post(
     "/{charge_id}/settle",
+    dependencies=[Depends(refuse_empty_json)],
     response_model=ChargeOut,
     responses=problem_responses(400, 401, 404, 409, 413, 422),
     summary="Settle an open charge (late fees by the billing settings)",

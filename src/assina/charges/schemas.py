@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -158,30 +159,62 @@ class ChargeOut(BaseModel):
 
     @classmethod
     def of(cls, charge: Charge) -> ChargeOut:
+        return cls.of_row({name: getattr(charge, name) for name in _SHOWN_COLUMNS})
+
+    @classmethod
+    def of_row(cls, row: Mapping[str, Any]) -> ChargeOut:
+        """From a `charges` row by attribute name: the calendar's batches build their
+        `charge.created` events from the rows they insert, with no ORM object in between."""
         return cls(
-            id=charge.id,
-            number=charge.number,
-            customer_id=charge.customer_id,
-            contract_id=charge.contract_id,
-            period_start=charge.period_start,
-            period_end=charge.period_end,
-            items=[ChargeLineOut.model_validate(line) for line in charge.items],
-            amount=charge.amount,
-            currency=charge.currency,
-            due_date=charge.due_date,
-            status=ChargeStatus(charge.status),
-            payment_method=PaymentMethod(charge.payment_method),
-            settled_at=charge.settled_at,
-            settled_amount=charge.settled_amount,
-            fine_amount=charge.fine_amount,
-            interest_amount=charge.interest_amount,
+            id=row["id"],
+            number=row["number"],
+            customer_id=row["customer_id"],
+            contract_id=row["contract_id"],
+            period_start=row["period_start"],
+            period_end=row["period_end"],
+            items=[ChargeLineOut.model_validate(line) for line in row["items"]],
+            amount=row["amount"],
+            currency=row["currency"],
+            due_date=row["due_date"],
+            status=ChargeStatus(row["status"]),
+            payment_method=PaymentMethod(row["payment_method"]),
+            settled_at=row["settled_at"],
+            settled_amount=row["settled_amount"],
+            fine_amount=row["fine_amount"],
+            interest_amount=row["interest_amount"],
             payment_instructions=PaymentInstructions(
-                pix_code=charge.pix_code, boleto_line=charge.boleto_line
+                pix_code=row["pix_code"], boleto_line=row["boleto_line"]
             ),
-            metadata=charge.metadata_,
-            created_at=charge.created_at,
-            updated_at=charge.updated_at,
+            metadata=row["metadata_"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
         )
+
+
+# The Charge attributes ChargeOut shows.
+_SHOWN_COLUMNS = (
+    "id",
+    "number",
+    "customer_id",
+    "contract_id",
+    "period_start",
+    "period_end",
+    "items",
+    "amount",
+    "currency",
+    "due_date",
+    "status",
+    "payment_method",
+    "settled_at",
+    "settled_amount",
+    "fine_amount",
+    "interest_amount",
+    "pix_code",
+    "boleto_line",
+    "metadata_",
+    "created_at",
+    "updated_at",
+)
 
 
 def stored_line(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.settings import BillingRules, billing_rules
@@ -28,10 +28,11 @@ from assina.core.pagination import PageParams, fetch_page
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer
 from assina.events.catalog import EventType
-from assina.events.service import changed_fields, emit_event, snapshot
+from assina.events.service import Change, changed_fields, emit_event, emit_events, snapshot
 from assina.payments.pix import pix_code
 from assina.products.models import Product, ProductStatus
-from assina.tenants.counters import Counter, next_value
+from assina.tenants.counters import Counter, next_value, reserve_values
+from assina.webhooks.fanout import Listener
 
 PIX_CURRENCY = "BRL"  # a BR Code is in reais (field 53 = 986)
 MAX_PIX_AMOUNT = 999_999_999_999  # "9999999999.99", the longest amount field 54 holds
@@ -67,37 +68,9 @@ async def issue_charge(
     than MAX_AMOUNT.
     """
     await _require_customer(session, tenant_id, draft.customer_id)
-    lines = [_normalised_line(item) for item in draft.items]
-    amount = charge_total(lines)
     rules = await billing_rules(session, tenant_id)
-    now = clock.now()
     number = await next_value(session, tenant_id, Counter.CHARGE_NUMBER)
-    charge = Charge(
-        id=new_id("chg"),
-        tenant_id=tenant_id,
-        number=number,
-        customer_id=draft.customer_id,
-        contract_id=draft.contract_id,
-        period_start=draft.period_start,
-        period_end=draft.period_end,
-        items=lines,
-        amount=amount,
-        currency=draft.currency,
-        due_date=draft.due_date,
-        status=ChargeStatus.OPEN.value,
-        payment_method=PaymentMethod(draft.payment_method).value,
-        settled_at=None,
-        settled_amount=None,
-        settlement_method=None,
-        fine_amount=0,
-        interest_amount=0,
-        pix_code=pix_code_for(rules, number, amount, draft.currency),
-        boleto_line=None,
-        dunning_exempt=draft.dunning_exempt,
-        metadata_=dict(draft.metadata),
-        created_at=now,
-        updated_at=now,
-    )
+    charge = Charge(**charge_row(tenant_id, draft, number, rules, clock.now()))
     session.add(charge)
     await emit_event(
         session,
@@ -108,6 +81,66 @@ async def issue_charge(
         customer_id=charge.customer_id,
     )
     return charge
+
+
+async def issue_charges(
+    session: AsyncSession,
+    tenant_id: str,
+    drafts: Sequence[ChargeDraft],
+    rules: BillingRules,
+    now: datetime,
+    listeners: Sequence[Listener],
+) -> None:
+    """Issue many charges at once, for the billing calendar's batches: the rows `issue_charge`
+    writes, with one statement for their numbers and one multi-row INSERT each for the
+    charges, their `charge.created` events and the messages to `listeners` (the tenant's
+    enabled endpoints, read in this transaction). The customers are not checked again: the
+    caller's contracts name them and the foreign key holds."""
+    if not drafts:
+        return
+    first = await reserve_values(session, tenant_id, Counter.CHARGE_NUMBER, len(drafts))
+    rows = [
+        charge_row(tenant_id, draft, first + offset, rules, now)
+        for offset, draft in enumerate(drafts)
+    ]
+    await session.execute(insert(Charge), rows)
+    changes = [Change(ChargeOut.of_row(row), row["customer_id"]) for row in rows]
+    await emit_events(session, tenant_id, EventType.CHARGE_CREATED, changes, now, listeners)
+
+
+def charge_row(
+    tenant_id: str, draft: ChargeDraft, number: int, rules: BillingRules, now: datetime
+) -> dict[str, Any]:
+    """A new open charge's `charges` row, by attribute name: lines normalised, amount summed
+    (422 outside 0 to MAX_AMOUNT), PIX code when the tenant has a receiver."""
+    lines = [_normalised_line(item) for item in draft.items]
+    amount = charge_total(lines)
+    return {
+        "id": new_id("chg"),
+        "tenant_id": tenant_id,
+        "number": number,
+        "customer_id": draft.customer_id,
+        "contract_id": draft.contract_id,
+        "period_start": draft.period_start,
+        "period_end": draft.period_end,
+        "items": lines,
+        "amount": amount,
+        "currency": draft.currency,
+        "due_date": draft.due_date,
+        "status": ChargeStatus.OPEN.value,
+        "payment_method": PaymentMethod(draft.payment_method).value,
+        "settled_at": None,
+        "settled_amount": None,
+        "settlement_method": None,
+        "fine_amount": 0,
+        "interest_amount": 0,
+        "pix_code": pix_code_for(rules, number, amount, draft.currency),
+        "boleto_line": None,
+        "dunning_exempt": draft.dunning_exempt,
+        "metadata_": dict(draft.metadata),
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def create_charge(

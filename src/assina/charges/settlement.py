@@ -22,8 +22,11 @@ from assina.charges.schemas import ChargeOut, ChargeSettle
 from assina.charges.service import get_charge
 from assina.core.clock import Clock
 from assina.core.errors import conflict, invalid
+from assina.customers.models import Customer
 from assina.events.catalog import EventType
 from assina.events.service import emit_event
+from assina.notifications.models import EmailKind
+from assina.notifications.outbox import queue_email
 from assina.tenants.service import get_tenant
 
 # A settlement is recorded at most this far back (and never in the future).
@@ -71,7 +74,17 @@ async def settle_charge(
         params.amount if params.amount is not None else charge.amount + fees.total
     )
     charge.settlement_method = params.method.value if params.method else charge.payment_method
-    return await _moved(session, clock, charge, SETTLE)
+    moved = await _moved(session, clock, charge, SETTLE)
+    await _queue_receipt(session, clock, charge)
+    return moved
+
+
+async def _queue_receipt(session: AsyncSession, clock: Clock, charge: Charge) -> None:
+    """The `receipt` e-mail, in the settlement's transaction."""
+    customer = await session.get(Customer, charge.customer_id)
+    if customer is None:
+        return
+    await queue_email(session, clock, charge.tenant_id, EmailKind.RECEIPT, customer, charge=charge)
 
 
 async def reverse_charge(

@@ -139,6 +139,21 @@ async def cancel_contract(
 
 
 @router.post(
+    "/{contract_id}/resume",
+    response_model=ContractOut,
+    responses=problem_responses(400, 401, 404, 409),
+    summary="Resume a suspended contract (the periods it spent suspended are not charged)",
+)
+async def resume_contract(contract_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+    async def change(session: AsyncSession) -> Contract:
+        return await service.resume_contract_by_id(
+            session, caller.clock, caller.tenant_id, contract_id
+        )
+
+    return await _respond_once(request, caller, 200, change)
+
+
+@router.post(
     "/{contract_id}/readjust",
     response_model=ContractOut,
     responses=problem_responses(400, 401, 404, 409, 413, 422),

@@ -10,6 +10,9 @@ Rules:
   raises `contract.updated`; the calendar cancels the contract when the last period already
   charged ends (a contract with nothing charged yet, e.g. trialing, ends at its service start
   without a charge). Asking twice is a 409; cancelling at once afterwards is allowed.
+- A suspended contract (the dunning policy suspends; nothing else does) resumes by the policy
+  once its overdue charges are paid, or by `POST …/resume`. The periods it spent suspended are
+  not charged.
 - Deleting is for contracts made by mistake: only while no charge was ever issued for the
   contract (any charge, whatever its status, makes it a 409: cancel instead). The row is kept
   (`deleted_at`) and gone from the API; `contract.deleted` is raised.
@@ -31,6 +34,7 @@ from assina.contracts.common import (
     wake_calendar,
 )
 from assina.contracts.models import Contract, ContractStatus
+from assina.contracts.schedule import ScheduleState, skip_missed_charges
 from assina.contracts.schemas import ContractCancel
 from assina.core.clock import Clock
 from assina.core.errors import conflict
@@ -105,6 +109,33 @@ async def move_contract(
     contract.status = status.value
     await emit_if_changed(session, clock, contract, before, today)
     return contract
+
+
+async def resume_contract(session: AsyncSession, clock: Clock, contract: Contract) -> Contract:
+    """suspended → active (`contract.updated`). The charges that fell due while it was
+    suspended are not issued: billing goes on with the first one due from today, which the
+    calendar issues on its next pass."""
+    if contract.status != ContractStatus.SUSPENDED:
+        raise conflict(
+            f"Contract {contract.id} is {contract.status}; only a suspended contract resumes.",
+            "invalid-transition",
+        )
+    today = await tenant_today(session, clock, contract.tenant_id)
+    before = full_state(contract, today)
+    contract.status = ContractStatus.ACTIVE.value
+    state = ScheduleState.of(contract)
+    contract.next_period, contract.stub_amount = skip_missed_charges(state, today)
+    wake_calendar(contract, today)
+    await emit_if_changed(session, clock, contract, before, today)
+    return contract
+
+
+async def resume_contract_by_id(
+    session: AsyncSession, clock: Clock, tenant_id: str, contract_id: str
+) -> Contract:
+    """POST …/resume."""
+    contract = await get_live_contract(session, tenant_id, contract_id)
+    return await resume_contract(session, clock, contract)
 
 
 async def delete_contract(

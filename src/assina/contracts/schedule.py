@@ -32,7 +32,7 @@ their charge will carry the new amount.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from assina.billing.periods import (
@@ -184,3 +184,18 @@ def stub_amount_for(state: ScheduleState, amount: int) -> int:
     if stub is None:
         return 0
     return prorate(amount, stub[0].days, stub[1].days)
+
+
+def skip_missed_charges(state: ScheduleState, day: date) -> tuple[int, int]:
+    """(next_period, stub_amount) after giving up the charges that fell due before `day`
+    without being issued (a contract suspended for non-payment is not charged for the periods
+    it spent suspended: billing resumes with the first charge due on or after `day`)."""
+    next_period, stub_amount = state.next_period, state.stub_amount
+    while True:
+        now = replace(state, next_period=next_period, stub_amount=stub_amount)
+        if next_due_date(now) >= day:
+            return next_period, stub_amount
+        if stub_pending(now):
+            stub_amount = 0
+        else:
+            next_period += 1

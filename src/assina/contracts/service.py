@@ -35,6 +35,7 @@ from assina.contracts.lifecycle import (
     cancel_contract_now,
     delete_contract,
     move_contract,
+    resume_contract_by_id,
 )
 from assina.contracts.models import Contract, ContractStatus
 from assina.contracts.schedule import ScheduleState, stub_amount_for
@@ -60,6 +61,7 @@ __all__ = [
     "move_contract",
     "readjust_contract",
     "readjust_on_request",
+    "resume_contract_by_id",
     "update_contract",
 ]
 

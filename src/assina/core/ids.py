@@ -30,6 +30,7 @@ PREFIXES = frozenset(
         "whe",
         "msg",
         "att",
+        "eml",
     }
 )
 
@@ -38,12 +39,22 @@ _last_ms = 0
 _last_random = 0
 
 
+# Every pair of characters, by its 10 bits: ids are made by the thousand in the billing
+# calendar's batches, and two characters per step halve the encoding's cost.
+_PAIRS = tuple(high + low for high in _ALPHABET for low in _ALPHABET)
+
+
 def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    """The low `length` * 5 bits of `value`, most significant character first."""
+    pairs, odd = divmod(length, 2)
+    parts = []
+    for _ in range(pairs):
+        parts.append(_PAIRS[value & 1023])
+        value >>= 10
+    if odd:
+        parts.append(_ALPHABET[value & 31])
+    parts.reverse()
+    return "".join(parts)
 
 
 def _next_parts() -> tuple[int, int]:
@@ -66,4 +77,4 @@ def new_id(prefix: str) -> str:
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
     ms, rand = _next_parts()
-    return f"{prefix}_{_encode(ms, 10)}{_encode(rand, 16)}"
+    return f"{prefix}_{_encode(ms << _RANDOM_BITS | rand, 26)}"

@@ -15,9 +15,16 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Request
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    field_validator,
+)
 
-from assina.core.errors import invalid
+from assina.core.errors import Problem, invalid
 
 NUL_MESSAGE = "must not contain the NUL character (U+0000)"
 SURROGATE_MESSAGE = "must be valid Unicode (no unpaired surrogates)"
@@ -46,7 +53,10 @@ def unstorable_text(value: object) -> str | None:
 
 
 class InputModel(BaseModel):
-    """Base of every request body: no field may carry text the database cannot store."""
+    """Base of every request body: no field may carry text the database cannot store, and a
+    field the model does not know is refused (a misspelt name must not pass unnoticed)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     @field_validator("*")
     @classmethod
@@ -55,6 +65,18 @@ class InputModel(BaseModel):
         if reason is not None:
             raise ValueError(reason)
         return value
+
+
+async def refuse_empty_json(request: Request) -> None:
+    """For routes whose body is optional: no body is fine, but a body that says it is JSON
+    and is empty is malformed, as anywhere else (400)."""
+    if request.headers.get("content-type") and not await request.body():
+        raise Problem(
+            400,
+            "malformed-json",
+            "The request body is empty: send a JSON object, or no body and no Content-Type.",
+            "Bad Request",
+        )
 
 
 def refuse_unstorable_url(request: Request) -> None:

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assina.db.base import Base, id_column
@@ -36,6 +36,8 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[dict[str, Any] | None]
     status: Mapped[str] = mapped_column(String(16))
+    # Left alone by the dunning policy (Superlógica's "ignorar bloqueio automático").
+    dunning_exempt: Mapped[bool] = mapped_column(default=False, server_default=false())
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -65,6 +65,9 @@ class CustomerCreate(InputModel):
     phone: Phone | None = None
     address: Address | None = None
     metadata: Metadata = Field(default_factory=dict)
+    dunning_exempt: bool = Field(
+        default=False, strict=True, description="Never delinquent, suspended or cancelled."
+    )
 
 
 class CustomerUpdate(InputModel):
@@ -78,8 +81,9 @@ class CustomerUpdate(InputModel):
     phone: Phone | None = None
     address: Address | None = None
     metadata: Metadata | None = None
+    dunning_exempt: bool | None = Field(default=None, strict=True)
 
-    _not_null = field_validator("name", "metadata")(reject_null)
+    _not_null = field_validator("name", "metadata", "dunning_exempt")(reject_null)
 
 
 class CustomerOut(BaseModel):
@@ -92,6 +96,9 @@ class CustomerOut(BaseModel):
     phone: str | None
     address: Address | None
     status: CustomerStatus
+    dunning_exempt: bool = Field(
+        default=False, description="Left alone by the dunning policy (docs/dunning.md)."
+    )
     metadata: dict[str, str]
     created_at: datetime
     updated_at: datetime
@@ -108,6 +115,7 @@ class CustomerOut(BaseModel):
             phone=customer.phone,
             address=Address.model_validate(customer.address) if customer.address else None,
             status=CustomerStatus(customer.status),
+            dunning_exempt=customer.dunning_exempt,
             metadata=customer.metadata_,
             created_at=customer.created_at,
             updated_at=customer.updated_at,

@@ -36,6 +36,7 @@ async def create_customer(
         phone=params.phone,
         address=params.address.model_dump(mode="json") if params.address else None,
         status=CustomerStatus.ACTIVE.value,
+        dunning_exempt=params.dunning_exempt,
         metadata_=params.metadata,
         created_at=now,
         updated_at=now,

@@ -56,13 +56,18 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
         _install_sqlite_transaction_control(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
         pool_recycle=1800,
     )
+    # Many-row INSERTs (the billing calendar's batches) go as multi-row VALUES statements, as
+    # SQLAlchemy does with psycopg2, instead of asyncpg executing the statement once per row:
+    # about a third less server time per row (docs/performance.md, issue #4).
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 class Database:

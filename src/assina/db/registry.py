@@ -8,7 +8,9 @@ from assina.contracts.models import Contract
 from assina.core.idempotency import IdempotencyKey
 from assina.customers.models import Customer
 from assina.db.base import Base
+from assina.dunning.models import DunningPolicyRow
 from assina.events.models import Event
+from assina.notifications.models import Email, EmailSettings, EmailTemplate
 from assina.products.models import Product
 from assina.tenants.models import ApiKey, Tenant, TenantCounter
 from assina.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
@@ -28,5 +30,9 @@ ALL_MODELS = (
     Charge,
     BillingSettings,
     PriceIndexValue,
+    DunningPolicyRow,
+    EmailTemplate,
+    EmailSettings,
+    Email,
 )
 metadata = Base.metadata

@@ -1,4 +1,5 @@
-"""Emitting events: services call `emit_event` inside the transaction that makes the change."""
+"""Emitting events: services call `emit_event` inside the transaction that makes the change
+(or `emit_events` for a batch of changes of one type, as the billing calendar does)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
@@ -17,7 +18,7 @@ from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
 from assina.events.catalog import EventType
 from assina.events.models import EVENT_SEQUENCE_NAME, Event
-from assina.webhooks.fanout import fan_out
+from assina.webhooks.fanout import Listener, fan_out, fan_out_many
 
 # Fields that change on every write and say nothing about what changed.
 _NOT_DIFFED = frozenset({"updated_at"})
@@ -46,8 +47,47 @@ def _next_sequence(session: AsyncSession, tenant_id: str) -> ColumnElement[int]:
     """
     if session.get_bind().dialect.name == "postgresql":
         return func.nextval(EVENT_SEQUENCE_NAME)
-    highest = select(func.coalesce(func.max(Event.sequence), 0)).where(Event.tenant_id == tenant_id)
-    return highest.scalar_subquery() + 1
+    return _highest_sequence(tenant_id).scalar_subquery() + 1
+
+
+def _highest_sequence(tenant_id: str) -> Select[int]:
+    return select(func.coalesce(func.max(Event.sequence), 0)).where(Event.tenant_id == tenant_id)
+
+
+async def reserve_sequences(session: AsyncSession, tenant_id: str, count: int) -> list[int]:
+    """`count` increasing `sequence` values for a batch of events, from the same source as
+    `_next_sequence`: the PostgreSQL sequence, or on SQLite the tenant's highest plus 1..count
+    (read inside the write transaction, which holds SQLite's single write lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        taken = select(func.nextval(EVENT_SEQUENCE_NAME)).select_from(
+            func.generate_series(1, count)
+        )
+        return sorted(int(value) for value in (await session.scalars(taken)).all())
+    highest = int(await session.scalar(_highest_sequence(tenant_id)) or 0)
+    return list(range(highest + 1, highest + count + 1))
+
+
+def event_row(
+    tenant_id: str,
+    event_type: EventType,
+    data: BaseModel,
+    *,
+    sequence: int | ColumnElement[int],
+    created_at: datetime,
+    previous: dict[str, Any] | None = None,
+    customer_id: str | None = None,
+) -> dict[str, Any]:
+    """An `events` row, by attribute name: what one event stores, for one or many."""
+    return {
+        "id": new_id("evt"),
+        "tenant_id": tenant_id,
+        "sequence": sequence,
+        "type": event_type.value,
+        "customer_id": customer_id,
+        "data": snapshot(data),
+        "previous": previous,
+        "created_at": created_at,
+    }
 
 
 async def emit_event(
@@ -63,20 +103,59 @@ async def emit_event(
 ) -> Event:
     """Write the event and its webhook messages. `only_endpoint` sends it to that endpoint alone
     (a ping) instead of every endpoint whose filter matches."""
-    event = Event(
-        id=new_id("evt"),
-        tenant_id=tenant_id,
+    row = event_row(
+        tenant_id,
+        event_type,
+        data,
         sequence=_next_sequence(session, tenant_id),
-        type=event_type.value,
-        customer_id=customer_id,
-        data=snapshot(data),
-        previous=previous,
         created_at=clock.now(),
+        previous=previous,
+        customer_id=customer_id,
     )
+    event = Event(**row)
     session.add(event)
     await session.flush()
-    await fan_out(session, event, only_endpoint)
+    await fan_out(session, row, only_endpoint)
     return event
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object's change, for `emit_events`: the object after it, and its customer."""
+
+    data: BaseModel
+    customer_id: str | None = None
+    previous: dict[str, Any] | None = None
+
+
+async def emit_events(
+    session: AsyncSession,
+    tenant_id: str,
+    event_type: EventType,
+    changes: Sequence[Change],
+    now: datetime,
+    listeners: Sequence[Listener],
+) -> None:
+    """Many events of one type and their messages, with one multi-row INSERT each (the
+    billing calendar's batches): the rows `emit_event` would write one by one, in order, for
+    endpoints the caller read in this transaction."""
+    if not changes:
+        return
+    sequences = await reserve_sequences(session, tenant_id, len(changes))
+    rows = [
+        event_row(
+            tenant_id,
+            event_type,
+            change.data,
+            sequence=sequence,
+            created_at=now,
+            previous=change.previous,
+            customer_id=change.customer_id,
+        )
+        for change, sequence in zip(changes, sequences, strict=True)
+    ]
+    await session.execute(insert(Event), rows)
+    await fan_out_many(session, rows, listeners)
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,27 @@ class Counter(StrEnum):
 
 async def next_value(session: AsyncSession, tenant_id: str, counter: Counter) -> int:
     """Take the counter's next value. The row stays locked until the transaction ends."""
+    return await reserve_values(session, tenant_id, counter, 1)
+
+
+async def reserve_values(
+    session: AsyncSession, tenant_id: str, counter: Counter, count: int
+) -> int:
+    """Take the counter's next `count` values in one statement (a batch of charges); returns
+    the first, the others follow it. Gap-free as long as the caller uses them all in this
+    transaction, which keeps the row locked until it ends."""
+    if count < 1:
+        raise ValueError("reserve at least one value")
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = cast(Table, TenantCounter.__table__)
     statement = (
         insert(table)
-        .values(tenant_id=tenant_id, name=counter.value, value=1)
+        .values(tenant_id=tenant_id, name=counter.value, value=count)
         .on_conflict_do_update(
             index_elements=[table.c.tenant_id, table.c.name],
-            set_={"value": table.c.value + 1},
+            set_={"value": table.c.value + count},
         )
         .returning(table.c.value)
     )
     result = await session.execute(statement)
-    return int(result.scalar_one())
+    return int(result.scalar_one()) - count + 1

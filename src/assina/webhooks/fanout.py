@@ -1,52 +1,105 @@
 """Fan-out at write time: the transaction that writes an event writes one message per enabled
-endpoint whose filter matches, so a committed event is never without its deliveries."""
+endpoint whose filter matches, so a committed event is never without its deliveries.
+
+One event (`fan_out`, for every use case) or many at once (`fan_out_many`, for the billing
+calendar's batches, which read the endpoints once per batch): the same rows either way.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.ids import new_id
 from assina.db.database import NEW_MESSAGES
-from assina.events.models import Event
 from assina.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage
 from assina.webhooks.schemas import ALL_EVENTS
+
+
+@dataclass(frozen=True)
+class Listener:
+    """An enabled endpoint and the event types it asked for."""
+
+    id: str
+    event_types: list[str]
 
 
 def wants(event_types: list[str], event_type: str) -> bool:
     return ALL_EVENTS in event_types or event_type in event_types
 
 
-async def fan_out(session: AsyncSession, event: Event, only_endpoint: str | None = None) -> int:
-    """Write the event's messages; returns how many."""
+async def enabled_endpoints(
+    session: AsyncSession, tenant_id: str, only_endpoint: str | None = None
+) -> list[Listener]:
+    """The tenant's enabled endpoints (or only `only_endpoint`, if enabled)."""
     statement = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-        WebhookEndpoint.tenant_id == event.tenant_id,
+        WebhookEndpoint.tenant_id == tenant_id,
         WebhookEndpoint.enabled.is_(True),
         WebhookEndpoint.deleted_at.is_(None),
     )
     if only_endpoint is not None:
         statement = statement.where(WebhookEndpoint.id == only_endpoint)
-    endpoints = (await session.execute(statement)).all()
-    targets = [row.id for row in endpoints if only_endpoint or wants(row.event_types, event.type)]
+    rows = (await session.execute(statement)).all()
+    return [Listener(row.id, row.event_types) for row in rows]
+
+
+def message_rows(event: Mapping[str, Any], endpoint_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The messages of one event (an `events` row, by attribute name) for these endpoints."""
+    return [
+        {
+            "id": new_id("msg"),
+            "tenant_id": event["tenant_id"],
+            "endpoint_id": endpoint_id,
+            "event_id": event["id"],
+            "event_type": event["type"],
+            "customer_id": event["customer_id"],
+            "status": MessageStatus.PENDING.value,
+            "attempt_count": 0,
+            "next_attempt_at": event["created_at"],
+            "locked_until": None,
+            "last_attempt_at": None,
+            "delivered_at": None,
+            "created_at": event["created_at"],
+        }
+        for endpoint_id in endpoint_ids
+    ]
+
+
+def _targets(listeners: Sequence[Listener], event_type: str) -> list[str]:
+    return [listener.id for listener in listeners if wants(listener.event_types, event_type)]
+
+
+async def fan_out(
+    session: AsyncSession, event: Mapping[str, Any], only_endpoint: str | None = None
+) -> int:
+    """Write one event's messages (`event` as `events` row values); returns how many.
+    `only_endpoint` sends it to that endpoint alone, whatever its filter (a ping)."""
+    listeners = await enabled_endpoints(session, event["tenant_id"], only_endpoint)
+    if only_endpoint is not None:
+        targets = [listener.id for listener in listeners]
+    else:
+        targets = _targets(listeners, event["type"])
     if not targets:
         return 0
     session.info[NEW_MESSAGES] = True
-    session.add_all(
-        WebhookMessage(
-            id=new_id("msg"),
-            tenant_id=event.tenant_id,
-            endpoint_id=endpoint_id,
-            event_id=event.id,
-            event_type=event.type,
-            customer_id=event.customer_id,
-            status=MessageStatus.PENDING.value,
-            attempt_count=0,
-            next_attempt_at=event.created_at,
-            locked_until=None,
-            last_attempt_at=None,
-            delivered_at=None,
-            created_at=event.created_at,
-        )
-        for endpoint_id in targets
-    )
+    session.add_all(WebhookMessage(**row) for row in message_rows(event, targets))
     return len(targets)
+
+
+async def fan_out_many(
+    session: AsyncSession, events: Sequence[Mapping[str, Any]], listeners: Sequence[Listener]
+) -> int:
+    """Write the messages of many events with one multi-row INSERT, for endpoints the caller
+    read once (in this transaction); returns how many."""
+    rows = [
+        row for event in events for row in message_rows(event, _targets(listeners, event["type"]))
+    ]
+    if not rows:
+        return 0
+    session.info[NEW_MESSAGES] = True
+    await session.execute(insert(WebhookMessage), rows)
+    return len(rows)

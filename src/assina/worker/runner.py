@@ -1,5 +1,6 @@
 """The background loops of `assina worker` (and of `assina serve` unless `--no-worker`):
-the webhook dispatcher, the billing calendar (a pass every minute), and housekeeping
+the webhook dispatcher, the billing calendar (a pass every minute), the e-mail sender
+(notifications/sender.py, a pass every 5 s), and housekeeping
 (expired idempotency keys and old delivered messages pruned)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from assina.core.clock import Clock
 from assina.core.idempotency import prune_idempotency_keys
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
+from assina.notifications.sender import EmailSender, SenderConfig
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
 from assina.webhooks.metrics import WebhookMetrics
 from assina.webhooks.retention import PRUNE_BATCH, prune_delivered_messages
@@ -64,7 +66,7 @@ async def _calendar(database: Database, clock: Clock, stop: asyncio.Event) -> No
     while not stop.is_set():
         try:
             report = await run_calendar(database, clock)
-            if report.contracts:
+            if report.contracts or report.dunning.customers:
                 logger.info("calendar: %s", report)
         except Exception:
             logger.exception("calendar pass failed")
@@ -93,9 +95,11 @@ async def run_worker(
         metrics=metrics,
     )
     retention = timedelta(days=settings.retention_days)
+    emails = EmailSender(database, clock, SenderConfig.from_settings(settings))
     await asyncio.gather(
         _housekeeping(database, clock, retention, stop),
         _calendar(database, clock, stop),
         dispatcher.run(stop),
+        emails.run(stop),
     )
     logger.info("worker stopped")

@@ -1,0 +1,138 @@
+"""What the dunning pass reads, a batch of customers at a time: which customers may need
+something today, and for each one its open charges near or past their due date and its live
+contracts. Everything is loaded inside the batch's write transaction, with the customers
+locked, so that a payment committed meanwhile cannot be overruled by a stale decision."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, or_, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.billing.dunning import (
+    TRIAL_ENDING_NOTICE_DAYS,
+    ContractFacts,
+    CustomerFacts,
+    DunningPolicy,
+    OverdueCharge,
+)
+from assina.charges.models import Charge, ChargeStatus
+from assina.contracts.models import Contract, ContractStatus
+from assina.customers.models import Customer, CustomerStatus
+
+LIVE_CONTRACT_STATUSES = (
+    ContractStatus.TRIALING.value,
+    ContractStatus.ACTIVE.value,
+    ContractStatus.SUSPENDED.value,
+)
+
+
+def notice_horizon(day: date, policy: DunningPolicy) -> date:
+    """The latest due date a charge may have and still need something today (a reminder)."""
+    return day + timedelta(days=max(policy.reminder_days_before_due, default=0))
+
+
+def candidates_query(
+    tenant_id: str, day: date, policy: DunningPolicy, after: str, limit: int
+) -> Select[str]:
+    """Customers that may need a move or a notice today, in id order from `after`: those with
+    an open charge due up to the reminder horizon, those delinquent or suspended (they may
+    have paid), and those whose trial ends within the notice days."""
+    charged = select(Charge.customer_id.label("customer_id")).where(
+        Charge.tenant_id == tenant_id,
+        Charge.status == ChargeStatus.OPEN.value,
+        Charge.due_date <= notice_horizon(day, policy),
+    )
+    owing = select(Customer.id.label("customer_id")).where(
+        Customer.tenant_id == tenant_id,
+        Customer.status.in_([CustomerStatus.DELINQUENT.value, CustomerStatus.SUSPENDED.value]),
+    )
+    trials = select(Contract.customer_id.label("customer_id")).where(
+        Contract.tenant_id == tenant_id,
+        Contract.status == ContractStatus.TRIALING.value,
+        Contract.deleted_at.is_(None),
+        Contract.trial_end >= day,
+        Contract.trial_end <= day + timedelta(days=TRIAL_ENDING_NOTICE_DAYS),
+    )
+    every = union(charged, owing, trials).subquery()
+    return (
+        select(every.c.customer_id)
+        .where(every.c.customer_id > after)
+        .order_by(every.c.customer_id)
+        .limit(limit)
+    )
+
+
+@dataclass
+class CustomerFile:
+    """One customer's loaded rows: what the decision reads and what the moves and e-mails use."""
+
+    customer: Customer
+    charges: list[Charge]  # open, due up to the reminder horizon
+    contracts: list[Contract]  # trialing, active or suspended
+
+    def facts(self, day: date) -> CustomerFacts:
+        overdue = tuple(
+            OverdueCharge(charge.id, charge.contract_id, charge.due_date)
+            for charge in self.charges
+            if charge.due_date < day and not charge.dunning_exempt
+        )
+        contracts = tuple(
+            ContractFacts(contract.id, contract.status, contract.dunning_exempt)
+            for contract in self.contracts
+        )
+        status = self.customer.status
+        if self.customer.dunning_exempt:
+            status = CustomerStatus.INACTIVE.value  # left alone like an inactive customer
+        return CustomerFacts(self.customer.id, status, overdue, contracts)
+
+
+async def load_files(
+    session: AsyncSession,
+    tenant_id: str,
+    customer_ids: Sequence[str],
+    day: date,
+    policy: DunningPolicy,
+    lock: bool,
+) -> list[CustomerFile]:
+    """Three queries for the whole batch; the customers' rows locked when `lock`."""
+    customers_query = (
+        select(Customer)
+        .where(Customer.tenant_id == tenant_id, Customer.id.in_(customer_ids))
+        .order_by(Customer.id)
+    )
+    if lock:
+        customers_query = customers_query.with_for_update()
+    customers = list((await session.scalars(customers_query)).all())
+    charges: defaultdict[str, list[Charge]] = defaultdict(list)
+    for charge in await session.scalars(
+        select(Charge)
+        .where(
+            Charge.tenant_id == tenant_id,
+            Charge.customer_id.in_(customer_ids),
+            Charge.status == ChargeStatus.OPEN.value,
+            Charge.due_date <= notice_horizon(day, policy),
+        )
+        .order_by(Charge.due_date, Charge.id)
+    ):
+        charges[charge.customer_id].append(charge)
+    contracts: defaultdict[str, list[Contract]] = defaultdict(list)
+    for contract in await session.scalars(
+        select(Contract)
+        .where(
+            Contract.tenant_id == tenant_id,
+            Contract.customer_id.in_(customer_ids),
+            Contract.deleted_at.is_(None),
+            or_(*(Contract.status == status for status in LIVE_CONTRACT_STATUSES)),
+        )
+        .order_by(Contract.id)
+    ):
+        contracts[contract.customer_id].append(contract)
+    return [
+        CustomerFile(customer, charges[customer.id], contracts[customer.id])
+        for customer in customers
+    ]

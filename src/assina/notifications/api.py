@@ -1,0 +1,166 @@
+"""HTTP for e-mail: templates and their previews, the tenant's e-mail settings, the outbox."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.core.inputs import UtcDatetime, refuse_empty_json
+from assina.core.openapi import problem_responses
+from assina.core.pagination import Page, PageQuery
+from assina.deps import CallerDep, RuntimeDep
+from assina.events.service import snapshot
+from assina.notifications import service
+from assina.notifications.models import EmailKind, EmailStatus
+from assina.notifications.schemas import (
+    EmailDetail,
+    EmailOut,
+    EmailSettingsIn,
+    EmailSettingsOut,
+    PreviewIn,
+    PreviewOut,
+    TemplateIn,
+    TemplateOut,
+)
+
+router = APIRouter(tags=["emails"])
+
+
+_KIND_ONLY = "The kind: charge_created, reminder, overdue, suspension, cancellation, receipt, "
+_KIND_ONLY += "trial_ending."
+
+
+@router.get(
+    "/v1/email-templates",
+    response_model=Page[TemplateOut],
+    responses=problem_responses(401),
+    summary="Every kind's template, saying which are customized",
+)
+async def list_templates(caller: CallerDep) -> Page[TemplateOut]:
+    async with caller.database.read() as session:
+        templates = await service.list_templates(session, caller.tenant_id)
+        return Page[TemplateOut](data=templates, has_more=False)
+
+
+@router.get(
+    "/v1/email-templates/{kind}",
+    response_model=TemplateOut,
+    responses=problem_responses(401, 422),
+    summary="A template: the tenant's own, or the default of its locale",
+    description=_KIND_ONLY,
+)
+async def get_template(kind: EmailKind, caller: CallerDep) -> TemplateOut:
+    async with caller.database.read() as session:
+        return await service.get_template(session, caller.tenant_id, kind)
+
+
+@router.put(
+    "/v1/email-templates/{kind}",
+    response_model=TemplateOut,
+    responses=problem_responses(400, 401, 413, 422),
+    summary="Save the tenant's template for a kind (422 names each part that does not render)",
+)
+async def replace_template(kind: EmailKind, body: TemplateIn, caller: CallerDep) -> TemplateOut:
+    async with caller.database.write() as session:
+        return await service.replace_template(session, caller.clock, caller.tenant_id, kind, body)
+
+
+@router.delete(
+    "/v1/email-templates/{kind}",
+    response_model=TemplateOut,
+    responses=problem_responses(401, 422),
+    summary="Restore the default template for a kind",
+)
+async def restore_default(kind: EmailKind, caller: CallerDep) -> TemplateOut:
+    async with caller.database.write() as session:
+        return await service.restore_default(session, caller.tenant_id, kind)
+
+
+@router.post(
+    "/v1/email-templates/{kind}/preview",
+    response_model=PreviewOut,
+    responses=problem_responses(400, 401, 409, 413, 422),
+    summary="Render a template with sample data or the tenant's own objects",
+    description="No body: the saved template (or the default) with sample data.",
+    dependencies=[Depends(refuse_empty_json)],
+)
+async def preview_template(
+    kind: EmailKind,
+    request: Request,
+    caller: CallerDep,
+    body: Annotated[PreviewIn, Body(default_factory=PreviewIn)],
+) -> JSONResponse:
+    params = body
+
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        rendered = await service.preview(session, caller.clock, caller.tenant_id, kind, params)
+        return snapshot(rendered)
+
+    return await caller.respond_once(request, 200, use_case)
+
+
+@router.get(
+    "/v1/email-settings",
+    response_model=EmailSettingsOut,
+    responses=problem_responses(401),
+    summary="This tenant's e-mail settings (the defaults until changed)",
+)
+async def get_email_settings(caller: CallerDep, runtime: RuntimeDep) -> EmailSettingsOut:
+    async with caller.database.read() as session:
+        return await service.get_email_settings(session, caller.tenant_id, runtime.settings)
+
+
+@router.put(
+    "/v1/email-settings",
+    response_model=EmailSettingsOut,
+    responses=problem_responses(400, 401, 413, 422),
+    summary="Replace the e-mail settings; a field left out takes its default",
+)
+async def replace_email_settings(
+    body: EmailSettingsIn, caller: CallerDep, runtime: RuntimeDep
+) -> EmailSettingsOut:
+    async with caller.database.write() as session:
+        return await service.replace_email_settings(
+            session, caller.clock, caller.tenant_id, body, runtime.settings
+        )
+
+
+@router.get(
+    "/v1/emails",
+    response_model=Page[EmailOut],
+    responses=problem_responses(401, 422),
+    summary="List e-mails (the outbox): what was sent, is waiting, or failed",
+)
+async def list_emails(
+    caller: CallerDep,
+    page: PageQuery,
+    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    kind: EmailKind | None = None,
+    status: EmailStatus | None = None,
+    created_gte: UtcDatetime | None = None,
+    created_lt: UtcDatetime | None = None,
+) -> Page[EmailOut]:
+    filters = service.EmailFilters(
+        customer_id=customer_id,
+        kind=kind,
+        status=status,
+        created_gte=created_gte,
+        created_lt=created_lt,
+    )
+    async with caller.database.read() as session:
+        emails, has_more = await service.list_emails(session, caller.tenant_id, filters, page)
+        return Page[EmailOut](data=[EmailOut.of(e) for e in emails], has_more=has_more)
+
+
+@router.get(
+    "/v1/emails/{email_id}",
+    response_model=EmailDetail,
+    responses=problem_responses(401, 404),
+    summary="Get an e-mail, with its text and HTML bodies",
+)
+async def get_email(email_id: str, caller: CallerDep) -> EmailDetail:
+    async with caller.database.read() as session:
+        return EmailDetail.of(await service.get_email(session, caller.tenant_id, email_id))

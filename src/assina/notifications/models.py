@@ -1,0 +1,112 @@
+"""E-mail notifications: the tenant's templates and settings, and the `emails` outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assina.db.base import Base, id_column
+
+
+class EmailKind(StrEnum):
+    CHARGE_CREATED = "charge_created"
+    REMINDER = "reminder"
+    OVERDUE = "overdue"
+    SUSPENSION = "suspension"
+    CANCELLATION = "cancellation"
+    RECEIPT = "receipt"
+    TRIAL_ENDING = "trial_ending"
+
+
+class EmailStatus(StrEnum):
+    # Queued; the sender takes it at `next_attempt_at` (the first try, or a retry).
+    PENDING = "pending"
+    SENT = "sent"
+    # Refused for good (a 5xx to the recipient or the message), or the retries ran out.
+    FAILED = "failed"
+    # The sender ran without ASSINA_SMTP_URL; it is sent once a URL is set.
+    NOT_CONFIGURED = "not_configured"
+    # The customer has no e-mail address: kept for the record, never sent.
+    NO_RECIPIENT = "no_recipient"
+
+
+# What the sender may still send (the partial index below holds only these rows).
+SENDABLE = (EmailStatus.PENDING.value, EmailStatus.NOT_CONFIGURED.value)
+SENDABLE_PREDICATE = "status IN ('pending', 'not_configured')"
+
+
+class Locale(StrEnum):
+    PT_BR = "pt-BR"
+    EN = "en"
+
+
+class EmailTemplate(Base):
+    """A tenant's own template for one kind; without a row the default of its locale applies."""
+
+    __tablename__ = "email_templates"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class EmailSettings(Base):
+    """A tenant's e-mail settings; without a row: pt-BR, no sender name, no Reply-To."""
+
+    __tablename__ = "email_settings"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(8))
+    from_name: Mapped[str | None] = mapped_column(String(100))
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[datetime]
+
+
+class Email(Base):
+    """One e-mail to one customer, rendered when queued (the outbox): written in the same
+    transaction as the step that causes it, sent later by the worker's sender."""
+
+    __tablename__ = "emails"
+    __table_args__ = (
+        # A notice is queued once: the caller's key for it (kind, object, day), when it has one.
+        UniqueConstraint("tenant_id", "notice_key"),
+        Index("ix_emails_tenant_id_id", "tenant_id", "id"),
+        Index("ix_emails_tenant_id_customer_id_id", "tenant_id", "customer_id", "id"),
+        Index("ix_emails_tenant_id_status_id", "tenant_id", "status", "id"),
+        # The sender's claim: what is still to send, oldest due first. Partial, so that it
+        # holds only the work left however many sent e-mails are kept.
+        Index(
+            "ix_emails_due",
+            "next_attempt_at",
+            postgresql_where=text(SENDABLE_PREDICATE),
+            sqlite_where=text(SENDABLE_PREDICATE),
+        ),
+    )
+
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
+    charge_id: Mapped[str | None] = mapped_column(ForeignKey("charges.id"))
+    contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    notice_key: Mapped[str | None] = mapped_column(String(200))
+    to_address: Mapped[str | None] = mapped_column(String(320))
+    from_name: Mapped[str | None] = mapped_column(String(100))
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempt_count: Mapped[int]
+    next_attempt_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

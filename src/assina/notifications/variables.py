@@ -1,0 +1,333 @@
+"""The variables a template may use, per kind, and how they are built from real objects or
+sample data. docs/emails.md lists the same (a test keeps the two in step).
+
+Every kind has `company`, `customer` and `today`; the charge kinds add `charge`, the contract
+kinds `contract`, and some kinds one number each (`days_until_due`, `days_overdue`,
+`days_left`), which a caller may pass in `extra` and which is computed otherwise. Money and
+dates arrive already written for the tenant's locale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from assina.charges.models import Charge
+from assina.contracts.models import Contract
+from assina.customers.models import Customer
+from assina.notifications.formatting import (
+    format_date,
+    format_document,
+    format_money,
+    format_recurrence,
+)
+from assina.notifications.models import EmailKind, Locale
+from assina.payments.pix import pix_code
+
+Variables = dict[str, Any]
+
+COMMON_VARIABLES: tuple[tuple[str, str], ...] = (
+    ("company.name", "The company's (tenant's) name"),
+    ("customer.name", "The customer's name"),
+    ("customer.email", "The customer's e-mail address"),
+    ("customer.document", "CPF or CNPJ with punctuation (empty when none)"),
+    ("customer.number", "The customer's number"),
+    ("today", "Today's date in the tenant's time zone"),
+)
+CHARGE_VARIABLES: tuple[tuple[str, str], ...] = (
+    ("charge.number", "The charge's number"),
+    ("charge.amount", "Amount, e.g. R$ 1.234,56"),
+    ("charge.currency", "ISO 4217 code, e.g. BRL"),
+    ("charge.due_date", "Due date, e.g. 10/02/2026"),
+    ("charge.description", "The lines' descriptions, separated by commas"),
+    ("charge.lines", "List of {description, quantity, amount, total} (amounts written out)"),
+    ("charge.payment_method", "boleto, pix or card"),
+    ("charge.pix_code", "PIX copia e cola (empty when none)"),
+    ("charge.boleto_line", "Boleto's linha digitável (empty when none)"),
+    ("charge.settled_amount", "Amount received (the amount until settled)"),
+    ("charge.settled_at", "Settlement date (empty until settled)"),
+    ("charge.fine_amount", "Fine charged on late settlement"),
+    ("charge.interest_amount", "Interest charged on late settlement"),
+)
+CONTRACT_VARIABLES: tuple[tuple[str, str], ...] = (
+    ("contract.number", "The contract's number"),
+    ("contract.description", "The items' descriptions (product names), separated by commas"),
+    ("contract.products", "List of the items' descriptions"),
+    ("contract.amount", "Amount of each period, e.g. R$ 99,90"),
+    ("contract.recurrence", "e.g. por mês, a cada 3 meses / per month"),
+    ("contract.start_date", "Start date"),
+    ("contract.trial_end", "Last day of the trial (empty when none)"),
+    ("contract.status", "trialing, active, suspended or cancelled"),
+    ("contract.cancel_reason", "Why it was cancelled (empty when unknown)"),
+)
+# Per kind: numbers a caller may pass in `extra` (computed from today otherwise).
+EXTRA_VARIABLES: dict[EmailKind, tuple[tuple[str, str], ...]] = {
+    EmailKind.REMINDER: (("days_until_due", "Days from today to the due date"),),
+    EmailKind.OVERDUE: (("days_overdue", "Days since the due date"),),
+    EmailKind.TRIAL_ENDING: (("days_left", "Days from today to the trial's last day"),),
+}
+CHARGE_KINDS = frozenset(
+    {EmailKind.CHARGE_CREATED, EmailKind.REMINDER, EmailKind.OVERDUE, EmailKind.RECEIPT}
+)
+KIND_DESCRIPTIONS: dict[EmailKind, str] = {
+    EmailKind.CHARGE_CREATED: "A new charge was issued",
+    EmailKind.REMINDER: "A charge falls due soon",
+    EmailKind.OVERDUE: "A charge is past its due date",
+    EmailKind.SUSPENSION: "A contract was suspended for non-payment",
+    EmailKind.CANCELLATION: "A contract was cancelled",
+    EmailKind.RECEIPT: "A charge was paid",
+    EmailKind.TRIAL_ENDING: "A contract's trial ends soon",
+}
+
+
+def documented(kind: EmailKind) -> tuple[tuple[str, str], ...]:
+    """(name, description) of every variable of the kind."""
+    own = CHARGE_VARIABLES if kind in CHARGE_KINDS else CONTRACT_VARIABLES
+    return COMMON_VARIABLES + own + EXTRA_VARIABLES.get(kind, ())
+
+
+def allowed_names(kind: EmailKind) -> dict[str, frozenset[str]]:
+    """Top-level names → their attributes (empty for plain values): what validation allows."""
+    fields: dict[str, set[str]] = {}
+    for name, _ in documented(kind):
+        top, _, attribute = name.partition(".")
+        fields.setdefault(top, set())
+        if attribute:
+            fields[top].add(attribute)
+    return {top: frozenset(attributes) for top, attributes in fields.items()}
+
+
+# --- building the variables ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What the tenant decides about how values read."""
+
+    locale: Locale
+    time_zone: str
+    company_name: str
+
+    def today(self, now: datetime) -> date:
+        return now.astimezone(ZoneInfo(self.time_zone)).date()
+
+    def money(self, amount: int, currency: str) -> str:
+        return format_money(amount, currency, self.locale)
+
+    def day(self, value: date | None) -> str:
+        return format_date(value, self.locale) if value is not None else ""
+
+
+def customer_variables(customer: Customer) -> Variables:
+    return {
+        "name": customer.name,
+        "email": customer.email or "",
+        "document": format_document(customer.document) or "",
+        "number": customer.number,
+    }
+
+
+def charge_variables(charge: Charge, setting: Setting) -> Variables:
+    currency = charge.currency
+    lines: list[dict[str, Any]] = [
+        {
+            "description": str(line.get("description") or ""),
+            "quantity": int(line["quantity"]),
+            "amount": setting.money(int(line["amount"]), currency),
+            "total": setting.money(int(line["quantity"]) * int(line["amount"]), currency),
+        }
+        for line in charge.items
+    ]
+    settled_on = (
+        charge.settled_at.astimezone(ZoneInfo(setting.time_zone)).date()
+        if charge.settled_at is not None
+        else None
+    )
+    settled = charge.settled_amount if charge.settled_amount is not None else charge.amount
+    return {
+        "number": charge.number,
+        "amount": setting.money(charge.amount, currency),
+        "currency": currency,
+        "due_date": setting.day(charge.due_date),
+        "description": ", ".join(str(line["description"]) for line in lines if line["description"]),
+        "lines": lines,
+        "payment_method": charge.payment_method,
+        "pix_code": charge.pix_code or "",
+        "boleto_line": charge.boleto_line or "",
+        "settled_amount": setting.money(settled, currency),
+        "settled_at": setting.day(settled_on),
+        "fine_amount": setting.money(charge.fine_amount or 0, currency),
+        "interest_amount": setting.money(charge.interest_amount or 0, currency),
+    }
+
+
+def contract_variables(contract: Contract, setting: Setting) -> Variables:
+    products = [str(item.get("description") or "") for item in contract.items]
+    return {
+        "number": contract.number,
+        "description": ", ".join(name for name in products if name),
+        "products": products,
+        "amount": setting.money(contract.amount, contract.currency),
+        "recurrence": format_recurrence(contract.interval, contract.interval_count, setting.locale),
+        "start_date": setting.day(contract.start_date),
+        "trial_end": setting.day(contract.trial_end),
+        "status": contract.status,
+        "cancel_reason": contract.cancel_reason or "",
+    }
+
+
+def build_variables(
+    kind: EmailKind,
+    setting: Setting,
+    now: datetime,
+    customer: Customer,
+    charge: Charge | None,
+    contract: Contract | None,
+    extra: Mapping[str, Any] | None = None,
+) -> Variables:
+    """The variables of one e-mail. A charge kind needs `charge`, a contract kind `contract`
+    (ValueError otherwise: a caller's mistake); `extra` may set the kind's numbers only."""
+    today = setting.today(now)
+    variables: Variables = {
+        "company": {"name": setting.company_name},
+        "customer": customer_variables(customer),
+        "today": setting.day(today),
+    }
+    if kind in CHARGE_KINDS:
+        if charge is None:
+            raise ValueError(f"a {kind} e-mail needs a charge")
+        variables["charge"] = charge_variables(charge, setting)
+        days_to_due = (charge.due_date - today).days
+        variables |= {"days_until_due": max(days_to_due, 0), "days_overdue": max(-days_to_due, 0)}
+    else:
+        if contract is None:
+            raise ValueError(f"a {kind} e-mail needs a contract")
+        variables["contract"] = contract_variables(contract, setting)
+        trial_end = contract.trial_end or today
+        variables["days_left"] = max((trial_end - today).days, 0)
+    names = {name for name, _ in EXTRA_VARIABLES.get(kind, ())}
+    unknown = set(extra or {}) - names
+    if unknown:
+        raise ValueError(f"unknown extra variables for {kind}: {sorted(unknown)}")
+    variables |= dict(extra or {})
+    allowed = allowed_names(kind)
+    return {name: value for name, value in variables.items() if name in allowed}
+
+
+# --- sample data, for previews and for validating a template --------------------------------
+
+
+def sample_customer() -> Customer:
+    return Customer(
+        id="cus_SAMPLE",
+        number=42,
+        name="Maria da Conceição Souza",
+        email="maria.souza@example.com",
+        document="52998224725",
+    )
+
+
+def sample_charge(customer_id: str, today: date) -> Charge:
+    return Charge(
+        id="chg_SAMPLE",
+        number=1234,
+        customer_id=customer_id,
+        contract_id=None,
+        items=[
+            {"description": "Mensalidade", "quantity": 1, "amount": 119990},
+            {"description": "Material didático", "quantity": 2, "amount": 5733},
+        ],
+        amount=131456,
+        currency="BRL",
+        due_date=today + timedelta(days=10),
+        status="open",
+        payment_method="pix",
+        settled_at=None,
+        settled_amount=None,
+        fine_amount=0,
+        interest_amount=0,
+        pix_code=pix_code(
+            key="pix@example.com",
+            merchant_name="Escola Exemplo",
+            merchant_city="Sao Paulo",
+            amount=131456,
+            txid="ASSINA1234",
+        ),
+        boleto_line=None,
+    )
+
+
+def sample_contract(customer_id: str, today: date) -> Contract:
+    return Contract(
+        id="ctr_SAMPLE",
+        number=87,
+        customer_id=customer_id,
+        items=[{"product_id": "prd_SAMPLE", "description": "Plano Essencial", "quantity": 1}],
+        amount=9990,
+        currency="BRL",
+        status="trialing",
+        interval="month",
+        interval_count=1,
+        start_date=today - timedelta(days=27),
+        trial_end=today + timedelta(days=3),
+        cancel_reason=None,
+    )
+
+
+def sample_settled(charge: Charge, now: datetime) -> Charge:
+    """A receipt's sample: the sample charge, paid today."""
+    charge.status = "settled"
+    charge.settled_at = now.astimezone(UTC)
+    charge.settled_amount = charge.amount
+    return charge
+
+
+def sample_objects(
+    kind: EmailKind, now: datetime, today: date
+) -> tuple[Customer, Charge | None, Contract | None]:
+    """Sample data that reads like a real e-mail of this kind."""
+    customer = sample_customer()
+    charge = contract = None
+    if kind in CHARGE_KINDS:
+        charge = sample_charge(customer.id, today)
+        if kind == EmailKind.REMINDER:
+            charge.due_date = today + timedelta(days=3)
+        elif kind == EmailKind.OVERDUE:
+            charge.due_date = today - timedelta(days=5)
+        elif kind == EmailKind.RECEIPT:
+            sample_settled(charge, now)
+    else:
+        contract = sample_contract(customer.id, today)
+        if kind == EmailKind.SUSPENSION:
+            contract.status = "suspended"
+        elif kind == EmailKind.CANCELLATION:
+            contract.status = "cancelled"
+            contract.cancel_reason = "Pedido do cliente"
+    return customer, charge, contract
+
+
+def sample_variables(kind: EmailKind, setting: Setting, now: datetime) -> Variables:
+    customer, charge, contract = sample_objects(kind, now, setting.today(now))
+    return build_variables(kind, setting, now, customer, charge, contract)
+
+
+def sparse_variables(kind: EmailKind, setting: Setting, now: datetime) -> Variables:
+    """Sample data with every optional value empty and the days at zero: validation renders
+    this too, so that the other side of a template's `if`s is tried as well."""
+    today = setting.today(now)
+    customer, charge, contract = sample_objects(kind, now, today)
+    customer.email = None
+    customer.document = None
+    if charge is not None:
+        charge.items = [{"description": "", "quantity": 1, "amount": charge.amount}]
+        charge.pix_code = None
+        charge.due_date = today
+        charge.settled_at = None
+    if contract is not None:
+        contract.items = []
+        contract.trial_end = None
+        contract.cancel_reason = None
+    return build_variables(kind, setting, now, customer, charge, contract)

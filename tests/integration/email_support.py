@@ -1,0 +1,216 @@
+"""A real SMTP server on loopback (aiosmtpd) and helpers for the e-mail tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any, cast
+
+import httpx
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from sqlalchemy import select
+
+from assina.charges.models import Charge
+from assina.contracts.models import Contract
+from assina.core.clock import FrozenClock
+from assina.customers.models import Customer
+from assina.db.database import Database
+from assina.notifications.models import Email, EmailKind
+from assina.notifications.outbox import queue_email
+from assina.notifications.sender import EmailSender, SenderConfig
+from assina.notifications.smtp import parse_smtp_url
+from tests.conftest import TenantClient
+
+
+@dataclass
+class Mailbox:
+    """What the server received, and how it answers: `rcpt_replies` / `data_replies` are
+    answered in order (then `250 OK`), e.g. `"451 4.7.1 Try again later"`."""
+
+    received: list[Envelope] = field(default_factory=list)
+    rcpt_replies: list[str] = field(default_factory=list)
+    data_replies: list[str] = field(default_factory=list)
+    attempts: int = 0  # RCPT commands seen
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    on_message: Callable[[], object] | None = None  # called (in the server's thread) per message
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        with self.lock:
+            self.attempts += 1
+            reply = self.rcpt_replies.pop(0) if self.rcpt_replies else None
+        if reply is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        with self.lock:
+            reply = self.data_replies.pop(0) if self.data_replies else None
+            if reply is None:
+                self.received.append(envelope)
+        if reply is None and self.on_message is not None:
+            self.on_message()
+        return reply or "250 Message accepted for delivery"
+
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            envelopes = list(self.received)
+        return [parsed(envelope) for envelope in envelopes]
+
+
+def parsed(envelope: Envelope) -> EmailMessage:
+    raw = envelope.original_content or envelope.content
+    assert isinstance(raw, bytes)
+    return cast(EmailMessage, message_from_bytes(raw, policy=policy.default))
+
+
+def parts(message: EmailMessage) -> tuple[str, str | None]:
+    """(text body, HTML body or None), decoded, with the wire's CRLF line ends as LF."""
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None
+    text_content = cast(str, cast(EmailMessage, text).get_content()).replace("\r\n", "\n")
+    if html is None:
+        return text_content, None
+    return text_content, cast(str, cast(EmailMessage, html).get_content()).replace("\r\n", "\n")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class SmtpServer:
+    mailbox: Mailbox
+    port: int
+    credentials: tuple[str, str] | None = None
+
+    @property
+    def url(self) -> str:
+        if self.credentials is None:
+            return f"smtp://127.0.0.1:{self.port}"
+        user, password = self.credentials
+        quoted = password.replace("%", "%25").replace("@", "%40").replace(":", "%3A")
+        return f"smtp://{user}:{quoted}@127.0.0.1:{self.port}"
+
+
+@contextmanager
+def smtp_server(
+    mailbox: Mailbox | None = None, credentials: tuple[str, str] | None = None
+) -> Iterator[SmtpServer]:
+    """aiosmtpd on 127.0.0.1 (its own thread and loop); with `credentials`, AUTH is required
+    (over plain text: loopback only)."""
+    mailbox = mailbox or Mailbox()
+    extra: dict[str, Any] = {}
+    if credentials is not None:
+
+        def authenticate(
+            server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+        ) -> AuthResult:
+            ok = (
+                isinstance(data, LoginPassword)
+                and (
+                    data.login.decode(),
+                    data.password.decode(),
+                )
+                == credentials
+            )
+            return AuthResult(success=ok, handled=False)
+
+        extra = {"authenticator": authenticate, "auth_require_tls": False, "auth_required": True}
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **extra)
+    controller.start()
+    try:
+        yield SmtpServer(mailbox, port, credentials)
+    finally:
+        controller.stop()
+
+
+def sender_for(
+    database: Database, clock: FrozenClock, url: str | None, from_address: str = "assina@localhost"
+) -> EmailSender:
+    smtp = parse_smtp_url(url) if url else None
+    config = SenderConfig(smtp=smtp, from_address=from_address, timeout_seconds=5.0)
+    return EmailSender(database, clock, config)
+
+
+async def put(api: TenantClient, path: str, body: object) -> httpx.Response:
+    return await api.http.put(path, json=body, headers=api.headers)
+
+
+async def create(api: TenantClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = await api.post(path, body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def customer_and_charge(
+    api: TenantClient, email: str | None = "joao@example.com", amount: int = 123456
+) -> tuple[str, str]:
+    """A customer with accents in the name, and an open charge of `amount` due 2026-02-10."""
+    customer = await create(
+        api,
+        "/v1/customers",
+        {"name": "João Conceição", "email": email, "document": "529.982.247-25"},
+    )
+    charge = await create(
+        api,
+        "/v1/charges",
+        {
+            "customer_id": customer["id"],
+            "items": [{"description": "Mensalidade de março", "amount": amount}],
+            "due_date": "2026-02-10",
+        },
+    )
+    return customer["id"], charge["id"]
+
+
+async def queue(
+    database: Database,
+    clock: FrozenClock,
+    tenant_id: str,
+    kind: EmailKind,
+    customer_id: str,
+    *,
+    charge_id: str | None = None,
+    contract_id: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """Queue one e-mail the way a calendar step would: inside its write transaction."""
+    async with database.write() as session:
+        customer = await session.get_one(Customer, customer_id)
+        charge = await session.get_one(Charge, charge_id) if charge_id else None
+        contract = await session.get_one(Contract, contract_id) if contract_id else None
+        email = await queue_email(
+            session,
+            clock,
+            tenant_id,
+            kind,
+            customer,
+            charge=charge,
+            contract=contract,
+            extra=extra,
+        )
+        return email.id
+
+
+async def stored(database: Database, email_id: str) -> Email:
+    async with database.read() as session:
+        email = await session.scalar(select(Email).where(Email.id == email_id))
+        assert email is not None
+        session.expunge(email)  # readable after the read transaction ends
+        return email
