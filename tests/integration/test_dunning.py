@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+
 from assina.core.clock import FrozenClock
 from assina.db.database import Database
 from assina.dunning.steps import DunningStep
@@ -224,3 +226,24 @@ async def test_the_policy_is_read_replaced_and_validated(
         problem = assert_problem(await put(api, "/v1/dunning-policy", bad), 422)
         assert any(e["field"].startswith(field) for e in problem["errors"]), (bad, problem)
     assert (await api.get("/v1/dunning-policy")).json() == changed.json()
+
+
+async def test_small_batches_skip_no_customer(
+    api: TenantClient, database: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Customers with several charges and candidates of every kind, taken two at a time."""
+    monkeypatch.setattr("assina.dunning.run.BATCH", 2)
+    customers = []
+    for n in range(5):
+        response = await api.post("/v1/customers", {"name": f"Cliente {n}"})
+        customers.append(response.json()["id"])
+        for _ in range(2 if n < 2 else 1):
+            charge = {
+                "customer_id": customers[-1],
+                "due_date": "2026-01-15",
+                "items": [{"description": "Avulso", "amount": 1000}],
+            }
+            assert (await api.post("/v1/charges", charge)).status_code == 201
+    await days(database, clock, DUE + timedelta(days=1), DUE + timedelta(days=1))
+    statuses = [(await api.get(f"/v1/customers/{c}")).json()["status"] for c in customers]
+    assert statuses == ["delinquent"] * 5

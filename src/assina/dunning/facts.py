@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, or_, select, union
+from sqlalchemy import Select, Subquery, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.dunning import (
@@ -44,27 +44,35 @@ def candidates_query(
     have paid), and those whose trial ends within the notice days."""
     charged = select(Charge.customer_id.label("customer_id")).where(
         Charge.tenant_id == tenant_id,
+        Charge.customer_id > after,
         Charge.status == ChargeStatus.OPEN.value,
         Charge.due_date <= notice_horizon(day, policy),
     )
     owing = select(Customer.id.label("customer_id")).where(
         Customer.tenant_id == tenant_id,
+        Customer.id > after,
         Customer.status.in_([CustomerStatus.DELINQUENT.value, CustomerStatus.SUSPENDED.value]),
     )
     trials = select(Contract.customer_id.label("customer_id")).where(
         Contract.tenant_id == tenant_id,
+        Contract.customer_id > after,
         Contract.status == ContractStatus.TRIALING.value,
         Contract.deleted_at.is_(None),
         Contract.trial_end >= day,
         Contract.trial_end <= day + timedelta(days=TRIAL_ENDING_NOTICE_DAYS),
     )
-    every = union(charged, owing, trials).subquery()
-    return (
-        select(every.c.customer_id)
-        .where(every.c.customer_id > after)
-        .order_by(every.c.customer_id)
-        .limit(limit)
-    )
+    # Each part takes only its next `limit` ids after `after` (from the indexes beginning with
+    # tenant_id and customer_id), so a batch never reads the rest of the tenant again.
+    parts = [_first(part, limit) for part in (charged, owing, trials)]
+    every = union(*(select(part.c.customer_id) for part in parts)).subquery()
+    return select(every.c.customer_id).order_by(every.c.customer_id).limit(limit)
+
+
+def _first(part: Select[str], limit: int) -> Subquery:
+    """The part's first `limit` distinct ids. Distinct, so that the union's first `limit` ids
+    are exactly the first `limit` of all three: none is skipped between batches."""
+    column = part.selected_columns[0]
+    return part.distinct().order_by(column).limit(limit).subquery()
 
 
 @dataclass
