@@ -20,6 +20,8 @@ from assina.charges.service import ChargeDraft, charge_row
 from assina.core.clock import FrozenClock
 from assina.db.database import Database
 from assina.events.models import Event
+from assina.notifications.models import Email
+from assina.tenants.models import Tenant
 from assina.webhooks.models import WebhookMessage
 from tests.conftest import TenantClient
 from tests.integration.charge_support import PIX_SETTINGS
@@ -142,7 +144,25 @@ async def world(
         "charges": normalised(await all_charges(api), names),
         "events": normalised(events, names),
         "messages": await messages_per_event(database, api.tenant.tenant_id),
+        "emails": normalised(await emails_of(database, api.tenant.tenant_id), names),
     }
+
+
+async def emails_of(database: Database, tenant_id: str) -> list[list[Any]]:
+    """The tenant's outbox, oldest first; the tenant's name that signs the e-mails is left
+    out (and the ids are normalised by the caller), so that two tenants' compare equal."""
+    async with database.read() as session:
+        name = await session.scalar(select(Tenant.name).where(Tenant.id == tenant_id))
+        rows = await session.scalars(
+            select(Email).where(Email.tenant_id == tenant_id).order_by(Email.id)
+        )
+        return [
+            [
+                *(e.kind, e.customer_id, e.charge_id, e.contract_id, e.status, e.subject),
+                e.text_body.removesuffix(f"{name}\n"),
+            ]
+            for e in rows
+        ]
 
 
 async def messages_per_event(database: Database, tenant_id: str) -> list[int]:
@@ -180,6 +200,9 @@ async def test_batches_and_one_by_one_give_the_same_results(
     assert sum(event["type"] == "charge.created" for event in expected["events"]) == len(charges)
     assert all(count == 1 for count in expected["messages"])
     assert any(charge["amount"] == 0 for charge in charges)  # the credit used up a whole charge
+    # Every charge with something to pay has its charge_created e-mail, and only those.
+    created = [email[2] for email in expected["emails"] if email[0] == "charge_created"]
+    assert created == [charge["id"] for charge in charges if charge["amount"] > 0]
     assert all(charge["payment_instructions"]["pix_code"] for charge in charges if charge["amount"])
     kinds = {event["type"] for event in expected["events"]}
     assert {"contract.readjusted", "contract.cancelled", "contract.updated"} <= kinds

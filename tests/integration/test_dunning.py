@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from assina.billing.calendar import run_calendar
 from assina.core.clock import FrozenClock
 from assina.db.database import Database
+from assina.dunning.run import DunningDays
 from assina.dunning.steps import DunningStep
 from tests.assertions import assert_problem
 from tests.conftest import TenantClient
@@ -107,22 +109,26 @@ async def test_an_unpaid_customer_goes_delinquent_suspended_then_cancelled(
     ]
     emails = await emails_of(api, customer_id)
     assert [(email["kind"], email["created_at"][:10]) for email in emails] == [
+        ("charge_created", "2026-01-15"),
         ("reminder", "2026-01-15"),
         ("overdue", "2026-01-16"),
         ("overdue", "2026-01-22"),
         ("suspension", "2026-01-30"),
         ("cancellation", "2026-03-16"),
     ]
-    number = charge["number"]
-    assert emails[0]["subject"] == f"Lembrete: a cobrança nº {number} vence em 15/01/2026"
-    assert "vence hoje" in await email_body(api, emails[0]["id"])
-    assert emails[1]["subject"] == f"Cobrança em atraso: nº {number}, vencida em 15/01/2026"
-    assert "1 dia em atraso" in await email_body(api, emails[1]["id"])
-    assert "7 dias em atraso" in await email_body(api, emails[2]["id"])
+    number, amount = charge["number"], charge["amount"]
+    shown = f"R$ {amount // 100},{amount % 100:02d}"
+    assert emails[0]["subject"] == f"Nova cobrança de {shown} com vencimento em 15/01/2026"
+    assert f"cobrança nº {number}, no valor de {shown}" in await email_body(api, emails[0]["id"])
+    assert emails[1]["subject"] == f"Lembrete: a cobrança nº {number} vence em 15/01/2026"
+    assert "vence hoje" in await email_body(api, emails[1]["id"])
+    assert emails[2]["subject"] == f"Cobrança em atraso: nº {number}, vencida em 15/01/2026"
+    assert "1 dia em atraso" in await email_body(api, emails[2]["id"])
+    assert "7 dias em atraso" in await email_body(api, emails[3]["id"])
     contract_number = ana["contract"]["number"]
-    assert emails[3]["subject"] == f"Serviço suspenso: contrato nº {contract_number}"
-    assert "suspenso por falta de pagamento" in await email_body(api, emails[3]["id"])
-    assert str(contract_number) in emails[4]["subject"]
+    assert emails[4]["subject"] == f"Serviço suspenso: contrato nº {contract_number}"
+    assert "suspenso por falta de pagamento" in await email_body(api, emails[4]["id"])
+    assert str(contract_number) in emails[5]["subject"]
     assert {email["to"] for email in emails} == {"ana@example.com"}
 
     # Later days change nothing more.
@@ -145,6 +151,9 @@ async def test_a_customer_who_pays_on_day_20_comes_back_with_its_contract(
     settled = await api.post(f"/v1/charges/{charge['id']}/settle", {})
     assert settled.status_code == 200, settled.text
     assert settled.json()["fine_amount"] > 0  # paid late: fine and interest
+    # Back at once, in the settlement's own transaction: no pass has run since.
+    assert (await api.get(f"/v1/customers/{customer_id}")).json()["status"] == "active"
+    assert (await read_contract(api, contract_id))["status"] == "active"
     await days(database, clock, DUE + timedelta(days=20), DUE + timedelta(days=21))
 
     assert (await api.get(f"/v1/customers/{customer_id}")).json()["status"] == "active"
@@ -164,6 +173,42 @@ async def test_a_customer_who_pays_on_day_20_comes_back_with_its_contract(
         ("customer.status_changed", "suspended", "active", "paid"),
         ("contract.updated", "suspended", "active"),
     ]
+
+
+async def test_debts_changed_by_hand_move_the_customer_at_once(
+    api: TenantClient, clock: FrozenClock
+) -> None:
+    """Between the daily passes, whatever changes a customer's debts decides its standing in
+    the same request: a charge created already overdue, dropped, reopened, paid."""
+    clock.set(at_noon(DUE))
+    created = await api.post("/v1/customers", {"name": "Duda", "email": "duda@example.com"})
+    customer_id = created.json()["id"]
+    late = {"customer_id": customer_id, "items": [{"description": "Avulso", "amount": 5000}]}
+    charge = await api.post("/v1/charges", {**late, "due_date": "2026-01-10"})
+    assert charge.status_code == 201, charge.text
+    path = f"/v1/charges/{charge.json()['id']}"
+
+    async def standing() -> str:
+        status: str = (await api.get(f"/v1/customers/{customer_id}")).json()["status"]
+        return status
+
+    assert await standing() == "delinquent"
+    assert (await api.post(f"{path}/invalidate", {})).status_code == 200
+    assert await standing() == "active"
+    assert (await api.post(f"{path}/reactivate", {})).status_code == 200
+    assert await standing() == "delinquent"
+    assert (await api.post(f"{path}/settle", {})).status_code == 200
+    assert await standing() == "active"
+    moves = [move[1:] for move in dunning_events(await event_log(api), customer_id)]
+    assert moves == [
+        ("active", "delinquent", "overdue"),
+        ("delinquent", "active", "paid"),
+        ("active", "delinquent", "overdue"),
+        ("delinquent", "active", "paid"),
+    ]
+    # A charge due in the future leaves a good customer alone.
+    assert (await api.post("/v1/charges", {**late, "due_date": "2026-02-10"})).status_code == 201
+    assert await standing() == "active"
 
 
 async def test_exempt_customers_and_contracts_paid_ahead_are_left_alone(
@@ -189,7 +234,7 @@ async def test_exempt_customers_and_contracts_paid_ahead_are_left_alone(
     assert (await read_contract(api, owing["contract"]["id"]))["status"] == "suspended"
     assert (await read_contract(api, paid_ahead["id"]))["status"] == "active"
     exempt_kinds = {email["kind"] for email in await emails_of(api, exempt.json()["id"])}
-    assert exempt_kinds == {"reminder"}
+    assert exempt_kinds == {"charge_created", "reminder"}  # never an overdue notice
 
 
 async def test_the_policy_is_read_replaced_and_validated(
@@ -247,3 +292,27 @@ async def test_small_batches_skip_no_customer(
     await days(database, clock, DUE + timedelta(days=1), DUE + timedelta(days=1))
     statuses = [(await api.get(f"/v1/customers/{c}")).json()["status"] for c in customers]
     assert statuses == ["delinquent"] * 5
+
+
+async def test_the_worker_dunns_a_tenant_once_a_day_and_again_when_the_policy_changes(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    ana = await customer_with_contract(api, "Ana Souza", "ana@example.com")
+    customer_id = ana["customer"]["id"]
+    await days(database, clock, DUE, DUE + timedelta(days=1))
+    worker_days = DunningDays()
+
+    async def worker_pass(day: date) -> int:
+        clock.set(at_noon(day))
+        report = await run_calendar(database, clock, dunning_days=worker_days)
+        return report.dunning.customers
+
+    assert await worker_pass(DUE + timedelta(days=2)) == 1
+    assert await worker_pass(DUE + timedelta(days=2)) == 0  # the same day: not again
+    policy = (await api.get("/v1/dunning-policy")).json()
+    policy = {name: value for name, value in policy.items() if name != "updated_at"}
+    assert (await put(api, "/v1/dunning-policy", {**policy, "suspend_after_days": 2})).is_success
+    assert await worker_pass(DUE + timedelta(days=2)) == 1  # a new policy: again, at once
+    assert (await api.get(f"/v1/customers/{customer_id}")).json()["status"] == "suspended"
+    assert await worker_pass(DUE + timedelta(days=2)) == 0
+    assert await worker_pass(DUE + timedelta(days=3)) == 1  # a new day

@@ -23,6 +23,7 @@ from tests.conftest import TenantClient
 from tests.integration.email_support import (
     Mailbox,
     SmtpServer,
+    create,
     customer_and_charge,
     free_port,
     parts,
@@ -114,7 +115,7 @@ async def test_a_saved_template_is_used_and_html_escapes_data(
         "text": "Até {{ charge.due_date }}: {{ days_overdue }} dias.",
     }
     assert (await put(api, "/v1/email-templates/overdue", template)).status_code == 200
-    customer = await api.post("/v1/customers", {"name": "Ana <b>& Cia", "email": "ana@example.com"})
+    customer = await api.post("/v1/customers", {"name": "Ana <b>& Cia"})
     charge = await api.post(
         "/v1/charges",
         {
@@ -123,6 +124,9 @@ async def test_a_saved_template_is_used_and_html_escapes_data(
             "due_date": "2026-01-10",
         },
     )
+    # The address comes after the charge: its charge_created e-mail is not sent.
+    address = {"email": "ana@example.com"}
+    assert (await api.patch(f"/v1/customers/{customer.json()['id']}", address)).status_code == 200
     await queue(
         database,
         clock,
@@ -320,6 +324,8 @@ async def test_the_email_commits_or_rolls_back_with_its_step(
     api: TenantClient, database: Database, clock: FrozenClock
 ) -> None:
     customer_id, charge_id = await customer_and_charge(api)
+    async with database.read() as session:
+        before = await session.scalar(select(func.count()).select_from(Email))
 
     class StepFailed(Exception):
         pass
@@ -333,7 +339,7 @@ async def test_the_email_commits_or_rolls_back_with_its_step(
             )
             raise StepFailed
     async with database.read() as session:
-        assert await session.scalar(select(func.count()).select_from(Email)) == 0
+        assert await session.scalar(select(func.count()).select_from(Email)) == before
 
 
 async def test_queueing_costs_one_query(
@@ -382,8 +388,9 @@ async def test_two_senders_share_the_work_without_sending_twice(
     ids = [message["Message-ID"] for message in smtp.mailbox.messages()]
     assert len(ids) == len(set(ids)) == 30
     async with database.read() as session:
-        statuses = (await session.scalars(select(Email.status))).all()
-    assert set(statuses) == {EmailStatus.SENT}
+        reminders = select(Email.status).where(Email.kind == EmailKind.REMINDER.value)
+        statuses = (await session.scalars(reminders)).all()
+    assert len(statuses) == 30 and set(statuses) == {EmailStatus.SENT}
 
 
 async def test_a_notice_key_is_queued_once_and_a_context_saves_the_query(
@@ -415,6 +422,7 @@ async def test_a_notice_key_is_queued_once_and_a_context_saves_the_query(
         finally:
             event.remove(database.engine.sync_engine, "before_cursor_execute", count)
         assert statements == []
+    assert email is not None
     assert (await stored(database, email.id)).notice_key == f"overdue:{charge_id}:2026-01-15"
     with pytest.raises(IntegrityError):
         async with database.write() as session:
@@ -448,3 +456,58 @@ async def test_the_worker_loop_sends_and_stops(
     await asyncio.wait_for(loop, timeout=10)  # the pass under way ends, then the loop
     assert (await stored(database, email_id)).status == EmailStatus.SENT
     assert len(smtp.mailbox.received) == 1
+
+
+async def test_a_new_charge_emails_its_customer_unless_there_is_nothing_to_pay(
+    api: TenantClient, database: Database, clock: FrozenClock, smtp: SmtpServer
+) -> None:
+    assert (await put(api, "/v1/billing-settings", PIX_RECEIVER)).status_code == 200
+    customer = await create(api, "/v1/customers", {"name": "Rita", "email": "rita@example.com"})
+    lines = [{"description": "Mensalidade", "amount": 15000}]
+    body = {"customer_id": customer["id"], "items": lines, "due_date": "2026-02-10"}
+    charge = await create(api, "/v1/charges", body)
+    free = [{"description": "Bolsa", "amount": 0}]
+    await create(api, "/v1/charges", {**body, "items": free})
+
+    [queued] = (await api.get("/v1/emails", params={"customer_id": customer["id"]})).json()["data"]
+    assert (queued["kind"], queued["charge_id"], queued["status"]) == (
+        "charge_created",
+        charge["id"],
+        "pending",
+    )
+    assert await sender_for(database, clock, smtp.url).send_once() == 1
+    [message] = smtp.mailbox.messages()
+    assert message["To"] == "rita@example.com"
+    assert message["Subject"] == "Nova cobrança de R$ 150,00 com vencimento em 10/02/2026"
+    text, _ = parts(message)
+    assert charge["payment_instructions"]["pix_code"] in text
+
+
+async def test_a_disabled_kind_is_never_queued(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    off = {"disabled_kinds": ["charge_created", "overdue", "charge_created"]}
+    saved = await put(api, "/v1/email-settings", off)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["disabled_kinds"] == ["charge_created", "overdue"]
+    assert (await api.get("/v1/email-settings")).json() == saved.json()
+    customer = await create(api, "/v1/customers", {"name": "Rita", "email": "rita@example.com"})
+    lines = [{"description": "Mensalidade", "amount": 15000}]
+    body = {"customer_id": customer["id"], "items": lines, "due_date": "2026-02-10"}
+    charge = await create(api, "/v1/charges", body)
+    tenant_id = api.tenant.tenant_id
+    async with database.write() as session:
+        found = await session.get_one(Customer, customer["id"])
+        paid = await session.get_one(Charge, charge["id"])
+        overdue = EmailKind.OVERDUE
+        assert await queue_email(session, clock, tenant_id, overdue, found, charge=paid) is None
+    reminder = await queue(
+        database, clock, tenant_id, EmailKind.REMINDER, customer["id"], charge_id=charge["id"]
+    )
+    listed = (await api.get("/v1/emails", params={"customer_id": customer["id"]})).json()
+    assert [email["id"] for email in listed["data"]] == [reminder]
+    # The previews still work, and unknown kinds are refused.
+    assert (await api.post("/v1/email-templates/charge_created/preview")).status_code == 200
+    refused = await put(api, "/v1/email-settings", {"disabled_kinds": ["sms"]})
+    assert refused.status_code == 422
+    assert (await api.get("/v1/email-settings")).json() == saved.json()

@@ -48,6 +48,7 @@ async def test_english_defaults_follow_the_locale(api: TenantClient) -> None:
         "locale": "pt-BR",
         "from_name": None,
         "reply_to": None,
+        "disabled_kinds": [],
         "from_address": "assina@localhost",
         "smtp_configured": False,
         "updated_at": None,
@@ -244,6 +245,9 @@ async def test_the_outbox_lists_and_shows_the_tenants_emails(
 ) -> None:
     customer_id, charge_id = await customer_and_charge(api)
     other_customer, other_charge = await customer_and_charge(api, email=None)
+    # Each charge's own charge_created e-mail, queued when it was issued (no address yet).
+    issued = [e["id"] for e in (await api.get("/v1/emails")).json()["data"]]
+    assert len(issued) == 2
     tenant_id = api.tenant.tenant_id
     ids = [
         await queue(database, clock, tenant_id, kind, customer, charge_id=charge)
@@ -264,9 +268,9 @@ async def test_the_outbox_lists_and_shows_the_tenants_emails(
     )
 
     listed = (await api.get("/v1/emails")).json()
-    assert [e["id"] for e in listed["data"]] == ids and listed["has_more"] is False
-    assert "text" not in listed["data"][0] and "html" not in listed["data"][0]
-    first = listed["data"][0]
+    assert [e["id"] for e in listed["data"]] == issued + ids and listed["has_more"] is False
+    assert "text" not in listed["data"][2] and "html" not in listed["data"][2]
+    first = listed["data"][2]
     assert first["kind"] == "charge_created" and first["to"] == "joao@example.com"
     assert first["subject"].startswith("Nova cobrança de R$ 1.234,56")
     assert first["status"] == "pending" and first["attempt_count"] == 0
@@ -276,12 +280,12 @@ async def test_the_outbox_lists_and_shows_the_tenants_emails(
         assert page.status_code == 200, page.text
         return [e["id"] for e in page.json()["data"]]
 
-    assert await ids_for(customer_id=customer_id) == ids[:2]
+    assert await ids_for(customer_id=customer_id) == [issued[0], *ids[:2]]
     assert await ids_for(kind="overdue") == ids[2:]
-    assert await ids_for(status="no_recipient") == ids[2:]
+    assert await ids_for(status="no_recipient") == issued + ids[2:]
     assert await ids_for(status="sent") == []
     assert await ids_for(limit=1, starting_after=ids[0]) == ids[1:2]
-    assert await ids_for(created_gte="2026-01-15T12:00:00Z") == ids
+    assert await ids_for(created_gte="2026-01-15T12:00:00Z") == issued + ids
     assert await ids_for(created_lt="2026-01-15T12:00:00Z") == []
 
     detail = (await api.get(f"/v1/emails/{ids[0]}")).json()

@@ -50,7 +50,7 @@ from assina.billing.settings import DEFAULT_RULES, BillingRules, billing_rules
 from assina.contracts.models import Contract
 from assina.core.clock import Clock, FrozenClock
 from assina.db.database import Database
-from assina.dunning.run import run_dunning
+from assina.dunning.run import DunningDays, run_dunning
 from assina.dunning.steps import DunningStep
 from assina.tenants.models import Tenant
 
@@ -58,6 +58,9 @@ logger = logging.getLogger("assina.calendar")
 
 BATCH = 500
 PASS_TIME = time(12, 0)
+# After a tenant's contracts step issued this many charges, PostgreSQL's statistics of the
+# tables it filled are refreshed before the dunning pass reads them (see run_calendar).
+REFRESH_STATISTICS_AFTER = 1_000
 
 
 @dataclass
@@ -103,11 +106,14 @@ async def run_calendar(
     day: date | None = None,
     tenant_id: str | None = None,
     options: PassOptions = PassOptions(),
+    dunning_days: DunningDays | None = None,
 ) -> CalendarReport:
     """One pass of the calendar for `day` (default: each tenant's today), for every tenant
     or only `tenant_id`. A pass for another day than the tenant's today acts as of noon that
     day in the tenant's time zone: what it writes (events, charges, readjustment dates) is
-    dated that day, so a simulated year reads like a real one."""
+    dated that day, so a simulated year reads like a real one. `dunning_days`: the worker's
+    record of the dunning passes done, so that each tenant's runs once a day (dunning/run.py);
+    without it (`assina billing run`), the dunning pass always runs."""
     report = CalendarReport()
     for tenant, time_zone in await _tenants(database, tenant_id):
         today = tenant_today(clock.now(), time_zone)
@@ -115,8 +121,15 @@ async def run_calendar(
         if day is not None and day != today:
             pass_day = day
             pass_clock = FrozenClock(datetime.combine(day, PASS_TIME, ZoneInfo(time_zone)))
+        issued_before = report.charges_issued
         await _TenantPass(database, pass_clock, tenant, pass_day, options, report).run()
-        dunned = await run_dunning(database, pass_clock, tenant, pass_day, report.failed)
+        if report.charges_issued - issued_before >= REFRESH_STATISTICS_AFTER:
+            # Autovacuum would only catch up in a minute or so; until then the planner reads
+            # the charges table by status and due date whole for every batch of customers.
+            await database.refresh_statistics("charges", "webhook_messages", "emails")
+        dunned = await run_dunning(
+            database, pass_clock, tenant, pass_day, report.failed, dunning_days
+        )
         report.dunning.add(dunned)
     return report
 

@@ -18,7 +18,6 @@ from typing import Annotated, cast
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.models import PriceIndexValue
@@ -27,6 +26,7 @@ from assina.core.clock import Clock
 from assina.core.errors import invalid
 from assina.core.inputs import InputModel
 from assina.core.pagination import PageParams, fetch_page
+from assina.db.upsert import insert_on_conflict
 
 MONTHS_PER_READJUSTMENT = 12
 MIN_PERCENT = Decimal(-100)
@@ -107,10 +107,9 @@ async def record_value(
 ) -> PriceIndexValueOut:
     """Record (or replace) one month's value; an upsert, so concurrent writes cannot collide."""
     values = {"percent": percent, "updated_at": clock.now()}
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = cast(Table, PriceIndexValue.__table__)
     statement = (
-        insert(table)
+        insert_on_conflict(session, table)
         .values(tenant_id=tenant_id, index=index.value, month=month, **values)
         .on_conflict_do_update(
             index_elements=[table.c.tenant_id, table.c.index, table.c.month], set_=values

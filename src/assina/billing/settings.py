@@ -18,12 +18,12 @@ from typing import Annotated, cast
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.models import BillingSettings
 from assina.core.clock import Clock
 from assina.core.inputs import InputModel
+from assina.db.upsert import insert_on_conflict
 from assina.payments.pix import MAX_CITY, MAX_KEY, MAX_NAME, shown_text
 
 DEFAULT_FINE_PERCENT = Decimal(2)
@@ -208,10 +208,9 @@ async def replace_billing_settings(
         "merchant_city": params.merchant_city,
         "updated_at": now,
     }
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = cast(Table, BillingSettings.__table__)
     statement = (
-        insert(table)
+        insert_on_conflict(session, table)
         .values(tenant_id=tenant_id, **values)
         .on_conflict_do_update(index_elements=[table.c.tenant_id], set_=values)
     )

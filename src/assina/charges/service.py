@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.billing.settings import BillingRules, billing_rules
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeCreate, ChargeItemIn, ChargeOut, ChargeUpdate, stored_line
+from assina.contracts.common import tenant_today
 from assina.contracts.models import PaymentMethod
 from assina.core.clock import Clock
 from assina.core.errors import conflict, invalid, not_found
@@ -27,8 +28,11 @@ from assina.core.money import MAX_AMOUNT
 from assina.core.pagination import PageParams, fetch_page
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer
+from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
 from assina.events.service import Change, changed_fields, emit_event, emit_events, snapshot
+from assina.notifications.models import EmailKind
+from assina.notifications.outbox import Notice, email_context, queue_emails
 from assina.payments.pix import pix_code
 from assina.products.models import Product, ProductStatus
 from assina.tenants.counters import Counter, next_value, reserve_values
@@ -67,7 +71,7 @@ async def issue_charge(
     422 when the customer is not the tenant's or the lines add up to less than zero or more
     than MAX_AMOUNT.
     """
-    await _require_customer(session, tenant_id, draft.customer_id)
+    customer = await _require_customer(session, tenant_id, draft.customer_id)
     rules = await billing_rules(session, tenant_id)
     number = await next_value(session, tenant_id, Counter.CHARGE_NUMBER)
     charge = Charge(**charge_row(tenant_id, draft, number, rules, clock.now()))
@@ -80,6 +84,11 @@ async def issue_charge(
         ChargeOut.of(charge),
         customer_id=charge.customer_id,
     )
+    if charge.amount > 0:  # nothing to pay, nothing to tell
+        notice = Notice(customer, charge)  # the charge is written: emit_event flushed it
+        await queue_emails(
+            session, tenant_id, EmailKind.CHARGE_CREATED, [notice], charge.created_at
+        )
     return charge
 
 
@@ -93,9 +102,10 @@ async def issue_charges(
 ) -> None:
     """Issue many charges at once, for the billing calendar's batches: the rows `issue_charge`
     writes, with one statement for their numbers and one multi-row INSERT each for the
-    charges, their `charge.created` events and the messages to `listeners` (the tenant's
-    enabled endpoints, read in this transaction). The customers are not checked again: the
-    caller's contracts name them and the foreign key holds."""
+    charges, their `charge.created` events, the messages to `listeners` (the tenant's
+    enabled endpoints, read in this transaction) and the `charge_created` e-mails. The
+    customers are not checked again: the caller's contracts name them and the foreign key
+    holds."""
     if not drafts:
         return
     first = await reserve_values(session, tenant_id, Counter.CHARGE_NUMBER, len(drafts))
@@ -106,6 +116,30 @@ async def issue_charges(
     await session.execute(insert(Charge), rows)
     changes = [Change(ChargeOut.of_row(row), row["customer_id"]) for row in rows]
     await emit_events(session, tenant_id, EventType.CHARGE_CREATED, changes, now, listeners)
+    await _queue_charge_emails(session, tenant_id, rows, now)
+
+
+async def _queue_charge_emails(
+    session: AsyncSession, tenant_id: str, rows: Sequence[dict[str, Any]], now: datetime
+) -> None:
+    """The `charge_created` e-mail of each charge with something to pay, as `issue_charge`
+    queues it, for many charges at once."""
+    to_pay = [row for row in rows if row["amount"] > 0]
+    if not to_pay:
+        return
+    context = await email_context(session, tenant_id, EmailKind.CHARGE_CREATED)
+    if context.disabled:
+        return  # not even the customers are read
+    customer_ids = {row["customer_id"] for row in to_pay}
+    customers = {
+        customer.id: customer
+        for customer in await session.scalars(
+            select(Customer).where(Customer.tenant_id == tenant_id, Customer.id.in_(customer_ids))
+        )
+    }
+    # Transient charges, never added to the session: the e-mail's variables read attributes.
+    notices = [Notice(customers[row["customer_id"]], Charge(**row)) for row in to_pay]
+    await queue_emails(session, tenant_id, EmailKind.CHARGE_CREATED, notices, now, context)
 
 
 def charge_row(
@@ -156,7 +190,10 @@ async def create_charge(
         metadata=params.metadata,
         dunning_exempt=params.dunning_exempt,
     )
-    return await issue_charge(session, clock, tenant_id, draft)
+    charge = await issue_charge(session, clock, tenant_id, draft)
+    if charge.due_date < await tenant_today(session, clock, tenant_id):  # overdue already
+        await reconsider_customer(session, clock, tenant_id, charge.customer_id)
+    return charge
 
 
 def charge_total(lines: Sequence[Mapping[str, Any]]) -> int:
@@ -238,12 +275,13 @@ def _normalised_line(item: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-async def _require_customer(session: AsyncSession, tenant_id: str, customer_id: str) -> None:
+async def _require_customer(session: AsyncSession, tenant_id: str, customer_id: str) -> Customer:
     found = await session.scalar(
-        select(Customer.id).where(Customer.tenant_id == tenant_id, Customer.id == customer_id)
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.id == customer_id)
     )
     if found is None:
         raise invalid("customer_id", f"no customer with id {customer_id!r}")
+    return found
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -333,6 +371,8 @@ async def update_charge(
         previous=previous,
         customer_id=charge.customer_id,
     )
+    if {"due_date", "dunning_exempt"} & previous.keys():
+        await reconsider_customer(session, clock, tenant_id, charge.customer_id)
     return charge
 
 

@@ -23,6 +23,7 @@ from assina.charges.service import get_charge
 from assina.core.clock import Clock
 from assina.core.errors import conflict, invalid
 from assina.customers.models import Customer
+from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
 from assina.events.service import emit_event
 from assina.notifications.models import EmailKind
@@ -161,4 +162,6 @@ async def _moved(session: AsyncSession, clock: Clock, charge: Charge, move: Move
         previous=previous,
         customer_id=charge.customer_id,
     )
+    # Paid, dropped or owed again: the customer's standing may change today, not tomorrow.
+    await reconsider_customer(session, clock, charge.tenant_id, charge.customer_id)
     return charge

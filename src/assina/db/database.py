@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -125,6 +125,18 @@ class Database:
                 yield session
             finally:
                 await session.rollback()
+
+    async def refresh_statistics(self, *tables: str) -> None:
+        """ANALYZE `tables` on PostgreSQL (nothing on SQLite, whose planner keeps no row
+        counts), after a step that wrote many of their rows at once: a planner that still
+        believes a table empty picks plans that read all of it (docs/performance.md)."""
+        if self.dialect != "postgresql":
+            return
+        async with self.engine.connect() as connection:
+            for table in tables:
+                quoted = connection.dialect.identifier_preparer.quote_identifier(table)
+                await connection.execute(text(f"ANALYZE {quoted}"))
+            await connection.commit()
 
     async def dispose(self) -> None:
         if self.notifier is not None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import cast
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.dunning import DEFAULT_POLICY, DunningPolicy, DunningScope, policy_problems
 from assina.core.clock import Clock
 from assina.core.errors import invalid
+from assina.db.upsert import insert_on_conflict
 from assina.dunning.models import DunningPolicyRow
 from assina.dunning.schemas import DunningPolicyIn, DunningPolicyOut
 
@@ -58,10 +58,9 @@ async def replace_dunning_policy(
         "scope": policy.scope.value,
         "updated_at": now,
     }
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = cast(Table, DunningPolicyRow.__table__)
     statement = (
-        insert(table)
+        insert_on_conflict(session, table)
         .values(tenant_id=tenant_id, **values)
         .on_conflict_do_update(index_elements=[table.c.tenant_id], set_=values)
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from assina.billing.dunning import DunningPolicy
 from assina.core.clock import Clock
 from assina.db.database import Database
 from assina.dunning.facts import candidates_query
@@ -23,12 +24,51 @@ logger = logging.getLogger("assina.dunning")
 BATCH = 200
 
 
+class DunningDays:
+    """The dunning passes a worker completed: for each tenant, the day and the policy. The
+    worker's calendar runs every minute, but a tenant's dunning pass once a day (and again
+    the same day if the policy changed): between passes, whatever changes a customer's debts
+    decides its standing in its own transaction (`reconsider_customer`)."""
+
+    def __init__(self) -> None:
+        self._done: dict[str, tuple[date, DunningPolicy]] = {}
+
+    def done(self, tenant_id: str, day: date, policy: DunningPolicy) -> bool:
+        return self._done.get(tenant_id) == (day, policy)
+
+    def record(self, tenant_id: str, day: date, policy: DunningPolicy) -> None:
+        self._done[tenant_id] = (day, policy)
+
+
 async def run_dunning(
-    database: Database, clock: Clock, tenant_id: str, day: date, failed: list[str]
+    database: Database,
+    clock: Clock,
+    tenant_id: str,
+    day: date,
+    failed: list[str],
+    days: DunningDays | None = None,
 ) -> DunningStep:
-    """Apply the tenant's policy for `day`; ids of customers that failed go to `failed`."""
+    """Apply the tenant's policy for `day`; ids of customers that failed go to `failed`.
+    With `days`, a pass already completed for this day and policy is not run again."""
     async with database.read() as session:
         policy = await dunning_policy(session, tenant_id)
+    if days is not None and days.done(tenant_id, day, policy):
+        return DunningStep()
+    failures = len(failed)
+    done = await _pass(database, clock, tenant_id, day, policy, failed)
+    if days is not None and len(failed) == failures:
+        days.record(tenant_id, day, policy)
+    return done
+
+
+async def _pass(
+    database: Database,
+    clock: Clock,
+    tenant_id: str,
+    day: date,
+    policy: DunningPolicy,
+    failed: list[str],
+) -> DunningStep:
     done, after = DunningStep(), ""
     while True:
         async with database.read() as session:

@@ -11,11 +11,10 @@ notice day) is unique per tenant in the outbox, and keys already there are skipp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from pydantic import ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.dunning import (
@@ -27,17 +26,18 @@ from assina.billing.dunning import (
     plan_dunning,
     reminder_day,
 )
-from assina.charges.models import Charge
+from assina.contracts.common import tenant_today
 from assina.contracts.lifecycle import cancel_contract_now, move_contract, resume_contract
-from assina.contracts.models import Contract, ContractStatus
+from assina.contracts.models import ContractStatus
 from assina.core.clock import Clock
-from assina.customers.models import Customer, CustomerStatus
+from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerOut
 from assina.dunning.facts import CustomerFile, load_files
+from assina.dunning.policy import dunning_policy
 from assina.events.catalog import EventType
 from assina.events.service import Change, emit_events
-from assina.notifications.models import Email, EmailKind
-from assina.notifications.outbox import EmailContext, email_context, queue_email
+from assina.notifications.models import EmailKind
+from assina.notifications.outbox import Notice, queue_emails
 from assina.webhooks.fanout import enabled_endpoints
 
 DUNNING_REASON = "dunning"
@@ -69,14 +69,22 @@ class DunningStep:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Mail:
     kind: EmailKind
-    customer: Customer
-    key: str
-    charge: Charge | None = None
-    contract: Contract | None = None
-    extra: dict[str, int] = field(default_factory=dict)
+    notice: Notice
+
+
+async def reconsider_customer(
+    session: AsyncSession, clock: Clock, tenant_id: str, customer_id: str
+) -> DunningStep:
+    """Apply the tenant's policy to one customer at once, for today, in the caller's
+    transaction: after a change to its debts (a charge paid, invalidated or reopened, an
+    exempt flag), so that a customer who pays is active again, its contracts resumed, in the
+    same request, not at the next day's pass. Its pending ORM changes must be flushed."""
+    policy = await dunning_policy(session, tenant_id)
+    today = await tenant_today(session, clock, tenant_id)
+    return await apply_dunning(session, clock, tenant_id, [customer_id], today, policy)
 
 
 async def apply_dunning(
@@ -96,7 +104,7 @@ async def apply_dunning(
     for file, plan in plans:
         await _move_contracts(session, clock, day, file, plan, step, mails)
         mails.extend(_notices(file, plan, day, policy))
-    step.emails = await _queue(session, clock, tenant_id, customer_ids, mails)
+    step.emails = await _queue(session, clock, tenant_id, mails)
     return step
 
 
@@ -145,7 +153,8 @@ async def _move_contracts(
         contract = contracts[contract_id]
         await move_contract(session, clock, contract, ContractStatus.SUSPENDED)
         key = f"suspension:{contract.id}:{day}"  # suspended again later: another notice
-        mails.append(_Mail(EmailKind.SUSPENSION, file.customer, key, contract=contract))
+        notice = Notice(file.customer, contract=contract, notice_key=key)
+        mails.append(_Mail(EmailKind.SUSPENSION, notice))
         step.suspended += 1
     for contract_id in plan.resume:
         await resume_contract(session, clock, contracts[contract_id])
@@ -154,7 +163,8 @@ async def _move_contracts(
         contract = contracts[contract_id]
         await cancel_contract_now(session, clock, contract, DUNNING_REASON)
         key = f"cancellation:{contract.id}"
-        mails.append(_Mail(EmailKind.CANCELLATION, file.customer, key, contract=contract))
+        notice = Notice(file.customer, contract=contract, notice_key=key)
+        mails.append(_Mail(EmailKind.CANCELLATION, notice))
         step.cancelled += 1
 
 
@@ -172,23 +182,22 @@ def _notices(
             if before is not None:
                 key = f"reminder:{charge.id}:{before}"
                 left = {"days_until_due": (charge.due_date - day).days}
-                mails.append(_Mail(EmailKind.REMINDER, customer, key, charge, extra=left))
+                mails.append(_Mail(EmailKind.REMINDER, Notice(customer, charge, None, left, key)))
             continue
         after = overdue_notice_day(charge.due_date, day, policy)
         if after is None or not dunned or charge.dunning_exempt:
             continue
         late = {"days_overdue": days_overdue(charge.due_date, day)}
         key = f"overdue:{charge.id}:{after}"
-        mails.append(_Mail(EmailKind.OVERDUE, customer, key, charge, extra=late))
+        mails.append(_Mail(EmailKind.OVERDUE, Notice(customer, charge, None, late, key)))
     for contract in file.contracts:
         if contract.status != ContractStatus.TRIALING or contract.trial_end is None:
             continue
         days_left = (contract.trial_end - day).days
         if 0 <= days_left <= TRIAL_ENDING_NOTICE_DAYS and contract.id not in plan.cancel:
             key = f"trial_ending:{contract.id}:{contract.trial_end}"
-            mail = _Mail(EmailKind.TRIAL_ENDING, customer, key, contract=contract)
-            mail.extra["days_left"] = days_left
-            mails.append(mail)
+            left = {"days_left": days_left}
+            mails.append(_Mail(EmailKind.TRIAL_ENDING, Notice(customer, None, contract, left, key)))
     return mails
 
 
@@ -196,41 +205,14 @@ async def _queue(
     session: AsyncSession,
     clock: Clock,
     tenant_id: str,
-    customer_ids: Sequence[str],
     mails: Sequence[_Mail],
 ) -> int:
-    """Queue the e-mails whose notice key is not in the outbox yet; one template lookup per
-    kind for the whole batch."""
-    if not mails:
-        return 0
-    sent = set(
-        await session.scalars(
-            select(Email.notice_key).where(
-                Email.tenant_id == tenant_id,
-                Email.customer_id.in_(customer_ids),
-                Email.notice_key.in_([mail.key for mail in mails]),
-            )
-        )
-    )
-    contexts: dict[EmailKind, EmailContext] = {}
-    queued = 0
+    """Queue the batch's e-mails, a multi-row INSERT per kind; those whose notice key is in
+    the outbox already (a day run twice) are skipped by the database."""
+    by_kind: dict[EmailKind, list[Notice]] = {}
     for mail in mails:
-        if mail.key in sent:
-            continue
-        sent.add(mail.key)
-        if mail.kind not in contexts:
-            contexts[mail.kind] = await email_context(session, tenant_id, mail.kind)
-        await queue_email(
-            session,
-            clock,
-            tenant_id,
-            mail.kind,
-            mail.customer,
-            charge=mail.charge,
-            contract=mail.contract,
-            extra=mail.extra,
-            context=contexts[mail.kind],
-            notice_key=mail.key,
-        )
-        queued += 1
+        by_kind.setdefault(mail.kind, []).append(mail.notice)
+    queued = 0
+    for kind, notices in by_kind.items():
+        queued += await queue_emails(session, tenant_id, kind, notices, clock.now())
     return queued

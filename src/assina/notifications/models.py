@@ -57,7 +57,8 @@ class EmailTemplate(Base):
 
 
 class EmailSettings(Base):
-    """A tenant's e-mail settings; without a row: pt-BR, no sender name, no Reply-To."""
+    """A tenant's e-mail settings; without a row: pt-BR, no sender name, no Reply-To, every
+    kind sent."""
 
     __tablename__ = "email_settings"
 
@@ -65,6 +66,8 @@ class EmailSettings(Base):
     locale: Mapped[str] = mapped_column(String(8))
     from_name: Mapped[str | None] = mapped_column(String(100))
     reply_to: Mapped[str | None] = mapped_column(String(320))
+    # Kinds never queued for this tenant (EmailKind values).
+    disabled_kinds: Mapped[list[str]] = mapped_column(server_default=text("'[]'"))
     updated_at: Mapped[datetime]
 
 

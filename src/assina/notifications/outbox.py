@@ -1,16 +1,18 @@
-"""Queueing e-mails: the one function other domains call.
+"""Queueing e-mails: the functions other domains call.
 
 `queue_email` renders the tenant's template for the kind (or the default of its locale) with
 the documented variables and adds one `emails` row to the caller's session, in the caller's
 transaction: the step that causes an e-mail and the e-mail commit together or not at all. It
 does not commit, and costs one query (tenant, settings and template at once) plus the INSERT
 at the caller's flush. The worker's sender sends the row later (sender.py).
+`queue_emails` does the same for many e-mails of one kind with one multi-row INSERT (the
+billing calendar and the dunning pass, a batch at a time).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,7 @@ from assina.contracts.models import Contract
 from assina.core.clock import Clock
 from assina.core.ids import new_id
 from assina.customers.models import Customer
+from assina.db.upsert import insert_on_conflict
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (
     Email,
@@ -41,7 +44,16 @@ from assina.notifications.templates import (
 from assina.notifications.variables import Setting, Variables, build_variables
 from assina.tenants.models import Tenant
 
-__all__ = ["EmailContext", "EmailKind", "email_context", "queue_email", "render_for"]
+__all__ = [
+    "EmailContext",
+    "EmailKind",
+    "Notice",
+    "email_context",
+    "email_row",
+    "queue_email",
+    "queue_emails",
+    "render_for",
+]
 
 logger = logging.getLogger("assina.emails")
 
@@ -55,6 +67,7 @@ class EmailContext:
     reply_to: str | None
     saved: Sources | None  # the tenant's own template, if it saved one
     saved_at: datetime | None = None
+    disabled: bool = False  # the tenant does not send this kind: nothing is queued
 
     @property
     def locale(self) -> Locale:
@@ -75,6 +88,7 @@ async def email_context(session: AsyncSession, tenant_id: str, kind: EmailKind) 
                 EmailSettings.locale,
                 EmailSettings.from_name,
                 EmailSettings.reply_to,
+                EmailSettings.disabled_kinds,
                 EmailTemplate.subject,
                 EmailTemplate.html,
                 EmailTemplate.text,
@@ -91,10 +105,12 @@ async def email_context(session: AsyncSession, tenant_id: str, kind: EmailKind) 
     ).first()
     if row is None:
         raise LookupError(f"no tenant {tenant_id!r}")
-    name, time_zone, locale, from_name, reply_to, subject, html, text, saved_at = row
+    name, time_zone, locale, from_name, reply_to, disabled_kinds, *template = row
+    subject, html, text, saved_at = template
     saved = Sources(subject, html, text) if subject is not None else None
     setting = Setting(Locale(locale or Locale.PT_BR), time_zone, name)
-    return EmailContext(setting, from_name, reply_to, saved, saved_at)
+    disabled = kind.value in (disabled_kinds or [])
+    return EmailContext(setting, from_name, reply_to, saved, saved_at, disabled)
 
 
 def render_for(
@@ -113,6 +129,56 @@ def render_for(
         return default, f"the saved template failed ({failure}); the default was sent"[:500]
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One e-mail for `queue_emails`: to whom, about what (a charge kind needs `charge`, a
+    contract kind `contract`), the kind's numbers in `extra`, and the caller's `notice_key`."""
+
+    customer: Customer
+    charge: Charge | None = None
+    contract: Contract | None = None
+    extra: Mapping[str, Any] | None = None
+    notice_key: str | None = None
+
+
+def email_row(
+    tenant_id: str, kind: EmailKind, notice: Notice, context: EmailContext, now: datetime
+) -> dict[str, Any]:
+    """The rendered `emails` row of one notice, by attribute name: `pending`, or
+    `no_recipient` when the customer has no e-mail address."""
+    customer = notice.customer
+    if customer.tenant_id != tenant_id:
+        raise ValueError("the customer belongs to another tenant")
+    variables = build_variables(
+        kind, context.setting, now, customer, notice.charge, notice.contract, notice.extra
+    )
+    rendered, note = render_for(context, kind, variables)
+    status = EmailStatus.PENDING if customer.email else EmailStatus.NO_RECIPIENT
+    return {
+        "id": new_id("eml"),
+        "tenant_id": tenant_id,
+        "customer_id": customer.id,
+        "charge_id": notice.charge.id if notice.charge is not None else None,
+        "contract_id": notice.contract.id if notice.contract is not None else None,
+        "kind": kind.value,
+        "notice_key": notice.notice_key,
+        "to_address": customer.email,
+        "from_name": context.from_name,
+        "reply_to": context.reply_to,
+        "subject": rendered.subject,
+        "text_body": rendered.text,
+        "html_body": rendered.html,
+        "status": status.value,
+        "attempt_count": 0,
+        "next_attempt_at": now,
+        "locked_until": None,
+        "last_attempt_at": None,
+        "last_error": note,
+        "sent_at": None,
+        "created_at": now,
+    }
+
+
 async def queue_email(
     session: AsyncSession,
     clock: Clock,
@@ -125,10 +191,11 @@ async def queue_email(
     extra: Mapping[str, Any] | None = None,
     context: EmailContext | None = None,
     notice_key: str | None = None,
-) -> Email:
+) -> Email | None:
     """Render and queue one e-mail to `customer` (not committed: the caller's boundary
-    commits). A charge kind (`charge_created`, `reminder`, `overdue`, `receipt`) needs
-    `charge`; a contract kind (`suspension`, `cancellation`, `trial_ending`) `contract`.
+    commits); None, and nothing queued, when the tenant disabled the kind. A charge kind
+    (`charge_created`, `reminder`, `overdue`, `receipt`) needs `charge`; a contract kind
+    (`suspension`, `cancellation`, `trial_ending`) `contract`.
     `extra` may set `days_until_due` (reminder), `days_overdue` (overdue) or `days_left`
     (trial_ending); they are computed from today in the tenant's time zone otherwise.
 
@@ -138,36 +205,41 @@ async def queue_email(
     many e-mails of one kind (saves the query). `notice_key`: the caller's key for this notice
     (e.g. kind, object and day), unique per tenant in the outbox (a second one with the same
     key fails on the unique constraint at flush); callers skip the keys already there."""
-    if customer.tenant_id != tenant_id:
-        raise ValueError("the customer belongs to another tenant")
     if context is None:
         context = await email_context(session, tenant_id, kind)
-    now = clock.now()
-    variables = build_variables(kind, context.setting, now, customer, charge, contract, extra)
-    rendered, note = render_for(context, kind, variables)
-    status = EmailStatus.PENDING if customer.email else EmailStatus.NO_RECIPIENT
-    email = Email(
-        id=new_id("eml"),
-        tenant_id=tenant_id,
-        customer_id=customer.id,
-        charge_id=charge.id if charge is not None else None,
-        contract_id=contract.id if contract is not None else None,
-        kind=kind.value,
-        notice_key=notice_key,
-        to_address=customer.email,
-        from_name=context.from_name,
-        reply_to=context.reply_to,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-        status=status.value,
-        attempt_count=0,
-        next_attempt_at=now,
-        locked_until=None,
-        last_attempt_at=None,
-        last_error=note,
-        sent_at=None,
-        created_at=now,
-    )
+    if context.disabled:
+        return None
+    notice = Notice(customer, charge, contract, extra, notice_key)
+    email = Email(**email_row(tenant_id, kind, notice, context, clock.now()))
     session.add(email)
     return email
+
+
+async def queue_emails(
+    session: AsyncSession,
+    tenant_id: str,
+    kind: EmailKind,
+    notices: Sequence[Notice],
+    now: datetime,
+    context: EmailContext | None = None,
+) -> int:
+    """Render and queue many e-mails of one kind with one multi-row INSERT, at once (not at
+    the next flush: the rows their foreign keys name must be written already). For the
+    billing calendar's and the dunning pass's batches. A notice whose `notice_key` is in the
+    outbox already is skipped by the database (ON CONFLICT DO NOTHING), which needs no lookup
+    whose plan could go wrong while the table grows. Returns how many were queued (0 when
+    the tenant disabled the kind)."""
+    if not notices:
+        return 0
+    if context is None:
+        context = await email_context(session, tenant_id, kind)
+    if context.disabled:
+        return 0
+    rows = [email_row(tenant_id, kind, notice, context, now) for notice in notices]
+    table = Email.__table__
+    statement = (
+        insert_on_conflict(session, Email)
+        .on_conflict_do_nothing(index_elements=[table.c.tenant_id, table.c.notice_key])
+        .returning(Email.id)
+    )
+    return len((await session.scalars(statement, rows)).all())

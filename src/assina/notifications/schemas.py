@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from assina.core.inputs import InputModel
 from assina.notifications.models import Email, EmailKind, EmailStatus, Locale
@@ -94,12 +94,24 @@ class EmailSettingsIn(InputModel):
     )
     from_name: FromName | None = None
     reply_to: EmailStr | None = Field(default=None, description="Where customers' replies go.")
+    disabled_kinds: list[EmailKind] = Field(
+        default_factory=list,
+        max_length=len(EmailKind),
+        description="Kinds this tenant does not send: none is queued, not even kept.",
+        examples=[["charge_created"]],
+    )
+
+    @field_validator("disabled_kinds")
+    @classmethod
+    def _each_once(cls, kinds: list[EmailKind]) -> list[EmailKind]:
+        return sorted(set(kinds), key=list(EmailKind).index)
 
 
 class EmailSettingsOut(BaseModel):
     locale: Locale
     from_name: str | None
     reply_to: str | None
+    disabled_kinds: list[EmailKind]
     from_address: str = Field(description="The sender address (ASSINA_SMTP_FROM, server-wide).")
     smtp_configured: bool = Field(description="Whether ASSINA_SMTP_URL is set on this server.")
     updated_at: datetime | None = Field(description="null while the defaults were never changed")

@@ -6,10 +6,9 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from sqlalchemy import Table, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -20,6 +19,7 @@ from assina.core.clock import Clock
 from assina.core.errors import FieldError, Problem, invalid, not_found
 from assina.core.pagination import PageParams, fetch_page
 from assina.customers.models import Customer
+from assina.db.upsert import insert_on_conflict
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (
     Email,
@@ -121,11 +121,6 @@ def check_sources(sources: Sources, kind: EmailKind, now: datetime, prefix: str 
     raise Problem(422, "validation-error", summary, "Unprocessable Content", errors=errors)
 
 
-def _upsert(session: AsyncSession) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 async def replace_template(
     session: AsyncSession, clock: Clock, tenant_id: str, kind: EmailKind, params: TemplateIn
 ) -> TemplateOut:
@@ -136,7 +131,7 @@ async def replace_template(
     values |= {"text": sources.text, "updated_at": now}
     table = cast(Table, EmailTemplate.__table__)
     await session.execute(
-        _upsert(session)(table)
+        insert_on_conflict(session, table)
         .values(tenant_id=tenant_id, kind=kind.value, **values)
         .on_conflict_do_update(index_elements=[table.c.tenant_id, table.c.kind], set_=values)
     )
@@ -246,6 +241,7 @@ def _settings_out(
     locale: Locale,
     from_name: str | None,
     reply_to: str | None,
+    disabled_kinds: list[str],
     updated_at: datetime | None,
     server: Settings,
 ) -> EmailSettingsOut:
@@ -253,6 +249,7 @@ def _settings_out(
         locale=locale,
         from_name=from_name,
         reply_to=reply_to,
+        disabled_kinds=[EmailKind(kind) for kind in disabled_kinds],
         from_address=server.smtp_from,
         smtp_configured=server.smtp_url is not None,
         updated_at=updated_at,
@@ -264,8 +261,10 @@ async def get_email_settings(
 ) -> EmailSettingsOut:
     row = await session.get(EmailSettings, tenant_id)
     if row is None:
-        return _settings_out(Locale.PT_BR, None, None, None, server)
-    return _settings_out(Locale(row.locale), row.from_name, row.reply_to, row.updated_at, server)
+        return _settings_out(Locale.PT_BR, None, None, [], None, server)
+    return _settings_out(
+        Locale(row.locale), row.from_name, row.reply_to, row.disabled_kinds, row.updated_at, server
+    )
 
 
 async def replace_email_settings(
@@ -273,19 +272,21 @@ async def replace_email_settings(
 ) -> EmailSettingsOut:
     """Store the whole settings (an upsert, so concurrent first writes cannot collide)."""
     now = clock.now()
+    disabled = [kind.value for kind in params.disabled_kinds]
     values = {
         "locale": params.locale.value,
         "from_name": params.from_name,
         "reply_to": params.reply_to,
+        "disabled_kinds": disabled,
         "updated_at": now,
     }
     table = cast(Table, EmailSettings.__table__)
     await session.execute(
-        _upsert(session)(table)
+        insert_on_conflict(session, table)
         .values(tenant_id=tenant_id, **values)
         .on_conflict_do_update(index_elements=[table.c.tenant_id], set_=values)
     )
-    return _settings_out(params.locale, params.from_name, params.reply_to, now, server)
+    return _settings_out(params.locale, params.from_name, params.reply_to, disabled, now, server)
 
 
 # --- the outbox -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ dates arrive already written for the tenant's locale.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -89,8 +90,10 @@ def documented(kind: EmailKind) -> tuple[tuple[str, str], ...]:
     return COMMON_VARIABLES + own + EXTRA_VARIABLES.get(kind, ())
 
 
+@functools.cache
 def allowed_names(kind: EmailKind) -> dict[str, frozenset[str]]:
-    """Top-level names → their attributes (empty for plain values): what validation allows."""
+    """Top-level names → their attributes (empty for plain values): what validation allows.
+    Cached (a pass builds the variables of thousands of e-mails): do not change the answer."""
     fields: dict[str, set[str]] = {}
     for name, _ in documented(kind):
         top, _, attribute = name.partition(".")

@@ -6,9 +6,9 @@ from enum import StrEnum
 from typing import cast
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assina.db.upsert import insert_on_conflict
 from assina.tenants.models import TenantCounter
 
 
@@ -32,10 +32,9 @@ async def reserve_values(
     transaction, which keeps the row locked until it ends."""
     if count < 1:
         raise ValueError("reserve at least one value")
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = cast(Table, TenantCounter.__table__)
     statement = (
-        insert(table)
+        insert_on_conflict(session, table)
         .values(tenant_id=tenant_id, name=counter.value, value=count)
         .on_conflict_do_update(
             index_elements=[table.c.tenant_id, table.c.name],

@@ -1,6 +1,6 @@
 """The background loops of `assina worker` (and of `assina serve` unless `--no-worker`):
-the webhook dispatcher, the billing calendar (a pass every minute), the e-mail sender
-(notifications/sender.py, a pass every 5 s), and housekeeping
+the webhook dispatcher, the billing calendar (a pass every minute; dunning once a day per
+tenant), the e-mail sender (notifications/sender.py, a pass every 5 s), and housekeeping
 (expired idempotency keys and old delivered messages pruned)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from assina.core.clock import Clock
 from assina.core.idempotency import prune_idempotency_keys
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
+from assina.dunning.run import DunningDays
 from assina.notifications.sender import EmailSender, SenderConfig
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
 from assina.webhooks.metrics import WebhookMetrics
@@ -61,11 +62,13 @@ async def _housekeeping(
 
 
 async def _calendar(database: Database, clock: Clock, stop: asyncio.Event) -> None:
-    """A calendar pass every minute: each tenant's today, in its own time zone. Passes are
-    idempotent, so several workers may run them at once (row locks keep them apart)."""
+    """A calendar pass every minute: each tenant's today, in its own time zone; the dunning
+    pass once per tenant and day (dunning/run.py). Passes are idempotent, so several workers
+    may run them at once (row locks keep them apart)."""
+    dunning_days = DunningDays()
     while not stop.is_set():
         try:
-            report = await run_calendar(database, clock)
+            report = await run_calendar(database, clock, dunning_days=dunning_days)
             if report.contracts or report.dunning.customers:
                 logger.info("calendar: %s", report)
         except Exception:
