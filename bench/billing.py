@@ -1,13 +1,14 @@
 """One billing-calendar pass over many active monthly contracts (issue #4).
 
 For each backend this seeds one tenant with N customers and N active monthly contracts whose
-first charge falls due on the pass day, and one webhook endpoint for every event type (never
-delivered to: no worker runs). Then it runs the real command, `assina billing run --date
-2026-01-15`, in a subprocess and reports its wall time, contracts per second and peak memory
-(the child's maximum RSS, read by GNU time). The pass issues N charges, N `charge.created`
-events and N messages. The command also starts Python and runs the dunning pass after the
-contracts; the time of the contracts step alone is read from the calendar's log line
-("tenant …: N contracts in S s") and reported beside the command's.
+first charge falls due on the pass day, each customer with an e-mail address, and one webhook
+endpoint for every event type (never delivered to: no worker runs). Then it runs the real
+command, `assina billing run --date 2026-01-15`, in a subprocess and reports its wall time,
+contracts per second and peak memory (the child's maximum RSS, read by GNU time). The
+contracts step issues N charges, N `charge.created` events, N messages and N `charge_created`
+e-mails; the dunning pass after it queues N reminders (each charge falls due that day). The
+time of the contracts step alone is read from the calendar's log line ("tenant …: N contracts
+in S s") and reported beside the command's.
 
 Baselines, measured in the same run on the same database, through the same Database layer:
 one write transaction per contract that only locks the contract's row (BEGIN; SELECT … FOR
@@ -16,6 +17,10 @@ transaction per batch of 500 contracts that only locks their rows (the floor of 
 pass, which advances a batch of due contracts in one transaction).
 
     .venv/bin/python bench/billing.py [--contracts 100000] [--backends sqlite,postgresql]
+        [--no-charge-emails]
+
+With --no-charge-emails the tenant has disabled `charge_created` e-mails (`disabled_kinds` of
+its e-mail settings): the contracts step writes charges, events and messages only.
 
 PostgreSQL: database `assina_bench_billing` on ASSINA_BENCH_PG_URL's server (default
 postgres@127.0.0.1:5432), created anew and dropped at the end. SQLite: a temporary file.
@@ -47,6 +52,7 @@ from assina.core.secrets import SecretBox
 from assina.customers.models import Customer
 from assina.db import migrate
 from assina.db.database import Database
+from assina.notifications.models import Email, EmailKind, EmailSettings, Locale
 from assina.tenants.service import create_tenant
 from assina.webhooks.models import WebhookMessage
 from assina.webhooks.schemas import EndpointCreate
@@ -82,14 +88,24 @@ class Result:
     peak_rss_mb: float
     charges: int
     messages: int
+    emails: int
 
 
-async def seed(database: Database, contracts: int) -> str:
+async def seed(database: Database, contracts: int, charge_emails: bool) -> str:
     clock = FrozenClock(NOW)
     async with database.write() as session:
         tenant = await create_tenant(session, clock, SecretBox(KEY), "Bench", "America/Sao_Paulo")
         hook = EndpointCreate(url="http://127.0.0.1:9/hook", event_types=["*"])
         await create_endpoint(session, clock, SecretBox(KEY), tenant.tenant_id, hook, True)
+        if not charge_emails:
+            disabled = [EmailKind.CHARGE_CREATED.value]
+            settings = EmailSettings(
+                tenant_id=tenant.tenant_id,
+                locale=Locale.PT_BR.value,
+                disabled_kinds=disabled,
+                updated_at=NOW,
+            )
+            session.add(settings)
     for first in range(0, contracts, SEED_CHUNK):
         numbers = range(first + 1, min(first + SEED_CHUNK, contracts) + 1)
         customers = [_customer(tenant.tenant_id, number) for number in numbers]
@@ -108,7 +124,7 @@ def _customer(tenant_id: str, number: int) -> Customer:
         tenant_id=tenant_id,
         number=number,
         name=f"Cliente {number}",
-        email=None,
+        email=f"cliente{number}@example.com",
         document=None,
         phone=None,
         address=None,
@@ -214,18 +230,20 @@ def calendar_pass(url: str, directory: str) -> Pass:
     return Pass(seconds, float(step.group(1)), peak, json.loads(child.stdout))
 
 
-async def count(database: Database, model: type[Charge] | type[WebhookMessage]) -> int:
+async def count(database: Database, model: type[Charge | WebhookMessage | Email]) -> int:
     async with database.read() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def run_backend(backend: str, url: str, contracts: int, directory: str) -> Result:
+async def run_backend(
+    backend: str, url: str, contracts: int, directory: str, charge_emails: bool
+) -> Result:
     if backend == "postgresql":
         await recreate_pg(url)
     database = Database.from_url(url, pool_size=2)
     try:
         await migrate.upgrade(database.engine)
-        await seed(database, contracts)
+        await seed(database, contracts, charge_emails)
         if backend == "postgresql":
             async with database.write() as session:
                 await session.execute(text("ANALYZE"))
@@ -234,6 +252,7 @@ async def run_backend(backend: str, url: str, contracts: int, directory: str) ->
         done = calendar_pass(url, directory)
         charges = await count(database, Charge)
         messages = await count(database, WebhookMessage)
+        emails = await count(database, Email)
     finally:
         await database.dispose()
     if done.report["charges_issued"] != contracts or charges != contracts:
@@ -253,6 +272,7 @@ async def run_backend(backend: str, url: str, contracts: int, directory: str) ->
         peak_rss_mb=done.peak_rss_mb,
         charges=charges,
         messages=messages,
+        emails=emails,
     )
 
 
@@ -260,12 +280,18 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contracts", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--no-charge-emails",
+        action="store_true",
+        help="the tenant disables charge_created e-mails (PUT /v1/email-settings)",
+    )
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as directory:
         for backend in args.backends.split(","):
             url = PG_URL if backend == "postgresql" else f"sqlite+aiosqlite:///{directory}/b.db"
-            result = await run_backend(backend, url, args.contracts, directory)
+            emails = not args.no_charge_emails
+            result = await run_backend(backend, url, args.contracts, directory, emails)
             print(json.dumps(asdict(result)), flush=True)
             results.append(result)
     if "postgresql" in args.backends:
@@ -273,15 +299,15 @@ async def main() -> None:
     print(
         "| backend | contracts | baseline tx/s | batch baseline contracts/s | command s "
         "| command contracts/s | contracts step s | step contracts/s | step / baseline "
-        "| peak MB |"
+        "| peak MB | e-mails |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         print(
             f"| {r.backend} | {r.contracts} | {r.baseline_per_s:.0f} "
             f"| {r.batch_baseline_per_s:.0f} | {r.pass_seconds:.1f} | {r.contracts_per_s:.0f} "
             f"| {r.contracts_step_seconds:.1f} | {r.contracts_step_per_s:.0f} "
-            f"| {r.ratio_to_baseline:.1f} | {r.peak_rss_mb:.0f} |"
+            f"| {r.ratio_to_baseline:.1f} | {r.peak_rss_mb:.0f} | {r.emails} |"
         )
 
 

@@ -41,6 +41,8 @@ class Contract(Base):
         UniqueConstraint("tenant_id", "number"),
         Index("ix_contracts_tenant_id_id", "tenant_id", "id"),
         Index("ix_contracts_tenant_id_customer_id", "tenant_id", "customer_id"),
+        # The dunning pass: customers whose trial ends soon, in customer order.
+        Index("ix_contracts_tenant_id_status_customer_id", "tenant_id", "status", "customer_id"),
         # The calendar: live contracts whose next step is due.
         Index("ix_contracts_next_step_on", "next_step_on"),
     )

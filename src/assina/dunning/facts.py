@@ -48,11 +48,14 @@ def candidates_query(
         Charge.status == ChargeStatus.OPEN.value,
         Charge.due_date <= notice_horizon(day, policy),
     )
-    owing = select(Customer.id.label("customer_id")).where(
-        Customer.tenant_id == tenant_id,
-        Customer.id > after,
-        Customer.status.in_([CustomerStatus.DELINQUENT.value, CustomerStatus.SUSPENDED.value]),
-    )
+    # One part per status, each an equality on (tenant_id, status, id): with `status IN`,
+    # SQLite's planner reads every customer after `after` by id to find the few owing.
+    owing = [
+        select(Customer.id.label("customer_id")).where(
+            Customer.tenant_id == tenant_id, Customer.status == status, Customer.id > after
+        )
+        for status in (CustomerStatus.DELINQUENT.value, CustomerStatus.SUSPENDED.value)
+    ]
     trials = select(Contract.customer_id.label("customer_id")).where(
         Contract.tenant_id == tenant_id,
         Contract.customer_id > after,
@@ -61,9 +64,10 @@ def candidates_query(
         Contract.trial_end >= day,
         Contract.trial_end <= day + timedelta(days=TRIAL_ENDING_NOTICE_DAYS),
     )
-    # Each part takes only its next `limit` ids after `after` (from the indexes beginning with
-    # tenant_id and customer_id), so a batch never reads the rest of the tenant again.
-    parts = [_first(part, limit) for part in (charged, owing, trials)]
+    # Each part takes only its next `limit` ids after `after`, read in order from an index
+    # (charges and contracts by tenant_id then customer_id or status, customers by tenant_id,
+    # status, id), so a batch never reads the rest of the tenant again.
+    parts = [_first(part, limit) for part in (charged, *owing, trials)]
     every = union(*(select(part.c.customer_id) for part in parts)).subquery()
     return select(every.c.customer_id).order_by(every.c.customer_id).limit(limit)
 
