@@ -120,3 +120,16 @@ class CustomerOut(BaseModel):
             created_at=customer.created_at,
             updated_at=customer.updated_at,
         )
+
+
+class CustomerStatusChangedOut(CustomerOut):
+    """`customer.status_changed`'s data: the customer after the move, and the move."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    from_status: CustomerStatus = Field(alias="from", description="Before the move.")
+    to_status: CustomerStatus = Field(alias="to", description="After the move.")
+    reason: str = Field(
+        description="overdue, suspended, paid or partially_paid (docs/dunning.md)",
+        examples=["overdue"],
+    )

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.dunning import (
@@ -31,7 +30,7 @@ from assina.contracts.lifecycle import cancel_contract_now, move_contract, resum
 from assina.contracts.models import ContractStatus
 from assina.core.clock import Clock
 from assina.customers.models import CustomerStatus
-from assina.customers.schemas import CustomerOut
+from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
 from assina.dunning.facts import CustomerFile, load_files
 from assina.dunning.policy import dunning_policy
 from assina.events.catalog import EventType
@@ -41,16 +40,6 @@ from assina.notifications.outbox import Notice, queue_emails
 from assina.webhooks.fanout import enabled_endpoints
 
 DUNNING_REASON = "dunning"
-
-
-class CustomerStatusChangedOut(CustomerOut):
-    """`customer.status_changed`'s data: the customer after the move, and the move."""
-
-    model_config = ConfigDict(serialize_by_alias=True)
-
-    from_status: str = Field(serialization_alias="from")
-    to_status: str = Field(serialization_alias="to")
-    reason: str
 
 
 @dataclass

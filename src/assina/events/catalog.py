@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from assina.charges.schemas import ChargeOut
 from assina.contracts.schemas import ContractOut
-from assina.customers.schemas import CustomerOut
+from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
 from assina.events import shapes
 from assina.products.schemas import ProductOut
 
@@ -91,7 +91,7 @@ CATALOG: tuple[EventKind, ...] = (
         EventType.CUSTOMER_STATUS_CHANGED,
         "Cliente status",
         "A situação do cliente mudou: adimplente, inadimplente ou suspenso.",
-        CustomerOut,
+        CustomerStatusChangedOut,
     ),
     _kind(
         EventType.PRODUCT_CREATED,
