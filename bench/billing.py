@@ -198,6 +198,36 @@ async def _sample(database: Database) -> list[str]:
 
 
 @dataclass
+class ChildRun:
+    seconds: float
+    peak_rss_mb: float
+    report: dict[str, Any]
+    log: str
+
+
+def billing_run(url: str, directory: str, day: date, log_level: str) -> ChildRun:
+    """`assina billing run --date day` in a child: its wall seconds, peak RSS (MB), report
+    and log (stderr). Shared with bench/dunning.py.
+
+    The peak is read by GNU time, a small process between us and the child: a child started
+    straight from this (large) process reports our size as its peak, since Linux keeps the
+    high-water mark of the memory a process had before its exec."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSINA_")}
+    env.update(ASSINA_DATABASE_URL=url, ASSINA_DATA_DIR=directory, ASSINA_LOG_LEVEL=log_level)
+    peak_file = Path(directory) / "peak_kb"
+    command = [TIME, "-f", "%M", "-o", str(peak_file), ASSINA, "billing", "run"]
+    started = time.perf_counter()
+    child = subprocess.run(
+        [*command, "--date", day.isoformat()], env=env, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    if child.returncode != 0:
+        raise RuntimeError(f"billing run failed: {child.stdout}\n{child.stderr[-3000:]}")
+    peak = int(peak_file.read_text().split()[-1]) / 1024
+    return ChildRun(seconds, peak, json.loads(child.stdout), child.stderr)
+
+
+@dataclass
 class Pass:
     seconds: float
     contracts_step_seconds: float
@@ -206,28 +236,12 @@ class Pass:
 
 
 def calendar_pass(url: str, directory: str) -> Pass:
-    """`assina billing run` in a child: its wall seconds, the contracts step's seconds (from
-    its log), peak RSS (MB) and report.
-
-    The peak is read by GNU time, a small process between us and the child: a child started
-    straight from this (large) process reports our size as its peak, since Linux keeps the
-    high-water mark of the memory a process had before its exec."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSINA_")}
-    env.update(ASSINA_DATABASE_URL=url, ASSINA_DATA_DIR=directory, ASSINA_LOG_LEVEL="info")
-    peak_file = Path(directory) / "peak_kb"
-    command = [TIME, "-f", "%M", "-o", str(peak_file), ASSINA, "billing", "run"]
-    started = time.perf_counter()
-    child = subprocess.run(
-        [*command, "--date", DAY.isoformat()], env=env, capture_output=True, text=True, check=False
-    )
-    seconds = time.perf_counter() - started
-    if child.returncode != 0:
-        raise RuntimeError(f"billing run failed: {child.stdout}\n{child.stderr[-3000:]}")
-    step = STEP_LOG.search(child.stderr)
+    """The billing run of DAY, with the contracts step's seconds read from its log."""
+    child = billing_run(url, directory, DAY, "info")
+    step = STEP_LOG.search(child.log)
     if step is None:
-        raise RuntimeError(f"no contracts step in the log: {child.stderr[-3000:]}")
-    peak = int(peak_file.read_text().split()[-1]) / 1024
-    return Pass(seconds, float(step.group(1)), peak, json.loads(child.stdout))
+        raise RuntimeError(f"no contracts step in the log: {child.log[-3000:]}")
+    return Pass(child.seconds, float(step.group(1)), child.peak_rss_mb, child.report)
 
 
 async def count(database: Database, model: type[Charge | WebhookMessage | Email]) -> int:

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,8 +45,8 @@ from assina.webhooks.schemas import EndpointCreate
 from assina.webhooks.service import create_endpoint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import ASSINA, recreate_pg
-from billing import TIME, drop_pg
+from api import recreate_pg
+from billing import billing_run, drop_pg
 
 PG_URL = os.environ.get(
     "ASSINA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench_dunning"
@@ -151,22 +150,6 @@ async def baseline(database: Database) -> float:
     return len(ids) / (time.perf_counter() - started)
 
 
-def dunning_pass(url: str, directory: str) -> tuple[float, float, dict[str, object]]:
-    """`assina billing run` in a child (under GNU time, for its own peak RSS)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSINA_")}
-    env.update(ASSINA_DATABASE_URL=url, ASSINA_DATA_DIR=directory, ASSINA_LOG_LEVEL="warning")
-    peak_file = Path(directory) / "peak_kb"
-    command = [TIME, "-f", "%M", "-o", str(peak_file), ASSINA, "billing", "run"]
-    started = time.perf_counter()
-    child = subprocess.run(
-        [*command, "--date", DAY.isoformat()], env=env, capture_output=True, text=True, check=False
-    )
-    seconds = time.perf_counter() - started
-    if child.returncode != 0:
-        raise RuntimeError(f"billing run failed: {child.stdout}\n{child.stderr[-3000:]}")
-    return seconds, int(peak_file.read_text().split()[-1]) / 1024, json.loads(child.stdout)
-
-
 async def count(database: Database, statement: object) -> int:
     async with database.read() as session:
         return int(await session.scalar(statement) or 0)  # type: ignore[call-overload]
@@ -183,7 +166,8 @@ async def run_backend(backend: str, url: str, customers: int, directory: str) ->
             async with database.write() as session:
                 await session.execute(text("ANALYZE"))
         floor = await baseline(database)
-        seconds, peak, report = dunning_pass(url, directory)
+        child = billing_run(url, directory, DAY, "warning")
+        seconds, peak, report = child.seconds, child.peak_rss_mb, child.report
         delinquent = await count(
             database, select(func.count()).where(Customer.status == "delinquent")
         )
