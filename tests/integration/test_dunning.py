@@ -316,3 +316,32 @@ async def test_the_worker_dunns_a_tenant_once_a_day_and_again_when_the_policy_ch
     assert (await api.get(f"/v1/customers/{customer_id}")).json()["status"] == "suspended"
     assert await worker_pass(DUE + timedelta(days=2)) == 0
     assert await worker_pass(DUE + timedelta(days=3)) == 1  # a new day
+
+
+async def test_a_trial_ending_soon_is_told_three_days_before_then_released(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    clock.set(at_noon(DUE))
+    created = await api.post("/v1/customers", {"name": "Teo", "email": "teo@example.com"})
+    customer_id = created.json()["id"]
+    product = await new_product(api, name="Plano Mensal", amount=10000)
+    contract = await post_contract(api, customer_id, [product], trial_days=14)
+    trial_end = date.fromisoformat(contract["trial_end"])
+
+    await days(database, clock, DUE, trial_end - timedelta(days=4))
+    assert "trial_ending" not in [e["kind"] for e in await emails_of(api, customer_id)]
+    await days(database, clock, trial_end - timedelta(days=3), trial_end + timedelta(days=1))
+
+    notices = [e for e in await emails_of(api, customer_id) if e["kind"] == "trial_ending"]
+    assert [e["created_at"][:10] for e in notices] == [str(trial_end - timedelta(days=3))]
+    shown = trial_end.strftime("%d/%m/%Y")
+    assert notices[0]["subject"] == f"Seu período de teste termina em {shown}"
+    assert "em 3 dias" in await email_body(api, notices[0]["id"])
+    assert (await read_contract(api, contract["id"]))["status"] == "active"
+    released = [
+        event
+        for event in await event_log(api)
+        if event["type"] == "contract.updated"
+        and (event["previous"] or {}).get("status") == "trialing"
+    ]
+    assert [event["data"]["status"] for event in released] == ["active"]
