@@ -108,7 +108,7 @@ async def seed(database: Database, contracts: int, charge_emails: bool) -> str:
             session.add(settings)
     for first in range(0, contracts, SEED_CHUNK):
         numbers = range(first + 1, min(first + SEED_CHUNK, contracts) + 1)
-        customers = [_customer(tenant.tenant_id, number) for number in numbers]
+        customers = [bench_customer(tenant.tenant_id, number) for number in numbers]
         async with database.write() as session:
             session.add_all(customers)
             await session.flush()  # no ORM relationship orders the two tables
@@ -118,7 +118,8 @@ async def seed(database: Database, contracts: int, charge_emails: bool) -> str:
     return tenant.tenant_id
 
 
-def _customer(tenant_id: str, number: int) -> Customer:
+def bench_customer(tenant_id: str, number: int) -> Customer:
+    """Customer number `number`, active, with an e-mail address (also bench/dunning.py's)."""
     return Customer(
         id=new_id("cus"),
         tenant_id=tenant_id,

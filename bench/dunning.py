@@ -46,7 +46,7 @@ from assina.webhooks.service import create_endpoint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api import recreate_pg
-from billing import billing_run, drop_pg
+from billing import bench_customer, billing_run, drop_pg
 
 PG_URL = os.environ.get(
     "ASSINA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench_dunning"
@@ -79,29 +79,11 @@ async def seed(database: Database, customers: int) -> None:
         await create_endpoint(session, clock, SecretBox(KEY), tenant.tenant_id, hook, True)
     for first in range(1, customers + 1, SEED_CHUNK):
         numbers = range(first, min(first + SEED_CHUNK, customers + 1))
-        rows = [_customer(tenant.tenant_id, number) for number in numbers]
+        rows = [bench_customer(tenant.tenant_id, number) for number in numbers]
         async with database.write() as session:
             session.add_all(rows)
             await session.flush()  # no ORM relationship orders the two tables
             session.add_all(_charge(tenant.tenant_id, row) for row in rows)
-
-
-def _customer(tenant_id: str, number: int) -> Customer:
-    return Customer(
-        id=new_id("cus"),
-        tenant_id=tenant_id,
-        number=number,
-        name=f"Cliente {number}",
-        email=f"cliente{number}@example.com",
-        document=None,
-        phone=None,
-        address=None,
-        status="active",
-        dunning_exempt=False,
-        metadata_={},
-        created_at=NOW,
-        updated_at=NOW,
-    )
 
 
 def _charge(tenant_id: str, customer: Customer) -> Charge:
