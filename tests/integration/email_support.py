@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from assina.charges.models import Charge
@@ -37,6 +45,7 @@ class Mailbox:
     rcpt_replies: list[str] = field(default_factory=list)
     data_replies: list[str] = field(default_factory=list)
     attempts: int = 0  # RCPT commands seen
+    encrypted: list[bool] = field(default_factory=list)  # per message received: over TLS?
     lock: threading.Lock = field(default_factory=threading.Lock)
     on_message: Callable[[], object] | None = None  # called (in the server's thread) per message
 
@@ -58,6 +67,7 @@ class Mailbox:
             reply = self.data_replies.pop(0) if self.data_replies else None
             if reply is None:
                 self.received.append(envelope)
+                self.encrypted.append(session.ssl is not None)
         if reply is None and self.on_message is not None:
             self.on_message()
         return reply or "250 Message accepted for delivery"
@@ -106,14 +116,54 @@ class SmtpServer:
         return f"smtp://{user}:{quoted}@127.0.0.1:{self.port}"
 
 
+def self_signed_certificate(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A certificate for 127.0.0.1, signed by itself: the server's TLS context, and the
+    certificate's file for a client to trust (SSL_CERT_FILE)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
+
+
 @contextmanager
 def smtp_server(
-    mailbox: Mailbox | None = None, credentials: tuple[str, str] | None = None
+    mailbox: Mailbox | None = None,
+    credentials: tuple[str, str] | None = None,
+    starttls: ssl.SSLContext | None = None,
 ) -> Iterator[SmtpServer]:
     """aiosmtpd on 127.0.0.1 (its own thread and loop); with `credentials`, AUTH is required
-    (over plain text: loopback only)."""
+    (over plain text when there is no `starttls`: loopback only); with `starttls`, the server
+    offers STARTTLS with that context and refuses mail and AUTH before it."""
     mailbox = mailbox or Mailbox()
     extra: dict[str, Any] = {}
+    if starttls is not None:
+        extra = {"tls_context": starttls, "require_starttls": True}
     if credentials is not None:
 
         def authenticate(
@@ -129,7 +179,13 @@ def smtp_server(
             )
             return AuthResult(success=ok, handled=False)
 
-        extra = {"authenticator": authenticate, "auth_require_tls": False, "auth_required": True}
+        # AUTH over plain text only when the server has no TLS to offer (loopback tests).
+        plain = starttls is None
+        extra |= {
+            "authenticator": authenticate,
+            "auth_require_tls": not plain,
+            "auth_required": True,
+        }
     port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port, **extra)
     controller.start()

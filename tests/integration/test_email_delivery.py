@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from tests.integration.email_support import (
     parts,
     put,
     queue,
+    self_signed_certificate,
     sender_for,
     smtp_server,
     stored,
@@ -511,3 +513,30 @@ async def test_a_disabled_kind_is_never_queued(
     refused = await put(api, "/v1/email-settings", {"disabled_kinds": ["sms"]})
     assert refused.status_code == 422
     assert (await api.get("/v1/email-settings")).json() == saved.json()
+
+
+async def test_a_server_that_offers_starttls_gets_the_mail_encrypted(
+    api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An `smtp://` URL upgrades with STARTTLS when offered, checking the server's
+    certificate; this server refuses any mail sent before STARTTLS."""
+    context, certificate = self_signed_certificate(tmp_path)
+    customer_id, charge_id = await customer_and_charge(api)
+    email_id = await queue(
+        database, clock, api.tenant.tenant_id, EmailKind.REMINDER, customer_id, charge_id=charge_id
+    )
+    with smtp_server(starttls=context, credentials=("escola", "segredo")) as server:
+        # Not trusted yet: the certificate check fails, and the e-mail waits for a retry.
+        assert await sender_for(database, clock, server.url).send_once() == 1
+        refused = await stored(database, email_id)
+        assert refused.status == EmailStatus.PENDING and "CERTIFICATE" in str(refused.last_error)
+        assert server.mailbox.received == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate))
+        clock.advance(RETRY_SCHEDULE[0])
+        assert await sender_for(database, clock, server.url).send_once() == 1
+        assert server.mailbox.encrypted == [True]
+    assert (await stored(database, email_id)).status == EmailStatus.SENT
