@@ -30,6 +30,7 @@ from assina.events.api import router as events_router
 from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
 from assina.products.api import router as products_router
+from assina.sandbox.api import router as sandbox_router
 from assina.tenants.api import router as tenants_router
 from assina.tenants.auth import ApiKeyAuthenticator
 from assina.webhooks.api import router as webhooks_router
@@ -97,6 +98,7 @@ def create_app(
         events_router,
         webhooks_router,
         notifications_router,
+        sandbox_router,
     ):
         app.include_router(router)
     if settings.bench_endpoints:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import gc
 import json
 import logging
@@ -16,14 +15,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 
-from assina.billing.calendar import CalendarReport, run_calendar
 from assina.config import Settings
 from assina.core.clock import SystemClock
 from assina.core.secrets import SecretBox, load_or_create_secret_key
 from assina.db import migrate as migrations
 from assina.db.database import Database
+from assina.sandbox.calendar_run import CalendarRunRefused, calendar_run
 from assina.tenants import service as tenants
-from assina.tenants.models import DEFAULT_TIME_ZONE
+from assina.tenants.models import DEFAULT_TIME_ZONE, TenantMode
 from assina.tenants.schemas import CreatedTenant, validate_time_zone
 
 T = TypeVar("T")
@@ -77,12 +76,16 @@ def migrate() -> None:
     typer.echo(f"database at revision {revision}")
 
 
-async def _create_tenant(settings: Settings, name: str, time_zone: str) -> CreatedTenant:
+async def _create_tenant(
+    settings: Settings, name: str, time_zone: str, sandbox: bool = False
+) -> CreatedTenant:
     database = Database.from_url(settings.database_url, pool_size=1)
     box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
     try:
         async with database.write() as session:
-            return await tenants.create_tenant(session, SystemClock(), box, name, time_zone)
+            return await tenants.create_tenant(
+                session, SystemClock(), box, name, time_zone, sandbox=sandbox
+            )
     finally:
         await database.dispose()
 
@@ -101,9 +104,17 @@ def tenant_create(
         str, typer.Option(help="IANA time zone for calendar dates.")
     ] = DEFAULT_TIME_ZONE,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="A sandbox tenant for trying an integration: `sk_test_` keys and a test "
+            "clock (POST /v1/test-clock/advance). It can never be turned live.",
+        ),
+    ] = False,
 ) -> None:
     """Create a tenant and print its API key and validation token (shown only this once)."""
-    created = _run(_create_tenant(_settings(), name, _checked_zone(time_zone)))
+    created = _run(_create_tenant(_settings(), name, _checked_zone(time_zone), sandbox))
     if as_json:
         typer.echo(created.model_dump_json())
         return
@@ -119,8 +130,11 @@ def tenant_key(tenant_id: Annotated[str, typer.Argument(help="ten_… id")]) -> 
         database = Database.from_url(settings.database_url, pool_size=1)
         try:
             async with database.write() as session:
-                await tenants.get_tenant(session, tenant_id)
-                return await tenants.issue_api_key(session, SystemClock(), tenant_id)
+                tenant = await tenants.get_tenant(session, tenant_id)
+                sandbox = tenant.mode == TenantMode.SANDBOX
+                return await tenants.issue_api_key(
+                    session, SystemClock(), tenant_id, sandbox=sandbox
+                )
         finally:
             await database.dispose()
 
@@ -136,29 +150,37 @@ def billing_run(
     day: Annotated[
         str | None,
         typer.Option(
-            "--date", help="The day to run for, YYYY-MM-DD (default: each tenant's today)."
+            "--date",
+            help="YYYY-MM-DD. A live tenant's calendar runs only for its real today; for a "
+            "sandbox tenant (--tenant) a later date advances its test clock to that day.",
         ),
     ] = None,
     tenant_id: Annotated[str | None, typer.Option("--tenant", help="Only this tenant.")] = None,
 ) -> None:
-    """One pass of the billing calendar: trials, cancellations at period end, readjustments
-    and charges due by the date. Idempotent: a second run for the same date does nothing."""
+    """One pass of the billing calendar for each tenant's today: trials, cancellations at
+    period end, readjustments, charges and dunning due by then, catching up missed days.
+    Idempotent: a second run the same day does nothing. Exits 1 if a step failed, 2 when
+    the arguments cannot be run."""
     settings = _settings()
     try:
         run_day = date.fromisoformat(day) if day is not None else None
     except ValueError as error:
         raise typer.BadParameter(f"--date must be YYYY-MM-DD: {error}") from error
 
-    async def run() -> CalendarReport:
+    async def run() -> dict[str, Any]:
         database = Database.from_url(settings.database_url, pool_size=2)
         try:
-            return await run_calendar(database, SystemClock(), run_day, tenant_id)
+            return await calendar_run(database, SystemClock(), run_day, tenant_id)
         finally:
             await database.dispose()
 
-    report = _run(run())
-    typer.echo(json.dumps(dataclasses.asdict(report)))
-    if report.failed:
+    try:
+        outcome = _run(run())
+    except CalendarRunRefused as refused:
+        typer.echo(f"error: {refused}", err=True)
+        raise typer.Exit(2) from refused
+    typer.echo(json.dumps(outcome))
+    if outcome["failed"]:
         raise typer.Exit(1)
 
 

@@ -10,13 +10,13 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from assina.config import Settings
-from assina.core.clock import Clock
+from assina.core.clock import Clock, ShiftedClock
 from assina.core.errors import Problem
 from assina.core.idempotency import UseCase, respond_once
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.tenants.auth import ApiKeyAuthenticator
-from assina.tenants.service import TenantContext
+from assina.tenants.service import TenantContext, clock_offset
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,18 @@ async def require_caller(
     tenant = await runtime.authenticator.tenant_for(credentials.credentials)
     if tenant is None:
         raise _unauthorized("The API key is not valid.")
-    return Caller(tenant=tenant, database=runtime.database, clock=runtime.clock)
+    return Caller(
+        tenant=tenant, database=runtime.database, clock=await tenant_clock(runtime, tenant)
+    )
+
+
+async def tenant_clock(runtime: Runtime, tenant: TenantContext) -> Clock:
+    """The clock the tenant's use cases run by: real time, or a sandbox's test clock."""
+    if not tenant.sandbox:
+        return runtime.clock
+    async with runtime.database.read() as session:
+        offset = await clock_offset(session, tenant.tenant_id)
+    return ShiftedClock(runtime.clock, offset)
 
 
 CallerDep = Annotated[Caller, Depends(require_caller)]

@@ -267,22 +267,39 @@ def billing_run(db_url: str, directory: Path, *args: str) -> subprocess.Complete
     )
 
 
-async def test_the_billing_run_command_issues_what_is_due_once(
+async def test_the_billing_run_command_runs_a_live_tenant_only_for_its_real_today(
     api: TenantClient, db_url: str, tmp_path: Path
 ) -> None:
+    """`--date` would have a live tenant's calendar tell a story that did not happen (charges
+    issued and customers dunned on a day that has not come): refused, naming sandbox
+    tenants, and nothing is written. A real pass (the subprocess runs on real time, so from
+    January 2026 to today) issues what is due once."""
     contract = await new_contract(api, billing_day=20)
+    real_today = datetime.now(ZONE).date()
 
-    first = await asyncio.to_thread(billing_run, db_url, tmp_path, "--date", "2026-02-10")
-    second = await asyncio.to_thread(billing_run, db_url, tmp_path, "--date", "2026-02-10")
+    future = await asyncio.to_thread(billing_run, db_url, tmp_path, "--date", "2200-01-01")
+    past = await asyncio.to_thread(billing_run, db_url, tmp_path, "--date", "2026-02-10")
     wrong = await asyncio.to_thread(billing_run, db_url, tmp_path, "--date", "10/02/2026")
+    unknown = await asyncio.to_thread(billing_run, db_url, tmp_path, "--tenant", "ten_nobody")
 
-    assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout)["charges_issued"] == 3
-    assert (second.returncode, json.loads(second.stdout)["charges_issued"]) == (0, 0)
+    assert (future.returncode, past.returncode) == (2, 2), future.stderr
+    assert "sandbox" in future.stderr
+    assert f"real today ({real_today})" in past.stderr
+    assert await charges_of(api, contract["id"]) == []
     assert wrong.returncode == 2
     assert "--date must be YYYY-MM-DD" in wrong.stderr
+    assert unknown.returncode == 2
+    assert "ten_nobody" in unknown.stderr
+
+    first = await asyncio.to_thread(billing_run, db_url, tmp_path, "--date", real_today.isoformat())
+    second = await asyncio.to_thread(billing_run, db_url, tmp_path)
+    assert first.returncode == 0, first.stderr
     charges = await charges_of(api, contract["id"])
-    # The stub (Jan 15 to 20, 5 of 31 days), then Jan 20 and Feb 20 (issued Feb 10).
-    assert schedule(charges) == [("2026-01-15", 1613), ("2026-01-20", 10000), ("2026-02-20", 10000)]
-    # A pass for another day acts as of noon that day in the tenant's zone.
-    assert {charge["created_at"] for charge in charges} == {"2026-02-10T15:00:00Z"}
+    assert json.loads(first.stdout)["charges_issued"] == len(charges) > 1
+    assert (second.returncode, json.loads(second.stdout)["charges_issued"]) == (0, 0)
+    # The stub (Jan 15 to 20, 5 of 31 days), then every 20th whose issue day has come.
+    assert schedule(charges)[:3] == [
+        ("2026-01-15", 1613),
+        ("2026-01-20", 10000),
+        ("2026-02-20", 10000),
+    ]

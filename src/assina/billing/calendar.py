@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from time import perf_counter
@@ -48,11 +48,11 @@ from assina.billing.charge_batch import advance_batch
 from assina.billing.contract_steps import ContractStep, advance_contract
 from assina.billing.settings import DEFAULT_RULES, BillingRules, billing_rules
 from assina.contracts.models import Contract
-from assina.core.clock import Clock, FrozenClock
+from assina.core.clock import Clock, ShiftedClock
 from assina.db.database import Database
 from assina.dunning.run import DunningDays, run_dunning
 from assina.dunning.steps import DunningStep
-from assina.tenants.models import Tenant
+from assina.tenants.clock import calendar_tenants, hold_test_clock
 
 logger = logging.getLogger("assina.calendar")
 
@@ -108,38 +108,56 @@ async def run_calendar(
     options: PassOptions = PassOptions(),
     dunning_days: DunningDays | None = None,
 ) -> CalendarReport:
-    """One pass of the calendar for `day` (default: each tenant's today), for every tenant
-    or only `tenant_id`. A pass for another day than the tenant's today acts as of noon that
-    day in the tenant's time zone: what it writes (events, charges, readjustment dates) is
-    dated that day, so a simulated year reads like a real one. `dunning_days`: the worker's
+    """One pass of the calendar for each tenant's today (by its own clock: a sandbox tenant's
+    is its test clock), for every tenant or only `tenant_id`. `dunning_days`: the worker's
     record of the dunning passes done, so that each tenant's runs once a day (dunning/run.py);
-    without it (`assina billing run`), the dunning pass always runs."""
+    without it (`assina billing run`), the dunning pass always runs.
+
+    `day`, for tests that walk the calendar of live tenants through the days: a pass for
+    another day than the tenant's today acts as of noon that day in its time zone (what it
+    writes is dated that day; what it sends is due at once). Nothing else runs a day but the
+    tenant's today: a sandbox tenant moves through days by advancing its test clock
+    (sandbox/clock.py), which holds the clock while it runs them, and those passes are
+    skipped here meanwhile."""
     report = CalendarReport()
-    for tenant, time_zone in await _tenants(database, tenant_id):
-        today = tenant_today(clock.now(), time_zone)
-        pass_day, pass_clock = today, clock
+    for tenant in await calendar_tenants(database, tenant_id):
+        tenant_clock = tenant.clock(clock)
+        today = tenant_today(tenant_clock.now(), tenant.time_zone)
+        pass_day, pass_clock = today, tenant_clock
         if day is not None and day != today:
-            pass_day = day
-            pass_clock = FrozenClock(datetime.combine(day, PASS_TIME, ZoneInfo(time_zone)))
-        issued_before = report.charges_issued
-        await _TenantPass(database, pass_clock, tenant, pass_day, options, report).run()
-        if report.charges_issued - issued_before >= REFRESH_STATISTICS_AFTER:
-            # Autovacuum would only catch up in a minute or so; until then the planner reads
-            # the charges table by status and due date whole for every batch of customers.
-            await database.refresh_statistics("charges", "webhook_messages", "emails")
-        dunned = await run_dunning(
-            database, pass_clock, tenant, pass_day, report.failed, dunning_days
-        )
-        report.dunning.add(dunned)
+            noon = datetime.combine(day, PASS_TIME, ZoneInfo(tenant.time_zone))
+            pass_day, pass_clock = day, ShiftedClock(clock, noon - clock.now())
+        if not tenant.sandbox:
+            await run_tenant_day(
+                database, pass_clock, tenant.id, pass_day, report, options, dunning_days
+            )
+            continue
+        async with hold_test_clock(database, clock, tenant.id) as held:
+            if held:  # else an advance is running this tenant's days
+                await run_tenant_day(
+                    database, pass_clock, tenant.id, pass_day, report, options, dunning_days
+                )
     return report
 
 
-async def _tenants(database: Database, tenant_id: str | None) -> Sequence[tuple[str, str]]:
-    async with database.read() as session:
-        statement = select(Tenant.id, Tenant.time_zone).order_by(Tenant.id)
-        if tenant_id is not None:
-            statement = statement.where(Tenant.id == tenant_id)
-        return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
+async def run_tenant_day(
+    database: Database,
+    clock: Clock,
+    tenant_id: str,
+    day: date,
+    report: CalendarReport,
+    options: PassOptions = PassOptions(),
+    dunning_days: DunningDays | None = None,
+) -> None:
+    """One tenant's calendar for `day`, by `clock`: the contracts, then the dunning pass."""
+    issued_before = report.charges_issued
+    await _TenantPass(database, clock, tenant_id, day, options, report).run()
+    if report.charges_issued - issued_before >= REFRESH_STATISTICS_AFTER:
+        # Autovacuum would only catch up in a minute or so; until then the planner reads
+        # the charges table by status and due date whole for every batch of customers.
+        await database.refresh_statistics("charges", "webhook_messages", "emails")
+    dunned = await run_dunning(database, clock, tenant_id, day, report.failed, dunning_days)
+    report.dunning.add(dunned)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,7 +62,7 @@ async def advance_batch(
     contracts are locked and their charges computed."""
     contracts = await _lock(session, tenant_id, contract_ids)
     listeners = await enabled_endpoints(session, tenant_id)
-    writer = _BulkCharges(session, tenant_id, rules, clock.now(), listeners, before_writing)
+    writer = _BulkCharges(session, tenant_id, rules, clock, listeners, before_writing)
     steps: list[ContractStep] = []
     for position, contract in enumerate(contracts, 1):
         if position % YIELD_EVERY == 0:
@@ -107,14 +107,15 @@ class _BulkCharges:
         session: AsyncSession,
         tenant_id: str,
         rules: BillingRules,
-        now: datetime,
+        clock: Clock,
         listeners: list[Listener],
         before_writing: Callable[[], Awaitable[None]],
     ) -> None:
         self.session = session
         self.tenant_id = tenant_id
         self.rules = rules
-        self.now = now
+        self.now = clock.now()
+        self.due_at = clock.real_now()
         self.listeners = listeners
         self.before_writing = before_writing
         self.drafts: list[ChargeDraft] = []
@@ -137,7 +138,13 @@ class _BulkCharges:
             return
         await self.before_writing()
         await issue_charges(
-            self.session, self.tenant_id, self.drafts, self.rules, self.now, self.listeners
+            self.session,
+            self.tenant_id,
+            self.drafts,
+            self.rules,
+            self.now,
+            self.listeners,
+            due_at=self.due_at,
         )
         await _save_schedules(self.session, self.contracts)
         self.drafts = []

@@ -87,7 +87,12 @@ async def issue_charge(
     if charge.amount > 0:  # nothing to pay, nothing to tell
         notice = Notice(customer, charge)  # the charge is written: emit_event flushed it
         await queue_emails(
-            session, tenant_id, EmailKind.CHARGE_CREATED, [notice], charge.created_at
+            session,
+            tenant_id,
+            EmailKind.CHARGE_CREATED,
+            [notice],
+            charge.created_at,
+            due_at=clock.real_now(),
         )
     return charge
 
@@ -99,6 +104,8 @@ async def issue_charges(
     rules: BillingRules,
     now: datetime,
     listeners: Sequence[Listener],
+    *,
+    due_at: datetime,
 ) -> None:
     """Issue many charges at once, for the billing calendar's batches: the rows `issue_charge`
     writes, with one statement for their numbers and one multi-row INSERT each for the
@@ -115,12 +122,18 @@ async def issue_charges(
     ]
     await session.execute(insert(Charge), rows)
     changes = [Change(ChargeOut.of_row(row), row["customer_id"]) for row in rows]
-    await emit_events(session, tenant_id, EventType.CHARGE_CREATED, changes, now, listeners)
-    await _queue_charge_emails(session, tenant_id, rows, now)
+    await emit_events(
+        session, tenant_id, EventType.CHARGE_CREATED, changes, now, listeners, due_at=due_at
+    )
+    await _queue_charge_emails(session, tenant_id, rows, now, due_at)
 
 
 async def _queue_charge_emails(
-    session: AsyncSession, tenant_id: str, rows: Sequence[dict[str, Any]], now: datetime
+    session: AsyncSession,
+    tenant_id: str,
+    rows: Sequence[dict[str, Any]],
+    now: datetime,
+    due_at: datetime,
 ) -> None:
     """The `charge_created` e-mail of each charge with something to pay, as `issue_charge`
     queues it, for many charges at once."""
@@ -139,7 +152,9 @@ async def _queue_charge_emails(
     }
     # Transient charges, never added to the session: the e-mail's variables read attributes.
     notices = [Notice(customers[row["customer_id"]], Charge(**row)) for row in to_pay]
-    await queue_emails(session, tenant_id, EmailKind.CHARGE_CREATED, notices, now, context)
+    await queue_emails(
+        session, tenant_id, EmailKind.CHARGE_CREATED, notices, now, context, due_at=due_at
+    )
 
 
 def charge_row(

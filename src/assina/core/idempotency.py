@@ -117,7 +117,7 @@ async def respond_once(
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     try:
         async with database.write() as session:
-            now = clock.now()
+            now = clock.real_now()  # keys expire in real time, even in a sandbox
             stored = await _find_live_key(session, tenant_id, key, now)
             if stored is not None:
                 return _replay(stored, fingerprint)

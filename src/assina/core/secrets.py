@@ -14,7 +14,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 SECRET_KEY_FILE = "assina.secret"  # noqa: S105 - a file name, not a secret
-API_KEY_PREFIX = "sk_"
+# Live and sandbox keys are told apart at a glance (as Stripe's are).
+LIVE_KEY_PREFIX = "sk_live_"
+SANDBOX_KEY_PREFIX = "sk_test_"
 
 
 def load_or_create_secret_key(configured: str | None, data_dir: Path) -> str:
@@ -51,8 +53,9 @@ class SecretBox:
         return self._fernet.decrypt(sealed.encode()).decode()
 
 
-def new_api_key() -> str:
-    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+def new_api_key(sandbox: bool) -> str:
+    prefix = SANDBOX_KEY_PREFIX if sandbox else LIVE_KEY_PREFIX
+    return prefix + secrets.token_urlsafe(32)
 
 
 def hash_api_key(api_key: str) -> str:

@@ -123,7 +123,13 @@ async def _move_customers(
     await session.flush()
     listeners = await enabled_endpoints(session, tenant_id)
     await emit_events(
-        session, tenant_id, EventType.CUSTOMER_STATUS_CHANGED, changes, now, listeners
+        session,
+        tenant_id,
+        EventType.CUSTOMER_STATUS_CHANGED,
+        changes,
+        now,
+        listeners,
+        due_at=clock.real_now(),
     )
     step.status_changes += len(changes)
 
@@ -203,5 +209,7 @@ async def _queue(
         by_kind.setdefault(mail.kind, []).append(mail.notice)
     queued = 0
     for kind, notices in by_kind.items():
-        queued += await queue_emails(session, tenant_id, kind, notices, clock.now())
+        queued += await queue_emails(
+            session, tenant_id, kind, notices, clock.now(), due_at=clock.real_now()
+        )
     return queued

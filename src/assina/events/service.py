@@ -115,7 +115,7 @@ async def emit_event(
     event = Event(**row)
     session.add(event)
     await session.flush()
-    await fan_out(session, row, only_endpoint)
+    await fan_out(session, row, clock.real_now(), only_endpoint)
     return event
 
 
@@ -135,10 +135,13 @@ async def emit_events(
     changes: Sequence[Change],
     now: datetime,
     listeners: Sequence[Listener],
+    *,
+    due_at: datetime,
 ) -> None:
     """Many events of one type and their messages, with one multi-row INSERT each (the
     billing calendar's batches): the rows `emit_event` would write one by one, in order, for
-    endpoints the caller read in this transaction."""
+    endpoints the caller read in this transaction. Events dated `now`, messages due at
+    `due_at` (`Clock.real_now`)."""
     if not changes:
         return
     sequences = await reserve_sequences(session, tenant_id, len(changes))
@@ -155,7 +158,7 @@ async def emit_events(
         for change, sequence in zip(changes, sequences, strict=True)
     ]
     await session.execute(insert(Event), rows)
-    await fan_out_many(session, rows, listeners)
+    await fan_out_many(session, rows, listeners, due_at)
 
 
 @dataclass(frozen=True)

@@ -142,10 +142,16 @@ class Notice:
 
 
 def email_row(
-    tenant_id: str, kind: EmailKind, notice: Notice, context: EmailContext, now: datetime
+    tenant_id: str,
+    kind: EmailKind,
+    notice: Notice,
+    context: EmailContext,
+    now: datetime,
+    due_at: datetime,
 ) -> dict[str, Any]:
     """The rendered `emails` row of one notice, by attribute name: `pending`, or
-    `no_recipient` when the customer has no e-mail address."""
+    `no_recipient` when the customer has no e-mail address. Dated `now` (business time),
+    due to be sent at `due_at` (real time: `Clock.real_now`)."""
     customer = notice.customer
     if customer.tenant_id != tenant_id:
         raise ValueError("the customer belongs to another tenant")
@@ -170,7 +176,7 @@ def email_row(
         "html_body": rendered.html,
         "status": status.value,
         "attempt_count": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": due_at,
         "locked_until": None,
         "last_attempt_at": None,
         "last_error": note,
@@ -210,7 +216,7 @@ async def queue_email(
     if context.disabled:
         return None
     notice = Notice(customer, charge, contract, extra, notice_key)
-    email = Email(**email_row(tenant_id, kind, notice, context, clock.now()))
+    email = Email(**email_row(tenant_id, kind, notice, context, clock.now(), clock.real_now()))
     session.add(email)
     return email
 
@@ -222,6 +228,8 @@ async def queue_emails(
     notices: Sequence[Notice],
     now: datetime,
     context: EmailContext | None = None,
+    *,
+    due_at: datetime,
 ) -> int:
     """Render and queue many e-mails of one kind with one multi-row INSERT, at once (not at
     the next flush: the rows their foreign keys name must be written already). For the
@@ -235,7 +243,7 @@ async def queue_emails(
         context = await email_context(session, tenant_id, kind)
     if context.disabled:
         return 0
-    rows = [email_row(tenant_id, kind, notice, context, now) for notice in notices]
+    rows = [email_row(tenant_id, kind, notice, context, now, due_at) for notice in notices]
     table = Email.__table__
     statement = (
         insert_on_conflict(session, Email)

@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assina.db.base import Base, id_column
 
 DEFAULT_TIME_ZONE = "America/Sao_Paulo"
+
+
+class TenantMode(StrEnum):
+    """`live` bills real customers by the real calendar; `sandbox` is for trying an
+    integration, with a test clock that can be advanced (product.md §6). Fixed at creation."""
+
+    LIVE = "live"
+    SANDBOX = "sandbox"
 
 
 class Tenant(Base):
@@ -19,6 +28,14 @@ class Tenant(Base):
     validation_token_sealed: Mapped[str] = mapped_column(String(512))
     # Seconds between webhook retries; None for the default schedule (webhooks/retries.py).
     webhook_retry_schedule: Mapped[list[int] | None]
+    mode: Mapped[str] = mapped_column(
+        String(8), default=TenantMode.LIVE.value, server_default=text("'live'")
+    )
+    # A sandbox tenant's test clock: how far its business time runs ahead of real time, in
+    # microseconds (only grows; always 0 for a live tenant).
+    clock_offset_us: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # While an advance of the test clock runs, until when it holds the clock (real time).
+    clock_advancing_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

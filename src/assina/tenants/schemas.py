@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -25,6 +26,10 @@ class TenantOut(BaseModel):
     id: str
     name: str
     time_zone: str = Field(description="IANA time zone for calendar dates, e.g. America/Sao_Paulo")
+    mode: Literal["live", "sandbox"] = Field(
+        description="`sandbox`: a tenant for trying an integration, with a test clock "
+        "(`/v1/test-clock`); `live`: real billing. Fixed at creation."
+    )
     created_at: datetime
     updated_at: datetime
 

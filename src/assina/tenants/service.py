@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,7 @@ from assina.core.secrets import (
     new_api_key,
     new_validation_token,
 )
-from assina.tenants.models import DEFAULT_TIME_ZONE, ApiKey, Tenant
+from assina.tenants.models import DEFAULT_TIME_ZONE, ApiKey, Tenant, TenantMode
 from assina.tenants.schemas import CreatedTenant, TenantUpdate
 
 
@@ -26,6 +27,11 @@ class TenantContext:
 
     tenant_id: str
     time_zone: str
+    mode: TenantMode = TenantMode.LIVE
+
+    @property
+    def sandbox(self) -> bool:
+        return self.mode == TenantMode.SANDBOX
 
 
 async def create_tenant(
@@ -34,7 +40,11 @@ async def create_tenant(
     box: SecretBox,
     name: str,
     time_zone: str = DEFAULT_TIME_ZONE,
+    *,
+    sandbox: bool = False,
 ) -> CreatedTenant:
+    """A live tenant, or with `sandbox` one for trying an integration: its keys start
+    `sk_test_` and its test clock starts at real time. A tenant's mode never changes."""
     now = clock.now()
     validation_token = new_validation_token()
     tenant = Tenant(
@@ -42,24 +52,28 @@ async def create_tenant(
         name=name,
         time_zone=time_zone,
         validation_token_sealed=box.seal(validation_token),
+        mode=TenantMode.SANDBOX.value if sandbox else TenantMode.LIVE.value,
+        clock_offset_us=0,
         created_at=now,
         updated_at=now,
     )
     session.add(tenant)
     await session.flush()
-    api_key = await issue_api_key(session, clock, tenant.id)
+    api_key = await issue_api_key(session, clock, tenant.id, sandbox=sandbox)
     return CreatedTenant(tenant_id=tenant.id, api_key=api_key, validation_token=validation_token)
 
 
-async def issue_api_key(session: AsyncSession, clock: Clock, tenant_id: str) -> str:
+async def issue_api_key(
+    session: AsyncSession, clock: Clock, tenant_id: str, *, sandbox: bool
+) -> str:
     """A new API key for the tenant; only its hash is kept, so this is the one time it is seen."""
-    api_key = new_api_key()
+    api_key = new_api_key(sandbox)
     session.add(
         ApiKey(
             id=new_id("key"),
             tenant_id=tenant_id,
             key_hash=hash_api_key(api_key),
-            key_hint=api_key[:7],
+            key_hint=api_key[:12],
             created_at=clock.now(),
             revoked_at=None,
         )
@@ -71,14 +85,21 @@ async def issue_api_key(session: AsyncSession, clock: Clock, tenant_id: str) -> 
 async def authenticate(session: AsyncSession, key_hash: str) -> TenantContext | None:
     """The tenant whose live API key has this hash (see `hash_api_key`)."""
     statement = (
-        select(Tenant.id, Tenant.time_zone)
+        select(Tenant.id, Tenant.time_zone, Tenant.mode)
         .join(ApiKey, ApiKey.tenant_id == Tenant.id)
         .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     )
     row = (await session.execute(statement)).first()
     if row is None:
         return None
-    return TenantContext(tenant_id=row.id, time_zone=row.time_zone)
+    return TenantContext(tenant_id=row.id, time_zone=row.time_zone, mode=TenantMode(row.mode))
+
+
+async def clock_offset(session: AsyncSession, tenant_id: str) -> timedelta:
+    """How far a tenant's business time runs ahead of real time (a sandbox's test clock;
+    zero for a live tenant). Read fresh on every request: an advance moves it."""
+    offset_us = await session.scalar(select(Tenant.clock_offset_us).where(Tenant.id == tenant_id))
+    return timedelta(microseconds=offset_us or 0)
 
 
 async def first_tenant(session: AsyncSession) -> Tenant | None:

@@ -127,7 +127,9 @@ async def get_secret(endpoint_id: str, caller: CallerDep, runtime: RuntimeDep) -
         endpoint = await service.get_endpoint(session, caller.tenant_id, endpoint_id)
         return EndpointSecret(
             secret=runtime.secret_box.open(endpoint.secret_sealed),
-            previous_secret_expires_at=service.previous_secret_expiry(endpoint, caller.clock.now()),
+            previous_secret_expires_at=service.previous_secret_expiry(
+                endpoint, caller.clock.real_now()
+            ),
         )
 
 
@@ -144,7 +146,7 @@ async def rotate_secret(
         endpoint, secret = await service.rotate_secret(
             session, caller.clock, runtime.secret_box, caller.tenant_id, endpoint_id
         )
-        expiry = service.previous_secret_expiry(endpoint, caller.clock.now())
+        expiry = service.previous_secret_expiry(endpoint, caller.clock.real_now())
         return snapshot(EndpointSecret(secret=secret, previous_secret_expires_at=expiry))
 
     return await caller.respond_once(request, 200, use_case)

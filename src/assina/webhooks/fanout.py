@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -47,8 +48,12 @@ async def enabled_endpoints(
     return [Listener(row.id, row.event_types) for row in rows]
 
 
-def message_rows(event: Mapping[str, Any], endpoint_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """The messages of one event (an `events` row, by attribute name) for these endpoints."""
+def message_rows(
+    event: Mapping[str, Any], endpoint_ids: Sequence[str], due_at: datetime
+) -> list[dict[str, Any]]:
+    """The messages of one event (an `events` row, by attribute name) for these endpoints,
+    due at once: `due_at` is real time (`Clock.real_now`), which for a sandbox tenant is not
+    the event's business time."""
     return [
         {
             "id": new_id("msg"),
@@ -59,11 +64,11 @@ def message_rows(event: Mapping[str, Any], endpoint_ids: Sequence[str]) -> list[
             "customer_id": event["customer_id"],
             "status": MessageStatus.PENDING.value,
             "attempt_count": 0,
-            "next_attempt_at": event["created_at"],
+            "next_attempt_at": due_at,
             "locked_until": None,
             "last_attempt_at": None,
             "delivered_at": None,
-            "created_at": event["created_at"],
+            "created_at": due_at,
         }
         for endpoint_id in endpoint_ids
     ]
@@ -74,7 +79,10 @@ def _targets(listeners: Sequence[Listener], event_type: str) -> list[str]:
 
 
 async def fan_out(
-    session: AsyncSession, event: Mapping[str, Any], only_endpoint: str | None = None
+    session: AsyncSession,
+    event: Mapping[str, Any],
+    due_at: datetime,
+    only_endpoint: str | None = None,
 ) -> int:
     """Write one event's messages (`event` as `events` row values); returns how many.
     `only_endpoint` sends it to that endpoint alone, whatever its filter (a ping)."""
@@ -86,17 +94,22 @@ async def fan_out(
     if not targets:
         return 0
     session.info[NEW_MESSAGES] = True
-    session.add_all(WebhookMessage(**row) for row in message_rows(event, targets))
+    session.add_all(WebhookMessage(**row) for row in message_rows(event, targets, due_at))
     return len(targets)
 
 
 async def fan_out_many(
-    session: AsyncSession, events: Sequence[Mapping[str, Any]], listeners: Sequence[Listener]
+    session: AsyncSession,
+    events: Sequence[Mapping[str, Any]],
+    listeners: Sequence[Listener],
+    due_at: datetime,
 ) -> int:
     """Write the messages of many events with one multi-row INSERT, for endpoints the caller
     read once (in this transaction); returns how many."""
     rows = [
-        row for event in events for row in message_rows(event, _targets(listeners, event["type"]))
+        row
+        for event in events
+        for row in message_rows(event, _targets(listeners, event["type"]), due_at)
     ]
     if not rows:
         return 0

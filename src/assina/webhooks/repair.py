@@ -45,10 +45,10 @@ async def retry_message(
     its schedule, or fails at once when the schedule is spent.
     """
     message = await get_message(session, tenant_id, message_id)
-    if message.locked_until is not None and message.locked_until > clock.now():
+    if message.locked_until is not None and message.locked_until > clock.real_now():
         raise conflict("The message is being delivered right now; try again shortly.")
     message.status = MessageStatus.PENDING.value
-    message.next_attempt_at = clock.now()
+    message.next_attempt_at = clock.real_now()
     message.locked_until = None
     return message
 
@@ -68,7 +68,7 @@ async def recover_endpoint(
         )
         .values(
             status=MessageStatus.PENDING.value,
-            next_attempt_at=clock.now(),
+            next_attempt_at=clock.real_now(),
             locked_until=None,
             attempt_count=0,
         )

@@ -144,7 +144,7 @@ async def rotate_secret(
     session: AsyncSession, clock: Clock, box: SecretBox, tenant_id: str, endpoint_id: str
 ) -> tuple[WebhookEndpoint, str]:
     endpoint = await get_endpoint(session, tenant_id, endpoint_id)
-    now = clock.now()
+    now = clock.real_now()  # the dispatcher signs in real time, even for a sandbox tenant
     secret = new_secret()
     endpoint.previous_secret_sealed = endpoint.secret_sealed
     endpoint.previous_secret_expires_at = now + PREVIOUS_SECRET_LIFETIME

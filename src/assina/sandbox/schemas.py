@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field, model_validator
+
+from assina.core.inputs import InputModel, UtcDatetime
+
+MAX_ADVANCE_DAYS = 1100
+
+
+class TestClockOut(BaseModel):
+    now: datetime = Field(description="The sandbox tenant's business time (RFC 3339, UTC).")
+    today: date = Field(description="Its calendar date in the tenant's time zone.")
+
+
+class TestClockAdvance(InputModel):
+    """Either `to` or `days`."""
+
+    to: UtcDatetime | None = Field(
+        default=None,
+        description="Move the clock to this instant (RFC 3339 with a zone), later than now "
+        "and at most 1,100 days ahead. Safe to retry: a second call finds the clock there "
+        "already (409).",
+    )
+    days: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ADVANCE_DAYS,
+        strict=True,
+        description="Move the clock this many calendar days forward, to the same time of day.",
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> TestClockAdvance:
+        if (self.to is None) == (self.days is None):
+            raise ValueError("send either `to` or `days`")
+        return self
+
+
+class DunningSummary(BaseModel):
+    customers: int
+    status_changes: int
+    suspended: int
+    resumed: int
+    cancelled: int
+    emails: int
+
+
+class TestClockAdvanced(BaseModel):
+    """What the advance did, summed over the days it ran."""
+
+    clock: TestClockOut
+    previous: TestClockOut = Field(description="The clock before the advance.")
+    days: int = Field(
+        description="Calendar days run, the first (the day the clock was on) "
+        "and the last (the day it landed on) included."
+    )
+    contracts: int = Field(description="Contract steps taken.")
+    charges_issued: int
+    trials_ended: int
+    cancelled: int = Field(description="Contracts cancelled at period end.")
+    readjusted: int
+    dunning: DunningSummary
+    failed: list[str] = Field(
+        description="Contracts or customers whose step failed; they stay due."
+    )
