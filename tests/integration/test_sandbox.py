@@ -20,6 +20,8 @@ from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.events.models import Event
 from assina.notifications.models import Email
+from assina.sandbox.schemas import ClockAdvanceIn
+from assina.sandbox.service import advance_test_clock
 from assina.tenants.clock import hold_test_clock
 from assina.tenants.service import create_tenant
 from assina.webhooks.models import WebhookMessage
@@ -221,3 +223,42 @@ async def test_the_worker_leaves_a_held_clock_alone_and_runs_a_free_one_by_it(
     charges = await charges_of(sandbox, contract["id"])
     assert schedule(charges) == [("2026-01-15", 1613), ("2026-01-20", 10000), ("2026-02-20", 10000)]
     assert charges[-1]["created_at"] == "2026-02-11T12:00:00Z"
+
+
+class DyingClock(FrozenClock):
+    """A real clock (frozen here) whose process dies on its nth reading of business time."""
+
+    def __init__(self, start: datetime, readings_before_death: int) -> None:
+        super().__init__(start)
+        self.readings_left = readings_before_death
+
+    def now(self) -> datetime:
+        self.readings_left -= 1
+        if self.readings_left < 0:
+            raise SystemExit("killed")
+        return super().now()
+
+
+async def test_an_advance_that_dies_midway_is_finished_by_the_next(
+    sandbox: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    exempt = await new_customer(sandbox, dunning_exempt=True)
+    contracts = [await new_contract(sandbox, customer_id=exempt) for _ in range(3)]
+    target = ClockAdvanceIn(to=datetime(2026, 5, 20, 12, tzinfo=UTC))
+
+    with pytest.raises(SystemExit):
+        await advance_test_clock(database, DyingClock(START, 200), sandbox.tenant.tenant_id, target)
+
+    stopped = (await sandbox.get("/v1/test-clock")).json()["today"]
+    assert "2026-01-15" < stopped < "2026-05-20"  # it died on the way, holding nothing
+    finished = await advance_test_clock(database, clock, sandbox.tenant.tenant_id, target)
+    assert finished.clock.today == date(2026, 5, 20)
+    for contract in contracts:
+        assert schedule(await charges_of(sandbox, contract["id"])) == monthly(
+            15, ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
+        )
+    async with database.read() as session:
+        created = await session.scalar(
+            select(func.count()).select_from(Event).where(Event.type == "charge.created")
+        )
+    assert created == 15

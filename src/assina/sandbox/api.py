@@ -7,18 +7,18 @@ from fastapi import APIRouter
 from assina.core.openapi import problem_responses
 from assina.deps import CallerDep, RuntimeDep
 from assina.sandbox import service
-from assina.sandbox.schemas import TestClockAdvance, TestClockAdvanced, TestClockOut
+from assina.sandbox.schemas import ClockAdvanced, ClockAdvanceIn, ClockReading
 
 router = APIRouter(prefix="/v1/test-clock", tags=["sandbox"])
 
 
 @router.get(
     "",
-    response_model=TestClockOut,
+    response_model=ClockReading,
     responses=problem_responses(401, 404),
     summary="The sandbox tenant's test clock",
 )
-async def get_test_clock(caller: CallerDep, runtime: RuntimeDep) -> TestClockOut:
+async def get_test_clock(caller: CallerDep, runtime: RuntimeDep) -> ClockReading:
     """The business time of a sandbox tenant (`now`) and its calendar date (`today`). It
     starts at real time when the tenant is created and runs on from where the last advance
     left it. A live tenant has no test clock: 404."""
@@ -28,13 +28,13 @@ async def get_test_clock(caller: CallerDep, runtime: RuntimeDep) -> TestClockOut
 
 @router.post(
     "/advance",
-    response_model=TestClockAdvanced,
+    response_model=ClockAdvanced,
     responses=problem_responses(400, 401, 404, 409, 413, 422),
     summary="Move the test clock forward, running every day's billing on the way",
 )
 async def advance_test_clock(
-    body: TestClockAdvance, caller: CallerDep, runtime: RuntimeDep
-) -> TestClockAdvanced:
+    body: ClockAdvanceIn, caller: CallerDep, runtime: RuntimeDep
+) -> ClockAdvanced:
     """Moves a sandbox tenant's clock to `to` or by `days` (1 to 1,100), running for every
     day on the way exactly what the worker would have run that day (trials, charges,
     proration, readjustments, dunning, e-mails), in order, and answers with what it did.

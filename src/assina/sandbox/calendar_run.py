@@ -13,7 +13,7 @@ from assina.billing.calendar import run_calendar, tenant_today
 from assina.core.clock import Clock
 from assina.core.errors import Problem
 from assina.db.database import Database
-from assina.sandbox.schemas import MAX_ADVANCE_DAYS, TestClockAdvance
+from assina.sandbox.schemas import MAX_ADVANCE_DAYS, ClockAdvanceIn
 from assina.sandbox.service import advance_test_clock
 from assina.tenants.clock import CalendarTenant, calendar_tenants
 
@@ -70,7 +70,7 @@ async def _advance_to(
         raise CalendarRunRefused(f"an advance moves a test clock at most {MAX_ADVANCE_DAYS} days")
     try:
         advanced = await advance_test_clock(
-            database, clock, tenant.id, TestClockAdvance(days=(day - today).days)
+            database, clock, tenant.id, ClockAdvanceIn(days=(day - today).days)
         )
     except Problem as problem:  # busy clock, or more days than an advance takes
         raise CalendarRunRefused(problem.detail) from problem

@@ -9,12 +9,12 @@ from assina.core.inputs import InputModel, UtcDatetime
 MAX_ADVANCE_DAYS = 1100
 
 
-class TestClockOut(BaseModel):
+class ClockReading(BaseModel):
     now: datetime = Field(description="The sandbox tenant's business time (RFC 3339, UTC).")
     today: date = Field(description="Its calendar date in the tenant's time zone.")
 
 
-class TestClockAdvance(InputModel):
+class ClockAdvanceIn(InputModel):
     """Either `to` or `days`."""
 
     to: UtcDatetime | None = Field(
@@ -32,7 +32,7 @@ class TestClockAdvance(InputModel):
     )
 
     @model_validator(mode="after")
-    def _one_of(self) -> TestClockAdvance:
+    def _one_of(self) -> ClockAdvanceIn:
         if (self.to is None) == (self.days is None):
             raise ValueError("send either `to` or `days`")
         return self
@@ -47,11 +47,11 @@ class DunningSummary(BaseModel):
     emails: int
 
 
-class TestClockAdvanced(BaseModel):
+class ClockAdvanced(BaseModel):
     """What the advance did, summed over the days it ran."""
 
-    clock: TestClockOut
-    previous: TestClockOut = Field(description="The clock before the advance.")
+    clock: ClockReading
+    previous: ClockReading = Field(description="The clock before the advance.")
     days: int = Field(
         description="Calendar days run, the first (the day the clock was on) "
         "and the last (the day it landed on) included."

@@ -26,10 +26,10 @@ from assina.core.errors import Problem, conflict, not_found
 from assina.db.database import Database
 from assina.sandbox.schemas import (
     MAX_ADVANCE_DAYS,
+    ClockAdvanced,
+    ClockAdvanceIn,
+    ClockReading,
     DunningSummary,
-    TestClockAdvance,
-    TestClockAdvanced,
-    TestClockOut,
 )
 from assina.tenants.clock import CalendarTenant, calendar_tenant, hold_test_clock, move_test_clock
 
@@ -37,9 +37,9 @@ from assina.tenants.clock import CalendarTenant, calendar_tenant, hold_test_cloc
 WAIT_FOR_CLOCK_SECONDS = 10.0
 
 
-def clock_reading(tenant: CalendarTenant, clock: Clock) -> TestClockOut:
+def clock_reading(tenant: CalendarTenant, clock: Clock) -> ClockReading:
     now = tenant.clock(clock).now()
-    return TestClockOut(now=now, today=tenant_today(now, tenant.time_zone))
+    return ClockReading(now=now, today=tenant_today(now, tenant.time_zone))
 
 
 async def sandbox_tenant(database: Database, tenant_id: str) -> CalendarTenant:
@@ -51,7 +51,7 @@ async def sandbox_tenant(database: Database, tenant_id: str) -> CalendarTenant:
     return tenant
 
 
-def advance_target(request: TestClockAdvance, now: datetime, time_zone: str) -> datetime:
+def advance_target(request: ClockAdvanceIn, now: datetime, time_zone: str) -> datetime:
     """Where the clock lands: `to`, or `days` calendar days ahead at the same wall time."""
     if request.to is not None:
         return request.to
@@ -78,8 +78,8 @@ def _start_of(day: date, time_zone: str) -> datetime:
 
 
 async def advance_test_clock(
-    database: Database, clock: Clock, tenant_id: str, request: TestClockAdvance
-) -> TestClockAdvanced:
+    database: Database, clock: Clock, tenant_id: str, request: ClockAdvanceIn
+) -> ClockAdvanced:
     """Advance the sandbox tenant's clock, running every day's calendar on the way.
     409 when the target is not ahead of the clock or another advance holds it."""
     tenant = await sandbox_tenant(database, tenant_id)
@@ -101,8 +101,8 @@ async def advance_test_clock(
             days += 1
             day += timedelta(days=1)
         await move_test_clock(database, clock, hold, target - clock.now())
-    return TestClockAdvanced(
-        clock=TestClockOut(now=target, today=last),
+    return ClockAdvanced(
+        clock=ClockReading(now=target, today=last),
         previous=previous,
         days=days,
         contracts=report.contracts,
