@@ -15,8 +15,11 @@ import pytest
 from sqlalchemy import func, select
 
 from assina.billing.calendar import run_calendar
+from assina.charges.models import Charge
+from assina.contracts.models import Contract
 from assina.core.clock import FrozenClock
 from assina.core.secrets import SecretBox
+from assina.customers.models import Customer
 from assina.db.database import Database
 from assina.events.models import Event
 from assina.notifications.models import Email
@@ -247,7 +250,7 @@ async def test_an_advance_that_dies_midway_is_finished_by_the_next(
     target = ClockAdvanceIn(to=datetime(2026, 5, 20, 12, tzinfo=UTC))
 
     with pytest.raises(SystemExit):
-        await advance_test_clock(database, DyingClock(START, 200), sandbox.tenant.tenant_id, target)
+        await advance_test_clock(database, DyingClock(START, 60), sandbox.tenant.tenant_id, target)
 
     stopped = (await sandbox.get("/v1/test-clock")).json()["today"]
     assert "2026-01-15" < stopped < "2026-05-20"  # it died on the way, holding nothing
@@ -262,3 +265,105 @@ async def test_an_advance_that_dies_midway_is_finished_by_the_next(
             select(func.count()).select_from(Event).where(Event.type == "charge.created")
         )
     assert created == 15
+
+
+async def _story(api: TenantClient) -> None:
+    """Customers that pay nothing: plain, on trial, a one-off charge, exempt, started late."""
+    for name, fields in (
+        ("Plano", {}),
+        ("Teste", {"trial_days": 14}),
+        ("Avulso", {"billing_day": 25}),
+        ("Isento", {}),
+        ("Atrasado", {"start_date": "2025-12-20"}),
+    ):
+        email = f"{name.lower()}@example.com"
+        customer = await new_customer(api, name=name, email=email, dunning_exempt=name == "Isento")
+        await new_contract(api, customer_id=customer, **fields)
+        if name == "Avulso":
+            one_off = {
+                "customer_id": customer,
+                "items": [{"description": "Uniforme", "amount": 8000}],
+                "due_date": "2026-01-20",
+            }
+            assert (await api.post("/v1/charges", one_off)).status_code == 201
+
+
+async def _outcome(database: Database, tenant_id: str) -> dict[str, Any]:
+    """What the days left behind, without ids or times of day."""
+    async with database.read() as session:
+        customers = {
+            row.id: (row.name, row.status)
+            for row in (
+                await session.execute(
+                    select(Customer.id, Customer.name, Customer.status).where(
+                        Customer.tenant_id == tenant_id
+                    )
+                )
+            ).all()
+        }
+        charges = (
+            await session.execute(
+                select(Charge.customer_id, Charge.due_date, Charge.amount, Charge.status).where(
+                    Charge.tenant_id == tenant_id
+                )
+            )
+        ).all()
+        contracts = (
+            await session.execute(
+                select(Contract.customer_id, Contract.status, Contract.cancelled_at).where(
+                    Contract.tenant_id == tenant_id
+                )
+            )
+        ).all()
+        emails = (
+            await session.execute(
+                select(Email.customer_id, Email.kind, Email.created_at).where(
+                    Email.tenant_id == tenant_id
+                )
+            )
+        ).all()
+        events = (
+            await session.execute(
+                select(Event.type, Event.customer_id, Event.created_at).where(
+                    Event.tenant_id == tenant_id
+                )
+            )
+        ).all()
+
+    def local(instant: datetime) -> date:
+        return instant.astimezone(ZONE).date()
+
+    return {
+        "customers": sorted(customers.values()),
+        "charges": sorted((customers[c][0], d, a, s) for c, d, a, s in charges),
+        "contracts": sorted(
+            (customers[c][0], s, local(at) if at else None) for c, s, at in contracts
+        ),
+        "emails": sorted((customers[c][0], kind, local(at)) for c, kind, at in emails),
+        "events": sorted((kind, customers[c][0] if c else "", local(at)) for kind, c, at in events),
+    }
+
+
+async def test_an_advance_ends_where_the_days_run_one_full_pass_at_a_time_end(
+    sandbox: TenantClient, api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    """An advance reads, after its first day, only the customers for whom something can
+    differ from the day before (dunning/incremental.py); a live twin walked one full pass a
+    day through the same 100 days must end in the very same state, e-mail for e-mail and
+    event for event, each on the same day."""
+    await _story(sandbox)
+    await _story(api)
+
+    await advance(sandbox, to="2026-04-25T09:00:00-03:00")
+    day = date(2026, 1, 15)
+    while day <= date(2026, 4, 25):
+        clock.set(datetime.combine(day, time(9), ZONE).astimezone(UTC))
+        report = await run_calendar(database, clock, tenant_id=api.tenant.tenant_id)
+        assert report.failed == []
+        day += timedelta(days=1)
+
+    advanced = await _outcome(database, sandbox.tenant.tenant_id)
+    walked = await _outcome(database, api.tenant.tenant_id)
+    assert advanced == walked
+    kinds = {kind for _, kind, _ in advanced["emails"]}
+    assert {"reminder", "overdue", "suspension", "cancellation", "trial_ending"} <= kinds

@@ -50,6 +50,7 @@ from assina.billing.settings import DEFAULT_RULES, BillingRules, billing_rules
 from assina.contracts.models import Contract
 from assina.core.clock import Clock, ShiftedClock
 from assina.db.database import Database
+from assina.dunning.incremental import YesterdayDone
 from assina.dunning.run import DunningDays, run_dunning
 from assina.dunning.steps import DunningStep
 from assina.tenants.clock import calendar_tenants, hold_test_clock
@@ -148,15 +149,19 @@ async def run_tenant_day(
     report: CalendarReport,
     options: PassOptions = PassOptions(),
     dunning_days: DunningDays | None = None,
+    yesterday: YesterdayDone | None = None,
 ) -> None:
-    """One tenant's calendar for `day`, by `clock`: the contracts, then the dunning pass."""
+    """One tenant's calendar for `day`, by `clock`: the contracts, then the dunning pass
+    (`yesterday`: see run_dunning)."""
     issued_before = report.charges_issued
     await _TenantPass(database, clock, tenant_id, day, options, report).run()
     if report.charges_issued - issued_before >= REFRESH_STATISTICS_AFTER:
         # Autovacuum would only catch up in a minute or so; until then the planner reads
         # the charges table by status and due date whole for every batch of customers.
         await database.refresh_statistics("charges", "webhook_messages", "emails")
-    dunned = await run_dunning(database, clock, tenant_id, day, report.failed, dunning_days)
+    dunned = await run_dunning(
+        database, clock, tenant_id, day, report.failed, dunning_days, yesterday
+    )
     report.dunning.add(dunned)
 
 

@@ -67,12 +67,12 @@ def candidates_query(
     # Each part takes only its next `limit` ids after `after`, read in order from an index
     # (charges and contracts by tenant_id then customer_id or status, customers by tenant_id,
     # status, id), so a batch never reads the rest of the tenant again.
-    parts = [_first(part, limit) for part in (charged, *owing, trials)]
+    parts = [first_ids(part, limit) for part in (charged, *owing, trials)]
     every = union(*(select(part.c.customer_id) for part in parts)).subquery()
     return select(every.c.customer_id).order_by(every.c.customer_id).limit(limit)
 
 
-def _first(part: Select[str], limit: int) -> Subquery:
+def first_ids(part: Select[str], limit: int) -> Subquery:
     """The part's first `limit` distinct ids. Distinct, so that the union's first `limit` ids
     are exactly the first `limit` of all three: none is skipped between batches."""
     column = part.selected_columns[0]

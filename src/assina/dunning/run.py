@@ -16,6 +16,7 @@ from assina.billing.dunning import DunningPolicy
 from assina.core.clock import Clock
 from assina.db.database import Database
 from assina.dunning.facts import candidates_query
+from assina.dunning.incremental import YesterdayDone, changed_candidates_query
 from assina.dunning.policy import dunning_policy
 from assina.dunning.steps import DunningStep, apply_dunning
 
@@ -47,15 +48,18 @@ async def run_dunning(
     day: date,
     failed: list[str],
     days: DunningDays | None = None,
+    yesterday: YesterdayDone | None = None,
 ) -> DunningStep:
     """Apply the tenant's policy for `day`; ids of customers that failed go to `failed`.
-    With `days`, a pass already completed for this day and policy is not run again."""
+    With `days`, a pass already completed for this day and policy is not run again. With
+    `yesterday`, the day before was passed whole: only the customers for whom something can
+    differ since are read (dunning/incremental.py)."""
     async with database.read() as session:
         policy = await dunning_policy(session, tenant_id)
     if days is not None and days.done(tenant_id, day, policy):
         return DunningStep()
     failures = len(failed)
-    done = await _pass(database, clock, tenant_id, day, policy, failed)
+    done = await _pass(database, clock, tenant_id, day, policy, failed, yesterday)
     if days is not None and len(failed) == failures:
         days.record(tenant_id, day, policy)
     return done
@@ -68,11 +72,17 @@ async def _pass(
     day: date,
     policy: DunningPolicy,
     failed: list[str],
+    yesterday: YesterdayDone | None,
 ) -> DunningStep:
     done, after = DunningStep(), ""
     while True:
         async with database.read() as session:
-            query = candidates_query(tenant_id, day, policy, after, BATCH)
+            if yesterday is None:
+                query = candidates_query(tenant_id, day, policy, after, BATCH)
+            else:
+                query = changed_candidates_query(
+                    tenant_id, day, yesterday.time_zone, policy, after, BATCH
+                )
             ids = list((await session.scalars(query)).all())
         if not ids:
             return done

@@ -243,7 +243,10 @@ async def queue_emails(
         context = await email_context(session, tenant_id, kind)
     if context.disabled:
         return 0
+    notices = await _not_queued_yet(session, tenant_id, notices)
     rows = [email_row(tenant_id, kind, notice, context, now, due_at) for notice in notices]
+    if not rows:
+        return 0
     table = Email.__table__
     statement = (
         insert_on_conflict(session, Email)
@@ -251,3 +254,25 @@ async def queue_emails(
         .returning(Email.id)
     )
     return len((await session.scalars(statement, rows)).all())
+
+
+async def _not_queued_yet(
+    session: AsyncSession, tenant_id: str, notices: Sequence[Notice]
+) -> Sequence[Notice]:
+    """The notices whose key is not in the outbox yet. The dunning pass offers the latest
+    notice reached every day until it is queued, so that a missed day loses none; rendering
+    each again only for ON CONFLICT to drop it cost more than the rest of the pass. One
+    look-up on the unique (tenant_id, notice_key) index; ON CONFLICT still settles races."""
+    keys = [notice.notice_key for notice in notices if notice.notice_key is not None]
+    if not keys:
+        return notices
+    queued = set(
+        (
+            await session.scalars(
+                select(Email.notice_key).where(
+                    Email.tenant_id == tenant_id, Email.notice_key.in_(keys)
+                )
+            )
+        ).all()
+    )
+    return [notice for notice in notices if notice.notice_key not in queued]

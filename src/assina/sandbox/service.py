@@ -24,6 +24,7 @@ from assina.billing.calendar import CalendarReport, run_tenant_day, tenant_today
 from assina.core.clock import Clock, ShiftedClock
 from assina.core.errors import Problem, conflict, not_found
 from assina.db.database import Database
+from assina.dunning.incremental import YesterdayDone
 from assina.sandbox.schemas import (
     MAX_ADVANCE_DAYS,
     ClockAdvanced,
@@ -93,11 +94,16 @@ async def advance_test_clock(
         report = CalendarReport()
         offset, days = tenant.clock_offset, 0
         day, last = previous.today, tenant_today(target, tenant.time_zone)
+        yesterday: YesterdayDone | None = None  # the first day reads every candidate
         while day <= last:
             if day > previous.today:  # the clock moves to the start of the day it runs
                 offset = _start_of(day, tenant.time_zone) - clock.now()
                 await move_test_clock(database, clock, hold, offset)
-            await run_tenant_day(database, ShiftedClock(clock, offset), tenant_id, day, report)
+            failures = len(report.failed)
+            day_clock = ShiftedClock(clock, offset)
+            await run_tenant_day(database, day_clock, tenant_id, day, report, yesterday=yesterday)
+            whole = len(report.failed) == failures
+            yesterday = YesterdayDone(tenant.time_zone) if whole else None
             days += 1
             day += timedelta(days=1)
         await move_test_clock(database, clock, hold, target - clock.now())
