@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import socket
 import sqlite3
+import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -269,3 +272,65 @@ def test_worker_metrics_port_busy_exits_before_the_worker_runs(migrated_cli: Cli
 def test_worker_help_names_metrics_port(cli: Cli) -> None:
     result = cli.run("worker", "--help")
     assert "--metrics-port" in result.stdout
+
+
+# --- the README's quick start ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+SHELL_BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
+
+
+def _quick_start_curl() -> str:
+    readme = (ROOT / "README.md").read_text()
+    [block] = [b for b in SHELL_BLOCK.findall(readme) if "export ASSINA_API_KEY=" in b]
+    return block
+
+
+def test_the_readmes_curl_creates_a_customer_when_pasted(
+    migrated_cli: Cli, background: list[Background]
+) -> None:
+    """The block as written, but for the key `make run` printed and the test's port."""
+    block = _quick_start_curl()
+    assert "export ASSINA_API_KEY=sk_…" in block
+    assert "http://127.0.0.1:8000/" in block
+    created = _tenant(migrated_cli, "Escola")
+    port = _free_port()
+    server = migrated_cli.start("serve", "--port", str(port), "--no-worker")
+    background.append(server)
+    server.wait_for(_healthy(f"http://127.0.0.1:{port}"))
+    pasted = block.replace("sk_…", created["api_key"]).replace(
+        "http://127.0.0.1:8000/", f"http://127.0.0.1:{port}/"
+    )
+
+    answers = []
+    for _ in range(2):  # pasted twice: the Idempotency-Key replays the first answer
+        ran = subprocess.run(  # noqa: S603 - the README's own commands
+            ["bash", "-euo", "pipefail", "-c", pasted],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stderr
+        answers.append(json.loads(ran.stdout))
+    assert answers[0]["id"].startswith("cus_"), answers[0]
+    assert answers[0]["document"] == "52998224725"
+    assert answers[1] == answers[0]
+    assert _count(migrated_cli, "SELECT count(*) FROM customers") == 1
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [([], "serve --host 127.0.0.1 --port 8000"), (["PORT=8010"], "--port 8010")],
+    ids=["default", "PORT"],
+)
+def test_make_run_serves_on_the_port_given(variables: list[str], expected: str) -> None:
+    planned = subprocess.run(  # noqa: S603
+        ["make", "-n", "-C", str(ROOT), "run", *variables],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    [serve] = [line for line in planned.stdout.splitlines() if "assina serve" in line]
+    assert serve.endswith(expected), serve
