@@ -172,8 +172,9 @@ async def _queue_a_message_for(cli: Cli, api_key: str, secret_key: str, hook_url
         await database.dispose()
 
 
+@pytest.mark.parametrize("command", ["worker", "serve"])
 def test_the_dispatcher_meeting_a_foreign_secret_stops_the_worker(
-    migrated_cli: Cli, background: list[Background]
+    migrated_cli: Cli, background: list[Background], command: str
 ) -> None:
     """The first tenant opens (the start check passes); the second was sealed with another
     key, and its message makes the dispatcher stop the worker instead of failing every second."""
@@ -187,8 +188,9 @@ def test_the_dispatcher_meeting_a_foreign_secret_stops_the_worker(
     )
     assert _count(migrated_cli, "SELECT count(*) FROM webhook_messages") == 1
 
+    args = ["serve", "--port", str(_free_port())] if command == "serve" else ["worker"]
     worker = migrated_cli.start(
-        "worker", ASSINA_SECRET_KEY="worker-key", ASSINA_ALLOW_PRIVATE_TARGETS="1"
+        *args, ASSINA_SECRET_KEY="worker-key", ASSINA_ALLOW_PRIVATE_TARGETS="1"
     )
     background.append(worker)
     returncode = _exits_by_itself(worker)
