@@ -1,8 +1,11 @@
-# assina — `make run` serves on http://127.0.0.1:8000; `make test` runs the whole suite.
+# assina — `make run` serves on http://127.0.0.1:8000 (PORT=, HOST= to change); `make test` runs the whole suite.
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
+# Where `make run` serves: `make run PORT=8010 HOST=0.0.0.0`.
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 # The Node.js webhook receiver of docs/webhooks.md, which the tests run.
 NODE_RECEIVER := examples/receivers/node
 
@@ -25,7 +28,7 @@ $(NODE_RECEIVER)/node_modules/.package-lock.json: $(NODE_RECEIVER)/package-lock.
 
 run: install
 	$(BIN)/assina init
-	$(BIN)/assina serve
+	$(BIN)/assina serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check src tests bench

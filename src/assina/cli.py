@@ -8,22 +8,26 @@ import gc
 import json
 import logging
 import signal
-from collections.abc import Coroutine
+import socket
+from collections.abc import Coroutine, Iterator
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from prometheus_client import CollectorRegistry
 
+from assina import __version__
 from assina.config import Settings
 from assina.core.clock import SystemClock
-from assina.core.secrets import SecretBox, load_or_create_secret_key
+from assina.core.listening import PortUnavailable, bind_listener
+from assina.core.secrets import SecretBox, SecretKeyMismatch, load_or_create_secret_key
 from assina.db import migrate as migrations
 from assina.db.database import Database
 from assina.sandbox.calendar_run import CalendarRunRefused, calendar_run
 from assina.tenants import service as tenants
 from assina.tenants.models import DEFAULT_TIME_ZONE, TenantMode
-from assina.tenants.schemas import CreatedTenant, validate_time_zone
+from assina.tenants.schemas import CreatedTenant, TenantOut, validate_time_zone
 
 T = TypeVar("T")
 
@@ -35,6 +39,40 @@ tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 billing_app = typer.Typer(help="The billing calendar.", no_args_is_help=True)
 app.add_typer(billing_app, name="billing")
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"assina {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """assina: recurring billing with webhooks that are never lost."""
+
+
+@contextlib.contextmanager
+def _stops_with_a_message() -> Iterator[None]:
+    """What a process cannot run with (a busy port, a foreign secret key) ends it with one
+    line on stderr and exit status 1, not a traceback."""
+    try:
+        yield
+    except (PortUnavailable, SecretKeyMismatch) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+
+
+async def _refuse_a_foreign_secret_key(database: Database, box: SecretBox) -> None:
+    async with database.read() as session:
+        await tenants.check_secret_key(session, box)
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -145,6 +183,38 @@ def tenant_key(tenant_id: Annotated[str, typer.Argument(help="ten_… id")]) -> 
         raise typer.Exit(1) from error
 
 
+@tenant_app.command("list")
+def tenant_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List the tenants, oldest first: id, name, mode (live or sandbox), time zone, created."""
+    listed = _run(_list_tenants(_settings()))
+    if as_json:
+        typer.echo(json.dumps([tenant.model_dump(mode="json") for tenant in listed]))
+        return
+    _print_tenants(listed)
+
+
+async def _list_tenants(settings: Settings) -> list[TenantOut]:
+    database = Database.from_url(settings.database_url, pool_size=1)
+    try:
+        async with database.read() as session:
+            return [TenantOut.model_validate(t) for t in await tenants.list_tenants(session)]
+    finally:
+        await database.dispose()
+
+
+def _print_tenants(listed: list[TenantOut]) -> None:
+    rows = [("ID", "NAME", "MODE", "TIME ZONE", "CREATED")] + [
+        (t.id, t.name, t.mode, t.time_zone, t.created_at.isoformat(timespec="seconds"))
+        for t in listed
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        typer.echo("  ".join([*cells, row[4]]))
+
+
 @billing_app.command("run")
 def billing_run(
     day: Annotated[
@@ -220,7 +290,9 @@ def init() -> None:
         )
 
 
-async def _serve(settings: Settings, host: str, port: int, with_worker: bool) -> None:
+async def _serve(
+    settings: Settings, listener: socket.socket, host: str, port: int, with_worker: bool
+) -> None:
     from assina.app import create_app
     from assina.worker.runner import run_worker
 
@@ -242,27 +314,31 @@ async def _serve(settings: Settings, host: str, port: int, with_worker: bool) ->
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
     runtime = application.state.runtime  # its secret box, already loaded
-    worker = (
-        asyncio.create_task(
-            run_worker(
-                settings,
-                database,
-                clock,
-                runtime.secret_box,
-                stop,
-                metrics=application.state.webhook_metrics,
-            )
-        )
-        if with_worker
-        else None
-    )
+    worker: asyncio.Task[None] | None = None
     try:
-        await server.serve()
+        await _refuse_a_foreign_secret_key(database, runtime.secret_box)
+        if with_worker:
+            worker = asyncio.create_task(
+                run_worker(
+                    settings,
+                    database,
+                    clock,
+                    runtime.secret_box,
+                    stop,
+                    metrics=application.state.webhook_metrics,
+                )
+            )
+            # A worker that stops on its own (a secret it cannot open) stops the server too.
+            worker.add_done_callback(lambda _: setattr(server, "should_exit", True))
+        await server.serve(sockets=[listener])
     finally:
         stop.set()
-        if worker is not None:
-            await worker
-        await database.dispose()
+        listener.close()
+        try:
+            if worker is not None:
+                await worker
+        finally:
+            await database.dispose()
 
 
 @app.command()
@@ -276,14 +352,18 @@ def serve(
 ) -> None:
     """Serve the API, docs and operations endpoints (and the worker loops, by default)."""
     settings = _settings()
-    typer.echo(f"assina on http://{host}:{port}  (API /v1, docs http://{host}:{port}/docs)")
-    _run(_serve(settings, host, port, with_worker=not no_worker))
+    with _stops_with_a_message():
+        # Bound first: a busy port ends the process before the worker runs a pass.
+        listener = bind_listener(host, port)
+        typer.echo(f"assina on http://{host}:{port}  (API /v1, docs http://{host}:{port}/docs)")
+        _run(_serve(settings, listener, host, port, with_worker=not no_worker))
 
 
-async def _work(settings: Settings) -> None:
-    from assina.worker.runner import run_worker
+async def _work(settings: Settings, metrics_listener: socket.socket | None) -> None:
+    from assina.worker.runner import run_until_one_fails, run_worker
 
     database = Database.from_url(settings.database_url, settings.db_pool_size)
+    clock = SystemClock()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -291,15 +371,55 @@ async def _work(settings: Settings) -> None:
             loop.add_signal_handler(signum, stop.set)
     try:
         box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
-        await run_worker(settings, database, SystemClock(), box, stop)
+        await _refuse_a_foreign_secret_key(database, box)
+        if metrics_listener is None:
+            await run_worker(settings, database, clock, box, stop)
+            return
+        await run_until_one_fails(
+            stop, *_worker_with_metrics(settings, database, box, stop, metrics_listener)
+        )
     finally:
+        if metrics_listener is not None:
+            metrics_listener.close()
         await database.dispose()
 
 
+def _worker_with_metrics(
+    settings: Settings,
+    database: Database,
+    box: SecretBox,
+    stop: asyncio.Event,
+    listener: socket.socket,
+) -> tuple[Coroutine[Any, Any, None], Coroutine[Any, Any, None]]:
+    """The worker and its /metrics server, sharing one registry of webhook metrics."""
+    from assina.webhooks.metrics import WebhookMetrics
+    from assina.worker.metrics_server import serve_metrics
+    from assina.worker.runner import run_worker
+
+    clock = SystemClock()
+    registry = CollectorRegistry()
+    metrics = WebhookMetrics(registry)
+    return (
+        run_worker(settings, database, clock, box, stop, metrics=metrics),
+        serve_metrics(listener, registry, metrics, database, clock, stop),
+    )
+
+
 @app.command()
-def worker() -> None:
-    """Run the background loops only (dispatcher, billing calendar, housekeeping)."""
-    _run(_work(_settings()))
+def worker(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve /metrics (Prometheus) on this TCP port; none by default."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option(help="Interface for --metrics-port to listen on.")
+    ] = "127.0.0.1",
+) -> None:
+    """Run the background loops only (dispatcher, billing calendar, e-mail, housekeeping)."""
+    settings = _settings()
+    with _stops_with_a_message():
+        listener = None if metrics_port is None else bind_listener(metrics_host, metrics_port)
+        _run(_work(settings, listener))
 
 
 def main() -> None:

@@ -8,6 +8,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from assina.core.clock import Clock
+from assina.db.database import Database
 from assina.deps import Runtime, RuntimeDep
 from assina.webhooks.metrics import WebhookMetrics
 
@@ -43,12 +45,24 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    registry: CollectorRegistry = request.app.state.metrics_registry
-    webhook_metrics: WebhookMetrics = request.app.state.webhook_metrics
     runtime: Runtime = request.app.state.runtime
+    text_format = await metrics_text(
+        request.app.state.metrics_registry,
+        request.app.state.webhook_metrics,
+        runtime.database,
+        runtime.clock,
+    )
+    return Response(text_format, media_type=CONTENT_TYPE_LATEST)
+
+
+async def metrics_text(
+    registry: CollectorRegistry, webhook_metrics: WebhookMetrics, database: Database, clock: Clock
+) -> bytes:
+    """The Prometheus text of `registry`, the webhook backlog read from the database first
+    (`serve`'s /metrics, and `assina worker --metrics-port`'s)."""
     try:
-        async with runtime.database.read() as session:
-            await webhook_metrics.refresh_backlog(session, runtime.clock.now())
+        async with database.read() as session:
+            await webhook_metrics.refresh_backlog(session, clock.now())
     except (SQLAlchemyError, OSError):
         pass  # the backlog gauges keep their last values; /readyz reports the database
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return generate_latest(registry)

@@ -71,7 +71,7 @@ async def test_create_returns_the_full_customer(api: TenantClient, clock: Frozen
     assert body["document"] == CPF_DIGITS
     assert body["document_type"] == "cpf"
     assert body["phone"] == "+55 11 98765-4321"
-    assert body["address"] == {**address, "country": "BR"}
+    assert body["address"] == {**address, "postal_code": "01001000", "country": "BR"}
     assert body["status"] == "active"
     assert body["metadata"] == {"erp_id": "A-17", "origem": "site"}
     assert body["created_at"] == iso(clock.now())
@@ -105,6 +105,53 @@ async def test_documents_without_punctuation_are_accepted(api: TenantClient) -> 
     cnpj = await create(api, document=CNPJ_DIGITS)
     assert (cpf["document"], cpf["document_type"]) == (CPF_DIGITS, "cpf")
     assert (cnpj["document"], cnpj["document_type"]) == (CNPJ_DIGITS, "cnpj")
+
+
+@pytest.mark.parametrize("postal_code", ["01001-000", "01001000", "01.001-000", " 01001 000 "])
+async def test_a_brazilian_cep_is_stored_digits_only(api: TenantClient, postal_code: str) -> None:
+    body = await create(api, address={"city": "São Paulo", "postal_code": postal_code})
+    assert body["address"]["postal_code"] == "01001000"
+    assert body["address"]["country"] == "BR"
+    fetched = (await api.get(f"/v1/customers/{body['id']}")).json()
+    assert fetched["address"]["postal_code"] == "01001000"
+    patched = await api.patch(
+        f"/v1/customers/{body['id']}", {"address": {"postal_code": "20040-020", "country": "br"}}
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["address"]["postal_code"] == "20040020"
+
+
+@pytest.mark.parametrize(
+    "postal_code",
+    [
+        "0100100",
+        "010010001",
+        "01001-00A",
+        "CEP 01001",
+        "\u0660\u0661\u0660\u0660\u0661\u0660\u0660\u0660",  # Arabic-Indic digits
+        "-",
+        "",
+    ],
+)
+async def test_a_malformed_brazilian_cep_is_422(api: TenantClient, postal_code: str) -> None:
+    body = assert_invalid(
+        await api.post("/v1/customers", {"name": "Ana", "address": {"postal_code": postal_code}}),
+        "address.postal_code",
+    )
+    assert any("8 digits" in error["message"] for error in body["errors"]), body
+    assert await list_all(api) == []
+
+
+@pytest.mark.parametrize(
+    ("country", "postal_code"),
+    [("PT", "1000-001"), ("GB", "SW1A 1AA"), ("US", "10001"), ("AR", "C1002AAP")],
+)
+async def test_a_foreign_postal_code_is_kept_as_sent(
+    api: TenantClient, country: str, postal_code: str
+) -> None:
+    body = await create(api, address={"country": country, "postal_code": postal_code})
+    assert body["address"]["postal_code"] == postal_code
+    assert body["address"]["country"] == country
 
 
 async def test_ids_are_unique_and_prefixed(api: TenantClient) -> None:
@@ -376,6 +423,47 @@ async def test_list_filters_by_document_with_or_without_punctuation(api: TenantC
     ]:
         assert [x["id"] for x in await list_all(api, document=query)] == [expected], query
     assert await list_all(api, document="123.456.789-09") == []
+
+
+async def test_search_finds_name_email_or_document(api: TenantClient) -> None:
+    ana = await create(api, name="Ana Conceição Souza", email="Ana.Souza@Example.com", document=CPF)
+    joao = await create(api, name="JOÃO Pereira", email="jp@empresa.com.br", document=CNPJ)
+    bia = await create(api, name="Bia 100% Lima", email="bia_lima@example.org")
+    await create(api, name="Carlos", document=OTHER_CPF)
+
+    def ids(found: list[dict[str, Any]]) -> list[str]:
+        return [customer["id"] for customer in found]
+
+    cases: list[tuple[str, list[str]]] = [
+        ("souza", [ana["id"]]),  # part of the name, another case
+        ("CONCEIÇÃO", [ana["id"]]),  # letters beyond ASCII fold too
+        ("joão", [joao["id"]]),
+        ("example", [ana["id"], bia["id"]]),  # part of the e-mail
+        ("ana.souza@example.COM", [ana["id"]]),
+        ("@EMPRESA.com", [joao["id"]]),
+        ("529.982", [ana["id"]]),  # digits of the document, punctuation ignored
+        ("98224725", [ana["id"]]),
+        ("11.222.333/0001-81", [joao["id"]]),
+        ("100%", [bia["id"]]),  # LIKE wildcards are searched for, not used
+        ("a_l", [bia["id"]]),
+        ("%", [bia["id"]]),
+        ("nobody", []),
+        ("  ", ids(await list_all(api))),  # blank: no search
+    ]
+    for q, expected in cases:
+        assert ids(await list_all(api, q=q)) == expected, q
+    # With the other filters.
+    assert ids(await list_all(api, q="example", email="bia_lima@example.org")) == [bia["id"]]
+
+
+async def test_search_is_bounded_and_scoped_to_the_tenant(
+    api: TenantClient, other_api: TenantClient
+) -> None:
+    await create(other_api, name="Ana Souza")
+    assert await list_all(api, q="ana") == []
+    assert_invalid(await api.get("/v1/customers", params={"q": "x" * 101}), "q")
+    assert_invalid(await api.get("/v1/customers", params={"q": ""}), "q")
+    assert (await api.get("/v1/customers", params={"q": "x" * 100})).status_code == 200
 
 
 async def test_list_filters_by_creation_time(api: TenantClient, clock: FrozenClock) -> None:

@@ -4,13 +4,17 @@ event catalog (product.md §3)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assina.core.clock import FrozenClock
+from assina.events import catalog as catalog_module
+from assina.events.catalog import CATALOG
 from tests.assertions import iso
 from tests.conftest import START, TenantClient
 
@@ -444,6 +448,32 @@ async def test_event_types_list_the_seed_events_with_labels(api: TenantClient) -
         assert set(schema.get("required", [])) <= set(schema["properties"]), name
     for kind in kinds:  # extras, too, have a label and a `resource.action` name
         assert kind["label"] and kind["name"].count(".") == 1, kind["name"]
+
+
+async def test_event_types_say_which_events_nothing_raises_yet(api: TenantClient) -> None:
+    kinds = (await api.get("/v1/event-types")).json()["data"]
+    not_raised = {kind["name"] for kind in kinds if kind["raised"] is False}
+    assert not_raised == {
+        "expense.settled",
+        "expense.reversed",
+        "expense.updated",
+        "card.declined",
+        "order.status_changed",
+        "fiscal_invoice.issued",
+    }
+    assert all(kind["raised"] is True for kind in kinds if kind["name"] not in not_raised)
+
+
+def test_raised_matches_the_code_that_raises_events() -> None:
+    """An event is `raised` exactly when some module besides the catalog names its type (every
+    emit_event / emit_events call does), so the flag cannot go stale when a feature lands."""
+    source = Path(catalog_module.__file__).parents[1]
+    named: set[str] = set()
+    for path in source.rglob("*.py"):
+        if path.name != "catalog.py":
+            named |= set(re.findall(r"EventType\.([A-Z_]+)", path.read_text()))
+    for kind in CATALOG:
+        assert kind.raised == (kind.name.name in named), kind.name
 
 
 @pytest.mark.parametrize(

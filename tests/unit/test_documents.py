@@ -28,7 +28,8 @@ VALID = [
     ("11.222.333/0001-81", "11222333000181"),
     ("45.059.493/0001-73", "45059493000173"),
 ]
-INVALID = ["123.456.789-00", "111.111.111-11", "11.222.333/0001-80"]
+INVALID = ["123.456.789-00", "11.222.333/0001-80"]
+REPEATED = ["111.111.111-11", "00.000.000/0000-00", "99999999999999"]
 
 
 # --- an independent reference ------------------------------------------------------------
@@ -76,7 +77,7 @@ def test_reference_agrees_with_the_public_vectors() -> None:
     for formatted, digits in VALID:
         kind = "cpf" if len(digits) == 11 else "cnpj"
         assert reference_valid(kind, digits), formatted
-    for formatted in INVALID:
+    for formatted in INVALID + REPEATED:
         digits = only_digits(formatted)
         kind = "cpf" if len(digits) == 11 else "cnpj"
         assert not reference_valid(kind, digits), formatted
@@ -105,6 +106,13 @@ def test_invalid_vectors_are_refused(formatted: str) -> None:
         normalize_document(formatted)
 
 
+@pytest.mark.parametrize("formatted", REPEATED)
+def test_repeated_digits_are_refused_as_such(formatted: str) -> None:
+    kind = "CPF" if len(only_digits(formatted)) == 11 else "CNPJ"
+    with pytest.raises(ValueError, match=f"^invalid {kind}: all digits repeat$"):
+        normalize_document(formatted)
+
+
 @pytest.mark.parametrize("digit", "0123456789")
 def test_repeated_digits_are_refused_although_they_compute(digit: str) -> None:
     cpf, cnpj = digit * 11, digit * 14
@@ -115,7 +123,7 @@ def test_repeated_digits_are_refused_although_they_compute(digit: str) -> None:
         assert complete("cnpj", cnpj[:12]) == cnpj
     assert not is_valid_cnpj(cnpj)
     for document in (cpf, cnpj):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="all digits repeat"):
             normalize_document(document)
 
 

@@ -236,7 +236,7 @@ def test_customer_body_round_trip() -> None:
         "id_sacado_sac": "42", "st_sincro_sac": "cus_01HZX", "st_nome_sac": "Maria Conceição",
         "st_email_sac": "maria+billing@example.com.br", "st_cgc_sac": "52998224725",
         "st_telefone_sac": "+55 11 91234-5678",
-        "st_cep_sac": "01304-001", "st_endereco_sac": "Rua Augusta", "st_numero_sac": "1500",
+        "st_cep_sac": "01304001", "st_endereco_sac": "Rua Augusta", "st_numero_sac": "1500",
         "st_complemento_sac": "ap 12 & 13", "st_bairro_sac": "Consolação",
         "st_cidade_sac": "São Paulo", "st_estado_sac": "SP", "st_pais_sac": "BR",
         "dt_cadastro_sac": "02/29/2024", "fl_status_sac": "0",

@@ -42,6 +42,14 @@ def test_the_event_table_lists_every_type_with_its_label() -> None:
         assert f"| `{name}` | {kind.label} |" in GUIDE
 
 
+def test_the_event_table_marks_the_events_nothing_raises_yet() -> None:
+    for name, kind in KINDS.items():
+        [row] = [
+            line for line in GUIDE.splitlines() if line.startswith("| ") and f"| `{name}` |" in line
+        ]
+        assert ("**not raised yet**" in row) == (not kind.raised), row
+
+
 @pytest.mark.parametrize(
     "path",
     ["python/receiver.py", "node/receiver.mjs", "php/receiver.php"],

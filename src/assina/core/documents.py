@@ -58,15 +58,16 @@ def normalize_document(document: str) -> str:
     digits = only_digits(document)
     if not digits.isascii() or not digits.isdigit():
         raise ValueError("document must be a CPF (11 digits) or a CNPJ (14 digits)")
-    if len(digits) == 11:
-        if not is_valid_cpf(digits):
-            raise ValueError("invalid CPF: check digits do not match")
-        return digits
-    if len(digits) == 14:
-        if not is_valid_cnpj(digits):
-            raise ValueError("invalid CNPJ: check digits do not match")
-        return digits
-    raise ValueError("document must be a CPF (11 digits) or a CNPJ (14 digits)")
+    kinds = {11: ("CPF", is_valid_cpf), 14: ("CNPJ", is_valid_cnpj)}
+    if len(digits) not in kinds:
+        raise ValueError("document must be a CPF (11 digits) or a CNPJ (14 digits)")
+    kind, is_valid = kinds[len(digits)]
+    # Such numbers (111.111.111-11) pass the check-digit computation but are never issued.
+    if len(set(digits)) == 1:
+        raise ValueError(f"invalid {kind}: all digits repeat")
+    if not is_valid(digits):
+        raise ValueError(f"invalid {kind}: check digits do not match")
+    return digits
 
 
 def document_kind(digits: str) -> DocumentKind:

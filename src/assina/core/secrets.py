@@ -9,7 +9,7 @@ import os
 import secrets
 from pathlib import Path
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -17,6 +17,18 @@ SECRET_KEY_FILE = "assina.secret"  # noqa: S105 - a file name, not a secret
 # Live and sandbox keys are told apart at a glance (as Stripe's are).
 LIVE_KEY_PREFIX = "sk_live_"
 SANDBOX_KEY_PREFIX = "sk_test_"
+
+
+class SecretKeyMismatch(Exception):
+    """A stored secret was sealed with another secret key: nothing sealed can be opened, so
+    a process that meets one stops instead of failing the same way every second."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a stored secret cannot be decrypted with this process's ASSINA_SECRET_KEY: every "
+            "process (serve, worker, the command line) must share the ASSINA_SECRET_KEY that "
+            "sealed it (or, when the variable is unset, the same $ASSINA_DATA_DIR/assina.secret)"
+        )
 
 
 def load_or_create_secret_key(configured: str | None, data_dir: Path) -> str:
@@ -50,7 +62,10 @@ class SecretBox:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def open(self, sealed: str) -> str:
-        return self._fernet.decrypt(sealed.encode()).decode()
+        try:
+            return self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken as error:
+            raise SecretKeyMismatch from error
 
 
 def new_api_key(sandbox: bool) -> str:

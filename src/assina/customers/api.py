@@ -49,6 +49,15 @@ async def list_customers(
     status: CustomerStatus | None = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
     document: Annotated[str | None, Query(max_length=18)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Search: part of the name or e-mail (any case), or digits of the "
+            "document (punctuation ignored).",
+        ),
+    ] = None,
     created_gte: UtcDatetime | None = None,
     created_lt: UtcDatetime | None = None,
 ) -> Page[CustomerOut]:
@@ -56,6 +65,7 @@ async def list_customers(
         status=status,
         email=email,
         document=document,
+        q=q,
         created_gte=created_gte,
         created_lt=created_lt,
     )

@@ -11,10 +11,11 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
-from assina.core.documents import DocumentKind, document_kind, normalize_document
+from assina.core.documents import DocumentKind, document_kind, normalize_document, only_digits
 from assina.core.inputs import InputModel
 from assina.core.metadata import Metadata
 from assina.core.patching import reject_null
@@ -32,6 +33,7 @@ Document = Annotated[
 ]
 Phone = Annotated[str, Field(min_length=1, max_length=32)]
 _EMAIL = TypeAdapter(EmailStr)
+CEP_DIGITS = 8
 
 
 def stored_email(email: str) -> str:
@@ -43,6 +45,15 @@ def stored_email(email: str) -> str:
         return email
 
 
+def normalize_cep(postal_code: str) -> str:
+    """A Brazilian CEP as its 8 digits, punctuation (`.`, `-`, spaces) stripped, or
+    ValueError."""
+    digits = only_digits(postal_code)
+    if len(digits) != CEP_DIGITS or not digits.isascii() or not digits.isdigit():
+        raise ValueError("a Brazilian CEP has 8 digits, e.g. 01001-000")
+    return digits
+
+
 class Address(InputModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -52,8 +63,22 @@ class Address(InputModel):
     district: str | None = Field(default=None, max_length=100)
     city: str | None = Field(default=None, max_length=100)
     state: str | None = Field(default=None, max_length=50)
-    postal_code: str | None = Field(default=None, max_length=16)
+    # Before postal_code, whose check depends on it.
     country: str = Field(default="BR", min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    postal_code: str | None = Field(
+        default=None,
+        max_length=16,
+        description="A Brazilian CEP (8 digits, with or without punctuation) is stored "
+        "digits-only; another country's postal code is kept as sent.",
+        examples=["01001-000"],
+    )
+
+    @field_validator("postal_code")
+    @classmethod
+    def _postal_code(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or str(info.data.get("country", "")).upper() != "BR":
+            return value
+        return normalize_cep(value)
 
 
 class CustomerCreate(InputModel):
@@ -113,7 +138,8 @@ class CustomerOut(BaseModel):
             document=customer.document,
             document_type=document_kind(customer.document) if customer.document else None,
             phone=customer.phone,
-            address=Address.model_validate(customer.address) if customer.address else None,
+            # As stored: an address saved before a rule changed must still read.
+            address=Address.model_construct(**customer.address) if customer.address else None,
             status=CustomerStatus(customer.status),
             dunning_exempt=customer.dunning_exempt,
             metadata=customer.metadata_,

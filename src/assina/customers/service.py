@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
@@ -17,6 +17,7 @@ from assina.core.pagination import PageParams, fetch_page
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer, CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate, stored_email
+from assina.db.functions import unicode_lower
 from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
 from assina.events.service import changed_fields, emit_event, snapshot
@@ -70,6 +71,21 @@ class CustomerFilters:
     document: str | None = None
     created_gte: datetime | None = None
     created_lt: datetime | None = None
+    q: str | None = None
+
+
+def matches_search(q: str) -> ColumnElement[bool]:
+    """`q` in the name or e-mail (any case), or, when `q` is only digits and document
+    punctuation, in the document's digits."""
+    term = q.strip().lower()
+    found = or_(
+        unicode_lower(Customer.name).contains(term, autoescape=True),
+        unicode_lower(Customer.email).contains(term, autoescape=True),
+    )
+    digits = only_digits(term)
+    if digits.isascii() and digits.isdigit():
+        found = or_(found, Customer.document.contains(digits, autoescape=True))
+    return found
 
 
 async def list_customers(
@@ -82,6 +98,8 @@ async def list_customers(
         statement = statement.where(Customer.email == stored_email(filters.email))
     if filters.document:
         statement = statement.where(Customer.document == only_digits(filters.document))
+    if filters.q and filters.q.strip():
+        statement = statement.where(matches_search(filters.q))
     if filters.created_gte is not None:
         statement = statement.where(Customer.created_at >= filters.created_gte)
     if filters.created_lt is not None:

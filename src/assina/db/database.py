@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from assina.db.functions import SQLITE_LOWER, sqlite_lower
 from assina.db.notify import PgNotifier
 
 _WRITE_OPTION = "assina_write"
@@ -42,6 +43,7 @@ def _install_sqlite_transaction_control(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.create_function(SQLITE_LOWER, 1, sqlite_lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:

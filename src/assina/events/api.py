@@ -67,6 +67,7 @@ async def list_event_types(_caller: CallerDep) -> EventTypeList:
                 name=kind.name.value,
                 label=kind.label,
                 description=kind.description,
+                raised=kind.raised,
                 schema=kind.data_schema(),
             )
             for kind in CATALOG

@@ -39,6 +39,10 @@ class EventTypeOut(BaseModel):
     name: str
     label: str
     description: str
+    raised: bool = Field(
+        description="Whether anything raises this event yet; false for the catalog's events "
+        "whose feature (expenses, card payments, orders, notas fiscais) is still to come."
+    )
     schema_: dict[str, Any] = Field(alias="schema", serialization_alias="schema")
 
 

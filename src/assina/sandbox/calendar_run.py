@@ -28,7 +28,7 @@ async def calendar_run(
     """Run the pass, or the sandbox tenant's advance to `day`; the report as JSON values."""
     tenants = await calendar_tenants(database, tenant_id)
     if tenant_id is not None and not tenants:
-        raise CalendarRunRefused(f"no tenant with id {tenant_id!r} (`assina tenant list`)")
+        raise CalendarRunRefused(f"no tenant {tenant_id!r} (`assina tenant list` shows them)")
     if day is not None and tenant_id is not None and tenants[0].sandbox:
         return await _advance_to(database, clock, tenants[0], day)
     if day is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -104,6 +105,21 @@ async def clock_offset(session: AsyncSession, tenant_id: str) -> timedelta:
 
 async def first_tenant(session: AsyncSession) -> Tenant | None:
     return await session.scalar(select(Tenant).order_by(Tenant.id).limit(1))
+
+
+async def list_tenants(session: AsyncSession) -> Sequence[Tenant]:
+    """Every tenant, oldest first (for `assina tenant list`)."""
+    return (await session.scalars(select(Tenant).order_by(Tenant.id))).all()
+
+
+async def check_secret_key(session: AsyncSession, box: SecretBox) -> None:
+    """Open one stored validation token: SecretKeyMismatch when this process's secret key is
+    not the one that sealed it (then no token nor endpoint secret can be opened)."""
+    sealed = await session.scalar(
+        select(Tenant.validation_token_sealed).order_by(Tenant.id).limit(1)
+    )
+    if sealed is not None:
+        box.open(sealed)
 
 
 async def get_tenant(session: AsyncSession, tenant_id: str) -> Tenant:

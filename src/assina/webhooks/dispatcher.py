@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from assina.core.clock import Clock
-from assina.core.secrets import SecretBox
+from assina.core.secrets import SecretBox, SecretKeyMismatch
 from assina.customers.models import Customer
 from assina.db.base import UTCDateTime
 from assina.db.database import Database
@@ -141,6 +141,9 @@ class Dispatcher:
                 started = 0
                 try:
                     started = await self._claim_and_start()
+                except SecretKeyMismatch:
+                    # Every later pass would fail alike and deliver nothing: stop the worker.
+                    raise
                 except Exception:
                     logger.exception("dispatch pass failed")
                 if not started:

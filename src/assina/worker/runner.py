@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from datetime import timedelta
+from typing import Any
 
 from assina.billing.calendar import run_calendar
 from assina.config import Settings
@@ -99,10 +101,29 @@ async def run_worker(
     )
     retention = timedelta(days=settings.retention_days)
     emails = EmailSender(database, clock, SenderConfig.from_settings(settings))
-    await asyncio.gather(
+    await run_until_one_fails(
+        stop,
         _housekeeping(database, clock, retention, stop),
         _calendar(database, clock, stop),
         dispatcher.run(stop),
         emails.run(stop),
     )
     logger.info("worker stopped")
+
+
+async def run_until_one_fails(stop: asyncio.Event, *loops: Coroutine[Any, Any, None]) -> None:
+    """Run the loops until `stop`; a loop that raises (the dispatcher meeting a secret it
+    cannot open) sets `stop`, so the others end their pass cleanly, and its error is raised
+    once they have."""
+
+    async def guarded(loop: Coroutine[Any, Any, None]) -> None:
+        try:
+            await loop
+        except BaseException:
+            stop.set()
+            raise
+
+    results = await asyncio.gather(*(guarded(loop) for loop in loops), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
