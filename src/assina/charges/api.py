@@ -16,7 +16,7 @@ from assina.core.clock import Clock
 from assina.core.inputs import CalendarDate, UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import Caller, CallerDep
+from assina.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
 from assina.events.service import snapshot
 
 router = APIRouter(prefix="/v1/charges", tags=["charges"])
@@ -31,7 +31,9 @@ Reference = Annotated[str | None, Query(max_length=64)]
     responses=problem_responses(400, 401, 409, 413, 422),
     summary="Create a charge",
 )
-async def create_charge(body: ChargeCreate, request: Request, caller: CallerDep) -> JSONResponse:
+async def create_charge(
+    body: ChargeCreate, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         charge = await service.create_charge(session, caller.clock, caller.tenant_id, body)
         return snapshot(ChargeOut.of(charge))
@@ -107,7 +109,7 @@ async def update_charge(charge_id: str, body: ChargeUpdate, caller: CallerDep) -
 async def settle_charge(
     charge_id: str,
     request: Request,
-    caller: CallerDep,
+    caller: IdempotentCallerDep,
     body: Annotated[ChargeSettle, Body(default_factory=ChargeSettle)],
 ) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
@@ -122,7 +124,9 @@ async def settle_charge(
 Move = Callable[[AsyncSession, Clock, str, str], Awaitable[Charge]]
 
 
-async def _move(request: Request, caller: Caller, charge_id: str, move: Move) -> JSONResponse:
+async def _move(
+    request: Request, caller: IdempotentCaller, charge_id: str, move: Move
+) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         charge = await move(session, caller.clock, caller.tenant_id, charge_id)
         return snapshot(ChargeOut.of(charge))
@@ -136,7 +140,9 @@ async def _move(request: Request, caller: Caller, charge_id: str, move: Move) ->
     responses=problem_responses(400, 401, 404, 409),
     summary="Reverse (refund) a settled charge",
 )
-async def reverse_charge(charge_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def reverse_charge(
+    charge_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
     return await _move(request, caller, charge_id, settlement.reverse_charge)
 
 
@@ -146,7 +152,9 @@ async def reverse_charge(charge_id: str, request: Request, caller: CallerDep) ->
     responses=problem_responses(400, 401, 404, 409),
     summary="Invalidate an open charge",
 )
-async def invalidate_charge(charge_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def invalidate_charge(
+    charge_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
     return await _move(request, caller, charge_id, settlement.invalidate_charge)
 
 
@@ -156,5 +164,7 @@ async def invalidate_charge(charge_id: str, request: Request, caller: CallerDep)
     responses=problem_responses(400, 401, 404, 409),
     summary="Reopen an invalidated charge",
 )
-async def reactivate_charge(charge_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def reactivate_charge(
+    charge_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
     return await _move(request, caller, charge_id, settlement.reactivate_charge)

@@ -22,7 +22,7 @@ from assina.contracts.schemas import (
 from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import Caller, CallerDep
+from assina.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
 from assina.events.service import snapshot
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
@@ -31,7 +31,7 @@ ContractUseCase = Callable[[AsyncSession], Awaitable[Contract]]
 
 
 async def _respond_once(
-    request: Request, caller: Caller, status_code: int, change: ContractUseCase
+    request: Request, caller: IdempotentCaller, status_code: int, change: ContractUseCase
 ) -> JSONResponse:
     """A POST that answers the contract it changed, honouring `Idempotency-Key`."""
 
@@ -50,7 +50,7 @@ async def _respond_once(
     summary="Create a contract (subscription)",
 )
 async def create_contract(
-    body: ContractCreate, request: Request, caller: CallerDep
+    body: ContractCreate, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
     async def change(session: AsyncSession) -> Contract:
         return await service.create_contract(session, caller.clock, caller.tenant_id, body)
@@ -128,7 +128,7 @@ async def delete_contract(contract_id: str, caller: CallerDep) -> ContractOut:
     summary="Cancel a contract, at once or at the end of its period",
 )
 async def cancel_contract(
-    contract_id: str, body: ContractCancel, request: Request, caller: CallerDep
+    contract_id: str, body: ContractCancel, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
     async def change(session: AsyncSession) -> Contract:
         return await service.cancel_contract(
@@ -144,7 +144,9 @@ async def cancel_contract(
     responses=problem_responses(400, 401, 404, 409),
     summary="Resume a suspended contract (the periods it spent suspended are not charged)",
 )
-async def resume_contract(contract_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def resume_contract(
+    contract_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
     async def change(session: AsyncSession) -> Contract:
         return await service.resume_contract_by_id(
             session, caller.clock, caller.tenant_id, contract_id
@@ -160,7 +162,7 @@ async def resume_contract(contract_id: str, request: Request, caller: CallerDep)
     summary="Readjust a contract's amounts by a percent or a price index",
 )
 async def readjust_contract(
-    contract_id: str, body: ContractReadjust, request: Request, caller: CallerDep
+    contract_id: str, body: ContractReadjust, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
     async def change(session: AsyncSession) -> Contract:
         return await service.readjust_on_request(

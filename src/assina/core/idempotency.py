@@ -13,9 +13,9 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import ForeignKey, String, delete
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +33,33 @@ MAX_KEY_LENGTH = 255
 KEY_LIFETIME = timedelta(hours=24)
 
 UseCase = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
+
+# What the OpenAPI document promises: printable ASCII, no space at either end (HTTP strips
+# it). The check below is looser (any printable character, as a Latin-1 header decodes), so a
+# key that follows the document is never refused.
+KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
+KEY_DESCRIPTION = (
+    "Makes the request safe to retry: the same key with the same body within 24 hours answers "
+    "what the first request answered (header `Idempotent-Replayed: true`) and changes nothing "
+    "more; the same key with another body is a 409 `idempotency-key-reused`. A request that "
+    f"fails with a 4xx stores nothing, so a corrected retry may reuse its key. 1 to "
+    f"{MAX_KEY_LENGTH} printable ASCII characters (a UUID is a good choice); keys are per "
+    "tenant. An invalid key is a 400 `invalid-idempotency-key`."
+)
+
+
+def _key_schema(schema: dict[str, Any]) -> None:
+    # Replaces the `anyOf [string, null]` of an optional header: a header is a string or absent.
+    schema.clear()
+    schema.update(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_KEY_LENGTH,
+            "pattern": KEY_PATTERN,
+            "examples": ["8e1f0c2a-3b4d-4c5e-9f60-718293a4b5c6"],
+        }
+    )
 
 
 class IdempotencyKey(Base):
@@ -86,8 +113,14 @@ async def _find_live_key(
     return None
 
 
-def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get(KEY_HEADER)
+def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(alias=KEY_HEADER, description=KEY_DESCRIPTION, json_schema_extra=_key_schema),
+    ] = None,
+) -> str | None:
+    """The `Idempotency-Key` header, checked; a dependency, so that every route that honours
+    the key declares it in the OpenAPI document (deps.IdempotentCaller)."""
     if key is None:
         return None
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
@@ -104,11 +137,12 @@ async def respond_once(
     database: Database,
     clock: Clock,
     tenant_id: str,
+    key: str | None,
     status_code: int,
     use_case: UseCase,
 ) -> JSONResponse:
-    """Run a POST's use case in one write transaction, honouring `Idempotency-Key`."""
-    key = _idempotency_key(request)
+    """Run a POST's use case in one write transaction, honouring `key` (from
+    `idempotency_key`)."""
     if key is None:
         async with database.write() as session:
             body = await use_case(session)

@@ -14,7 +14,7 @@ from assina.core.pagination import Page, PageQuery
 from assina.customers import service
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
-from assina.deps import CallerDep
+from assina.deps import CallerDep, IdempotentCallerDep
 from assina.events.service import snapshot
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
     summary="Create a customer",
 )
 async def create_customer(
-    body: CustomerCreate, request: Request, caller: CallerDep
+    body: CustomerCreate, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         customer = await service.create_customer(session, caller.clock, caller.tenant_id, body)
@@ -96,7 +96,7 @@ async def update_customer(customer_id: str, body: CustomerUpdate, caller: Caller
     summary="Deactivate a customer",
 )
 async def deactivate_customer(
-    customer_id: str, request: Request, caller: CallerDep
+    customer_id: str, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         customer = await service.deactivate_customer(
@@ -114,7 +114,7 @@ async def deactivate_customer(
     summary="Reactivate a customer",
 )
 async def reactivate_customer(
-    customer_id: str, request: Request, caller: CallerDep
+    customer_id: str, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         customer = await service.reactivate_customer(

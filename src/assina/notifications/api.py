@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.inputs import UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep, RuntimeDep
+from assina.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 from assina.events.service import snapshot
 from assina.notifications import service
 from assina.notifications.models import EmailKind, EmailStatus
@@ -90,7 +90,7 @@ async def restore_default(kind: EmailKind, caller: CallerDep) -> TemplateOut:
 async def preview_template(
     kind: EmailKind,
     request: Request,
-    caller: CallerDep,
+    caller: IdempotentCallerDep,
     body: Annotated[PreviewIn, Body(default_factory=PreviewIn)],
 ) -> JSONResponse:
     params = body

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep
+from assina.deps import CallerDep, IdempotentCallerDep
 from assina.events.service import snapshot
 from assina.products import service
 from assina.products.models import BillingInterval, ProductStatus
@@ -25,7 +25,9 @@ router = APIRouter(prefix="/v1/products", tags=["products"])
     responses=problem_responses(400, 401, 409, 413, 422),
     summary="Create a product or service",
 )
-async def create_product(body: ProductCreate, request: Request, caller: CallerDep) -> JSONResponse:
+async def create_product(
+    body: ProductCreate, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         product = await service.create_product(session, caller.clock, caller.tenant_id, body)
         return snapshot(ProductOut.of(product))
@@ -86,7 +88,9 @@ async def update_product(product_id: str, body: ProductUpdate, caller: CallerDep
     responses=problem_responses(400, 401, 404, 409),
     summary="Deactivate a product",
 )
-async def deactivate_product(product_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def deactivate_product(
+    product_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         product = await service.deactivate_product(
             session, caller.clock, caller.tenant_id, product_id

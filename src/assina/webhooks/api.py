@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep, RuntimeDep
+from assina.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 from assina.events.schemas import EventOut
 from assina.events.service import snapshot
 from assina.webhooks import repair, service
@@ -41,7 +41,7 @@ ENDPOINTS = "/v1/webhook-endpoints"
     summary="Register a URL to receive events",
 )
 async def create_endpoint(
-    body: EndpointCreate, request: Request, caller: CallerDep, runtime: RuntimeDep
+    body: EndpointCreate, request: Request, caller: IdempotentCallerDep, runtime: RuntimeDep
 ) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         endpoint, secret = await service.create_endpoint(
@@ -138,7 +138,7 @@ async def get_secret(endpoint_id: str, caller: CallerDep, runtime: RuntimeDep) -
     summary="New signing secret; the old one also signs for 24 hours",
 )
 async def rotate_secret(
-    endpoint_id: str, request: Request, caller: CallerDep, runtime: RuntimeDep
+    endpoint_id: str, request: Request, caller: IdempotentCallerDep, runtime: RuntimeDep
 ) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         endpoint, secret = await service.rotate_secret(
@@ -189,7 +189,7 @@ async def get_settings(caller: CallerDep, runtime: RuntimeDep) -> WebhookSetting
     summary="Change the webhook retry schedule",
 )
 async def update_settings(
-    body: WebhookSettingsUpdate, request: Request, caller: CallerDep, runtime: RuntimeDep
+    body: WebhookSettingsUpdate, request: Request, caller: IdempotentCallerDep, runtime: RuntimeDep
 ) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         settings = await service.update_webhook_settings(
@@ -206,7 +206,9 @@ async def update_settings(
     responses=problem_responses(400, 401, 409),
     summary="A new validation token (the old one stops at once)",
 )
-async def rotate_token(request: Request, caller: CallerDep, runtime: RuntimeDep) -> JSONResponse:
+async def rotate_token(
+    request: Request, caller: IdempotentCallerDep, runtime: RuntimeDep
+) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         settings = await service.rotate_validation_token(
             session, caller.clock, runtime.secret_box, caller.tenant_id
@@ -223,7 +225,7 @@ async def rotate_token(request: Request, caller: CallerDep, runtime: RuntimeDep)
     summary="Send again every message of the endpoint that failed since a given instant",
 )
 async def recover_endpoint(
-    endpoint_id: str, body: RecoverRequest, request: Request, caller: CallerDep
+    endpoint_id: str, body: RecoverRequest, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         count = await repair.recover_endpoint(
@@ -263,7 +265,9 @@ async def list_attempts(message_id: str, caller: CallerDep, page: PageQuery) -> 
     responses=problem_responses(400, 401, 404, 409),
     summary="Send a message again now",
 )
-async def retry_message(message_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def retry_message(
+    message_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         message = await repair.retry_message(session, caller.clock, caller.tenant_id, message_id)
         return snapshot(MessageOut.of(message))
@@ -277,7 +281,9 @@ async def retry_message(message_id: str, request: Request, caller: CallerDep) ->
     responses=problem_responses(400, 401, 404, 409),
     summary="Send a `webhook.ping` event to this endpoint alone",
 )
-async def ping_endpoint(endpoint_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def ping_endpoint(
+    endpoint_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         event = await service.ping_endpoint(session, caller.clock, caller.tenant_id, endpoint_id)
         return snapshot(EventOut.of(event))
