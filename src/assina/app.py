@@ -34,6 +34,7 @@ from assina.tenants.api import router as tenants_router
 from assina.tenants.auth import ApiKeyAuthenticator
 from assina.webhooks.api import router as webhooks_router
 from assina.webhooks.metrics import WebhookMetrics
+from assina.webhooks.openapi import add_webhooks
 
 DESCRIPTION = """\
 Recurring billing and subscription management, Brazil first, with webhooks that are never lost.
@@ -101,7 +102,7 @@ def create_app(
         app.include_router(router)
     if settings.bench_endpoints:
         _add_bench_routes(app)
-    install_openapi(app)
+    install_openapi(app, [add_webhooks])
 
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -32,7 +33,13 @@ def _as_problem(response: dict[str, Any]) -> None:
     response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}}
 
 
-def install_openapi(app: FastAPI) -> None:
+Extension = Callable[[dict[str, Any]], None]
+
+
+def install_openapi(app: FastAPI, extensions: Sequence[Extension] = ()) -> None:
+    """The document FastAPI builds, with problem+json errors, then each extension applied
+    (e.g. webhooks.openapi.add_webhooks) before it is cached."""
+
     def build() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
@@ -60,6 +67,8 @@ def install_openapi(app: FastAPI) -> None:
             ref_template="#/components/schemas/{model}"
         )
         _hoist_defs(components)
+        for extend in extensions:
+            extend(schema)
         app.openapi_schema = schema
         return schema
 
