@@ -15,6 +15,7 @@ from assina.charges.api import router as charges_router
 from assina.config import Settings
 from assina.contracts.api import router as contracts_router
 from assina.core.clock import Clock, SystemClock
+from assina.core.docs_ui import install_docs
 from assina.core.http import BodyLimitMiddleware, install_error_handlers
 from assina.core.inputs import refuse_unstorable_url
 from assina.core.metrics import HttpMetrics, MetricsMiddleware
@@ -75,7 +76,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # install_docs: Swagger UI from assina's own assets, not a CDN
         redoc_url=None,
         dependencies=[Depends(refuse_unstorable_url)],
     )
@@ -103,6 +104,7 @@ def create_app(
     if settings.bench_endpoints:
         _add_bench_routes(app)
     install_openapi(app, [add_webhooks])
+    install_docs(app)
 
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
