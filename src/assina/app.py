@@ -41,7 +41,11 @@ DESCRIPTION = """\
 Recurring billing and subscription management, Brazil first, with webhooks that are never lost.
 
 Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457 `application/problem+json`.
-Every POST accepts an `Idempotency-Key` header.
+Every POST (and `PATCH /v1/webhook-settings`) honours an `Idempotency-Key` header, declared on
+each such operation with its rules.
+
+The events assina pushes to your webhook endpoints are in the `webhooks` section: one per event
+type, with its payload and the Standard Webhooks headers it is signed with.
 """
 
 
