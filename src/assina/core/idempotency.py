@@ -42,7 +42,7 @@ KEY_DESCRIPTION = (
     "Makes the request safe to retry: the same key with the same body within 24 hours answers "
     "what the first request answered (header `Idempotent-Replayed: true`) and changes nothing "
     "more; the same key with another body is a 409 `idempotency-key-reused`. A request that "
-    f"fails with a 4xx stores nothing, so a corrected retry may reuse its key. 1 to "
+    "fails with a 4xx stores nothing, so a corrected retry may reuse its key. 1 to "
     f"{MAX_KEY_LENGTH} printable ASCII characters (a UUID is a good choice); keys are per "
     "tenant. An invalid key is a 400 `invalid-idempotency-key`."
 )
