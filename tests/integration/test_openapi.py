@@ -146,6 +146,9 @@ async def test_idempotency_key_is_declared_with_the_rules_the_server_applies(
         assert (schema["minLength"], schema["maxLength"]) == (1, 255), where
         assert re.fullmatch(schema["pattern"], schema["examples"][0]), where
         assert "409" in parameter["description"] and "24 hours" in parameter["description"]
+        operation = document["paths"][where.split(" ", 1)[1]][where.split(" ", 1)[0].lower()]
+        [success] = [status for status in operation["responses"] if status.startswith("2")]
+        assert "Idempotent-Replayed" in operation["responses"][success]["headers"], where
     posts = {where for where, method, _op in operations(document) if method == "post"}
     # Every POST honours the key today (the README says so); none of the webhooks does.
     assert {where for where in posts if "/v1/" in where} <= {where for where, _p in declared}
