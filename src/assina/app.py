@@ -15,6 +15,7 @@ from assina.charges.api import router as charges_router
 from assina.config import Settings
 from assina.contracts.api import router as contracts_router
 from assina.core.clock import Clock, SystemClock
+from assina.core.docs_ui import install_docs
 from assina.core.http import BodyLimitMiddleware, install_error_handlers
 from assina.core.inputs import refuse_unstorable_url
 from assina.core.metrics import HttpMetrics, MetricsMiddleware
@@ -35,12 +36,17 @@ from assina.tenants.api import router as tenants_router
 from assina.tenants.auth import ApiKeyAuthenticator
 from assina.webhooks.api import router as webhooks_router
 from assina.webhooks.metrics import WebhookMetrics
+from assina.webhooks.openapi import add_webhooks
 
 DESCRIPTION = """\
 Recurring billing and subscription management, Brazil first, with webhooks that are never lost.
 
 Authenticate with `Authorization: Bearer <api key>`. Errors are RFC 9457 `application/problem+json`.
-Every POST accepts an `Idempotency-Key` header.
+Every POST (and `PATCH /v1/webhook-settings`) honours an `Idempotency-Key` header, declared on
+each such operation with its rules.
+
+The events assina pushes to your webhook endpoints are in the `webhooks` section: one per event
+type, with its payload and the Standard Webhooks headers it is signed with.
 """
 
 
@@ -75,7 +81,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # install_docs: Swagger UI from assina's own assets, not a CDN
         redoc_url=None,
         dependencies=[Depends(refuse_unstorable_url)],
     )
@@ -103,7 +109,8 @@ def create_app(
         app.include_router(router)
     if settings.bench_endpoints:
         _add_bench_routes(app)
-    install_openapi(app)
+    install_openapi(app, [add_webhooks])
+    install_docs(app)
 
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))

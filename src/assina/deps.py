@@ -12,7 +12,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from assina.config import Settings
 from assina.core.clock import Clock, ShiftedClock
 from assina.core.errors import Problem
-from assina.core.idempotency import UseCase, respond_once
+from assina.core.idempotency import (
+    LongUseCase,
+    UseCase,
+    idempotency_key,
+    respond_once,
+    respond_once_in_steps,
+)
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.tenants.auth import ApiKeyAuthenticator
@@ -40,12 +46,41 @@ class Caller:
     def tenant_id(self) -> str:
         return self.tenant.tenant_id
 
+
+@dataclass(frozen=True)
+class IdempotentCaller(Caller):
+    """A caller on a route that honours `Idempotency-Key`. Only this caller can `respond_once`,
+    and taking it declares the header in the route's OpenAPI operation, so a route cannot
+    honour the key without documenting it."""
+
+    idempotency_key: str | None = None
+
+    async def respond_once_in_steps(
+        self, request: Request, status_code: int, use_case: LongUseCase
+    ) -> JSONResponse:
+        """A POST's use case that commits many transactions, honouring `Idempotency-Key`."""
+        return await respond_once_in_steps(
+            request,
+            self.database,
+            self.clock,
+            self.tenant_id,
+            self.idempotency_key,
+            status_code,
+            use_case,
+        )
+
     async def respond_once(
         self, request: Request, status_code: int, use_case: UseCase
     ) -> JSONResponse:
         """A POST's use case in one write transaction, honouring `Idempotency-Key`."""
         return await respond_once(
-            request, self.database, self.clock, self.tenant_id, status_code, use_case
+            request,
+            self.database,
+            self.clock,
+            self.tenant_id,
+            self.idempotency_key,
+            status_code,
+            use_case,
         )
 
 
@@ -91,4 +126,16 @@ async def tenant_clock(runtime: Runtime, tenant: TenantContext) -> Clock:
 
 
 CallerDep = Annotated[Caller, Depends(require_caller)]
+
+
+async def require_idempotent_caller(
+    caller: CallerDep, key: Annotated[str | None, Depends(idempotency_key)]
+) -> IdempotentCaller:
+    """The caller first (401 before 400), then its `Idempotency-Key`."""
+    return IdempotentCaller(
+        tenant=caller.tenant, database=caller.database, clock=caller.clock, idempotency_key=key
+    )
+
+
+IdempotentCallerDep = Annotated[IdempotentCaller, Depends(require_idempotent_caller)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -24,6 +24,7 @@ async def home() -> RedirectResponse:
 
 @router.get("/healthz", summary="The process is alive")
 async def healthz() -> dict[str, str]:
+    """Liveness: answers 200 while the process serves. No authentication."""
     return {"status": "ok"}
 
 
@@ -33,6 +34,7 @@ async def healthz() -> dict[str, str]:
     responses={503: {"description": "Not ready"}},
 )
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    """Readiness: 200 when the database answers, 503 otherwise. No authentication."""
     try:
         async with runtime.database.read() as session:
             await session.execute(text("SELECT 1"))
@@ -45,6 +47,8 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
+    """Prometheus metrics in the text format: requests by route and status, latencies, webhook
+    attempts and the pending backlog. No authentication."""
     runtime: Runtime = request.app.state.runtime
     text_format = await metrics_text(
         request.app.state.metrics_registry,

@@ -34,6 +34,8 @@ from tests.integration.fuzz_support import (
 # The OpenAPI document, as strategies
 # ---------------------------------------------------------------------------------------------
 
+KEY_HEADER = "Idempotency-Key"
+
 
 @dataclass
 class Operation:
@@ -41,8 +43,13 @@ class Operation:
     path: str
     path_params: list[str]
     query: dict[str, dict[str, Any]]
+    headers: dict[str, dict[str, Any]]  # declared header parameters: Idempotency-Key
     body: dict[str, Any] | None
     secured: bool
+
+    @property
+    def key_schema(self) -> dict[str, Any] | None:
+        return self.headers.get(KEY_HEADER)
 
     def url(self, values: dict[str, str]) -> str:
         path = self.path
@@ -63,6 +70,7 @@ def operations_of(document: dict[str, Any]) -> list[Operation]:
                     path=path,
                     path_params=[p["name"] for p in parameters if p["in"] == "path"],
                     query={p["name"]: p["schema"] for p in parameters if p["in"] == "query"},
+                    headers={p["name"]: p["schema"] for p in parameters if p["in"] == "header"},
                     body=body["schema"] if body else None,
                     secured="security" in spec,
                 )
@@ -242,6 +250,31 @@ class Schemas:
             ]
         return []
 
+    # Header values. ----------------------------------------------------------------------------
+
+    def header_value(self, schema: dict[str, Any]) -> st.SearchStrategy[bytes]:
+        """A value the declared schema admits: its pattern, within its lengths."""
+        low, high = schema.get("minLength", 0), schema.get("maxLength", 100)
+        values = st.from_regex(schema["pattern"], fullmatch=True) if "pattern" in schema else texts
+        return values.filter(lambda value: low <= len(value) <= high).map(str.encode)
+
+    def invalid_header_value(self, schema: dict[str, Any]) -> st.SearchStrategy[bytes]:
+        """A value the schema refuses and the server refuses too: empty, too long, or with a
+        control character. (A Latin-1 letter or a lone space is outside the documented pattern
+        but still a printable key the server takes, so neither is used here.)"""
+        options: list[st.SearchStrategy[bytes]] = [
+            st.tuples(
+                st.text(string.ascii_letters, min_size=1, max_size=5),
+                st.sampled_from([b"\x00", b"\x01", b"\x1b", b"\x7f"]),
+            ).map(lambda parts: parts[0].encode() + parts[1] + b"k")
+        ]
+        if "maxLength" in schema:
+            high = schema["maxLength"]
+            options.append(st.integers(high + 1, high + 300).map(lambda size: b"k" * size))
+        if schema.get("minLength", 0) > 0:
+            options.append(st.sampled_from([b"", b"\t"]))
+        return st.one_of(options)
+
     # Query strings. -----------------------------------------------------------------------------
 
     def query_value(self, schema: dict[str, Any]) -> st.SearchStrategy[str | None]:
@@ -381,11 +414,19 @@ def any_call(
         call.content, content_type = _body_content(draw, world, op)
         if content_type:
             call.headers["Content-Type"] = content_type.encode()
-    if op.method == "POST":
-        key = draw(IDEMPOTENCY_KEYS)
-        if key is not None:
-            call.headers["Idempotency-Key"] = key
+    key = _any_key(draw, world, op)
+    if key is not None:
+        call.headers[KEY_HEADER] = key
     return call
+
+
+def _any_key(draw: Callable[..., Any], world: World, op: Operation) -> bytes | None:
+    """A key the operation's schema admits, or a nasty one; sent to writes that do not declare
+    it too, which must ignore it."""
+    nasty: bytes | None = draw(IDEMPOTENCY_KEYS)
+    if op.key_schema is None:
+        return nasty if op.method in {"POST", "PUT", "PATCH", "DELETE"} else None
+    return draw(st.one_of(st.just(nasty), world.schemas.header_value(op.key_schema)))
 
 
 @st.composite
@@ -394,8 +435,9 @@ def write_call(draw: Callable[..., Any], world: World) -> Call:
     op = draw(st.sampled_from([op for op in world.operations if op.body is not None]))
     values = {name: draw(st.sampled_from(world.own_ids[name])) for name in op.path_params}
     headers = {"Authorization": world.key, "Content-Type": b"application/json"}
-    if op.method == "POST" and draw(st.booleans()):
-        headers["Idempotency-Key"] = draw(st.uuids()).hex.encode()
+    if op.key_schema is not None and draw(st.booleans()):
+        # Unique keys: a replayed answer would be the first write's, not what is stored now.
+        headers[KEY_HEADER] = draw(st.uuids()).hex.encode()
     body = encode_json(draw(world.schemas.valid(op.body or {})), draw(st.booleans()))
     return Call(op.method, op.url(values), [], headers, body)
 
@@ -403,7 +445,7 @@ def write_call(draw: Callable[..., Any], world: World) -> Call:
 @st.composite
 def invalid_call(draw: Callable[..., Any], world: World) -> Call:
     """A request that must be refused, whatever else it carries."""
-    kinds = ["auth", "path", "query", "body", "method", "route"]
+    kinds = ["auth", "path", "query", "body", "header", "method", "route"]
     kind = draw(st.sampled_from(kinds))
     with_key = {"Authorization": world.key}
     if kind == "auth":
@@ -433,8 +475,17 @@ def invalid_call(draw: Callable[..., Any], world: World) -> Call:
         call.content, content_type = _invalid_body(draw, world, op.body or {})
         if content_type:
             call.headers["Content-Type"] = content_type.encode()
-        if op.method == "POST" and draw(st.booleans()):
-            call.headers["Idempotency-Key"] = draw(st.uuids()).hex.encode()
+        if op.key_schema is not None and draw(st.booleans()):
+            call.headers[KEY_HEADER] = draw(st.uuids()).hex.encode()
+        return call
+    if kind == "header":
+        op = draw(st.sampled_from([op for op in world.operations if op.key_schema is not None]))
+        values = _path_values(draw, world, op, own=True, tame=True)
+        call = Call(op.method, op.url(values), [], with_key)
+        call.headers[KEY_HEADER] = draw(world.schemas.invalid_header_value(op.key_schema or {}))
+        if op.body is not None:
+            call.content = encode_json(draw(world.schemas.valid(op.body)), ascii_only=True)
+            call.headers["Content-Type"] = b"application/json"
         return call
     if kind == "method":
         op = draw(st.sampled_from(world.operations))

@@ -367,3 +367,24 @@ async def test_an_advance_ends_where_the_days_run_one_full_pass_at_a_time_end(
     assert advanced == walked
     kinds = {kind for _, kind, _ in advanced["emails"]}
     assert {"reminder", "overdue", "suspension", "cancellation", "trial_ending"} <= kinds
+
+
+async def test_an_advance_with_an_idempotency_key_runs_once(sandbox: TenantClient) -> None:
+    key = {"Idempotency-Key": "advance-1"}
+    first = await sandbox.post("/v1/test-clock/advance", {"days": 3}, headers=key)
+    again = await sandbox.post("/v1/test-clock/advance", {"days": 3}, headers=key)
+    other = await sandbox.post("/v1/test-clock/advance", {"days": 4}, headers=key)
+
+    assert first.status_code == again.status_code == 200, first.text
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    assert other.status_code == 409
+    assert (await sandbox.get("/v1/test-clock")).json()["today"] == "2026-01-18"
+    refused = await sandbox.post(
+        "/v1/test-clock/advance", {"days": 0}, headers={"Idempotency-Key": "k2"}
+    )
+    assert refused.status_code == 422
+    fixed = await sandbox.post(
+        "/v1/test-clock/advance", {"days": 1}, headers={"Idempotency-Key": "k2"}
+    )
+    assert fixed.status_code == 200  # a refused request stores nothing under its key

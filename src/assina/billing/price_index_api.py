@@ -31,6 +31,10 @@ MonthPath = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM, 199
 async def record_value(
     index: PriceIndex, month: MonthPath, body: PriceIndexValueIn, caller: CallerDep
 ) -> PriceIndexValueOut:
+    """Records, or replaces, a month's percent change of IGPM or IPCA, used by readjustments
+    (-100 < percent ≤ 1000, 4 decimal places). No event.
+
+    Errors: 422 (an unknown index, a month outside 1990-01..2100-12, a bad percent)."""
     async with caller.database.write() as session:
         return await service.record_value(
             session, caller.clock, caller.tenant_id, index, month, body.percent
@@ -54,6 +58,7 @@ async def list_values(
         str | None, Query(alias="to", pattern=MONTH_PATTERN, description="YYYY-MM, inclusive.")
     ] = None,
 ) -> Page[PriceIndexValueOut]:
+    """The recorded months of a price index, oldest first, optionally `from`/`to` a month."""
     filters = service.ValueFilters(from_month=from_month, to_month=to_month)
     async with caller.database.read() as session:
         rows, has_more = await service.list_values(session, caller.tenant_id, index, filters, page)

@@ -19,6 +19,8 @@ router = APIRouter(prefix="/v1/billing-settings", tags=["billing settings"])
     summary="This tenant's billing settings (the defaults until changed)",
 )
 async def get_billing_settings(caller: CallerDep) -> BillingSettingsOut:
+    """The tenant's late-fee rates, charge lead days, order expiry and PIX receiver; the
+    defaults until replaced."""
     async with caller.database.read() as session:
         return await settings.get_billing_settings(session, caller.tenant_id)
 
@@ -32,6 +34,10 @@ async def get_billing_settings(caller: CallerDep) -> BillingSettingsOut:
 async def replace_billing_settings(
     body: BillingSettingsIn, caller: CallerDep
 ) -> BillingSettingsOut:
+    """Replaces the billing settings whole: a field left out takes its default. Percentages
+    are answered as strings with 4 decimal places. No event.
+
+    Errors: 422 (nothing changes)."""
     async with caller.database.write() as session:
         return await settings.replace_billing_settings(
             session, caller.clock, caller.tenant_id, body

@@ -16,7 +16,7 @@ from assina.core.clock import Clock
 from assina.core.inputs import CalendarDate, UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import Caller, CallerDep
+from assina.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
 from assina.events.service import snapshot
 
 router = APIRouter(prefix="/v1/charges", tags=["charges"])
@@ -31,7 +31,17 @@ Reference = Annotated[str | None, Query(max_length=64)]
     responses=problem_responses(400, 401, 409, 413, 422),
     summary="Create a charge",
 )
-async def create_charge(body: ChargeCreate, request: Request, caller: CallerDep) -> JSONResponse:
+async def create_charge(
+    body: ChargeCreate, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
+    """Issues a one-off charge to a customer. Each item is `{product_id?, description,
+    quantity, amount}` (a line with only `product_id` takes the product's name and price); the
+    charge's `amount` is the sum. A PIX code is included when the billing settings hold a PIX
+    key. The customer is e-mailed (`charge_created`).
+
+    Event: `charge.created` (and `customer.status_changed` if the customer's standing moves).
+    Errors: 422 naming the field (another tenant's `customer_id` or `product_id` included)."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         charge = await service.create_charge(session, caller.clock, caller.tenant_id, body)
         return snapshot(ChargeOut.of(charge))
@@ -58,6 +68,8 @@ async def list_charges(
     created_gte: UtcDatetime | None = None,
     created_lt: UtcDatetime | None = None,
 ) -> Page[ChargeOut]:
+    """The tenant's charges, oldest first, a page at a time, filtered by customer, contract,
+    `status`, due date and creation time."""
     filters = service.ChargeFilters(
         customer_id=customer_id,
         contract_id=contract_id,
@@ -79,6 +91,7 @@ async def list_charges(
     summary="Get a charge",
 )
 async def get_charge(charge_id: str, caller: CallerDep) -> ChargeOut:
+    """One charge by id, with its items, late fees once settled, and payment instructions."""
     async with caller.database.read() as session:
         return ChargeOut.of(await service.get_charge(session, caller.tenant_id, charge_id))
 
@@ -90,6 +103,11 @@ async def get_charge(charge_id: str, caller: CallerDep) -> ChargeOut:
     summary="Update an open charge",
 )
 async def update_charge(charge_id: str, body: ChargeUpdate, caller: CallerDep) -> ChargeOut:
+    """Changes an open charge: `items`, `due_date`, `payment_method`, `metadata`,
+    `dunning_exempt`. The PIX code is rebuilt when the amount changes.
+
+    Event: `charge.updated`, with the old values in `previous`. Errors: 404; 409
+    `invalid-transition` unless the charge is open; 422."""
     async with caller.database.write() as session:
         charge = await service.update_charge(
             session, caller.clock, caller.tenant_id, charge_id, body
@@ -107,9 +125,18 @@ async def update_charge(charge_id: str, body: ChargeUpdate, caller: CallerDep) -
 async def settle_charge(
     charge_id: str,
     request: Request,
-    caller: CallerDep,
+    caller: IdempotentCallerDep,
     body: Annotated[ChargeSettle, Body(default_factory=ChargeSettle)],
 ) -> JSONResponse:
+    """Records the payment of an open charge. Late fees are computed at `settled_at` (default
+    now) from the billing settings: a fine plus daily interest, counted in the tenant's time
+    zone. `settled_amount` is the `amount` sent, else amount + fees. The customer is e-mailed a
+    receipt.
+
+    Event: `charge.settled`; paying may end a delinquency (`customer.status_changed`, and
+    `contract.updated` for each contract resumed). Errors: 404; 409 `invalid-transition` unless
+    the charge is open; 422 (a `settled_at` in the future or before 2000)."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         charge = await settlement.settle_charge(
             session, caller.clock, caller.tenant_id, charge_id, body
@@ -122,7 +149,9 @@ async def settle_charge(
 Move = Callable[[AsyncSession, Clock, str, str], Awaitable[Charge]]
 
 
-async def _move(request: Request, caller: Caller, charge_id: str, move: Move) -> JSONResponse:
+async def _move(
+    request: Request, caller: IdempotentCaller, charge_id: str, move: Move
+) -> JSONResponse:
     async def use_case(session: AsyncSession) -> dict[str, object]:
         charge = await move(session, caller.clock, caller.tenant_id, charge_id)
         return snapshot(ChargeOut.of(charge))
@@ -136,7 +165,13 @@ async def _move(request: Request, caller: Caller, charge_id: str, move: Move) ->
     responses=problem_responses(400, 401, 404, 409),
     summary="Reverse (refund) a settled charge",
 )
-async def reverse_charge(charge_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def reverse_charge(
+    charge_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
+    """Reverses (refunds) a settled charge; what was settled stays on record.
+
+    Event: `charge.reversed` (and `customer.status_changed` if the customer's standing moves).
+    Errors: 404; 409 `invalid-transition` unless the charge is settled."""
     return await _move(request, caller, charge_id, settlement.reverse_charge)
 
 
@@ -146,7 +181,13 @@ async def reverse_charge(charge_id: str, request: Request, caller: CallerDep) ->
     responses=problem_responses(400, 401, 404, 409),
     summary="Invalidate an open charge",
 )
-async def invalidate_charge(charge_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def invalidate_charge(
+    charge_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
+    """Cancels an open charge: it is no longer owed.
+
+    Event: `charge.invalidated` (and `customer.status_changed` if the customer's standing
+    moves). Errors: 404; 409 `invalid-transition` unless the charge is open."""
     return await _move(request, caller, charge_id, settlement.invalidate_charge)
 
 
@@ -156,5 +197,11 @@ async def invalidate_charge(charge_id: str, request: Request, caller: CallerDep)
     responses=problem_responses(400, 401, 404, 409),
     summary="Reopen an invalidated charge",
 )
-async def reactivate_charge(charge_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def reactivate_charge(
+    charge_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
+    """Reopens an invalidated charge: it is owed again.
+
+    Event: `charge.reactivated` (and `customer.status_changed` if the customer's standing
+    moves). Errors: 404; 409 `invalid-transition` unless the charge is invalidated."""
     return await _move(request, caller, charge_id, settlement.reactivate_charge)

@@ -22,7 +22,7 @@ from assina.contracts.schemas import (
 from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import Caller, CallerDep
+from assina.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
 from assina.events.service import snapshot
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
@@ -31,7 +31,7 @@ ContractUseCase = Callable[[AsyncSession], Awaitable[Contract]]
 
 
 async def _respond_once(
-    request: Request, caller: Caller, status_code: int, change: ContractUseCase
+    request: Request, caller: IdempotentCaller, status_code: int, change: ContractUseCase
 ) -> JSONResponse:
     """A POST that answers the contract it changed, honouring `Idempotency-Key`."""
 
@@ -50,8 +50,16 @@ async def _respond_once(
     summary="Create a contract (subscription)",
 )
 async def create_contract(
-    body: ContractCreate, request: Request, caller: CallerDep
+    body: ContractCreate, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
+    """Subscribes a customer to recurring products. Items take the product's price unless
+    `amount` is sent; all products must be recurring, active, on one interval and in one
+    currency. A trial (`trial_days`) makes it `trialing` until `trial_end`. The billing calendar
+    issues its charges (`charge_lead_days` before each due date).
+
+    Event: `contract.created`. Errors: 422 naming the field (an unknown or another tenant's
+    `customer_id` or `product_id` included)."""
+
     async def change(session: AsyncSession) -> Contract:
         return await service.create_contract(session, caller.clock, caller.tenant_id, body)
 
@@ -72,6 +80,8 @@ async def list_contracts(
     created_gte: UtcDatetime | None = None,
     created_lt: UtcDatetime | None = None,
 ) -> Page[ContractOut]:
+    """The tenant's contracts, oldest first, a page at a time, filtered by `customer_id`,
+    `status` and creation time."""
     filters = service.ContractFilters(
         customer_id=customer_id, status=status, created_gte=created_gte, created_lt=created_lt
     )
@@ -88,6 +98,7 @@ async def list_contracts(
     summary="Get a contract",
 )
 async def get_contract(contract_id: str, caller: CallerDep) -> ContractOut:
+    """One contract by id, with its items, status and next billing dates."""
     async with caller.database.read() as session:
         contract = await service.get_contract(session, caller.tenant_id, contract_id)
         return await service.contract_out(session, caller.clock, contract)
@@ -100,6 +111,11 @@ async def get_contract(contract_id: str, caller: CallerDep) -> ContractOut:
     summary="Update a contract",
 )
 async def update_contract(contract_id: str, body: ContractUpdate, caller: CallerDep) -> ContractOut:
+    """Changes only the fields sent. Changing `items` mid-period prorates: the difference for
+    the days left is added to the next charge as a line of its own (a credit when lower).
+
+    Event: `contract.updated`, with the old values in `previous`. Errors: 404; 409
+    `invalid-transition` on a cancelled contract; 422."""
     async with caller.database.write() as session:
         contract = await service.update_contract(
             session, caller.clock, caller.tenant_id, contract_id, body
@@ -114,6 +130,10 @@ async def update_contract(contract_id: str, body: ContractUpdate, caller: Caller
     summary="Delete a contract no charge was issued for",
 )
 async def delete_contract(contract_id: str, caller: CallerDep) -> ContractOut:
+    """Deletes a contract no charge was ever issued for (otherwise cancel it); the answer is
+    the contract as it was.
+
+    Event: `contract.deleted`. Errors: 404; 409 `contract-has-charges`."""
     async with caller.database.write() as session:
         contract = await service.delete_contract(
             session, caller.clock, caller.tenant_id, contract_id
@@ -128,8 +148,15 @@ async def delete_contract(contract_id: str, caller: CallerDep) -> ContractOut:
     summary="Cancel a contract, at once or at the end of its period",
 )
 async def cancel_contract(
-    contract_id: str, body: ContractCancel, request: Request, caller: CallerDep
+    contract_id: str, body: ContractCancel, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
+    """Cancels at once (`contract.cancelled`), or with `at_period_end` at the end of the last
+    period already charged (`contract.updated` now, `contract.cancelled` when the calendar gets
+    there). Cancelled is final.
+
+    Errors: 404; 409 `invalid-transition` if it is cancelled or already set to cancel at
+    period end; 422."""
+
     async def change(session: AsyncSession) -> Contract:
         return await service.cancel_contract(
             session, caller.clock, caller.tenant_id, contract_id, body
@@ -144,7 +171,15 @@ async def cancel_contract(
     responses=problem_responses(400, 401, 404, 409),
     summary="Resume a suspended contract (the periods it spent suspended are not charged)",
 )
-async def resume_contract(contract_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def resume_contract(
+    contract_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
+    """Brings a contract the dunning policy suspended back to `active`. The periods it spent
+    suspended are not charged: billing goes on from the first charge due from today.
+
+    Event: `contract.updated` (`previous.status` `suspended`). Errors: 404; 409
+    `invalid-transition` unless it is suspended."""
+
     async def change(session: AsyncSession) -> Contract:
         return await service.resume_contract_by_id(
             session, caller.clock, caller.tenant_id, contract_id
@@ -160,8 +195,15 @@ async def resume_contract(contract_id: str, request: Request, caller: CallerDep)
     summary="Readjust a contract's amounts by a percent or a price index",
 )
 async def readjust_contract(
-    contract_id: str, body: ContractReadjust, request: Request, caller: CallerDep
+    contract_id: str, body: ContractReadjust, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
+    """Readjusts each item's unit amount by `{"percent": "4.5"}`, or by a price index over
+    the 12 recorded months ending at `reference_month` (`{"index": "IPCA", "reference_month":
+    "2025-12"}`), half-even to the centavo. Applies to charges not yet issued.
+
+    Event: `contract.readjusted`. Errors: 404; 409 on a cancelled contract; 422 when the index
+    lacks a month or the body mixes both forms."""
+
     async def change(session: AsyncSession) -> Contract:
         return await service.readjust_on_request(
             session, caller.clock, caller.tenant_id, contract_id, body

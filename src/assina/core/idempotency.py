@@ -13,9 +13,9 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import ForeignKey, String, delete
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +33,37 @@ MAX_KEY_LENGTH = 255
 KEY_LIFETIME = timedelta(hours=24)
 
 UseCase = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
+# A use case that commits transactions of its own (a test clock advance runs a day in each).
+LongUseCase = Callable[[], Awaitable[dict[str, Any]]]
+# The status a key holds while its long use case runs.
+IN_PROGRESS = 0
+
+# What the OpenAPI document promises: printable ASCII, no space at either end (HTTP strips
+# it). The check below is looser (any printable character, as a Latin-1 header decodes), so a
+# key that follows the document is never refused.
+KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
+KEY_DESCRIPTION = (
+    "Makes the request safe to retry: the same key with the same body within 24 hours answers "
+    "what the first request answered (header `Idempotent-Replayed: true`) and changes nothing "
+    "more; the same key with another body is a 409 `idempotency-key-reused`. A request that "
+    "fails with a 4xx stores nothing, so a corrected retry may reuse its key. 1 to "
+    f"{MAX_KEY_LENGTH} printable ASCII characters (a UUID is a good choice); keys are per "
+    "tenant. An invalid key is a 400 `invalid-idempotency-key`."
+)
+
+
+def _key_schema(schema: dict[str, Any]) -> None:
+    # Replaces the `anyOf [string, null]` of an optional header: a header is a string or absent.
+    schema.clear()
+    schema.update(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_KEY_LENGTH,
+            "pattern": KEY_PATTERN,
+            "examples": ["8e1f0c2a-3b4d-4c5e-9f60-718293a4b5c6"],
+        }
+    )
 
 
 class IdempotencyKey(Base):
@@ -59,12 +90,20 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def _in_progress() -> Problem:
+    return conflict(
+        "A request with this Idempotency-Key is in progress; retry.", "idempotency-in-progress"
+    )
+
+
 def _replay(stored: IdempotencyKey, fingerprint: str) -> JSONResponse:
     if stored.fingerprint != fingerprint:
         raise conflict(
             "This Idempotency-Key was already used with another request; use a new key.",
             "idempotency-key-reused",
         )
+    if stored.response_status == IN_PROGRESS:
+        raise _in_progress()
     return JSONResponse(
         stored.response_body,
         status_code=stored.response_status,
@@ -86,8 +125,14 @@ async def _find_live_key(
     return None
 
 
-def _idempotency_key(request: Request) -> str | None:
-    key = request.headers.get(KEY_HEADER)
+def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(alias=KEY_HEADER, description=KEY_DESCRIPTION, json_schema_extra=_key_schema),
+    ] = None,
+) -> str | None:
+    """The `Idempotency-Key` header, checked; a dependency, so that every route that honours
+    the key declares it in the OpenAPI document (deps.IdempotentCaller)."""
     if key is None:
         return None
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
@@ -104,11 +149,12 @@ async def respond_once(
     database: Database,
     clock: Clock,
     tenant_id: str,
+    key: str | None,
     status_code: int,
     use_case: UseCase,
 ) -> JSONResponse:
-    """Run a POST's use case in one write transaction, honouring `Idempotency-Key`."""
-    key = _idempotency_key(request)
+    """Run a POST's use case in one write transaction, honouring `key` (from
+    `idempotency_key`)."""
     if key is None:
         async with database.write() as session:
             body = await use_case(session)
@@ -139,12 +185,66 @@ async def respond_once(
         async with database.read() as session:
             stored = await session.get(IdempotencyKey, (tenant_id, key))
             if stored is None:
-                raise conflict(
-                    "A request with this Idempotency-Key is in progress; retry.",
-                    "idempotency-in-progress",
-                ) from None
+                raise _in_progress() from None
             return _replay(stored, fingerprint)
     return JSONResponse(body, status_code=status_code)
+
+
+async def respond_once_in_steps(
+    request: Request,
+    database: Database,
+    clock: Clock,
+    tenant_id: str,
+    key: str | None,
+    status_code: int,
+    use_case: LongUseCase,
+) -> JSONResponse:
+    """`respond_once` for a use case that commits many transactions of its own: the key is
+    taken first, in a transaction of its own, as in progress (a retry meanwhile gets 409
+    `idempotency-in-progress`); the answer is stored once the use case has run. A use case
+    that fails frees the key, so a corrected retry may reuse it; one whose process dies
+    holds it for the key's 24 hours (what it did stays done: retry with a new key)."""
+    if key is None:
+        return JSONResponse(await use_case(), status_code=status_code)
+    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    try:
+        async with database.write() as session:
+            now = clock.real_now()
+            stored = await _find_live_key(session, tenant_id, key, now)
+            if stored is not None:
+                return _replay(stored, fingerprint)
+            session.add(
+                IdempotencyKey(
+                    tenant_id=tenant_id,
+                    key=key,
+                    fingerprint=fingerprint,
+                    response_status=IN_PROGRESS,
+                    response_body={},
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        raise _in_progress() from None
+    try:
+        body = await use_case()
+    except BaseException:
+        await _forget_key(database, tenant_id, key)
+        raise
+    async with database.write() as session:
+        record = await session.get(IdempotencyKey, (tenant_id, key))
+        if record is not None:
+            record.response_status = status_code
+            record.response_body = body
+    return JSONResponse(body, status_code=status_code)
+
+
+async def _forget_key(database: Database, tenant_id: str, key: str) -> None:
+    async with database.write() as session:
+        await session.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key
+            )
+        )
 
 
 async def prune_idempotency_keys(session: AsyncSession, now: datetime) -> int:

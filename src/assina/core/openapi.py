@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from assina.core.errors import PROBLEM_CONTENT_TYPE, ProblemOut
+from assina.core.idempotency import KEY_HEADER, REPLAYED_HEADER
 
 _DESCRIPTIONS = {
     400: "Malformed request (invalid JSON, bad Idempotency-Key)",
@@ -18,6 +20,13 @@ _DESCRIPTIONS = {
     422: "Validation error: `errors` names each field",
 }
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemOut"}
+_REPLAYED = {
+    REPLAYED_HEADER: {
+        "description": f"`true` when this is the stored answer to an earlier request with the "
+        f"same `{KEY_HEADER}` and body (absent otherwise).",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -32,7 +41,23 @@ def _as_problem(response: dict[str, Any]) -> None:
     response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}}
 
 
-def install_openapi(app: FastAPI) -> None:
+def _document_replays(operation: dict[str, Any]) -> None:
+    """An operation that declares `Idempotency-Key` may answer a replay: say how it shows."""
+    parameters = operation.get("parameters", [])
+    if not any(p["in"] == "header" and p["name"] == KEY_HEADER for p in parameters):
+        return
+    for status, response in operation.get("responses", {}).items():
+        if status.startswith("2"):
+            response.setdefault("headers", {}).update(_REPLAYED)
+
+
+Extension = Callable[[dict[str, Any]], None]
+
+
+def install_openapi(app: FastAPI, extensions: Sequence[Extension] = ()) -> None:
+    """The document FastAPI builds, with problem+json errors, then each extension applied
+    (e.g. webhooks.openapi.add_webhooks) before it is cached."""
+
     def build() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
@@ -53,6 +78,7 @@ def install_openapi(app: FastAPI) -> None:
                 if "422" in responses or "requestBody" in operation:
                     responses.setdefault("422", {"description": _DESCRIPTIONS[422]})
                     _as_problem(responses["422"])
+                _document_replays(operation)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
@@ -60,6 +86,8 @@ def install_openapi(app: FastAPI) -> None:
             ref_template="#/components/schemas/{model}"
         )
         _hoist_defs(components)
+        for extend in extensions:
+            extend(schema)
         app.openapi_schema = schema
         return schema
 

@@ -14,7 +14,7 @@ from assina.core.pagination import Page, PageQuery
 from assina.customers import service
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
-from assina.deps import CallerDep
+from assina.deps import CallerDep, IdempotentCallerDep
 from assina.events.service import snapshot
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -28,8 +28,14 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
     summary="Create a customer",
 )
 async def create_customer(
-    body: CustomerCreate, request: Request, caller: CallerDep
+    body: CustomerCreate, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
+    """Registers a customer of the tenant. `document` takes a CPF or CNPJ with or without
+    punctuation, checks its digits and is stored as digits only; `number` is the next per-tenant
+    sequential number.
+
+    Event: `customer.created`. Errors: 422 naming each invalid field."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         customer = await service.create_customer(session, caller.clock, caller.tenant_id, body)
         return snapshot(CustomerOut.of(customer))
@@ -61,6 +67,8 @@ async def list_customers(
     created_gte: UtcDatetime | None = None,
     created_lt: UtcDatetime | None = None,
 ) -> Page[CustomerOut]:
+    """The tenant's customers, oldest first, a page at a time (`limit`, `starting_after`),
+    filtered by `status`, `email`, `document` (digits or punctuated) and creation time."""
     filters = service.CustomerFilters(
         status=status,
         email=email,
@@ -81,6 +89,7 @@ async def list_customers(
     summary="Get a customer",
 )
 async def get_customer(customer_id: str, caller: CallerDep) -> CustomerOut:
+    """One customer by id. Another tenant's id answers 404 like a missing one."""
     async with caller.database.read() as session:
         return CustomerOut.of(await service.get_customer(session, caller.tenant_id, customer_id))
 
@@ -92,6 +101,10 @@ async def get_customer(customer_id: str, caller: CallerDep) -> CustomerOut:
     summary="Update a customer",
 )
 async def update_customer(customer_id: str, body: CustomerUpdate, caller: CallerDep) -> CustomerOut:
+    """Changes only the fields sent (`null` clears an optional one); a PATCH that changes
+    nothing raises no event.
+
+    Event: `customer.updated`, with the old values in `previous`. Errors: 404, 422."""
     async with caller.database.write() as session:
         customer = await service.update_customer(
             session, caller.clock, caller.tenant_id, customer_id, body
@@ -106,8 +119,13 @@ async def update_customer(customer_id: str, body: CustomerUpdate, caller: Caller
     summary="Deactivate a customer",
 )
 async def deactivate_customer(
-    customer_id: str, request: Request, caller: CallerDep
+    customer_id: str, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
+    """Marks the customer `inactive`; it stays readable.
+
+    Event: `customer.deactivated`. Errors: 404; 409 `invalid-transition` if it is already
+    inactive."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         customer = await service.deactivate_customer(
             session, caller.clock, caller.tenant_id, customer_id
@@ -124,8 +142,12 @@ async def deactivate_customer(
     summary="Reactivate a customer",
 )
 async def reactivate_customer(
-    customer_id: str, request: Request, caller: CallerDep
+    customer_id: str, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
+    """Brings an `inactive` customer back to `active`.
+
+    Event: `customer.reactivated`. Errors: 404; 409 `invalid-transition` unless it is inactive."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         customer = await service.reactivate_customer(
             session, caller.clock, caller.tenant_id, customer_id

@@ -31,6 +31,9 @@ async def list_events(
     created_gte: UtcDatetime | None = None,
     created_lt: UtcDatetime | None = None,
 ) -> Page[EventOut]:
+    """The tenant's event log, oldest first, a page at a time, filtered by `type`,
+    `customer_id` and creation time. Each event is what the webhooks deliver, without the
+    validation token."""
     filters = service.EventFilters(
         type=type,
         customer_id=customer_id,
@@ -49,6 +52,8 @@ async def list_events(
     summary="Get an event",
 )
 async def get_event(event_id: str, caller: CallerDep) -> EventOut:
+    """One event by id: `data` is the object after the change, `previous` the old values of
+    the fields that changed."""
     async with caller.database.read() as session:
         return EventOut.of(await service.get_event(session, caller.tenant_id, event_id))
 
@@ -61,6 +66,8 @@ async def get_event(event_id: str, caller: CallerDep) -> EventOut:
     summary="The event catalog: names, Portuguese labels and the JSON schema of `data`",
 )
 async def list_event_types(_caller: CallerDep) -> EventTypeList:
+    """Every event type assina raises: its name, Portuguese label, description and the
+    JSON Schema of its `data`. The same types are in this document's `webhooks` section."""
     return EventTypeList(
         data=[
             EventTypeOut(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.inputs import UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep, RuntimeDep
+from assina.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 from assina.events.service import snapshot
 from assina.notifications import service
 from assina.notifications.models import EmailKind, EmailStatus
@@ -29,10 +29,6 @@ from assina.notifications.schemas import (
 router = APIRouter(tags=["emails"])
 
 
-_KIND_ONLY = "The kind: charge_created, reminder, overdue, suspension, cancellation, receipt, "
-_KIND_ONLY += "trial_ending."
-
-
 @router.get(
     "/v1/email-templates",
     response_model=Page[TemplateOut],
@@ -40,6 +36,8 @@ _KIND_ONLY += "trial_ending."
     summary="Every kind's template, saying which are customized",
 )
 async def list_templates(caller: CallerDep) -> Page[TemplateOut]:
+    """The e-mail template of every kind, the tenant's own or the default of its locale,
+    saying which are customized."""
     async with caller.database.read() as session:
         templates = await service.list_templates(session, caller.tenant_id)
         return Page[TemplateOut](data=templates, has_more=False)
@@ -50,9 +48,11 @@ async def list_templates(caller: CallerDep) -> Page[TemplateOut]:
     response_model=TemplateOut,
     responses=problem_responses(401, 422),
     summary="A template: the tenant's own, or the default of its locale",
-    description=_KIND_ONLY,
 )
 async def get_template(kind: EmailKind, caller: CallerDep) -> TemplateOut:
+    """The template of one kind (`charge_created`, `reminder`, `overdue`, `suspension`,
+    `cancellation`, `receipt`, `trial_ending`): the tenant's own, or the default of its locale,
+    with the variables it may use."""
     async with caller.database.read() as session:
         return await service.get_template(session, caller.tenant_id, kind)
 
@@ -64,6 +64,10 @@ async def get_template(kind: EmailKind, caller: CallerDep) -> TemplateOut:
     summary="Save the tenant's template for a kind (422 names each part that does not render)",
 )
 async def replace_template(kind: EmailKind, body: TemplateIn, caller: CallerDep) -> TemplateOut:
+    """Saves the tenant's template for a kind: `subject`, `html` and `text` in sandboxed
+    Jinja2. No event.
+
+    Errors: 422 naming each part that does not render."""
     async with caller.database.write() as session:
         return await service.replace_template(session, caller.clock, caller.tenant_id, kind, body)
 
@@ -75,6 +79,7 @@ async def replace_template(kind: EmailKind, body: TemplateIn, caller: CallerDep)
     summary="Restore the default template for a kind",
 )
 async def restore_default(kind: EmailKind, caller: CallerDep) -> TemplateOut:
+    """Drops the tenant's template for a kind: the default of its locale applies again."""
     async with caller.database.write() as session:
         return await service.restore_default(session, caller.tenant_id, kind)
 
@@ -84,15 +89,19 @@ async def restore_default(kind: EmailKind, caller: CallerDep) -> TemplateOut:
     response_model=PreviewOut,
     responses=problem_responses(400, 401, 409, 413, 422),
     summary="Render a template with sample data or the tenant's own objects",
-    description="No body: the saved template (or the default) with sample data.",
     dependencies=[Depends(refuse_empty_json)],
 )
 async def preview_template(
     kind: EmailKind,
     request: Request,
-    caller: CallerDep,
+    caller: IdempotentCallerDep,
     body: Annotated[PreviewIn, Body(default_factory=PreviewIn)],
 ) -> JSONResponse:
+    """Renders a template without sending it: the saved one (or an unsaved `template`), with
+    sample data or the tenant's own `charge_id`, `contract_id`, `customer_id`. No body: the
+    saved template with sample data. Nothing is stored.
+
+    Errors: 422 for an object id that is not the tenant's, or a template that does not render."""
     params = body
 
     async def use_case(session: AsyncSession) -> dict[str, object]:
@@ -109,6 +118,8 @@ async def preview_template(
     summary="This tenant's e-mail settings (the defaults until changed)",
 )
 async def get_email_settings(caller: CallerDep, runtime: RuntimeDep) -> EmailSettingsOut:
+    """The tenant's e-mail settings: `locale`, `from_name`, `reply_to`, `disabled_kinds`;
+    the defaults until replaced."""
     async with caller.database.read() as session:
         return await service.get_email_settings(session, caller.tenant_id, runtime.settings)
 
@@ -122,6 +133,9 @@ async def get_email_settings(caller: CallerDep, runtime: RuntimeDep) -> EmailSet
 async def replace_email_settings(
     body: EmailSettingsIn, caller: CallerDep, runtime: RuntimeDep
 ) -> EmailSettingsOut:
+    """Replaces the e-mail settings whole: a field left out takes its default. No event.
+
+    Errors: 422."""
     async with caller.database.write() as session:
         return await service.replace_email_settings(
             session, caller.clock, caller.tenant_id, body, runtime.settings
@@ -143,6 +157,9 @@ async def list_emails(
     created_gte: UtcDatetime | None = None,
     created_lt: UtcDatetime | None = None,
 ) -> Page[EmailOut]:
+    """The outbox, oldest first: every e-mail queued, with its status (`pending`, `sent`,
+    `failed`, `not_configured`, `no_recipient`), filtered by customer, kind, status and creation
+    time."""
     filters = service.EmailFilters(
         customer_id=customer_id,
         kind=kind,
@@ -162,5 +179,6 @@ async def list_emails(
     summary="Get an e-mail, with its text and HTML bodies",
 )
 async def get_email(email_id: str, caller: CallerDep) -> EmailDetail:
+    """One e-mail of the outbox, with its rendered text and HTML bodies."""
     async with caller.database.read() as session:
         return EmailDetail.of(await service.get_email(session, caller.tenant_id, email_id))

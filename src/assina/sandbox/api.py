@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from assina.core.openapi import problem_responses
-from assina.deps import CallerDep, RuntimeDep
+from assina.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 from assina.sandbox import service
 from assina.sandbox.schemas import ClockAdvanced, ClockAdvanceIn, ClockReading
 
@@ -33,14 +36,21 @@ async def get_test_clock(caller: CallerDep, runtime: RuntimeDep) -> ClockReading
     summary="Move the test clock forward, running every day's billing on the way",
 )
 async def advance_test_clock(
-    body: ClockAdvanceIn, caller: CallerDep, runtime: RuntimeDep
-) -> ClockAdvanced:
+    body: ClockAdvanceIn, request: Request, caller: IdempotentCallerDep, runtime: RuntimeDep
+) -> JSONResponse:
     """Moves a sandbox tenant's clock to `to` or by `days` (1 to 1,100), running for every
     day on the way exactly what the worker would have run that day (trials, charges,
     proration, readjustments, dunning, e-mails), in order, and answers with what it did.
     Everything is stamped with the test clock; webhooks and e-mails go out at once, in real
     time. A year of a thousand contracts takes seconds, so give the request a long timeout.
     The clock never moves back (409 `clock-backwards`); a second advance while one runs
-    waits for it up to 10 s, then gets 409 `clock-busy`. Not replayed by `Idempotency-Key`:
-    send `to` for an advance that is safe to retry."""
-    return await service.advance_test_clock(caller.database, runtime.clock, caller.tenant_id, body)
+    waits for it up to 10 s, then gets 409 `clock-busy`. With an `Idempotency-Key`, a retry
+    while it runs gets 409 `idempotency-in-progress`, and one after it the same answer."""
+
+    async def use_case() -> dict[str, Any]:
+        advanced = await service.advance_test_clock(
+            caller.database, runtime.clock, caller.tenant_id, body
+        )
+        return advanced.model_dump(mode="json")
+
+    return await caller.respond_once_in_steps(request, 200, use_case)

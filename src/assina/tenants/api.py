@@ -19,6 +19,7 @@ router = APIRouter(prefix="/v1/tenant", tags=["tenant"])
     summary="This tenant",
 )
 async def get_tenant(caller: CallerDep) -> TenantOut:
+    """The tenant the API key belongs to: name and time zone."""
     async with caller.database.read() as session:
         return TenantOut.model_validate(await service.get_tenant(session, caller.tenant_id))
 
@@ -30,6 +31,10 @@ async def get_tenant(caller: CallerDep) -> TenantOut:
     summary="Change this tenant's name or time zone",
 )
 async def update_tenant(body: TenantUpdate, caller: CallerDep, runtime: RuntimeDep) -> TenantOut:
+    """Changes the tenant's `name` or IANA `time_zone` (which decides its calendar days). No
+    event.
+
+    Errors: 422 (an unknown time zone)."""
     async with caller.database.write() as session:
         tenant = await service.update_tenant(session, caller.clock, caller.tenant_id, body)
     runtime.authenticator.forget_tenant(caller.tenant_id)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep, RuntimeDep
+from assina.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 from assina.events.schemas import EventOut
 from assina.events.service import snapshot
 from assina.webhooks import repair, service
@@ -41,8 +41,15 @@ ENDPOINTS = "/v1/webhook-endpoints"
     summary="Register a URL to receive events",
 )
 async def create_endpoint(
-    body: EndpointCreate, request: Request, caller: CallerDep, runtime: RuntimeDep
+    body: EndpointCreate, request: Request, caller: IdempotentCallerDep, runtime: RuntimeDep
 ) -> JSONResponse:
+    """Registers a URL to receive the events named in `event_types` (or `["*"]`). The
+    answer carries the endpoint's `whsec_` signing secret. Only events raised after its
+    creation are delivered to it. URLs on loopback, private, link-local or metadata addresses
+    are refused. No event.
+
+    Errors: 422 (a refused URL, an unknown event type)."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         endpoint, secret = await service.create_endpoint(
             session,
@@ -65,6 +72,7 @@ async def create_endpoint(
     summary="List webhook endpoints",
 )
 async def list_endpoints(caller: CallerDep, page: PageQuery) -> Page[EndpointOut]:
+    """The tenant's webhook endpoints, oldest first, a page at a time."""
     async with caller.database.read() as session:
         endpoints, has_more = await service.list_endpoints(session, caller.tenant_id, page)
         return Page[EndpointOut](data=[EndpointOut.of(e) for e in endpoints], has_more=has_more)
@@ -77,6 +85,7 @@ async def list_endpoints(caller: CallerDep, page: PageQuery) -> Page[EndpointOut
     summary="Get a webhook endpoint",
 )
 async def get_endpoint(endpoint_id: str, caller: CallerDep) -> EndpointOut:
+    """One webhook endpoint by id (without its secret: see `…/secret`)."""
     async with caller.database.read() as session:
         return EndpointOut.of(await service.get_endpoint(session, caller.tenant_id, endpoint_id))
 
@@ -90,6 +99,10 @@ async def get_endpoint(endpoint_id: str, caller: CallerDep) -> EndpointOut:
 async def update_endpoint(
     endpoint_id: str, body: EndpointUpdate, caller: CallerDep, runtime: RuntimeDep
 ) -> EndpointOut:
+    """Changes only the fields sent; `"enabled": true` re-enables a disabled endpoint. No
+    event.
+
+    Errors: 404, 422."""
     async with caller.database.write() as session:
         endpoint = await service.update_endpoint(
             session,
@@ -109,6 +122,8 @@ async def update_endpoint(
     summary="Delete a webhook endpoint (its messages stay readable)",
 )
 async def delete_endpoint(endpoint_id: str, caller: CallerDep) -> EndpointOut:
+    """Deletes the endpoint: nothing more is delivered to it; its messages stay readable.
+    No event. Errors: 404."""
     async with caller.database.write() as session:
         endpoint = await service.delete_endpoint(
             session, caller.clock, caller.tenant_id, endpoint_id
@@ -123,6 +138,8 @@ async def delete_endpoint(endpoint_id: str, caller: CallerDep) -> EndpointOut:
     summary="The endpoint's signing secret",
 )
 async def get_secret(endpoint_id: str, caller: CallerDep, runtime: RuntimeDep) -> EndpointSecret:
+    """The endpoint's current signing secret, and until when the previous one (after a
+    rotation) still signs."""
     async with caller.database.read() as session:
         endpoint = await service.get_endpoint(session, caller.tenant_id, endpoint_id)
         return EndpointSecret(
@@ -140,8 +157,13 @@ async def get_secret(endpoint_id: str, caller: CallerDep, runtime: RuntimeDep) -
     summary="New signing secret; the old one also signs for 24 hours",
 )
 async def rotate_secret(
-    endpoint_id: str, request: Request, caller: CallerDep, runtime: RuntimeDep
+    endpoint_id: str, request: Request, caller: IdempotentCallerDep, runtime: RuntimeDep
 ) -> JSONResponse:
+    """Makes a new signing secret; for 24 hours every delivery is signed with both, so a
+    receiver can switch without losing messages. No event.
+
+    Errors: 404."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         endpoint, secret = await service.rotate_secret(
             session, caller.clock, runtime.secret_box, caller.tenant_id, endpoint_id
@@ -165,6 +187,8 @@ async def list_messages(
     status: MessageStatus | None = None,
     event_type: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[MessageOut]:
+    """The endpoint's messages (one per event it was subscribed to when raised), oldest
+    first, filtered by `status` and `event_type`."""
     filters = service.MessageFilters(status=status, event_type=event_type)
     async with caller.database.read() as session:
         messages, has_more = await service.list_messages(
@@ -180,6 +204,7 @@ async def list_messages(
     summary="The tenant's validation token and webhook retry schedule",
 )
 async def get_settings(caller: CallerDep, runtime: RuntimeDep) -> WebhookSettings:
+    """The tenant's validation token (sent in every delivery) and webhook retry schedule."""
     async with caller.database.read() as session:
         return await service.webhook_settings(session, runtime.secret_box, caller.tenant_id)
 
@@ -191,8 +216,13 @@ async def get_settings(caller: CallerDep, runtime: RuntimeDep) -> WebhookSetting
     summary="Change the webhook retry schedule",
 )
 async def update_settings(
-    body: WebhookSettingsUpdate, request: Request, caller: CallerDep, runtime: RuntimeDep
+    body: WebhookSettingsUpdate, request: Request, caller: IdempotentCallerDep, runtime: RuntimeDep
 ) -> JSONResponse:
+    """Sets the retry schedule: seconds before each retry, 1 s to 7 days each, up to 20;
+    `null` restores the default. Applies from the next failure on. No event.
+
+    Errors: 422."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         settings = await service.update_webhook_settings(
             session, caller.clock, runtime.secret_box, caller.tenant_id, body
@@ -208,7 +238,12 @@ async def update_settings(
     responses=problem_responses(400, 401, 409),
     summary="A new validation token (the old one stops at once)",
 )
-async def rotate_token(request: Request, caller: CallerDep, runtime: RuntimeDep) -> JSONResponse:
+async def rotate_token(
+    request: Request, caller: IdempotentCallerDep, runtime: RuntimeDep
+) -> JSONResponse:
+    """Replaces the tenant's validation token: every delivery from now on carries the new one,
+    and the old one is no longer sent. No event."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         settings = await service.rotate_validation_token(
             session, caller.clock, runtime.secret_box, caller.tenant_id
@@ -225,8 +260,13 @@ async def rotate_token(request: Request, caller: CallerDep, runtime: RuntimeDep)
     summary="Send again every message of the endpoint that failed since a given instant",
 )
 async def recover_endpoint(
-    endpoint_id: str, body: RecoverRequest, request: Request, caller: CallerDep
+    endpoint_id: str, body: RecoverRequest, request: Request, caller: IdempotentCallerDep
 ) -> JSONResponse:
+    """Every message of the endpoint that failed for good since `since` starts its retry
+    schedule again (enable the endpoint first). Answers how many. No event.
+
+    Errors: 404, 422."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         count = await repair.recover_endpoint(
             session, caller.clock, caller.tenant_id, endpoint_id, body.since
@@ -243,6 +283,7 @@ async def recover_endpoint(
     summary="One message: an event for an endpoint",
 )
 async def get_message(message_id: str, caller: CallerDep) -> MessageOut:
+    """One message (an event for one endpoint): its status, attempt count and next attempt."""
     async with caller.database.read() as session:
         return MessageOut.of(await repair.get_message(session, caller.tenant_id, message_id))
 
@@ -254,6 +295,8 @@ async def get_message(message_id: str, caller: CallerDep) -> MessageOut:
     summary="The delivery attempts of a message, oldest first",
 )
 async def list_attempts(message_id: str, caller: CallerDep, page: PageQuery) -> Page[AttemptOut]:
+    """The delivery attempts of a message, oldest first: time, status code, latency, the
+    first 4 KiB of the answer, or the connection error."""
     async with caller.database.read() as session:
         attempts, has_more = await repair.list_attempts(session, caller.tenant_id, message_id, page)
         return Page[AttemptOut](data=[AttemptOut.of(a) for a in attempts], has_more=has_more)
@@ -265,7 +308,13 @@ async def list_attempts(message_id: str, caller: CallerDep, page: PageQuery) -> 
     responses=problem_responses(400, 401, 404, 409),
     summary="Send a message again now",
 )
-async def retry_message(message_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def retry_message(
+    message_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
+    """One more delivery attempt now, whatever the message's state.
+
+    Errors: 404; 409 while the message is being delivered."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         message = await repair.retry_message(session, caller.clock, caller.tenant_id, message_id)
         return snapshot(MessageOut.of(message))
@@ -279,7 +328,13 @@ async def retry_message(message_id: str, request: Request, caller: CallerDep) ->
     responses=problem_responses(400, 401, 404, 409),
     summary="Send a `webhook.ping` event to this endpoint alone",
 )
-async def ping_endpoint(endpoint_id: str, request: Request, caller: CallerDep) -> JSONResponse:
+async def ping_endpoint(
+    endpoint_id: str, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
+    """Raises a `webhook.ping` event delivered to this endpoint alone, to test a receiver.
+
+    Event: `webhook.ping`. Errors: 404; 409 if the endpoint is disabled."""
+
     async def use_case(session: AsyncSession) -> dict[str, object]:
         event = await service.ping_endpoint(session, caller.clock, caller.tenant_id, endpoint_id)
         return snapshot(EventOut.of(event))
