@@ -121,7 +121,17 @@ async def test_a_year_of_billing_day_by_day(
 
     assert schedule(await charges_of(api, plain["id"])) == monthly(15, [*MONTHS_2026, "2027-01"])
     # Day 31: a stub of Jan 15 to 31 (16 of 31 days: 5161.29), then the last day of short months.
-    assert schedule(await charges_of(api, month_end["id"])) == [
+    month_end_charges = await charges_of(api, month_end["id"])
+    # The stub's line names its first and last day, as people read dates in pt-BR.
+    assert month_end_charges[0]["items"] == [
+        {
+            "product_id": None,
+            "description": "Período proporcional 15/01/2026 a 30/01/2026",
+            "quantity": 1,
+            "amount": 5161,
+        }
+    ]
+    assert schedule(month_end_charges) == [
         ("2026-01-15", 5161),
         ("2026-01-31", 10000),
         ("2026-02-28", 10000),

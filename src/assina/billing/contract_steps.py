@@ -30,6 +30,8 @@ from assina.contracts.schedule import (
 )
 from assina.core.clock import Clock
 from assina.core.errors import Problem
+from assina.notifications.formatting import format_date
+from assina.notifications.models import Locale
 
 logger = logging.getLogger("assina.calendar")
 
@@ -278,8 +280,15 @@ def _stub(state: ScheduleState) -> Period:
 
 
 def _stub_line(contract: Contract, period: Period) -> dict[str, Any]:
-    description = f"Período proporcional {period.start.isoformat()} a {period.end.isoformat()}"
-    return _line(description, contract.stub_amount)
+    return _line(f"Período proporcional {period_text(period)}", contract.stub_amount)
+
+
+def period_text(period: Period) -> str:
+    """A period as a line's description shows it, for people reading pt-BR: its first and
+    last days (the end is exclusive), `06/12/2026 a 05/01/2027`."""
+    last_day = period.end - timedelta(days=1)
+    first, last = (format_date(day, Locale.PT_BR) for day in (period.start, last_day))
+    return f"{first} a {last}"
 
 
 def _line(description: str, amount: int) -> dict[str, Any]:
