@@ -471,6 +471,27 @@ async def test_readjust_by_percent(
     assert event["previous"] == {"items": contract["items"], "amount": 24990}
 
 
+async def test_the_catalog_and_openapi_describe_the_new_fields(api: TenantClient) -> None:
+    """What contract.readjusted carries is in the catalog's schema of its data, exactly; the
+    contract's pending_proration_amount and trial_end are described in both documents."""
+    contract = await new_contract(api)
+    await action(api, contract["id"], "readjust", {"percent": "4.5"})
+    event = (await contract_events(api))[-1]
+    kinds = (await api.get("/v1/event-types")).json()["data"]
+    schemas = {kind["name"]: kind["schema"] for kind in kinds}
+    readjusted = schemas["contract.readjusted"]
+    assert set(event["data"]) == set(readjusted["properties"])
+    assert set(readjusted["required"]) == set(event["data"])
+    shape = readjusted["$defs"]["ReadjustmentOut"]
+    assert set(shape["properties"]) == {"percent", "index", "reference_month"}
+    assert "pending_proration_amount" in schemas["contract.created"]["properties"]
+    assert "readjustment" not in schemas["contract.updated"]["properties"]
+    openapi = (await api.http.get("/openapi.json")).json()
+    shown = openapi["components"]["schemas"]["ContractOut"]["properties"]
+    assert shown["pending_proration_amount"]["type"] == "integer"
+    assert "first paid day" in shown["trial_end"]["description"]
+
+
 async def test_readjust_down_and_by_a_json_number(api: TenantClient) -> None:
     contract = await new_contract(api)
     assert (await action(api, contract["id"], "readjust", {"percent": -10}))["amount"] == 9000
