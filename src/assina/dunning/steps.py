@@ -32,7 +32,7 @@ from assina.billing.dunning import (
 from assina.charges.models import Charge
 from assina.contracts.common import tenant_today
 from assina.contracts.lifecycle import cancel_contract_now, move_contract, resume_contract
-from assina.contracts.models import ContractStatus
+from assina.contracts.models import Contract, ContractStatus
 from assina.core.clock import Clock
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
@@ -89,11 +89,21 @@ class _Issued:
         return reminder_said_at_issue(charge.due_date, before, issued_on)
 
 
-async def _issued(session: AsyncSession, tenant_id: str, files: Sequence[CustomerFile]) -> _Issued:
+async def _issued(
+    session: AsyncSession, tenant_id: str, files: Sequence[CustomerFile], day: date
+) -> _Issued:
     context = await email_context(session, tenant_id, EmailKind.CHARGE_CREATED)
-    contracts = [contract for file in files for contract in file.contracts]
-    first = await first_paid_charges(session, tenant_id, contracts)
+    trials = [c for file in files for c in file.contracts if _trial_notice_days(c, day) is not None]
+    first = await first_paid_charges(session, tenant_id, trials)  # no query without trials
     return _Issued(not context.disabled, ZoneInfo(context.setting.time_zone), first)
+
+
+def _trial_notice_days(contract: Contract, day: date) -> int | None:
+    """The days left of a trial whose "trial ends soon" notice is due by `day`, else None."""
+    if contract.status != ContractStatus.TRIALING or contract.trial_end is None:
+        return None
+    days_left = (contract.trial_end - day).days
+    return days_left if 0 <= days_left <= TRIAL_ENDING_NOTICE_DAYS else None
 
 
 async def reconsider_customer(
@@ -122,7 +132,7 @@ async def apply_dunning(
     step = DunningStep(customers=len(files))
     await _move_customers(session, clock, tenant_id, plans, step)
     mails: list[_Mail] = []
-    issued = await _issued(session, tenant_id, files)
+    issued = await _issued(session, tenant_id, files, day)
     for file, plan in plans:
         await _move_contracts(session, clock, day, file, plan, step, mails)
         mails.extend(_notices(file, plan, day, policy, issued))
@@ -217,10 +227,8 @@ def _notices(
         key = f"overdue:{charge.id}:{after}"
         mails.append(_Mail(EmailKind.OVERDUE, Notice(customer, charge, None, late, key)))
     for contract in file.contracts:
-        if contract.status != ContractStatus.TRIALING or contract.trial_end is None:
-            continue
-        days_left = (contract.trial_end - day).days
-        if 0 <= days_left <= TRIAL_ENDING_NOTICE_DAYS and contract.id not in plan.cancel:
+        days_left = _trial_notice_days(contract, day)
+        if days_left is not None and contract.id not in plan.cancel:
             key = f"trial_ending:{contract.id}:{contract.trial_end}"
             left = {"days_left": days_left}
             first = issued.first_charges.get(contract.id)  # its e-mail says when and how much
