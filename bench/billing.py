@@ -6,7 +6,9 @@ endpoint for every event type (never delivered to: no worker runs). Then it runs
 command, `assina billing run --date 2026-01-15`, in a subprocess and reports its wall time,
 contracts per second and peak memory (the child's maximum RSS, read by GNU time). The
 contracts step issues N charges, N `charge.created` events, N messages and N `charge_created`
-e-mails; the dunning pass after it queues N reminders (each charge falls due that day). The
+e-mails; the dunning pass after it queues N reminders (each charge falls due that day) when
+the tenant disabled `charge_created` e-mails, and none otherwise (the charge_created e-mail
+of the day said it; issue 12). The
 time of the contracts step alone is read from the calendar's log line ("tenant …: N contracts
 in S s") and reported beside the command's.
 

@@ -102,17 +102,36 @@ async def test_a_year_of_billing_day_by_day(
         if day == date(2026, 3, 1):
             # 1 → 2 units with 14 of the period's 28 days left (Feb 15 to Mar 15): +5000.
             patch = {"items": [{"product_id": changed["items"][0]["product_id"], "quantity": 2}]}
-            assert (await api.patch(f"/v1/contracts/{changed['id']}", patch)).status_code == 200
+            response = await api.patch(f"/v1/contracts/{changed['id']}", patch)
+            assert response.status_code == 200, response.text
+            # Shown until the next charge (Mar 15's, issued Mar 5) carries it.
+            assert response.json()["pending_proration_amount"] == 5000
+        if day == date(2026, 3, 5):
+            shown = (await api.get(f"/v1/contracts/{changed['id']}")).json()
+            assert shown["pending_proration_amount"] == 5000
         if day == date(2026, 6, 20):
             cancel = {"at_period_end": True, "reason": "mudou de cidade"}
             response = await api.post(f"/v1/contracts/{leaving['id']}/cancel", cancel)
             assert response.status_code == 200, response.text
         await pass_on(database, clock, day)
+        if day == date(2026, 3, 5):
+            shown = (await api.get(f"/v1/contracts/{changed['id']}")).json()
+            assert shown["pending_proration_amount"] == 0
         day += timedelta(days=1)
 
     assert schedule(await charges_of(api, plain["id"])) == monthly(15, [*MONTHS_2026, "2027-01"])
     # Day 31: a stub of Jan 15 to 31 (16 of 31 days: 5161.29), then the last day of short months.
-    assert schedule(await charges_of(api, month_end["id"])) == [
+    month_end_charges = await charges_of(api, month_end["id"])
+    # The stub's line names its first and last day, as people read dates in pt-BR.
+    assert month_end_charges[0]["items"] == [
+        {
+            "product_id": None,
+            "description": "Período proporcional 15/01/2026 a 30/01/2026",
+            "quantity": 1,
+            "amount": 5161,
+        }
+    ]
+    assert schedule(month_end_charges) == [
         ("2026-01-15", 5161),
         ("2026-01-31", 10000),
         ("2026-02-28", 10000),
@@ -169,6 +188,12 @@ async def test_a_year_of_billing_day_by_day(
     events = Counter(event["type"] for event in await event_log(api))
     assert events["charge.created"] == len(every_charge)
     assert events["contract.readjusted"] == 1
+    [readjusted] = [e for e in await event_log(api) if e["type"] == "contract.readjusted"]
+    # By the contract's index, over the 12 months before the anniversary (Jan 15, 2027).
+    assert (readjusted["data"]["id"], readjusted["data"]["readjustment"]) == (
+        yearly["id"],
+        {"percent": "12.6825", "index": "IPCA", "reference_month": "2026-12"},
+    )
     assert events["contract.cancelled"] == 1
     trial_events = [
         event

@@ -76,6 +76,10 @@ async def test_raising_items_mid_period_adds_the_prorated_difference(
     assert changed["items"] == [item(product, amount=13000)]
     # 3000 more for the 20 days left (Apr 11 → May 1) of 30: 3000 * 20 / 30.
     assert (await stored(database, contract["id"])).pending_adjustment == 2000
+    # Shown on the contract, and in the event's `previous` (0 before).
+    assert changed["pending_proration_amount"] == 2000
+    event = (await contract_events(api))[-1]
+    assert event["previous"]["pending_proration_amount"] == 0
     # Back down the same day: the credit cancels the debit.
     await patch(api, contract["id"], {"items": [{"product_id": product["id"], "amount": 10000}]})
     assert (await stored(database, contract["id"])).pending_adjustment == 0
@@ -85,8 +89,27 @@ async def test_lowering_items_mid_period_credits(
     api: TenantClient, database: Database, clock: FrozenClock
 ) -> None:
     contract, product = await april_contract(api, database, clock, billed=1)
-    await patch(api, contract["id"], {"items": [{"product_id": product["id"], "amount": 7000}]})
+    changed = await patch(
+        api, contract["id"], {"items": [{"product_id": product["id"], "amount": 7000}]}
+    )
     assert (await stored(database, contract["id"])).pending_adjustment == -2000
+    assert changed["pending_proration_amount"] == -2000
+
+
+async def test_the_contract_shows_what_the_next_charge_will_carry(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    """A credit larger than the next charge: the charge takes it only up to its own amount
+    (the rest waits); a cancelled contract has no next charge, so nothing is shown."""
+    contract, product = await april_contract(api, database, clock, billed=2)
+    changed = await patch(
+        api, contract["id"], {"items": [{"product_id": product["id"], "amount": 1000}]}
+    )
+    # -9000 * 20 / 30 for April, -9000 for May charged ahead: -15000; the next charge is 1000.
+    assert (await stored(database, contract["id"])).pending_adjustment == -15000
+    assert changed["pending_proration_amount"] == -1000
+    cancelled = await action(api, contract["id"], "cancel", {})
+    assert cancelled["pending_proration_amount"] == 0
 
 
 async def test_a_period_charged_ahead_adjusts_by_the_whole_difference(
@@ -439,8 +462,34 @@ async def test_readjust_by_percent(
     assert readjusted["updated_at"] == iso(clock.now())
     assert str((await stored(database, contract["id"])).last_readjusted_on) == "2026-01-15"
     event = (await contract_events(api))[-1]
-    assert (event["type"], event["data"]) == ("contract.readjusted", readjusted)
+    # The event's data is the contract as answered, plus what was applied.
+    applied = {"percent": "4.5000", "index": None, "reference_month": None}
+    assert (event["type"], event["data"]) == (
+        "contract.readjusted",
+        {**readjusted, "readjustment": applied},
+    )
     assert event["previous"] == {"items": contract["items"], "amount": 24990}
+
+
+async def test_the_catalog_and_openapi_describe_the_new_fields(api: TenantClient) -> None:
+    """What contract.readjusted carries is in the catalog's schema of its data, exactly; the
+    contract's pending_proration_amount and trial_end are described in both documents."""
+    contract = await new_contract(api)
+    await action(api, contract["id"], "readjust", {"percent": "4.5"})
+    event = (await contract_events(api))[-1]
+    kinds = (await api.get("/v1/event-types")).json()["data"]
+    schemas = {kind["name"]: kind["schema"] for kind in kinds}
+    readjusted = schemas["contract.readjusted"]
+    assert set(event["data"]) == set(readjusted["properties"])
+    assert set(readjusted["required"]) == set(event["data"])
+    shape = readjusted["$defs"]["ReadjustmentOut"]
+    assert set(shape["properties"]) == {"percent", "index", "reference_month"}
+    assert "pending_proration_amount" in schemas["contract.created"]["properties"]
+    assert "readjustment" not in schemas["contract.updated"]["properties"]
+    openapi = (await api.http.get("/openapi.json")).json()
+    shown = openapi["components"]["schemas"]["ContractOut"]["properties"]
+    assert shown["pending_proration_amount"]["type"] == "integer"
+    assert "first paid day" in shown["trial_end"]["description"]
 
 
 async def test_readjust_down_and_by_a_json_number(api: TenantClient) -> None:
@@ -474,6 +523,15 @@ async def test_readjust_by_index(api: TenantClient) -> None:
     readjusted = await action(api, contract["id"], "readjust", body)
     # 1.005 ** 12 = 1.0616778…: 6.1678 %, and 10000 * 1.061678 = 10616.78.
     assert readjusted["amount"] == 10617
+    event = (await contract_events(api))[-1]
+    assert event["type"] == "contract.readjusted"
+    assert event["data"]["readjustment"] == {
+        "percent": "6.1678",
+        "index": "IPCA",
+        "reference_month": "2025-12",
+    }
+    shown = {name: value for name, value in event["data"].items() if name != "readjustment"}
+    assert shown == readjusted
 
 
 async def test_readjust_by_index_names_the_missing_months(api: TenantClient) -> None:

@@ -54,6 +54,7 @@ async def test_create_applies_the_defaults(api: TenantClient, clock: FrozenClock
         "current_period_start": "2026-01-15",
         "current_period_end": "2026-02-15",
         "next_charge_date": "2026-01-15",
+        "pending_proration_amount": 0,
         "payment_method": "boleto",
         "readjustment_index": None,
         "dunning_exempt": False,

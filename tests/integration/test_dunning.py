@@ -108,9 +108,10 @@ async def test_an_unpaid_customer_goes_delinquent_suspended_then_cancelled(
         ("contract.cancelled", "dunning"),
     ]
     emails = await emails_of(api, customer_id)
+    # No reminder: the charge was issued on its due date, its own reminder day, and its
+    # charge_created e-mail said it already.
     assert [(email["kind"], email["created_at"][:10]) for email in emails] == [
         ("charge_created", "2026-01-15"),
-        ("reminder", "2026-01-15"),
         ("overdue", "2026-01-16"),
         ("overdue", "2026-01-22"),
         ("suspension", "2026-01-30"),
@@ -120,15 +121,13 @@ async def test_an_unpaid_customer_goes_delinquent_suspended_then_cancelled(
     shown = f"R$ {amount // 100},{amount % 100:02d}"
     assert emails[0]["subject"] == f"Nova cobrança de {shown} com vencimento em 15/01/2026"
     assert f"cobrança nº {number}, no valor de {shown}" in await email_body(api, emails[0]["id"])
-    assert emails[1]["subject"] == f"Lembrete: a cobrança nº {number} vence em 15/01/2026"
-    assert "vence hoje" in await email_body(api, emails[1]["id"])
-    assert emails[2]["subject"] == f"Cobrança em atraso: nº {number}, vencida em 15/01/2026"
-    assert "1 dia em atraso" in await email_body(api, emails[2]["id"])
-    assert "7 dias em atraso" in await email_body(api, emails[3]["id"])
+    assert emails[1]["subject"] == f"Cobrança em atraso: nº {number}, vencida em 15/01/2026"
+    assert "1 dia em atraso" in await email_body(api, emails[1]["id"])
+    assert "7 dias em atraso" in await email_body(api, emails[2]["id"])
     contract_number = ana["contract"]["number"]
-    assert emails[4]["subject"] == f"Serviço suspenso: contrato nº {contract_number}"
-    assert "suspenso por falta de pagamento" in await email_body(api, emails[4]["id"])
-    assert str(contract_number) in emails[5]["subject"]
+    assert emails[3]["subject"] == f"Serviço suspenso: contrato nº {contract_number}"
+    assert "suspenso por falta de pagamento" in await email_body(api, emails[3]["id"])
+    assert str(contract_number) in emails[4]["subject"]
     assert {email["to"] for email in emails} == {"ana@example.com"}
 
     # Later days change nothing more.
@@ -220,6 +219,10 @@ async def test_exempt_customers_and_contracts_paid_ahead_are_left_alone(
     assert exempt.status_code == 201, exempt.text
     product = await new_product(api)
     await post_contract(api, exempt.json()["id"], [product])
+    # A charge of its own due on the 20th: reminded on the 17th, overdue from the 21st.
+    one_off = {"customer_id": exempt.json()["id"], "due_date": "2026-01-20"}
+    one_off["items"] = [{"description": "Taxa", "amount": 5000}]
+    assert (await api.post("/v1/charges", one_off)).status_code == 201
     owing = await customer_with_contract(api, "Duda", "duda@example.com")
     paid_ahead = await post_contract(api, owing["customer"]["id"], [product])
     await days(database, clock, DUE, DUE)

@@ -18,8 +18,10 @@ from assina.contracts.schedule import (
     change_adjustment,
     derive,
     next_charge_date,
+    pending_proration,
     stub_amount_for,
     stub_pending,
+    usable_adjustment,
 )
 
 ACTIVE = ContractStatus.ACTIVE
@@ -164,3 +166,25 @@ def test_a_change_and_its_reversal_cancel_out(
     assert change_adjustment(state, new, old, today) == -there
     periods_charged = state.next_period + (0 if stub_pending(state) else 1)
     assert abs(there) <= abs(new - old) * periods_charged
+
+
+def test_the_next_charge_carries_a_debit_whole_and_a_credit_up_to_its_amount() -> None:
+    assert usable_adjustment(2000, 10000) == 2000
+    assert usable_adjustment(-2000, 10000) == -2000
+    assert usable_adjustment(-15000, 10000) == -10000
+    assert usable_adjustment(0, 0) == 0
+
+
+def test_pending_proration_is_what_the_next_charge_will_carry() -> None:
+    # A pending stub (Jan 15 → Jan 20 of a Dec 20 → Jan 20 period: 5 of 31 days, 1613): the
+    # stub's charge is next, so a credit is taken up to the stub's amount.
+    stub = monthly(date(2026, 1, 15), 20)
+    assert stub_pending(stub)
+    assert pending_proration(stub, 10000, -5000) == -stub.stub_amount
+    assert pending_proration(stub, 10000, 700) == 700
+    charged = replace(stub, stub_amount=0, next_period=1)
+    assert pending_proration(charged, 10000, -5000) == -5000
+    assert pending_proration(charged, 10000, -15000) == -10000
+    # No charge comes: nothing is carried.
+    cancelled = replace(charged, status=ContractStatus.CANCELLED)
+    assert pending_proration(cancelled, 10000, -5000) == 0

@@ -22,6 +22,7 @@ from assina.billing.dunning import (
     plan_dunning,
     policy_problems,
     reminder_day,
+    reminder_said_at_issue,
 )
 
 DUE = date(2026, 1, 10)
@@ -170,3 +171,15 @@ def test_applying_a_plan_leaves_nothing_to_do_the_same_day(
     )
     after = CustomerFacts("cus_1", plan.customer_status or status, before.overdue, contracts)
     assert plan_dunning(after, today, policy).empty
+
+
+def test_a_reminder_due_by_the_issue_day_was_said_by_the_charge_created_email() -> None:
+    due = date(2026, 1, 25)
+    # Issued 3 days before: the 3-day reminder falls on the issue day; the 1-day one after.
+    assert reminder_said_at_issue(due, 3, issued_on=date(2026, 1, 22))
+    assert not reminder_said_at_issue(due, 1, issued_on=date(2026, 1, 22))
+    # Issued 2 days before: the 3-day reminder's day had passed already.
+    assert reminder_said_at_issue(due, 3, issued_on=date(2026, 1, 23))
+    # Issued 10 days before: every reminder comes later.
+    assert not reminder_said_at_issue(due, 3, issued_on=date(2026, 1, 15))
+    assert not reminder_said_at_issue(due, 0, issued_on=date(2026, 1, 24))

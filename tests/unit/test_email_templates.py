@@ -111,9 +111,57 @@ def test_variables_follow_the_kind() -> None:
         "total": "R$ 114,66",
     }
     trial = sample_variables(EmailKind.TRIAL_ENDING, EN, NOW)
-    assert set(trial) == {"company", "customer", "today", "contract", "days_left"}
+    assert set(trial) == {"company", "customer", "today", "contract", "first_charge", "days_left"}
     assert trial["contract"]["amount"] == "R$99.90"
     assert trial["contract"]["recurrence"] == "per month"
+    # The sample trial's first paid period is charged already: due on trial_end.
+    assert trial["first_charge"] == {
+        "number": 1235,
+        "amount": "R$99.90",
+        "due_date": trial["contract"]["trial_end"],
+    }
+    # Only trial_ending has it: another contract kind's template may not name it.
+    assert "first_charge" not in sample_variables(EmailKind.SUSPENSION, EN, NOW)
+
+
+def test_first_charge_is_empty_when_none_was_issued() -> None:
+    customer, _, contract = sample_objects(EmailKind.TRIAL_ENDING, NOW, date(2026, 1, 14))
+    assert contract is not None
+    variables = build_variables(EmailKind.TRIAL_ENDING, PT, NOW, customer, None, contract)
+    assert variables["first_charge"] == {"number": "", "amount": "", "due_date": ""}
+    sparse = sparse_variables(EmailKind.TRIAL_ENDING, PT, NOW)
+    assert sparse["first_charge"] == {"number": "", "amount": "", "due_date": ""}
+
+
+@pytest.mark.parametrize(
+    ("setting", "sentence"),
+    [
+        (
+            PT,
+            "A primeira cobrança, nº 1235, no valor de R$ 99,90, já foi emitida e vence em "
+            "18/01/2026.",
+        ),
+        (
+            EN,
+            "The first charge, no. 1235, of R$99.90, has already been issued and is due on "
+            "January 18, 2026.",
+        ),
+    ],
+)
+def test_the_trial_ending_default_tells_the_first_charge_only_when_issued(
+    setting: Setting, sentence: str
+) -> None:
+    sources = default_sources(EmailKind.TRIAL_ENDING, setting.locale)
+    told = render_email(
+        sources, EmailKind.TRIAL_ENDING, sample_variables(EmailKind.TRIAL_ENDING, setting, NOW)
+    )
+    assert sentence in told.text
+    assert sentence in " ".join(told.html.split())
+    untold = render_email(
+        sources, EmailKind.TRIAL_ENDING, sparse_variables(EmailKind.TRIAL_ENDING, setting, NOW)
+    )
+    assert "1235" not in untold.text
+    assert "1235" not in untold.html
 
 
 def test_today_is_the_tenants_today() -> None:

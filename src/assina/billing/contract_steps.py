@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.periods import Period
 from assina.billing.price_indexes import last_twelve
-from assina.billing.readjustment import index_percent
+from assina.billing.readjustment import Readjustment, index_percent
 from assina.billing.settings import BillingRules
 from assina.charges.service import ChargeDraft, issue_charge
 from assina.contracts.changes import readjust_contract
@@ -22,12 +22,16 @@ from assina.contracts.models import Contract, ContractStatus
 from assina.contracts.schedule import (
     ScheduleState,
     billed_period,
+    next_charge_total,
     next_due_date,
     stub_and_full,
     stub_pending,
+    usable_adjustment,
 )
 from assina.core.clock import Clock
 from assina.core.errors import Problem
+from assina.notifications.formatting import format_date
+from assina.notifications.models import Locale
 
 logger = logging.getLogger("assina.calendar")
 
@@ -136,7 +140,8 @@ async def _readjust_on_anniversary(
         values = await last_twelve(
             session, contract.tenant_id, contract.readjustment_index, reference
         )
-        await readjust_contract(session, clock, contract.tenant_id, contract, index_percent(values))
+        applied = Readjustment(index_percent(values), contract.readjustment_index, reference)
+        await readjust_contract(session, clock, contract.tenant_id, contract, applied)
     except Problem as problem:
         # Months not recorded yet (or a readjusted amount out of range): tried again tomorrow.
         logger.info("contract %s: readjustment waits: %s", contract.id, problem.detail)
@@ -247,7 +252,7 @@ def _draft(contract: Contract, state: ScheduleState, due: date) -> ChargeDraft:
     else:
         period = state.period(state.next_period)
         items = [dict(item) for item in contract.items]
-    adjustment = _usable_adjustment(contract.pending_adjustment, _total(items))
+    adjustment = usable_adjustment(contract.pending_adjustment, _total(items))
     if adjustment:
         items.append(_line(ADJUSTMENT_DESCRIPTION, adjustment))
     return ChargeDraft(
@@ -263,10 +268,6 @@ def _draft(contract: Contract, state: ScheduleState, due: date) -> ChargeDraft:
     )
 
 
-def _usable_adjustment(pending: int, charge_total: int) -> int:
-    return max(pending, -charge_total)
-
-
 def _total(items: list[dict[str, Any]]) -> int:
     return sum(int(item["quantity"]) * int(item["amount"]) for item in items)
 
@@ -279,8 +280,15 @@ def _stub(state: ScheduleState) -> Period:
 
 
 def _stub_line(contract: Contract, period: Period) -> dict[str, Any]:
-    description = f"Período proporcional {period.start.isoformat()} a {period.end.isoformat()}"
-    return _line(description, contract.stub_amount)
+    return _line(f"Período proporcional {period_text(period)}", contract.stub_amount)
+
+
+def period_text(period: Period) -> str:
+    """A period as a line's description shows it, for people reading pt-BR: its first and
+    last days (the end is exclusive), `06/12/2026 a 05/01/2027`."""
+    last_day = period.end - timedelta(days=1)
+    first, last = (format_date(day, Locale.PT_BR) for day in (period.start, last_day))
+    return f"{first} a {last}"
 
 
 def _line(description: str, amount: int) -> dict[str, Any]:
@@ -289,8 +297,8 @@ def _line(description: str, amount: int) -> dict[str, Any]:
 
 def _mark_charged(contract: Contract, state: ScheduleState) -> None:
     """Move the contract past the charge just issued, keeping any credit not yet used."""
-    charged = contract.stub_amount if stub_pending(state) else contract.amount
-    contract.pending_adjustment -= _usable_adjustment(contract.pending_adjustment, charged)
+    charged = next_charge_total(state, contract.amount)
+    contract.pending_adjustment -= usable_adjustment(contract.pending_adjustment, charged)
     if stub_pending(state):
         contract.stub_amount = 0  # the stub is charged: none left
         return

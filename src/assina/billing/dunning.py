@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import IntEnum, StrEnum
 
 
@@ -44,7 +44,7 @@ class DunningPolicy:
 
 
 DEFAULT_POLICY = DunningPolicy()
-# The "trial ends soon" e-mail goes this many days before a trial's last day.
+# The "trial ends soon" e-mail goes this many days before `trial_end`, the first paid day.
 TRIAL_ENDING_NOTICE_DAYS = 3
 
 
@@ -96,6 +96,13 @@ def reminder_day(due_date: date, today: date, policy: DunningPolicy) -> int | No
         return None
     reached = [day for day in policy.reminder_days_before_due if day >= left]
     return min(reached) if reached else None
+
+
+def reminder_said_at_issue(due_date: date, before: int, issued_on: date) -> bool:
+    """Whether the reminder `before` days before `due_date` falls on or before the day its
+    charge was issued: the `charge_created` e-mail of that day already said it all (a
+    charge issued 3 days before its due date gets no "due in 3 days" reminder that day)."""
+    return due_date - timedelta(days=before) <= issued_on
 
 
 # --- one customer's plan ----------------------------------------------------------------------

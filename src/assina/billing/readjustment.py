@@ -9,12 +9,23 @@ rounded half to even to the minor unit; deflation lowers it, but never below zer
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
 from assina.core.money import round_minor
 
 PERCENT_PLACES = 4
+
+
+@dataclass(frozen=True)
+class Readjustment:
+    """What a readjustment applied: the percent, and the index and the last of the 12 months
+    it was compounded from when it came from an index (None for a plain percent)."""
+
+    percent: Decimal
+    index: str | None = None
+    reference_month: str | None = None
 
 
 def readjusted_amount(amount: int, percent: Decimal) -> int:

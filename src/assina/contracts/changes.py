@@ -17,7 +17,8 @@ Rules:
   quantity * new unit amount. By `index` and `reference_month`: the percent is the index's 12
   monthly values ending at `reference_month`, compounded (`index_percent`); a month not
   recorded is a 422 naming it. It applies to charges not yet issued (no proration), sets
-  `last_readjusted_on` to today and raises `contract.readjusted` with `previous` {items, amount}.
+  `last_readjusted_on` to today and raises `contract.readjusted` with `previous` {items, amount}
+  and, in its data, `readjustment` {percent, index, reference_month}: what was applied.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.periods import Interval
 from assina.billing.price_indexes import last_twelve, percent_text
-from assina.billing.readjustment import index_percent, readjusted_amount
+from assina.billing.readjustment import Readjustment, index_percent, readjusted_amount
 from assina.contracts.common import (
     emit_contract_event,
     emit_if_changed,
@@ -49,7 +50,12 @@ from assina.contracts.schedule import (
     stub_amount_for,
     stub_pending,
 )
-from assina.contracts.schemas import ContractItemIn, ContractReadjust, ContractUpdate
+from assina.contracts.schemas import (
+    ContractItemIn,
+    ContractReadjust,
+    ContractReadjustedOut,
+    ContractUpdate,
+)
 from assina.core.clock import Clock
 from assina.core.errors import invalid
 from assina.core.money import MAX_AMOUNT
@@ -123,10 +129,12 @@ async def readjust_on_request(
     form = _requested_form(params)
     contract = await get_live_contract(session, tenant_id, contract_id)
     if isinstance(form, Decimal):
-        percent = form
+        readjustment = Readjustment(form)
     else:
-        percent = index_percent(await last_twelve(session, tenant_id, *form))
-    return await readjust_contract(session, clock, tenant_id, contract, percent)
+        index, month = form
+        percent = index_percent(await last_twelve(session, tenant_id, index, month))
+        readjustment = Readjustment(percent, index.value, month)
+    return await readjust_contract(session, clock, tenant_id, contract, readjustment)
 
 
 def _requested_form(params: ContractReadjust) -> Decimal | tuple[PriceIndex, str]:
@@ -146,11 +154,17 @@ def _requested_form(params: ContractReadjust) -> Decimal | tuple[PriceIndex, str
 
 
 async def readjust_contract(
-    session: AsyncSession, clock: Clock, tenant_id: str, contract: Contract, percent: Decimal
+    session: AsyncSession,
+    clock: Clock,
+    tenant_id: str,
+    contract: Contract,
+    readjustment: Readjustment,
 ) -> Contract:
-    """Raise (or, below zero, lower) every item's unit amount by `percent` and re-sum the
-    contract; for `POST …/readjust` and the calendar's yearly readjustment by index."""
+    """Raise (or, below zero, lower) every item's unit amount by the readjustment's percent and
+    re-sum the contract; for `POST …/readjust` and the calendar's yearly readjustment by index.
+    The event's data says what was applied."""
     refuse_if_cancelled(contract)
+    percent = readjustment.percent
     today = await tenant_today(session, clock, tenant_id)
     previous = {"items": [dict(item) for item in contract.items], "amount": contract.amount}
     items = [
@@ -164,7 +178,8 @@ async def readjust_contract(
     _set_amounts(contract, items, amount, today, prorate_change=False)
     contract.last_readjusted_on = today
     contract.updated_at = clock.now()
+    data = ContractReadjustedOut.readjusted(contract, today, readjustment)
     await emit_contract_event(
-        session, clock, contract, EventType.CONTRACT_READJUSTED, today, previous
+        session, clock, contract, EventType.CONTRACT_READJUSTED, today, previous, data
     )
     return contract

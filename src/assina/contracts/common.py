@@ -77,13 +77,15 @@ async def emit_contract_event(
     event_type: EventType,
     today: date,
     previous: dict[str, Any] | None = None,
+    data: ContractOut | None = None,
 ) -> None:
+    """`data` defaults to the contract as shown today (`contract.readjusted` adds to it)."""
     await emit_event(
         session,
         clock,
         contract.tenant_id,
         event_type,
-        ContractOut.of(contract, today),
+        data or ContractOut.of(contract, today),
         previous=previous,
         customer_id=contract.customer_id,
     )

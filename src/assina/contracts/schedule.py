@@ -21,6 +21,10 @@ Derived for people and integrations (`ContractOut`):
   at its period's end and that charge would fall on or after the end of the last period
   already charged (the service start, when nothing was charged yet: such a contract ends
   without any charge).
+- `pending_proration`: what the next charge will carry of `pending_adjustment` (the proration
+  of changes not charged yet) as its "Ajuste proporcional" line: all of it, but a credit only
+  up to that charge's amount (the rest waits for the following charge); 0 when no charge
+  comes.
 
 Items changed mid-period (`change_adjustment`): every period already charged whose end is after
 today is adjusted by the difference between the new and the old amount for its remaining days,
@@ -142,6 +146,25 @@ def next_charge_date(state: ScheduleState) -> date | None:
         if billed is None or due >= billed.end:
             return None
     return due
+
+
+def usable_adjustment(pending: int, charge_total: int) -> int:
+    """The part of the pending proration a charge of `charge_total` carries: a debit whole, a
+    credit only up to the charge's amount."""
+    return max(pending, -charge_total)
+
+
+def next_charge_total(state: ScheduleState, amount: int) -> int:
+    """The next charge's amount before proration: the stub's while it is pending, else the
+    contract's `amount`."""
+    return state.stub_amount if stub_pending(state) else amount
+
+
+def pending_proration(state: ScheduleState, amount: int, pending: int) -> int:
+    """What the next charge will carry of `pending` (see the module's docstring)."""
+    if next_charge_date(state) is None:
+        return 0
+    return usable_adjustment(pending, next_charge_total(state, amount))
 
 
 def derive(state: ScheduleState, today: date) -> Derived:

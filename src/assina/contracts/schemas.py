@@ -5,9 +5,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from assina.billing.price_indexes import Month, PercentIn
+from assina.billing.price_indexes import Month, PercentIn, percent_text
+from assina.billing.readjustment import Readjustment
 from assina.contracts.models import Contract, ContractStatus, PaymentMethod, PriceIndex
-from assina.contracts.schedule import ScheduleState, derive
+from assina.contracts.schedule import ScheduleState, derive, pending_proration
 from assina.core.inputs import CalendarDate, InputModel
 from assina.core.metadata import Metadata
 from assina.core.money import Amount
@@ -69,7 +70,8 @@ class ContractCreate(InputModel):
         strict=True,
         ge=0,
         le=MAX_TRIAL_DAYS,
-        description="Default: the largest `trial_days` of the items' products; 0 for none.",
+        description="Default: the largest `trial_days` of the items' products; 0 for none. "
+        "`trial_end` = `start_date` + `trial_days` is the first paid day.",
     )
     payment_method: PaymentMethod = PaymentMethod.BOLETO
     readjustment_index: PriceIndex | None = None
@@ -149,11 +151,20 @@ class ContractOut(BaseModel):
     currency: str
     status: ContractStatus
     start_date: date
-    trial_end: date | None
+    trial_end: date | None = Field(
+        description="The first paid day: the trial covers `start_date` up to the day before, "
+        "and the service, billed from then on, starts on it. null without a trial."
+    )
     billing_day: int
     current_period_start: date | None
     current_period_end: date | None = Field(description="Exclusive: the next period's start.")
     next_charge_date: date | None
+    pending_proration_amount: int = Field(
+        description="Proration of mid-period changes that the next charge will carry as its "
+        '"Ajuste proporcional" line, in minor units: positive a debit, negative a credit '
+        "(only up to that charge's amount; the rest waits for the following charge); 0 when "
+        "none, or when no charge comes."
+    )
     payment_method: PaymentMethod
     readjustment_index: PriceIndex | None = Field(
         description="The index of the yearly readjustment on the anniversary, if any."
@@ -171,7 +182,8 @@ class ContractOut(BaseModel):
     @classmethod
     def of(cls, contract: Contract, today: date) -> ContractOut:
         """The contract as seen on `today` (the tenant's calendar date)."""
-        derived = derive(ScheduleState.of(contract), today)
+        state = ScheduleState.of(contract)
+        derived = derive(state, today)
         period = derived.current_period
         return cls(
             id=contract.id,
@@ -187,6 +199,9 @@ class ContractOut(BaseModel):
             current_period_start=period.start if period else None,
             current_period_end=period.end if period else None,
             next_charge_date=derived.next_charge_date,
+            pending_proration_amount=pending_proration(
+                state, contract.amount, contract.pending_adjustment
+            ),
             payment_method=PaymentMethod(contract.payment_method),
             readjustment_index=PriceIndex(contract.readjustment_index)
             if contract.readjustment_index
@@ -199,3 +214,40 @@ class ContractOut(BaseModel):
             created_at=contract.created_at,
             updated_at=contract.updated_at,
         )
+
+
+class ReadjustmentOut(BaseModel):
+    """The readjustment a `contract.readjusted` event applied."""
+
+    percent: str = Field(
+        description="The percent applied, 4 decimal places (compounded over the 12 months for "
+        "an index).",
+        examples=["4.5000"],
+    )
+    index: PriceIndex | None = Field(description="The index, or null for a plain percent.")
+    reference_month: str | None = Field(
+        description="The last of the index's 12 months compounded (YYYY-MM), or null.",
+        examples=["2025-12"],
+    )
+
+    @classmethod
+    def of(cls, readjustment: Readjustment) -> ReadjustmentOut:
+        index = readjustment.index
+        return cls(
+            percent=percent_text(readjustment.percent),
+            index=PriceIndex(index) if index is not None else None,
+            reference_month=readjustment.reference_month,
+        )
+
+
+class ContractReadjustedOut(ContractOut):
+    """`contract.readjusted`'s data: the contract after the readjustment, and what it applied."""
+
+    readjustment: ReadjustmentOut
+
+    @classmethod
+    def readjusted(
+        cls, contract: Contract, today: date, readjustment: Readjustment
+    ) -> ContractReadjustedOut:
+        shown = ContractOut.of(contract, today)
+        return cls(**dict(shown), readjustment=ReadjustmentOut.of(readjustment))

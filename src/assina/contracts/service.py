@@ -7,8 +7,8 @@ Creation rules:
 - `start_date` defaults to today in the tenant's time zone; it may lie up to one year in the
   past (the calendar then issues the periods already begun) and up to 2100-12-31.
 - A trial of `trial_days` (default: the largest `trial_days` of the products; 0 for none)
-  makes the contract `trialing` until `trial_end = start_date + trial_days`; the service
-  starts on `trial_end`, or on `start_date` without a trial (`active`).
+  makes the contract `trialing` until `trial_end = start_date + trial_days`, the first paid
+  day: the service starts on `trial_end`, or on `start_date` without a trial (`active`).
 - `billing_day` applies to monthly contracts and defaults to the service start's day; yearly,
   weekly and daily contracts bill from the service start itself, so they refuse another day.
 - The schedule: `anchor_date = first_billing_date(service start, billing_day, interval)`; the

@@ -6,13 +6,16 @@ suspension and cancellation notices, and "trial ends soon".
 
 Everything is a function of stored facts and the day (billing/dunning.py): applying it again
 the same day finds nothing to do. A notice is sent once: its `notice_key` (kind, object and
-notice day) is unique per tenant in the outbox, and keys already there are skipped."""
+notice day) is unique per tenant in the outbox, and keys already there are skipped. A reminder
+whose day had come by the day its charge was issued is not sent: the `charge_created` e-mail
+said the same (unless the tenant does not send those)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,19 +27,21 @@ from assina.billing.dunning import (
     overdue_notice_day,
     plan_dunning,
     reminder_day,
+    reminder_said_at_issue,
 )
+from assina.charges.models import Charge
 from assina.contracts.common import tenant_today
 from assina.contracts.lifecycle import cancel_contract_now, move_contract, resume_contract
-from assina.contracts.models import ContractStatus
+from assina.contracts.models import Contract, ContractStatus
 from assina.core.clock import Clock
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
-from assina.dunning.facts import CustomerFile, load_files
+from assina.dunning.facts import CustomerFile, first_paid_charges, load_files
 from assina.dunning.policy import dunning_policy
 from assina.events.catalog import EventType
 from assina.events.service import Change, emit_events
 from assina.notifications.models import EmailKind
-from assina.notifications.outbox import Notice, queue_emails
+from assina.notifications.outbox import Notice, email_context, queue_emails
 from assina.webhooks.fanout import enabled_endpoints
 
 DUNNING_REASON = "dunning"
@@ -62,6 +67,43 @@ class DunningStep:
 class _Mail:
     kind: EmailKind
     notice: Notice
+
+
+@dataclass(frozen=True)
+class _Issued:
+    """What the batch's customers were told already when their charges were issued, so that
+    no notice says it again or leaves it out: whether the tenant sends `charge_created`
+    e-mails, its time zone (a charge's issue day is its creation's date there), and the
+    charges issued for the first paid period of trials, by contract id."""
+
+    sent: bool
+    time_zone: ZoneInfo
+    first_charges: dict[str, Charge]
+
+    def said(self, charge: Charge, before: int) -> bool:
+        """Whether the charge's `charge_created` e-mail already said what the reminder
+        `before` days before its due date would say."""
+        if not self.sent or charge.amount <= 0:  # no charge_created e-mail went out
+            return False
+        issued_on = charge.created_at.astimezone(self.time_zone).date()
+        return reminder_said_at_issue(charge.due_date, before, issued_on)
+
+
+async def _issued(
+    session: AsyncSession, tenant_id: str, files: Sequence[CustomerFile], day: date
+) -> _Issued:
+    context = await email_context(session, tenant_id, EmailKind.CHARGE_CREATED)
+    trials = [c for file in files for c in file.contracts if _trial_notice_days(c, day) is not None]
+    first = await first_paid_charges(session, tenant_id, trials)  # no query without trials
+    return _Issued(not context.disabled, ZoneInfo(context.setting.time_zone), first)
+
+
+def _trial_notice_days(contract: Contract, day: date) -> int | None:
+    """The days left of a trial whose "trial ends soon" notice is due by `day`, else None."""
+    if contract.status != ContractStatus.TRIALING or contract.trial_end is None:
+        return None
+    days_left = (contract.trial_end - day).days
+    return days_left if 0 <= days_left <= TRIAL_ENDING_NOTICE_DAYS else None
 
 
 async def reconsider_customer(
@@ -90,9 +132,10 @@ async def apply_dunning(
     step = DunningStep(customers=len(files))
     await _move_customers(session, clock, tenant_id, plans, step)
     mails: list[_Mail] = []
+    issued = await _issued(session, tenant_id, files, day)
     for file, plan in plans:
         await _move_contracts(session, clock, day, file, plan, step, mails)
-        mails.extend(_notices(file, plan, day, policy))
+        mails.extend(_notices(file, plan, day, policy, issued))
     step.emails = await _queue(session, clock, tenant_id, mails)
     return step
 
@@ -164,7 +207,11 @@ async def _move_contracts(
 
 
 def _notices(
-    file: CustomerFile, plan: DunningPlan, day: date, policy: DunningPolicy
+    file: CustomerFile,
+    plan: DunningPlan,
+    day: date,
+    policy: DunningPolicy,
+    issued: _Issued,
 ) -> list[_Mail]:
     """Reminders, overdue notices and "trial ends soon" due today for this customer. A
     customer left alone by dunning (exempt, inactive) still gets reminders and trial notices,
@@ -174,7 +221,7 @@ def _notices(
     for charge in file.charges:
         if charge.due_date >= day:
             before = reminder_day(charge.due_date, day, policy)
-            if before is not None:
+            if before is not None and not issued.said(charge, before):
                 key = f"reminder:{charge.id}:{before}"
                 left = {"days_until_due": (charge.due_date - day).days}
                 mails.append(_Mail(EmailKind.REMINDER, Notice(customer, charge, None, left, key)))
@@ -186,13 +233,13 @@ def _notices(
         key = f"overdue:{charge.id}:{after}"
         mails.append(_Mail(EmailKind.OVERDUE, Notice(customer, charge, None, late, key)))
     for contract in file.contracts:
-        if contract.status != ContractStatus.TRIALING or contract.trial_end is None:
-            continue
-        days_left = (contract.trial_end - day).days
-        if 0 <= days_left <= TRIAL_ENDING_NOTICE_DAYS and contract.id not in plan.cancel:
+        days_left = _trial_notice_days(contract, day)
+        if days_left is not None and contract.id not in plan.cancel:
             key = f"trial_ending:{contract.id}:{contract.trial_end}"
             left = {"days_left": days_left}
-            mails.append(_Mail(EmailKind.TRIAL_ENDING, Notice(customer, None, contract, left, key)))
+            first = issued.first_charges.get(contract.id)  # its e-mail says when and how much
+            notice = Notice(customer, first, contract, left, key)
+            mails.append(_Mail(EmailKind.TRIAL_ENDING, notice))
     return mails
 
 

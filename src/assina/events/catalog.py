@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from assina.charges.schemas import ChargeOut
-from assina.contracts.schemas import ContractOut
+from assina.contracts.schemas import ContractOut, ContractReadjustedOut
 from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
 from assina.events import shapes
 from assina.products.schemas import ProductOut
@@ -199,7 +199,7 @@ CATALOG: tuple[EventKind, ...] = (
         EventType.CONTRACT_READJUSTED,
         "Mensalidade reajustada",
         "O valor do contrato foi reajustado por percentual ou índice.",
-        ContractOut,
+        ContractReadjustedOut,
     ),
     _kind(
         EventType.EXPENSE_SETTLED,

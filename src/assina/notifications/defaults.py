@@ -161,6 +161,12 @@ PT_BR: dict[EmailKind, Default] = {
                 "{{ contract.amount }} {{ contract.recurrence }}. Você não precisa fazer nada "
                 "para continuar usando o serviço."
             ),
+            Paragraph(
+                "A primeira cobrança, nº {{ first_charge.number }}, no valor de "
+                "{{ first_charge.amount }}, já foi emitida e vence em "
+                "{{ first_charge.due_date }}.",
+                when="first_charge.amount",
+            ),
             Paragraph("Se tiver qualquer dúvida, é só responder a este e-mail."),
             _PT_SIGN,
         ),
@@ -296,6 +302,11 @@ EN: dict[EmailKind, Default] = {
                 "After that, the subscription is billed as usual: {{ contract.amount }} "
                 "{{ contract.recurrence }}. You do not need to do anything to keep using the "
                 "service."
+            ),
+            Paragraph(
+                "The first charge, no. {{ first_charge.number }}, of {{ first_charge.amount }}, "
+                "has already been issued and is due on {{ first_charge.due_date }}.",
+                when="first_charge.amount",
             ),
             Paragraph("If you have any questions, just reply to this e-mail."),
             _EN_SIGN,

@@ -20,6 +20,7 @@ from assina.core.errors import FieldError, Problem, invalid, not_found
 from assina.core.pagination import PageParams, fetch_page
 from assina.customers.models import Customer
 from assina.db.upsert import insert_on_conflict
+from assina.dunning.facts import first_paid_charges
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (
     Email,
@@ -213,6 +214,10 @@ async def _preview_objects(
     if customer_id is not None:
         field = "customer_id" if params.customer_id else "charge_id"
         customer = await _owned(session, Customer, tenant_id, customer_id, field)
+    if kind == EmailKind.TRIAL_ENDING and contract is not None and charge is None:
+        # A real trial: its own first charge, or none yet (never the sample's).
+        first = await first_paid_charges(session, tenant_id, [contract])
+        return customer, first.get(contract.id), contract
     return customer, charge or sample_charge, contract or sample_contract
 
 

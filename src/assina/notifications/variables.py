@@ -3,8 +3,10 @@ sample data. docs/emails.md lists the same (a test keeps the two in step).
 
 Every kind has `company`, `customer` and `today`; the charge kinds add `charge`, the contract
 kinds `contract`, and some kinds one number each (`days_until_due`, `days_overdue`,
-`days_left`), which a caller may pass in `extra` and which is computed otherwise. Money and
-dates arrive already written for the tenant's locale.
+`days_left`), which a caller may pass in `extra` and which is computed otherwise.
+`trial_ending` adds `first_charge`: the charge already issued for the first paid period (the
+caller passes it as `charge`), empty values when none was. Money and dates arrive already
+written for the tenant's locale.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ CONTRACT_VARIABLES: tuple[tuple[str, str], ...] = (
     ("contract.amount", "Amount of each period, e.g. R$ 99,90"),
     ("contract.recurrence", "e.g. por mês, a cada 3 meses / per month"),
     ("contract.start_date", "Start date"),
-    ("contract.trial_end", "Last day of the trial (empty when none)"),
+    ("contract.trial_end", "The first paid day, when the trial is over (empty when none)"),
     ("contract.status", "trialing, active, suspended or cancelled"),
     ("contract.cancel_reason", "Why it was cancelled (empty when unknown)"),
 )
@@ -68,7 +70,15 @@ CONTRACT_VARIABLES: tuple[tuple[str, str], ...] = (
 EXTRA_VARIABLES: dict[EmailKind, tuple[tuple[str, str], ...]] = {
     EmailKind.REMINDER: (("days_until_due", "Days from today to the due date"),),
     EmailKind.OVERDUE: (("days_overdue", "Days since the due date"),),
-    EmailKind.TRIAL_ENDING: (("days_left", "Days from today to the trial's last day"),),
+    EmailKind.TRIAL_ENDING: (("days_left", "Days from today to trial_end, the first paid day"),),
+}
+# Per kind: objects beyond the kind's own (always set; their values empty when there is none).
+KIND_VARIABLES: dict[EmailKind, tuple[tuple[str, str], ...]] = {
+    EmailKind.TRIAL_ENDING: (
+        ("first_charge.number", "The first paid period's charge, if issued: its number"),
+        ("first_charge.amount", "Its amount, e.g. R$ 99,90 (empty when not issued yet)"),
+        ("first_charge.due_date", "Its due date, e.g. 10/02/2026 (empty when not issued yet)"),
+    ),
 }
 CHARGE_KINDS = frozenset(
     {EmailKind.CHARGE_CREATED, EmailKind.REMINDER, EmailKind.OVERDUE, EmailKind.RECEIPT}
@@ -87,7 +97,7 @@ KIND_DESCRIPTIONS: dict[EmailKind, str] = {
 def documented(kind: EmailKind) -> tuple[tuple[str, str], ...]:
     """(name, description) of every variable of the kind."""
     own = CHARGE_VARIABLES if kind in CHARGE_KINDS else CONTRACT_VARIABLES
-    return COMMON_VARIABLES + own + EXTRA_VARIABLES.get(kind, ())
+    return COMMON_VARIABLES + own + KIND_VARIABLES.get(kind, ()) + EXTRA_VARIABLES.get(kind, ())
 
 
 @functools.cache
@@ -182,6 +192,17 @@ def contract_variables(contract: Contract, setting: Setting) -> Variables:
     }
 
 
+def first_charge_variables(charge: Charge | None, setting: Setting) -> Variables:
+    """`trial_ending`'s `first_charge`: number, amount and due date, empty when none."""
+    if charge is None:
+        return {"number": "", "amount": "", "due_date": ""}
+    return {
+        "number": charge.number,
+        "amount": setting.money(charge.amount, charge.currency),
+        "due_date": setting.day(charge.due_date),
+    }
+
+
 def build_variables(
     kind: EmailKind,
     setting: Setting,
@@ -192,7 +213,8 @@ def build_variables(
     extra: Mapping[str, Any] | None = None,
 ) -> Variables:
     """The variables of one e-mail. A charge kind needs `charge`, a contract kind `contract`
-    (ValueError otherwise: a caller's mistake); `extra` may set the kind's numbers only."""
+    (ValueError otherwise: a caller's mistake); `extra` may set the kind's numbers only. For
+    `trial_ending`, `charge` is the first paid period's charge, if it was issued."""
     today = setting.today(now)
     variables: Variables = {
         "company": {"name": setting.company_name},
@@ -209,6 +231,7 @@ def build_variables(
         if contract is None:
             raise ValueError(f"a {kind} e-mail needs a contract")
         variables["contract"] = contract_variables(contract, setting)
+        variables["first_charge"] = first_charge_variables(charge, setting)
         trial_end = contract.trial_end or today
         variables["days_left"] = max((trial_end - today).days, 0)
     names = {name for name, _ in EXTRA_VARIABLES.get(kind, ())}
@@ -280,6 +303,17 @@ def sample_contract(customer_id: str, today: date) -> Contract:
     )
 
 
+def sample_first_charge(contract: Contract) -> Charge:
+    """A trial's sample: the charge of its first paid period, issued already."""
+    due_date = contract.trial_end or contract.start_date
+    charge = sample_charge(contract.customer_id, due_date - timedelta(days=10))
+    charge.number = 1235
+    charge.contract_id = contract.id
+    charge.items = [{"description": "Plano Essencial", "quantity": 1, "amount": contract.amount}]
+    charge.amount = contract.amount
+    return charge
+
+
 def sample_settled(charge: Charge, now: datetime) -> Charge:
     """A receipt's sample: the sample charge, paid today."""
     charge.status = "settled"
@@ -309,6 +343,8 @@ def sample_objects(
         elif kind == EmailKind.CANCELLATION:
             contract.status = "cancelled"
             contract.cancel_reason = "Pedido do cliente"
+        elif kind == EmailKind.TRIAL_ENDING:
+            charge = sample_first_charge(contract)
     return customer, charge, contract
 
 
@@ -324,6 +360,8 @@ def sparse_variables(kind: EmailKind, setting: Setting, now: datetime) -> Variab
     customer, charge, contract = sample_objects(kind, now, today)
     customer.email = None
     customer.document = None
+    if kind not in CHARGE_KINDS:
+        charge = None  # trial_ending: no first charge issued yet
     if charge is not None:
         charge.items = [{"description": "", "quantity": 1, "amount": charge.amount}]
         charge.pix_code = None
