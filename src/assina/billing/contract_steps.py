@@ -21,7 +21,7 @@ from assina.contracts.lifecycle import cancel_contract_now, move_contract
 from assina.contracts.models import Contract, ContractStatus
 from assina.contracts.schedule import (
     ScheduleState,
-    billed_period,
+    cancellation_day,
     next_due_date,
     stub_and_full,
     stub_pending,
@@ -58,7 +58,7 @@ async def advance_contract(
         return step
     cancellation = _cancellation_day(contract)
     if cancellation is not None and cancellation <= day:
-        await cancel_contract_now(session, clock, contract, "period_end")
+        await cancel_contract_now(session, clock, contract, "period_end", ends_on=cancellation)
         step.cancelled = True
         return step
     step.trial_ended = await _end_trial(session, clock, contract, day)
@@ -98,13 +98,7 @@ def only_charges_due(contract: Contract, day: date, rules: BillingRules) -> bool
 
 
 def _cancellation_day(contract: Contract) -> date | None:
-    """With cancel-at-period-end: the end of the last period charged, or the service start
-    when nothing was charged (the contract then ends without a charge)."""
-    if not contract.cancel_at_period_end:
-        return None
-    state = ScheduleState.of(contract)
-    billed = billed_period(state)
-    return billed.end if billed is not None else state.service_start
+    return cancellation_day(ScheduleState.of(contract))
 
 
 def _trial_ends(contract: Contract, day: date) -> bool:

@@ -7,7 +7,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from assina.billing.price_indexes import Month, PercentIn
 from assina.contracts.models import Contract, ContractStatus, PaymentMethod, PriceIndex
-from assina.contracts.schedule import ScheduleState, derive
+from assina.contracts.schedule import ScheduleState, cancellation_day, derive
 from assina.core.inputs import CalendarDate, InputModel
 from assina.core.metadata import Metadata
 from assina.core.money import Amount
@@ -160,7 +160,11 @@ class ContractOut(BaseModel):
     )
     dunning_exempt: bool = Field(description="Left alone by the automatic dunning.")
     cancel_at_period_end: bool = Field(
-        description="Set to cancel when the last period charged ends."
+        description="Set to cancel when the last period charged ends (a trial: when it ends)."
+    )
+    cancel_at: date | None = Field(
+        description="The day the contract will end, when it is set to cancel at its period's "
+        "end: the end of the last period charged, or a trial's `trial_end`; null otherwise."
     )
     cancelled_at: datetime | None
     cancel_reason: str | None
@@ -171,7 +175,8 @@ class ContractOut(BaseModel):
     @classmethod
     def of(cls, contract: Contract, today: date) -> ContractOut:
         """The contract as seen on `today` (the tenant's calendar date)."""
-        derived = derive(ScheduleState.of(contract), today)
+        state = ScheduleState.of(contract)
+        derived = derive(state, today)
         period = derived.current_period
         return cls(
             id=contract.id,
@@ -193,6 +198,7 @@ class ContractOut(BaseModel):
             else None,
             dunning_exempt=contract.dunning_exempt,
             cancel_at_period_end=contract.cancel_at_period_end,
+            cancel_at=cancellation_day(state),
             cancelled_at=contract.cancelled_at,
             cancel_reason=contract.cancel_reason,
             metadata=contract.metadata_,

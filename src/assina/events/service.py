@@ -139,9 +139,23 @@ async def emit_events(
     """Many events of one type and their messages, with one multi-row INSERT each (the
     billing calendar's batches): the rows `emit_event` would write one by one, in order, for
     endpoints the caller read in this transaction."""
-    if not changes:
+    await emit_typed_events(
+        session, tenant_id, [(event_type, change) for change in changes], now, listeners
+    )
+
+
+async def emit_typed_events(
+    session: AsyncSession,
+    tenant_id: str,
+    events: Sequence[tuple[EventType, Change]],
+    now: datetime,
+    listeners: Sequence[Listener],
+) -> None:
+    """`emit_events` for events of several types, in the order given (a charge's
+    `charge.created` then its `charge.settled`, then the next charge's)."""
+    if not events:
         return
-    sequences = await reserve_sequences(session, tenant_id, len(changes))
+    sequences = await reserve_sequences(session, tenant_id, len(events))
     rows = [
         event_row(
             tenant_id,
@@ -152,7 +166,7 @@ async def emit_events(
             previous=change.previous,
             customer_id=change.customer_id,
         )
-        for change, sequence in zip(changes, sequences, strict=True)
+        for (event_type, change), sequence in zip(events, sequences, strict=True)
     ]
     await session.execute(insert(Event), rows)
     await fan_out_many(session, rows, listeners)

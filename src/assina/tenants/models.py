@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,6 +19,9 @@ class Tenant(Base):
     validation_token_sealed: Mapped[str] = mapped_column(String(512))
     # Seconds between webhook retries; None for the default schedule (webhooks/retries.py).
     webhook_retry_schedule: Mapped[list[int] | None]
+    # The latest day a dunning pass ran for (dunning/run.py): a pass for an earlier day does
+    # nothing, so a decision never goes back in time. None before the first pass.
+    dunning_day: Mapped[date | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
