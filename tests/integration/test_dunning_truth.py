@@ -323,3 +323,24 @@ async def test_a_charge_issued_late_is_dunned_from_its_issue_day(
     await run_calendar(database, clock, day=TODAY + timedelta(days=15))
     assert await status_of(api, late["customer_id"]) == "suspended"
     assert (await read_contract(api, late["id"]))["status"] == "suspended"
+
+
+async def test_a_trial_suspended_and_resumed_before_its_end_goes_back_to_its_trial(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    """Under `customer` scope a trial is suspended with its customer; paid before the trial
+    ends, it resumes as `trialing`, not as an `active` contract without a period."""
+    assert (await put(api, "/v1/dunning-policy", {"scope": "customer"})).is_success
+    owing = await owing_customer(api, "Gabi")
+    trial = await new_contract(api, customer_id=owing["customer_id"], trial_days=30)
+    await run_calendar(database, clock, day=TODAY + timedelta(days=15))
+    assert await status_of(api, owing["customer_id"]) == "suspended"
+    assert (await read_contract(api, trial["id"]))["status"] == "suspended"
+
+    assert (await api.post(f"/v1/charges/{owing['charge']['id']}/settle", {})).is_success
+    resumed = await read_contract(api, trial["id"])
+    assert (resumed["status"], resumed["trial_end"]) == ("trialing", "2026-02-14")
+    assert (await moves_of(api, owing["customer_id"]))[-2:] == [
+        ("customer.status_changed", "suspended", "active", "paid"),
+        ("contract.updated", "suspended", "trialing"),
+    ]
