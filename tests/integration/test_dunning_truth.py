@@ -344,3 +344,35 @@ async def test_a_trial_suspended_and_resumed_before_its_end_goes_back_to_its_tri
         ("customer.status_changed", "suspended", "active", "paid"),
         ("contract.updated", "suspended", "trialing"),
     ]
+
+
+async def test_a_cancellation_that_drops_an_overdue_charge_says_so(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    """The next period's charge, issued ahead, had its due date moved back and is overdue;
+    cancelling the contract at once invalidates it (its period never begins), and the
+    customer is back to `active` because of the cancellation, not a payment."""
+    by_due_date = {"late_issue_grace": "from_due_date"}
+    assert (await put(api, "/v1/dunning-policy", by_due_date)).is_success
+    contract = await new_contract(api)
+    await run_calendar(database, clock)  # Jan 15 → Feb 15
+    [first] = await charges_of(api, contract["id"])
+    assert (await api.post(f"/v1/charges/{first['id']}/settle", {})).is_success
+    clock.set(at_noon(date(2026, 2, 5)))
+    await run_calendar(database, clock)  # Feb 15 → Mar 15, issued 10 days ahead
+    [_, ahead] = await charges_of(api, contract["id"])
+    moved = await api.patch(f"/v1/charges/{ahead['id']}", {"due_date": "2026-02-01"})
+    assert moved.status_code == 200, moved.text
+    assert await status_of(api, contract["customer_id"]) == "delinquent"
+
+    assert (await api.post(f"/v1/contracts/{contract['id']}/cancel", {})).is_success
+    assert [c["status"] for c in await charges_of(api, contract["id"])] == [
+        "settled",
+        "invalidated",
+    ]
+    assert await status_of(api, contract["customer_id"]) == "active"
+    assert [move[1:] for move in await moves_of(api, contract["customer_id"])] == [
+        ("active", "delinquent", "overdue"),
+        (None,),  # contract.cancelled, no reason given
+        ("delinquent", "active", "contract_cancelled"),
+    ]

@@ -68,6 +68,7 @@ def test_a_move_back_names_its_cause_and_a_move_for_the_worse_the_debt() -> None
     assert back[DunningCause.INVALIDATED] == CustomerMoveReason.INVALIDATED
     assert back[DunningCause.DUE_DATE_MOVED] == CustomerMoveReason.DUE_DATE_MOVED
     assert back[DunningCause.EXEMPTED] == CustomerMoveReason.EXEMPTED
+    assert back[DunningCause.CONTRACT_CANCELLED] == CustomerMoveReason.CONTRACT_CANCELLED
     # Days only make debts older: a pass finding someone better off follows a policy change.
     assert back[DunningCause.DAY_PASSED] == CustomerMoveReason.POLICY_CHANGED
     # `paid` only for a settlement.

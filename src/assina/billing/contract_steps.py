@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assina.billing.dunning import DunningCause
 from assina.billing.periods import Period
 from assina.billing.price_indexes import last_twelve
 from assina.billing.readjustment import index_percent
@@ -28,6 +29,7 @@ from assina.contracts.schedule import (
 )
 from assina.core.clock import Clock
 from assina.core.errors import Problem
+from assina.dunning.steps import reconsider_customer
 
 logger = logging.getLogger("assina.calendar")
 
@@ -59,6 +61,11 @@ async def advance_contract(
     cancellation = _cancellation_day(contract)
     if cancellation is not None and cancellation <= day:
         await cancel_contract_now(session, clock, contract, "period_end", ends_on=cancellation)
+        # The charges it invalidated may have been overdue (a due date moved back): say why
+        # the customer is better off before the day's pass would call it a policy change.
+        await session.flush()
+        cause = DunningCause.CONTRACT_CANCELLED
+        await reconsider_customer(session, clock, contract.tenant_id, contract.customer_id, cause)
         step.cancelled = True
         return step
     step.trial_ended = await _end_trial(session, clock, contract, day)

@@ -132,6 +132,7 @@ class CustomerMoveReason(StrEnum):
     DUE_DATE_MOVED = "due_date_moved"  # an overdue charge's due date was moved later
     EXEMPTED = "exempted"  # a charge (or the customer) was made dunning_exempt
     POLICY_CHANGED = "policy_changed"  # the tenant's dunning policy became more lenient
+    CONTRACT_CANCELLED = "contract_cancelled"  # a cancellation invalidated an overdue charge
 
 
 class DunningCause(StrEnum):
@@ -147,6 +148,7 @@ class DunningCause(StrEnum):
     CHARGE_CREATED = "charge_created"
     DUE_DATE_MOVED = "due_date_moved"
     EXEMPTED = "exempted"
+    CONTRACT_CANCELLED = "contract_cancelled"
 
 
 # The reason of a move back to a better standing, by cause. Days only make debts older and
@@ -164,6 +166,7 @@ _BETTER_REASON = {
     DunningCause.CHARGE_CREATED: CustomerMoveReason.POLICY_CHANGED,
     DunningCause.DUE_DATE_MOVED: CustomerMoveReason.DUE_DATE_MOVED,
     DunningCause.EXEMPTED: CustomerMoveReason.EXEMPTED,
+    DunningCause.CONTRACT_CANCELLED: CustomerMoveReason.CONTRACT_CANCELLED,
 }
 
 
