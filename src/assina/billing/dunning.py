@@ -130,7 +130,7 @@ class CustomerMoveReason(StrEnum):
     BACK_TO_DELINQUENT = "partially_paid"  # a settlement cleared the oldest debts, not all
     INVALIDATED = "invalidated"  # an overdue charge was invalidated: nothing owed any more
     DUE_DATE_MOVED = "due_date_moved"  # an overdue charge's due date was moved later
-    EXEMPTED = "exempted"  # a charge (or the customer) was made dunning_exempt
+    EXEMPTED = "exempted"  # an overdue charge was made dunning_exempt
     POLICY_CHANGED = "policy_changed"  # the tenant's dunning policy became more lenient
     CONTRACT_CANCELLED = "contract_cancelled"  # a cancellation invalidated an overdue charge
 

@@ -3,8 +3,8 @@ cancellation. Nobody owes for service that never comes: a trial cancelled before
 nothing, even when the first period's charge was issued ahead (`charge_lead_days`). Charges
 of periods already begun stay open: they were served, at least in part.
 
-Kept apart from settlement.py, which reconsiders the customer (dunning) and is reached from
-the contracts' lifecycle only through this module's callers: no import cycle."""
+Not in settlement.py: that module reconsiders the customer (dunning/steps.py), which imports
+the contracts' lifecycle, this module's caller; the callers reconsider themselves."""
 
 from __future__ import annotations
 

@@ -132,9 +132,8 @@ async def move_contract(
 
 async def resume_contract(session: AsyncSession, clock: Clock, contract: Contract) -> Contract:
     """suspended → active, or back to trialing before the trial's end (`contract.updated`).
-    The charges that fell due while it was
-    suspended are not issued: billing goes on with the first one due from today, which the
-    calendar issues on its next pass."""
+    The charges that fell due while it was suspended are not issued: billing goes on with the
+    first one due from today, which the calendar issues on its next pass."""
     if contract.status != ContractStatus.SUSPENDED:
         raise conflict(
             f"Contract {contract.id} is {contract.status}; only a suspended contract resumes.",
