@@ -337,10 +337,12 @@ async def test_cancel_at_period_end(api: TenantClient, database: Database) -> No
     assert (await stored(database, contract["id"])).cancel_at_period_end is True
     event = (await contract_events(api))[-1]
     assert event["type"] == "contract.updated"
+    assert pending["cancel_at"] == "2026-02-15"
     assert event["previous"] == {
         "cancel_reason": None,
         "next_charge_date": "2026-02-15",
         "cancel_at_period_end": False,
+        "cancel_at": None,
     }
     path = f"/v1/contracts/{contract['id']}/cancel"
     assert_problem(await api.post(path, {"at_period_end": True}), 409)

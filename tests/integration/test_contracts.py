@@ -59,6 +59,7 @@ async def test_create_applies_the_defaults(api: TenantClient, clock: FrozenClock
         "readjustment_index": None,
         "dunning_exempt": False,
         "cancel_at_period_end": False,
+        "cancel_at": None,
         "cancelled_at": None,
         "cancel_reason": None,
         "metadata": {},
@@ -174,7 +175,11 @@ async def test_billing_day_31_in_a_future_february(
 ) -> None:
     created = await new_contract(api, start_date="2026-02-10", billing_day=31)
     assert created["status"] == "active"
-    assert (created["current_period_start"], created["current_period_end"]) == (None, None)
+    # Active before its service starts: it shows its first period, the stub (issue 12).
+    assert (created["current_period_start"], created["current_period_end"]) == (
+        "2026-02-10",
+        "2026-02-28",
+    )
     assert created["next_charge_date"] == "2026-02-10"
     row = await stored(database, created["id"])
     # Feb 10 → Feb 28 (the 31st, clamped): 18 of the 28 days of Jan 31 → Feb 28.

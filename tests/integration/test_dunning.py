@@ -178,8 +178,12 @@ async def test_debts_changed_by_hand_move_the_customer_at_once(
     api: TenantClient, clock: FrozenClock
 ) -> None:
     """Between the daily passes, whatever changes a customer's debts decides its standing in
-    the same request: a charge created already overdue, dropped, reopened, paid."""
+    the same request: a charge created already overdue, dropped, reopened, paid. Each move
+    back names what made it (not `paid` for a charge invalidated)."""
     clock.set(at_noon(DUE))
+    # Dunned from its due date even though it is issued after it (the default counts from
+    # the issue day: test_a_charge_issued_late_is_dunned_from_its_issue_day).
+    assert (await put(api, "/v1/dunning-policy", {"late_issue_grace": "from_due_date"})).is_success
     created = await api.post("/v1/customers", {"name": "Duda", "email": "duda@example.com"})
     customer_id = created.json()["id"]
     late = {"customer_id": customer_id, "items": [{"description": "Avulso", "amount": 5000}]}
@@ -201,7 +205,7 @@ async def test_debts_changed_by_hand_move_the_customer_at_once(
     moves = [move[1:] for move in dunning_events(await event_log(api), customer_id)]
     assert moves == [
         ("active", "delinquent", "overdue"),
-        ("delinquent", "active", "paid"),
+        ("delinquent", "active", "invalidated"),
         ("active", "delinquent", "overdue"),
         ("delinquent", "active", "paid"),
     ]
@@ -253,6 +257,7 @@ async def test_the_policy_is_read_replaced_and_validated(
         "overdue_notice_days": [1, 7],
         "resume_on_payment": True,
         "scope": "contract",
+        "late_issue_grace": "from_issue",
         "updated_at": None,
     }
     body = {"grace_days": 2, "suspend_after_days": 10, "overdue_notice_days": [7, 1, 1]}
@@ -267,6 +272,7 @@ async def test_the_policy_is_read_replaced_and_validated(
         ({"grace_days": 15}, "suspend_after_days"),
         ({"grace_days": -1}, "grace_days"),
         ({"scope": "tenant"}, "scope"),
+        ({"late_issue_grace": "never"}, "late_issue_grace"),
         ({"resume_on_payment": "yes"}, "resume_on_payment"),
         ({"reminder_days_before_due": [400]}, "reminder_days_before_due"),
         ({"grace": 1}, "grace"),

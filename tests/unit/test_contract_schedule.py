@@ -15,6 +15,7 @@ from assina.contracts.schedule import (
     Derived,
     ScheduleState,
     billed_period,
+    cancellation_day,
     change_adjustment,
     derive,
     next_charge_date,
@@ -85,9 +86,11 @@ def test_billing_day_31_is_clamped_and_comes_back() -> None:
     assert state.billing_date(2) == d("2026-04-30")
 
 
-def test_nothing_current_before_the_start_while_trialing_or_cancelled() -> None:
+def test_nothing_current_while_trialing_or_cancelled() -> None:
     state = monthly(d("2026-02-01"), 1)
-    assert derive(state, d("2026-01-31")).current_period is None
+    # Active before its service starts: its first period (an active contract always has one).
+    first = Period(d("2026-02-01"), d("2026-03-01"))
+    assert derive(state, d("2026-01-31")).current_period == first
     assert derive(state, d("2026-01-31")).next_charge_date == d("2026-02-01")
     trialing = replace(state, status=ContractStatus.TRIALING)
     assert derive(trialing, d("2026-02-03")).current_period is None
@@ -105,6 +108,18 @@ def test_cancel_at_period_end_stops_the_next_charge() -> None:
     assert next_charge_date(state) is None  # nothing charged yet: ends before any charge
     assert next_charge_date(replace(state, next_period=1)) is None  # Feb 15: the end
     assert billed_period(replace(state, next_period=2)) == Period(d("2026-02-15"), d("2026-03-15"))
+
+
+def test_cancel_at_is_the_end_of_the_last_period_charged_or_a_trials_end() -> None:
+    state = monthly(d("2026-01-15"), 15)
+    assert cancellation_day(state) is None  # not set to cancel
+    asked = replace(state, cancel_at_period_end=True)
+    assert cancellation_day(asked) == d("2026-01-15")  # nothing charged: the service start
+    assert cancellation_day(replace(asked, next_period=2)) == d("2026-03-15")
+    # A trial charged ahead for its first period still ends when the trial does.
+    trial = replace(asked, status=ContractStatus.TRIALING, next_period=1)
+    assert cancellation_day(trial) == d("2026-01-15")
+    assert cancellation_day(replace(asked, status=ContractStatus.CANCELLED)) is None
 
 
 def test_yearly_weekly_and_daily() -> None:

@@ -14,10 +14,14 @@ from assina.billing.dunning import (
     CustomerFacts,
     CustomerMoveReason,
     DebtStage,
+    DunningCause,
     DunningPolicy,
     DunningScope,
+    LateIssueGrace,
     OverdueCharge,
     debt_stage,
+    dunned_from,
+    move_reason,
     overdue_notice_day,
     plan_dunning,
     policy_problems,
@@ -45,6 +49,35 @@ def test_grace_days_delay_delinquency() -> None:
     policy = replace(DEFAULT_POLICY, grace_days=3)
     assert debt_stage(DUE, DUE + timedelta(days=3), policy) == DebtStage.CURRENT
     assert debt_stage(DUE, DUE + timedelta(days=4), policy) == DebtStage.DELINQUENT
+
+
+def test_a_charge_issued_late_counts_from_its_issue_day_unless_the_policy_says_otherwise() -> None:
+    issued = DUE + timedelta(days=20)
+    assert dunned_from(DUE, issued, DEFAULT_POLICY) == issued
+    assert dunned_from(DUE, DUE - timedelta(days=10), DEFAULT_POLICY) == DUE  # issued ahead
+    by_due_date = replace(DEFAULT_POLICY, late_issue_grace=LateIssueGrace.FROM_DUE_DATE)
+    assert dunned_from(DUE, issued, by_due_date) == DUE
+
+
+def test_a_move_back_names_its_cause_and_a_move_for_the_worse_the_debt() -> None:
+    for cause in DunningCause:
+        assert move_reason("active", "delinquent", cause) == CustomerMoveReason.OVERDUE
+        assert move_reason("delinquent", "suspended", cause) == CustomerMoveReason.SUSPENDED
+        assert move_reason("active", "suspended", cause) == CustomerMoveReason.SUSPENDED
+    back = {cause: move_reason("delinquent", "active", cause) for cause in DunningCause}
+    assert back[DunningCause.SETTLED] == CustomerMoveReason.PAID
+    assert back[DunningCause.INVALIDATED] == CustomerMoveReason.INVALIDATED
+    assert back[DunningCause.DUE_DATE_MOVED] == CustomerMoveReason.DUE_DATE_MOVED
+    assert back[DunningCause.EXEMPTED] == CustomerMoveReason.EXEMPTED
+    assert back[DunningCause.CONTRACT_CANCELLED] == CustomerMoveReason.CONTRACT_CANCELLED
+    # Days only make debts older: a pass finding someone better off follows a policy change.
+    assert back[DunningCause.DAY_PASSED] == CustomerMoveReason.POLICY_CHANGED
+    # `paid` only for a settlement.
+    assert [c for c, r in back.items() if r == CustomerMoveReason.PAID] == [DunningCause.SETTLED]
+    partly = move_reason("suspended", "delinquent", DunningCause.SETTLED)
+    assert partly == CustomerMoveReason.BACK_TO_DELINQUENT
+    dropped = move_reason("suspended", "delinquent", DunningCause.INVALIDATED)
+    assert dropped == CustomerMoveReason.INVALIDATED
 
 
 policies = st.builds(
@@ -131,7 +164,9 @@ def test_customer_scope_takes_every_contract_and_one_off_charges() -> None:
 
 def test_paying_brings_the_customer_back_and_resumes_unless_the_policy_says_not() -> None:
     suspended = ContractFacts("ctr_debt", "suspended", dunning_exempt=False)
-    plan = plan_dunning(facts("suspended", [], suspended), date(2026, 1, 30), DEFAULT_POLICY)
+    plan = plan_dunning(
+        facts("suspended", [], suspended), date(2026, 1, 30), DEFAULT_POLICY, DunningCause.SETTLED
+    )
     assert (plan.customer_status, plan.reason, plan.resume) == (
         "active",
         CustomerMoveReason.PAID,

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assina.billing.dunning import DunningCause
 from assina.billing.periods import Period
 from assina.billing.price_indexes import last_twelve
 from assina.billing.readjustment import Readjustment, index_percent
@@ -21,7 +22,7 @@ from assina.contracts.lifecycle import cancel_contract_now, move_contract
 from assina.contracts.models import Contract, ContractStatus
 from assina.contracts.schedule import (
     ScheduleState,
-    billed_period,
+    cancellation_day,
     next_charge_total,
     next_due_date,
     stub_and_full,
@@ -30,6 +31,7 @@ from assina.contracts.schedule import (
 )
 from assina.core.clock import Clock
 from assina.core.errors import Problem
+from assina.dunning.steps import reconsider_customer
 from assina.notifications.formatting import format_date
 from assina.notifications.models import Locale
 
@@ -62,7 +64,12 @@ async def advance_contract(
         return step
     cancellation = _cancellation_day(contract)
     if cancellation is not None and cancellation <= day:
-        await cancel_contract_now(session, clock, contract, "period_end")
+        await cancel_contract_now(session, clock, contract, "period_end", ends_on=cancellation)
+        # The charges it invalidated may have been overdue (a due date moved back): say why
+        # the customer is better off before the day's pass would call it a policy change.
+        await session.flush()
+        cause = DunningCause.CONTRACT_CANCELLED
+        await reconsider_customer(session, clock, contract.tenant_id, contract.customer_id, cause)
         step.cancelled = True
         return step
     step.trial_ended = await _end_trial(session, clock, contract, day)
@@ -102,13 +109,7 @@ def only_charges_due(contract: Contract, day: date, rules: BillingRules) -> bool
 
 
 def _cancellation_day(contract: Contract) -> date | None:
-    """With cancel-at-period-end: the end of the last period charged, or the service start
-    when nothing was charged (the contract then ends without a charge)."""
-    if not contract.cancel_at_period_end:
-        return None
-    state = ScheduleState.of(contract)
-    billed = billed_period(state)
-    return billed.end if billed is not None else state.service_start
+    return cancellation_day(ScheduleState.of(contract))
 
 
 def _trial_ends(contract: Contract, day: date) -> bool:

@@ -23,6 +23,16 @@ class DunningScope(StrEnum):
     CUSTOMER = "customer"
 
 
+class LateIssueGrace(StrEnum):
+    """Where the days overdue of a charge issued after its due date (a catch-up, a contract
+    started in the past) count from."""
+
+    # From the day it was issued: nobody is dunned for a debt it could not have known of.
+    FROM_ISSUE = "from_issue"
+    # From its due date, like any other charge.
+    FROM_DUE_DATE = "from_due_date"
+
+
 class DebtStage(IntEnum):
     """Ordered: a later stage includes the earlier ones."""
 
@@ -41,6 +51,7 @@ class DunningPolicy:
     overdue_notice_days: tuple[int, ...] = (1, 7)
     resume_on_payment: bool = True
     scope: DunningScope = DunningScope.CONTRACT
+    late_issue_grace: LateIssueGrace = LateIssueGrace.FROM_ISSUE
 
 
 DEFAULT_POLICY = DunningPolicy()
@@ -60,6 +71,14 @@ def policy_problems(policy: DunningPolicy) -> list[tuple[str, str]]:
 
 def days_overdue(due_date: date, today: date) -> int:
     return (today - due_date).days
+
+
+def dunned_from(due_date: date, issued_on: date, policy: DunningPolicy) -> date:
+    """The day a charge's days overdue count from: its due date, or the day it was issued
+    when that came later and the policy says so (`late_issue_grace`)."""
+    if policy.late_issue_grace == LateIssueGrace.FROM_ISSUE and issued_on > due_date:
+        return issued_on
+    return due_date
 
 
 def debt_stage(oldest_overdue: date | None, today: date, policy: DunningPolicy) -> DebtStage:
@@ -109,19 +128,60 @@ def reminder_said_at_issue(due_date: date, before: int, issued_on: date) -> bool
 
 
 class CustomerMoveReason(StrEnum):
-    """Why a customer's status moved (`customer.status_changed`'s `reason`)."""
+    """Why a customer's status moved (`customer.status_changed`'s `reason`). A move to a worse
+    standing is `overdue` or `suspended`; a move back names what made it true (docs/dunning.md)."""
 
     OVERDUE = "overdue"  # an open charge is past its due date and the grace days
     SUSPENDED = "suspended"  # past suspend_after_days
-    PAID = "paid"  # every overdue charge was settled (or otherwise closed)
-    BACK_TO_DELINQUENT = "partially_paid"  # the oldest debts were paid, a later one is overdue
+    PAID = "paid"  # a settlement cleared every overdue charge
+    BACK_TO_DELINQUENT = "partially_paid"  # a settlement cleared the oldest debts, not all
+    INVALIDATED = "invalidated"  # an overdue charge was invalidated: nothing owed any more
+    DUE_DATE_MOVED = "due_date_moved"  # an overdue charge's due date was moved later
+    EXEMPTED = "exempted"  # an overdue charge was made dunning_exempt
+    POLICY_CHANGED = "policy_changed"  # the tenant's dunning policy became more lenient
+    CONTRACT_CANCELLED = "contract_cancelled"  # a cancellation invalidated an overdue charge
+
+
+class DunningCause(StrEnum):
+    """What made the policy look at a customer: the day's pass, or a change to its debts in a
+    request. It names a move back to a better standing; a move to a worse one is always
+    `overdue` or `suspended`, whatever the cause."""
+
+    DAY_PASSED = "day_passed"  # the calendar's pass
+    SETTLED = "settled"
+    INVALIDATED = "invalidated"
+    REVERSED = "reversed"
+    REACTIVATED = "reactivated"
+    CHARGE_CREATED = "charge_created"
+    DUE_DATE_MOVED = "due_date_moved"
+    EXEMPTED = "exempted"
+    CONTRACT_CANCELLED = "contract_cancelled"
+
+
+# The reason of a move back to a better standing, by cause. Days only make debts older and
+# every other change reconsiders the customer at once, in its own request, with its own
+# cause: a pass (for a day not earlier than the last one, dunning/run.py) that finds a
+# customer better off can only follow a more lenient policy. Reversing or reactivating a
+# charge, or issuing one, only adds debt: should one ever find the customer better off, it
+# is named for what the policy then sees, a policy that lets it off.
+_BETTER_REASON = {
+    DunningCause.DAY_PASSED: CustomerMoveReason.POLICY_CHANGED,
+    DunningCause.SETTLED: CustomerMoveReason.PAID,
+    DunningCause.INVALIDATED: CustomerMoveReason.INVALIDATED,
+    DunningCause.REVERSED: CustomerMoveReason.POLICY_CHANGED,
+    DunningCause.REACTIVATED: CustomerMoveReason.POLICY_CHANGED,
+    DunningCause.CHARGE_CREATED: CustomerMoveReason.POLICY_CHANGED,
+    DunningCause.DUE_DATE_MOVED: CustomerMoveReason.DUE_DATE_MOVED,
+    DunningCause.EXEMPTED: CustomerMoveReason.EXEMPTED,
+    DunningCause.CONTRACT_CANCELLED: CustomerMoveReason.CONTRACT_CANCELLED,
+}
 
 
 @dataclass(frozen=True)
 class OverdueCharge:
     charge_id: str
     contract_id: str | None
-    due_date: date
+    due_date: date  # the day its days overdue count from (`dunned_from`)
 
 
 @dataclass(frozen=True)
@@ -167,7 +227,13 @@ _CUSTOMER_STATUS = {
 DUNNED_CUSTOMER_STATUSES = frozenset({"active", "delinquent", "suspended"})
 
 
-def plan_dunning(facts: CustomerFacts, today: date, policy: DunningPolicy) -> DunningPlan:
+def plan_dunning(
+    facts: CustomerFacts,
+    today: date,
+    policy: DunningPolicy,
+    cause: DunningCause = DunningCause.DAY_PASSED,
+) -> DunningPlan:
+    """The moves for one customer on `today`; `cause` names a move back (see DunningCause)."""
     plan = DunningPlan()
     if facts.status not in DUNNED_CUSTOMER_STATUSES:
         return plan
@@ -175,7 +241,7 @@ def plan_dunning(facts: CustomerFacts, today: date, policy: DunningPolicy) -> Du
     target = _CUSTOMER_STATUS[stage]
     if target != facts.status:
         plan.customer_status = target
-        plan.reason = _move_reason(facts.status, target)
+        plan.reason = move_reason(facts.status, target, cause)
     for contract in facts.contracts:
         if contract.dunning_exempt:
             continue
@@ -207,11 +273,15 @@ def _plan_contract(plan: DunningPlan, contract: ContractFacts, stage: DebtStage)
         plan.resume.append(contract.contract_id)
 
 
-def _move_reason(current: str, target: str) -> CustomerMoveReason:
-    if target == "active":
-        return CustomerMoveReason.PAID
-    if target == "suspended":
-        return CustomerMoveReason.SUSPENDED
-    if current == "suspended":
+# How bad each dunned status is: a move to a higher rank is a move for the worse.
+_RANK = {"active": 0, "delinquent": 1, "suspended": 2}
+
+
+def move_reason(current: str, target: str, cause: DunningCause) -> CustomerMoveReason:
+    if _RANK[target] > _RANK[current]:
+        if target == "suspended":
+            return CustomerMoveReason.SUSPENDED
+        return CustomerMoveReason.OVERDUE
+    if cause == DunningCause.SETTLED and target != "active":
         return CustomerMoveReason.BACK_TO_DELINQUENT
-    return CustomerMoveReason.OVERDUE
+    return _BETTER_REASON[cause]

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assina.billing.dunning import DunningCause
 from assina.billing.settings import BillingRules, billing_rules
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeCreate, ChargeItemIn, ChargeOut, ChargeUpdate, stored_line
@@ -30,7 +31,13 @@ from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer
 from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
-from assina.events.service import Change, changed_fields, emit_event, emit_events, snapshot
+from assina.events.service import (
+    Change,
+    changed_fields,
+    emit_event,
+    emit_typed_events,
+    snapshot,
+)
 from assina.notifications.models import EmailKind
 from assina.notifications.outbox import Notice, email_context, queue_emails
 from assina.payments.pix import pix_code
@@ -84,6 +91,9 @@ async def issue_charge(
         ChargeOut.of(charge),
         customer_id=charge.customer_id,
     )
+    if charge.amount == 0:
+        await _settle_at_issue(session, clock, charge)
+        return charge
     if charge.amount > 0:  # nothing to pay, nothing to tell
         notice = Notice(customer, charge)  # the charge is written: emit_event flushed it
         await queue_emails(
@@ -120,12 +130,47 @@ async def issue_charges(
         charge_row(tenant_id, draft, first + offset, rules, now)
         for offset, draft in enumerate(drafts)
     ]
+    events: list[tuple[EventType, Change]] = []
+    for offset, row in enumerate(rows):
+        events.append((EventType.CHARGE_CREATED, Change(ChargeOut.of_row(row), row["customer_id"])))
+        if row["amount"] == 0:  # as `issue_charge` does: settled at once, after its creation
+            rows[offset] = row = {**row, **settled_at_issue(now)}
+            settled = Change(ChargeOut.of_row(row), row["customer_id"], previous=dict(_WAS_OPEN))
+            events.append((EventType.CHARGE_SETTLED, settled))
     await session.execute(insert(Charge), rows)
-    changes = [Change(ChargeOut.of_row(row), row["customer_id"]) for row in rows]
-    await emit_events(
-        session, tenant_id, EventType.CHARGE_CREATED, changes, now, listeners, due_at=due_at
-    )
+    await emit_typed_events(session, tenant_id, events, now, listeners, due_at=due_at)
     await _queue_charge_emails(session, tenant_id, rows, now, due_at)
+
+
+# How a charge of 0 (a credit covered it) is recorded as settled when it is issued.
+ZERO_SETTLEMENT_METHOD = "credit"
+_WAS_OPEN = {"status": ChargeStatus.OPEN.value}
+
+
+def settled_at_issue(now: datetime) -> dict[str, Any]:
+    """The columns of a charge of 0 settled as it is issued: nothing to pay, so nothing to
+    remind or dun. No receipt either: nothing was received."""
+    return {
+        "status": ChargeStatus.SETTLED.value,
+        "settled_at": now,
+        "settled_amount": 0,
+        "settlement_method": ZERO_SETTLEMENT_METHOD,
+    }
+
+
+async def _settle_at_issue(session: AsyncSession, clock: Clock, charge: Charge) -> None:
+    """open → settled with `charge.settled`, right after `charge.created`."""
+    for name, value in settled_at_issue(charge.created_at).items():
+        setattr(charge, name, value)
+    await emit_event(
+        session,
+        clock,
+        charge.tenant_id,
+        EventType.CHARGE_SETTLED,
+        ChargeOut.of(charge),
+        previous=dict(_WAS_OPEN),
+        customer_id=charge.customer_id,
+    )
 
 
 async def _queue_charge_emails(
@@ -207,7 +252,8 @@ async def create_charge(
     )
     charge = await issue_charge(session, clock, tenant_id, draft)
     if charge.due_date < await tenant_today(session, clock, tenant_id):  # overdue already
-        await reconsider_customer(session, clock, tenant_id, charge.customer_id)
+        cause = DunningCause.CHARGE_CREATED
+        await reconsider_customer(session, clock, tenant_id, charge.customer_id, cause)
     return charge
 
 
@@ -387,7 +433,9 @@ async def update_charge(
         customer_id=charge.customer_id,
     )
     if {"due_date", "dunning_exempt"} & previous.keys():
-        await reconsider_customer(session, clock, tenant_id, charge.customer_id)
+        exempted = "dunning_exempt" in previous
+        cause = DunningCause.EXEMPTED if exempted else DunningCause.DUE_DATE_MOVED
+        await reconsider_customer(session, clock, tenant_id, charge.customer_id, cause)
     return charge
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assina.billing.dunning import DunningCause
 from assina.billing.late_fees import LateFees, late_fees
 from assina.billing.settings import billing_rules
 from assina.charges.models import Charge, ChargeStatus
@@ -40,15 +41,36 @@ class Move:
     target: ChargeStatus
     event_type: EventType
     done: str  # past participle, for the 409's detail
+    cause: DunningCause  # what the customer's reconsideration is told
 
 
-SETTLE = Move(ChargeStatus.OPEN, ChargeStatus.SETTLED, EventType.CHARGE_SETTLED, "settled")
-REVERSE = Move(ChargeStatus.SETTLED, ChargeStatus.REVERSED, EventType.CHARGE_REVERSED, "reversed")
+SETTLE = Move(
+    ChargeStatus.OPEN,
+    ChargeStatus.SETTLED,
+    EventType.CHARGE_SETTLED,
+    "settled",
+    DunningCause.SETTLED,
+)
+REVERSE = Move(
+    ChargeStatus.SETTLED,
+    ChargeStatus.REVERSED,
+    EventType.CHARGE_REVERSED,
+    "reversed",
+    DunningCause.REVERSED,
+)
 INVALIDATE = Move(
-    ChargeStatus.OPEN, ChargeStatus.INVALIDATED, EventType.CHARGE_INVALIDATED, "invalidated"
+    ChargeStatus.OPEN,
+    ChargeStatus.INVALIDATED,
+    EventType.CHARGE_INVALIDATED,
+    "invalidated",
+    DunningCause.INVALIDATED,
 )
 REACTIVATE = Move(
-    ChargeStatus.INVALIDATED, ChargeStatus.OPEN, EventType.CHARGE_REACTIVATED, "reactivated"
+    ChargeStatus.INVALIDATED,
+    ChargeStatus.OPEN,
+    EventType.CHARGE_REACTIVATED,
+    "reactivated",
+    DunningCause.REACTIVATED,
 )
 
 
@@ -163,5 +185,5 @@ async def _moved(session: AsyncSession, clock: Clock, charge: Charge, move: Move
         customer_id=charge.customer_id,
     )
     # Paid, dropped or owed again: the customer's standing may change today, not tomorrow.
-    await reconsider_customer(session, clock, charge.tenant_id, charge.customer_id)
+    await reconsider_customer(session, clock, charge.tenant_id, charge.customer_id, move.cause)
     return charge

@@ -7,9 +7,13 @@ Rules:
 - Cancelling at once sets `status = cancelled`, `cancelled_at = now`, `cancel_reason`, and
   raises `contract.cancelled`; nothing more is charged (`next_charge_date` is null).
 - Cancelling at the period's end sets `cancel_at_period_end` (and the reason, if given) and
-  raises `contract.updated`; the calendar cancels the contract when the last period already
-  charged ends (a contract with nothing charged yet, e.g. trialing, ends at its service start
-  without a charge). Asking twice is a 409; cancelling at once afterwards is allowed.
+  raises `contract.updated`; the calendar cancels the contract on its `cancel_at`: when the
+  last period already charged ends, or, for a trialing contract, when its trial ends (its
+  service never starts); a contract with nothing charged yet ends at its service start.
+  Asking twice is a 409; cancelling at once afterwards is allowed.
+- Either way, the open charges for periods starting on or after the day the contract ends
+  (today, or its `cancel_at`) are invalidated with it (`charge.invalidated`): nothing is owed
+  for service that never comes (charges/unserved.py).
 - A suspended contract (the dunning policy suspends; nothing else does) resumes by the policy
   once its overdue charges are paid, or by `POST …/resume`. The periods it spent suspended are
   not charged.
@@ -20,10 +24,13 @@ Rules:
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge
+from assina.charges.unserved import invalidate_unserved_charges
 from assina.contracts.common import (
     emit_contract_event,
     emit_if_changed,
@@ -56,17 +63,26 @@ async def cancel_contract(
 
 
 async def cancel_contract_now(
-    session: AsyncSession, clock: Clock, contract: Contract, reason: str | None
+    session: AsyncSession,
+    clock: Clock,
+    contract: Contract,
+    reason: str | None,
+    ends_on: date | None = None,
 ) -> Contract:
-    """Cancel at once (the calendar at a period's end, the dunning policy). A reason recorded
-    when the cancellation at period end was asked for is kept over `reason`."""
+    """Cancel at once (the calendar on the contract's `cancel_at`, the dunning policy). A
+    reason recorded when the cancellation at period end was asked for is kept over `reason`.
+    `ends_on`: the day the service ends (default today), from which charges are invalidated."""
     refuse_if_cancelled(contract)
     kept = contract.cancel_reason if contract.cancel_at_period_end else None
-    return await _end(session, clock, contract, kept or reason)
+    return await _end(session, clock, contract, kept or reason, ends_on)
 
 
 async def _end(
-    session: AsyncSession, clock: Clock, contract: Contract, reason: str | None
+    session: AsyncSession,
+    clock: Clock,
+    contract: Contract,
+    reason: str | None,
+    ends_on: date | None = None,
 ) -> Contract:
     today = await tenant_today(session, clock, contract.tenant_id)
     before = full_state(contract, today)
@@ -75,6 +91,9 @@ async def _end(
     contract.cancel_reason = reason
     contract.next_step_on = None
     await emit_if_changed(session, clock, contract, before, today, EventType.CONTRACT_CANCELLED)
+    await invalidate_unserved_charges(
+        session, clock, contract.tenant_id, contract.id, ends_on or today
+    )
     return contract
 
 
@@ -112,9 +131,9 @@ async def move_contract(
 
 
 async def resume_contract(session: AsyncSession, clock: Clock, contract: Contract) -> Contract:
-    """suspended → active (`contract.updated`). The charges that fell due while it was
-    suspended are not issued: billing goes on with the first one due from today, which the
-    calendar issues on its next pass."""
+    """suspended → active, or back to trialing before the trial's end (`contract.updated`).
+    The charges that fell due while it was suspended are not issued: billing goes on with the
+    first one due from today, which the calendar issues on its next pass."""
     if contract.status != ContractStatus.SUSPENDED:
         raise conflict(
             f"Contract {contract.id} is {contract.status}; only a suspended contract resumes.",
@@ -122,12 +141,20 @@ async def resume_contract(session: AsyncSession, clock: Clock, contract: Contrac
         )
     today = await tenant_today(session, clock, contract.tenant_id)
     before = full_state(contract, today)
-    contract.status = ContractStatus.ACTIVE.value
+    contract.status = _status_on_resume(contract, today).value
     state = ScheduleState.of(contract)
     contract.next_period, contract.stub_amount = skip_missed_charges(state, today)
     wake_calendar(contract, today)
     await emit_if_changed(session, clock, contract, before, today)
     return contract
+
+
+def _status_on_resume(contract: Contract, today: date) -> ContractStatus:
+    """A trial suspended before its end goes back to its trial: `active` only once the
+    service has started (an active contract is always in a period)."""
+    if contract.trial_end is not None and contract.trial_end > today:
+        return ContractStatus.TRIALING
+    return ContractStatus.ACTIVE
 
 
 async def resume_contract_by_id(

@@ -13,8 +13,10 @@ been charged is told by two fields:
 
 Derived for people and integrations (`ContractOut`):
 
-- `current_period`: the stub or the period that contains today; None while trialing, before
-  the service starts and once cancelled.
+- `current_period`: the stub or the period that contains today (the first one while the
+  service has not started); None while trialing and once cancelled.
+- `cancellation_day`: with cancel-at-period-end, the day the contract ends (a trial's last
+  day for a trialing contract).
 - `next_charge_date`: the due date of the next charge not yet issued (billing is in advance, so
   a period's charge is due on its first day): the stub's start while the stub is pending, else
   billing date `next_period`. None once cancelled, and None when the contract is set to cancel
@@ -121,13 +123,25 @@ def billed_period(state: ScheduleState) -> Period | None:
     return None
 
 
+def cancellation_day(state: ScheduleState) -> date | None:
+    """With cancel-at-period-end, the day the contract ends: a trial's last day (its service
+    never starts, whatever was charged ahead for it), else the end of the last period charged,
+    or the service start when nothing was charged. None otherwise."""
+    if not state.cancel_at_period_end or state.status == ContractStatus.CANCELLED:
+        return None
+    if state.status == ContractStatus.TRIALING:
+        return state.service_start
+    billed = billed_period(state)
+    return billed.end if billed is not None else state.service_start
+
+
 def current_period(state: ScheduleState, today: date) -> Period | None:
-    """The stub or the period containing `today`; None while trialing, before the service
-    starts, and once cancelled."""
+    """The stub or the period containing `today`; None while trialing and once cancelled.
+    An active or suspended contract always has one: before its service starts (a start date
+    ahead, or a trial ended by a pass for a later day) its first period."""
     if state.status in (ContractStatus.TRIALING, ContractStatus.CANCELLED):
         return None
-    if today < state.service_start:
-        return None
+    today = max(today, state.service_start)
     if today < state.anchor:
         stub = stub_and_full(state)
         return stub[0] if stub is not None else None

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from assina.billing.price_indexes import Month, PercentIn, percent_text
 from assina.billing.readjustment import Readjustment
 from assina.contracts.models import Contract, ContractStatus, PaymentMethod, PriceIndex
-from assina.contracts.schedule import ScheduleState, derive, pending_proration
+from assina.contracts.schedule import ScheduleState, cancellation_day, derive, pending_proration
 from assina.core.inputs import CalendarDate, InputModel
 from assina.core.metadata import Metadata
 from assina.core.money import Amount
@@ -171,7 +171,11 @@ class ContractOut(BaseModel):
     )
     dunning_exempt: bool = Field(description="Left alone by the automatic dunning.")
     cancel_at_period_end: bool = Field(
-        description="Set to cancel when the last period charged ends."
+        description="Set to cancel when the last period charged ends (a trial: when it ends)."
+    )
+    cancel_at: date | None = Field(
+        description="The day the contract will end, when it is set to cancel at its period's "
+        "end: the end of the last period charged, or a trial's `trial_end`; null otherwise."
     )
     cancelled_at: datetime | None
     cancel_reason: str | None
@@ -208,6 +212,7 @@ class ContractOut(BaseModel):
             else None,
             dunning_exempt=contract.dunning_exempt,
             cancel_at_period_end=contract.cancel_at_period_end,
+            cancel_at=cancellation_day(state),
             cancelled_at=contract.cancelled_at,
             cancel_reason=contract.cancel_reason,
             metadata=contract.metadata_,

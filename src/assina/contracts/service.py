@@ -26,12 +26,13 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assina.billing.dunning import DunningCause
 from assina.billing.periods import Interval, first_billing_date
+from assina.contracts import lifecycle
 from assina.contracts.changes import readjust_contract, readjust_on_request, update_contract
 from assina.contracts.common import emit_contract_event, get_contract, tenant_today
 from assina.contracts.items import ResolvedItems, resolve_items
 from assina.contracts.lifecycle import (
-    cancel_contract,
     cancel_contract_now,
     delete_contract,
     move_contract,
@@ -39,12 +40,13 @@ from assina.contracts.lifecycle import (
 )
 from assina.contracts.models import Contract, ContractStatus
 from assina.contracts.schedule import ScheduleState, stub_amount_for
-from assina.contracts.schemas import ContractCreate, ContractOut
+from assina.contracts.schemas import ContractCancel, ContractCreate, ContractOut
 from assina.core.clock import Clock
 from assina.core.errors import invalid
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
 from assina.customers.models import Customer, CustomerStatus
+from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
 from assina.tenants.counters import Counter, next_value
 
@@ -66,6 +68,24 @@ __all__ = [
 ]
 
 MAX_BACKDATE = timedelta(days=366)
+
+
+async def cancel_contract(
+    session: AsyncSession,
+    clock: Clock,
+    tenant_id: str,
+    contract_id: str,
+    params: ContractCancel,
+) -> Contract:
+    """POST …/cancel (lifecycle.py). Cancelled at once, its charges for periods not begun are
+    invalidated; should one of them be overdue (its due date moved back), the customer's
+    standing is decided again at once, reason `contract_cancelled`."""
+    contract = await lifecycle.cancel_contract(session, clock, tenant_id, contract_id, params)
+    if contract.status == ContractStatus.CANCELLED:
+        await session.flush()
+        cause = DunningCause.CONTRACT_CANCELLED
+        await reconsider_customer(session, clock, tenant_id, contract.customer_id, cause)
+    return contract
 
 
 async def create_contract(

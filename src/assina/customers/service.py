@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assina.billing.dunning import DunningCause
 from assina.core.clock import Clock
 from assina.core.documents import only_digits
 from assina.core.errors import conflict, not_found
@@ -132,7 +133,7 @@ async def update_customer(
         customer_id=customer.id,
     )
     if "dunning_exempt" in previous:  # left alone from now on, or dunned again from today
-        await reconsider_customer(session, clock, tenant_id, customer.id)
+        await reconsider_customer(session, clock, tenant_id, customer.id, DunningCause.EXEMPTED)
     return customer
 
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, Subquery, and_, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +20,12 @@ from assina.billing.dunning import (
     CustomerFacts,
     DunningPolicy,
     OverdueCharge,
+    dunned_from,
 )
 from assina.charges.models import Charge, ChargeStatus
 from assina.contracts.models import Contract, ContractStatus
 from assina.customers.models import Customer, CustomerStatus
+from assina.tenants.models import Tenant
 
 LIVE_CONTRACT_STATUSES = (
     ContractStatus.TRIALING.value,
@@ -89,10 +92,18 @@ class CustomerFile:
     customer: Customer
     charges: list[Charge]  # open, due up to the reminder horizon
     contracts: list[Contract]  # trialing, active or suspended
+    time_zone: str  # the tenant's: a charge's issue day is its created_at's date there
 
-    def facts(self, day: date) -> CustomerFacts:
+    def issued_on(self, charge: Charge) -> date:
+        return charge.created_at.astimezone(ZoneInfo(self.time_zone)).date()
+
+    def dunned_from(self, charge: Charge, policy: DunningPolicy) -> date:
+        """The day the charge's days overdue count from (billing/dunning.py)."""
+        return dunned_from(charge.due_date, self.issued_on(charge), policy)
+
+    def facts(self, day: date, policy: DunningPolicy) -> CustomerFacts:
         overdue = tuple(
-            OverdueCharge(charge.id, charge.contract_id, charge.due_date)
+            OverdueCharge(charge.id, charge.contract_id, self.dunned_from(charge, policy))
             for charge in self.charges
             if charge.due_date < day and not charge.dunning_exempt
         )
@@ -147,8 +158,9 @@ async def load_files(
         .order_by(Contract.id)
     ):
         contracts[contract.customer_id].append(contract)
+    time_zone = await session.scalar(select(Tenant.time_zone).where(Tenant.id == tenant_id))
     return [
-        CustomerFile(customer, charges[customer.id], contracts[customer.id])
+        CustomerFile(customer, charges[customer.id], contracts[customer.id], time_zone or "UTC")
         for customer in customers
     ]
 

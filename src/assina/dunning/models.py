@@ -21,4 +21,5 @@ class DunningPolicyRow(Base):
     overdue_notice_days: Mapped[list[int]]
     resume_on_payment: Mapped[bool]
     scope: Mapped[str] = mapped_column(String(16))
+    late_issue_grace: Mapped[str] = mapped_column(String(16), server_default="from_issue")
     updated_at: Mapped[datetime]

@@ -7,7 +7,13 @@ from typing import cast
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import DEFAULT_POLICY, DunningPolicy, DunningScope, policy_problems
+from assina.billing.dunning import (
+    DEFAULT_POLICY,
+    DunningPolicy,
+    DunningScope,
+    LateIssueGrace,
+    policy_problems,
+)
 from assina.core.clock import Clock
 from assina.core.errors import invalid
 from assina.db.upsert import insert_on_conflict
@@ -26,6 +32,7 @@ def _policy_of(row: DunningPolicyRow | None) -> DunningPolicy:
         overdue_notice_days=tuple(row.overdue_notice_days),
         resume_on_payment=row.resume_on_payment,
         scope=DunningScope(row.scope),
+        late_issue_grace=LateIssueGrace(row.late_issue_grace),
     )
 
 
@@ -56,6 +63,7 @@ async def replace_dunning_policy(
         "overdue_notice_days": list(policy.overdue_notice_days),
         "resume_on_payment": policy.resume_on_payment,
         "scope": policy.scope.value,
+        "late_issue_grace": policy.late_issue_grace.value,
         "updated_at": now,
     }
     table = cast(Table, DunningPolicyRow.__table__)

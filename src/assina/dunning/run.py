@@ -5,12 +5,20 @@ Each batch is one write transaction; a batch that fails is rolled back and done 
 customer per transaction, so one broken customer never holds back the others (it is logged,
 reported, and tried again on the next pass). Every customer's moves and e-mails commit together
 with its events, so a pass killed midway leaves each customer either moved or untouched, and
-running it again finishes the job."""
+running it again finishes the job.
+
+A pass never undoes what a later day's pass did: each tenant keeps the latest day a pass ran
+for (`tenants.dunning_day`), a pass for an earlier day does nothing, and a batch that finds a
+later day recorded meanwhile stops (decisions inside requests use that day too, when it is
+later than today: dunning/steps.py `reconsider_customer`)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import date
+
+from sqlalchemy import or_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.dunning import DunningPolicy
 from assina.core.clock import Clock
@@ -18,7 +26,8 @@ from assina.db.database import Database
 from assina.dunning.facts import candidates_query
 from assina.dunning.incremental import YesterdayDone, changed_candidates_query
 from assina.dunning.policy import dunning_policy
-from assina.dunning.steps import DunningStep, apply_dunning
+from assina.dunning.steps import DunningStep, apply_dunning, last_dunning_day
+from assina.tenants.models import Tenant
 
 logger = logging.getLogger("assina.dunning")
 
@@ -58,11 +67,35 @@ async def run_dunning(
         policy = await dunning_policy(session, tenant_id)
     if days is not None and days.done(tenant_id, day, policy):
         return DunningStep()
+    if not await _claim_day(database, tenant_id, day):
+        logger.info("tenant %s: dunning pass for %s skipped: a later day's ran", tenant_id, day)
+        return DunningStep()
     failures = len(failed)
     done = await _pass(database, clock, tenant_id, day, policy, failed, yesterday)
     if days is not None and len(failed) == failures:
         days.record(tenant_id, day, policy)
     return done
+
+
+async def _claim_day(database: Database, tenant_id: str, day: date) -> bool:
+    """Record `day` as the tenant's dunning day unless a later one is recorded: False then,
+    and the pass for `day` must not run (it would move customers back in time)."""
+    async with database.write() as session:
+        claimed = await session.execute(
+            update(Tenant)
+            .where(
+                Tenant.id == tenant_id,
+                or_(Tenant.dunning_day.is_(None), Tenant.dunning_day <= day),
+            )
+            .values(dunning_day=day)
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+async def _overtaken(session: AsyncSession, tenant_id: str, day: date) -> bool:
+    """A pass for a later day ran since this one started."""
+    later = await last_dunning_day(session, tenant_id)
+    return later is not None and later > day
 
 
 async def _pass(
@@ -88,6 +121,8 @@ async def _pass(
             return done
         try:
             async with database.write() as session:
+                if await _overtaken(session, tenant_id, day):
+                    return done
                 step = await apply_dunning(session, clock, tenant_id, ids, day, policy)
             done.add(step)
         except Exception:
@@ -110,6 +145,8 @@ async def _one_customer(
 ) -> None:
     try:
         async with database.write() as session:
+            if await _overtaken(session, tenant_id, day):
+                return
             policy = await dunning_policy(session, tenant_id)
             done.add(await apply_dunning(session, clock, tenant_id, [customer_id], day, policy))
     except Exception:

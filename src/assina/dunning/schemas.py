@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from assina.billing.dunning import DEFAULT_POLICY, DunningPolicy, DunningScope
+from assina.billing.dunning import DEFAULT_POLICY, DunningPolicy, DunningScope, LateIssueGrace
 from assina.core.inputs import InputModel
 
 MAX_DAYS = 365
@@ -57,6 +57,12 @@ class DunningPolicyIn(InputModel):
         "suspended and cancelled; `customer`: all of a debtor's contracts, one-off charges "
         "counting too.",
     )
+    late_issue_grace: LateIssueGrace = Field(
+        default=DEFAULT_POLICY.late_issue_grace,
+        description="A charge issued after its due date (a catch-up, a contract started in "
+        "the past): `from_issue` counts its days overdue from the day it was issued, "
+        "`from_due_date` from its due date like any other.",
+    )
 
     def policy(self) -> DunningPolicy:
         return DunningPolicy(
@@ -67,6 +73,7 @@ class DunningPolicyIn(InputModel):
             overdue_notice_days=tuple(sorted(set(self.overdue_notice_days))),
             resume_on_payment=self.resume_on_payment,
             scope=self.scope,
+            late_issue_grace=self.late_issue_grace,
         )
 
 
@@ -78,6 +85,7 @@ class DunningPolicyOut(BaseModel):
     overdue_notice_days: list[int]
     resume_on_payment: bool
     scope: DunningScope
+    late_issue_grace: LateIssueGrace
     updated_at: datetime | None = Field(description="null while the defaults were never changed")
 
     @classmethod
@@ -90,5 +98,6 @@ class DunningPolicyOut(BaseModel):
             overdue_notice_days=list(policy.overdue_notice_days),
             resume_on_payment=policy.resume_on_payment,
             scope=policy.scope,
+            late_issue_grace=policy.late_issue_grace,
             updated_at=updated_at,
         )

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.dunning import (
     TRIAL_ENDING_NOTICE_DAYS,
+    DunningCause,
     DunningPlan,
     DunningPolicy,
     days_overdue,
@@ -42,6 +44,7 @@ from assina.events.catalog import EventType
 from assina.events.service import Change, emit_events
 from assina.notifications.models import EmailKind
 from assina.notifications.outbox import Notice, email_context, queue_emails
+from assina.tenants.models import Tenant
 from assina.webhooks.fanout import enabled_endpoints
 
 DUNNING_REASON = "dunning"
@@ -107,15 +110,23 @@ def _trial_notice_days(contract: Contract, day: date) -> int | None:
 
 
 async def reconsider_customer(
-    session: AsyncSession, clock: Clock, tenant_id: str, customer_id: str
+    session: AsyncSession, clock: Clock, tenant_id: str, customer_id: str, cause: DunningCause
 ) -> DunningStep:
-    """Apply the tenant's policy to one customer at once, for today, in the caller's
-    transaction: after a change to its debts (a charge paid, invalidated or reopened, an
-    exempt flag), so that a customer who pays is active again, its contracts resumed, in the
-    same request, not at the next day's pass. Its pending ORM changes must be flushed."""
+    """Apply the tenant's policy to one customer at once, in the caller's transaction: after
+    a change to its debts (`cause`: a charge paid, invalidated or reopened, an exempt flag),
+    so that a customer who pays is active again, its contracts resumed, in the same request,
+    not at the next day's pass. Decided for today, or for the day of the tenant's last pass
+    when that is later (a pass for a later day ran): a decision never goes back in time.
+    Its pending ORM changes must be flushed."""
     policy = await dunning_policy(session, tenant_id)
     today = await tenant_today(session, clock, tenant_id)
-    return await apply_dunning(session, clock, tenant_id, [customer_id], today, policy)
+    day = max(today, await last_dunning_day(session, tenant_id) or today)
+    return await apply_dunning(session, clock, tenant_id, [customer_id], day, policy, cause)
+
+
+async def last_dunning_day(session: AsyncSession, tenant_id: str) -> date | None:
+    """The latest day a dunning pass ran for the tenant (None before the first)."""
+    return await session.scalar(select(Tenant.dunning_day).where(Tenant.id == tenant_id))
 
 
 async def apply_dunning(
@@ -125,10 +136,11 @@ async def apply_dunning(
     customer_ids: Sequence[str],
     day: date,
     policy: DunningPolicy,
+    cause: DunningCause = DunningCause.DAY_PASSED,
 ) -> DunningStep:
     lock = session.get_bind().dialect.name == "postgresql"
     files = await load_files(session, tenant_id, customer_ids, day, policy, lock)
-    plans = [(file, plan_dunning(file.facts(day), day, policy)) for file in files]
+    plans = [(file, plan_dunning(file.facts(day, policy), day, policy, cause)) for file in files]
     step = DunningStep(customers=len(files))
     await _move_customers(session, clock, tenant_id, plans, step)
     mails: list[_Mail] = []
@@ -226,7 +238,8 @@ def _notices(
                 left = {"days_until_due": (charge.due_date - day).days}
                 mails.append(_Mail(EmailKind.REMINDER, Notice(customer, charge, None, left, key)))
             continue
-        after = overdue_notice_day(charge.due_date, day, policy)
+        # Counted from where dunning counts (a charge issued late: its issue day, by policy).
+        after = overdue_notice_day(file.dunned_from(charge, policy), day, policy)
         if after is None or not dunned or charge.dunning_exempt:
             continue
         late = {"days_overdue": days_overdue(charge.due_date, day)}

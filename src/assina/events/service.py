@@ -142,9 +142,30 @@ async def emit_events(
     billing calendar's batches): the rows `emit_event` would write one by one, in order, for
     endpoints the caller read in this transaction. Events dated `now`, messages due at
     `due_at` (`Clock.real_now`)."""
-    if not changes:
+    await emit_typed_events(
+        session,
+        tenant_id,
+        [(event_type, change) for change in changes],
+        now,
+        listeners,
+        due_at=due_at,
+    )
+
+
+async def emit_typed_events(
+    session: AsyncSession,
+    tenant_id: str,
+    events: Sequence[tuple[EventType, Change]],
+    now: datetime,
+    listeners: Sequence[Listener],
+    *,
+    due_at: datetime,
+) -> None:
+    """`emit_events` for events of several types, in the order given (a charge's
+    `charge.created` then its `charge.settled`, then the next charge's)."""
+    if not events:
         return
-    sequences = await reserve_sequences(session, tenant_id, len(changes))
+    sequences = await reserve_sequences(session, tenant_id, len(events))
     rows = [
         event_row(
             tenant_id,
@@ -155,7 +176,7 @@ async def emit_events(
             previous=change.previous,
             customer_id=change.customer_id,
         )
-        for change, sequence in zip(changes, sequences, strict=True)
+        for (event_type, change), sequence in zip(events, sequences, strict=True)
     ]
     await session.execute(insert(Event), rows)
     await fan_out_many(session, rows, listeners, due_at)

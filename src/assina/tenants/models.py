@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, text
@@ -36,6 +36,9 @@ class Tenant(Base):
     clock_offset_us: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     # While an advance of the test clock runs, until when it holds the clock (real time).
     clock_advancing_until: Mapped[datetime | None]
+    # The latest day a dunning pass ran for (dunning/run.py): a pass for an earlier day does
+    # nothing, so a decision never goes back in time. None before the first pass.
+    dunning_day: Mapped[date | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
