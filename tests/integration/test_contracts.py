@@ -62,6 +62,7 @@ async def test_create_applies_the_defaults(api: TenantClient, clock: FrozenClock
         "cancel_at": None,
         "cancelled_at": None,
         "cancel_reason": None,
+        "status_reason": None,
         "metadata": {},
         "created_at": iso(clock.now()),
         "updated_at": iso(clock.now()),

@@ -376,3 +376,39 @@ async def test_a_cancellation_that_drops_an_overdue_charge_says_so(
         (None,),  # contract.cancelled, no reason given
         ("delinquent", "active", "contract_cancelled"),
     ]
+
+
+# --- every contract move says why --------------------------------------------------------------
+
+
+async def test_every_contract_move_names_its_reason(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    customer_id = await new_customer(api, "Caio", email="caio@example.com")
+    trial = await new_contract(api, customer_id=customer_id, trial_days=5)
+    plain = await new_contract(api, customer_id=customer_id)
+    assert (trial["status_reason"], plain["status_reason"]) == (None, None)
+
+    async def reason(contract_id: str) -> tuple[str, str | None]:
+        shown = await read_contract(api, contract_id)
+        return shown["status"], shown["status_reason"]
+
+    await run_calendar(database, clock)  # plain's first charge, due today
+    await run_calendar(database, clock, day=TODAY + timedelta(days=5))
+    assert await reason(trial["id"]) == ("active", "trial_ended")
+    await run_calendar(database, clock, day=TODAY + timedelta(days=15))
+    assert await reason(plain["id"]) == ("suspended", "overdue")
+
+    clock.set(at_noon(TODAY + timedelta(days=15)))
+    for charge in await charges_of(api, plain["id"]):
+        settled = await api.post(f"/v1/charges/{charge['id']}/settle", {})
+        assert settled.status_code == 200, settled.text
+    assert await reason(plain["id"]) == ("active", "paid")
+    event = (await event_log(api))[-1]
+    assert (event["type"], event["previous"]["status_reason"]) == ("contract.updated", "overdue")
+
+    cancelled = await api.post(f"/v1/contracts/{plain['id']}/cancel", {"reason": "caro"})
+    assert (cancelled.json()["status_reason"], cancelled.json()["cancel_reason"]) == (
+        "requested",
+        "caro",
+    )

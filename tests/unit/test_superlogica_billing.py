@@ -37,8 +37,8 @@ CONTRACT: dict[str, Any] = {
     "next_charge_date": "2026-04-30", "pending_proration_amount": 0, "payment_method": "pix",
     "readjustment_index": None,
     "dunning_exempt": False, "cancel_at_period_end": False, "cancel_at": None,
-    "cancelled_at": None,
-    "cancel_reason": None, "metadata": {}, "created_at": "2026-03-01T02:30:00Z",
+    "cancelled_at": None, "cancel_reason": None, "status_reason": None,
+    "metadata": {}, "created_at": "2026-03-01T02:30:00Z",
     "updated_at": "2026-03-01T02:30:00Z",
 }
 CHARGE: dict[str, Any] = {

@@ -19,7 +19,7 @@ from assina.billing.settings import BillingRules
 from assina.charges.service import ChargeDraft, issue_charge
 from assina.contracts.changes import readjust_contract
 from assina.contracts.lifecycle import cancel_contract_now, move_contract
-from assina.contracts.models import Contract, ContractStatus
+from assina.contracts.models import Contract, ContractStatus, StatusReason
 from assina.contracts.schedule import (
     ScheduleState,
     cancellation_day,
@@ -64,7 +64,9 @@ async def advance_contract(
         return step
     cancellation = _cancellation_day(contract)
     if cancellation is not None and cancellation <= day:
-        await cancel_contract_now(session, clock, contract, "period_end", ends_on=cancellation)
+        await cancel_contract_now(
+            session, clock, contract, "period_end", StatusReason.PERIOD_END, ends_on=cancellation
+        )
         # The charges it invalidated may have been overdue (a due date moved back): say why
         # the customer is better off before the day's pass would call it a policy change.
         await session.flush()
@@ -123,7 +125,7 @@ def _trial_ends(contract: Contract, day: date) -> bool:
 async def _end_trial(session: AsyncSession, clock: Clock, contract: Contract, day: date) -> bool:
     if not _trial_ends(contract, day):
         return False
-    await move_contract(session, clock, contract, ContractStatus.ACTIVE)
+    await move_contract(session, clock, contract, ContractStatus.ACTIVE, StatusReason.TRIAL_ENDED)
     return True
 
 

@@ -277,6 +277,11 @@ def _plan_contract(plan: DunningPlan, contract: ContractFacts, stage: DebtStage)
 _RANK = {"active": 0, "delinquent": 1, "suspended": 2}
 
 
+def better_reason(cause: DunningCause) -> CustomerMoveReason:
+    """Why a debt stands better than before (a customer or a contract moving back)."""
+    return _BETTER_REASON[cause]
+
+
 def move_reason(current: str, target: str, cause: DunningCause) -> CustomerMoveReason:
     if _RANK[target] > _RANK[current]:
         if target == "suspended":
@@ -284,4 +289,4 @@ def move_reason(current: str, target: str, cause: DunningCause) -> CustomerMoveR
         return CustomerMoveReason.OVERDUE
     if cause == DunningCause.SETTLED and target != "active":
         return CustomerMoveReason.BACK_TO_DELINQUENT
-    return _BETTER_REASON[cause]
+    return better_reason(cause)

@@ -40,7 +40,7 @@ from assina.contracts.common import (
     tenant_today,
     wake_calendar,
 )
-from assina.contracts.models import Contract, ContractStatus
+from assina.contracts.models import Contract, ContractStatus, StatusReason
 from assina.contracts.schedule import ScheduleState, skip_missed_charges
 from assina.contracts.schemas import ContractCancel
 from assina.core.clock import Clock
@@ -59,7 +59,8 @@ async def cancel_contract(
     contract = await get_live_contract(session, tenant_id, contract_id)
     if params.at_period_end:
         return await _cancel_at_period_end(session, clock, contract, params.reason)
-    return await _end(session, clock, contract, params.reason or contract.cancel_reason)
+    reason = params.reason or contract.cancel_reason
+    return await _end(session, clock, contract, reason, StatusReason.REQUESTED)
 
 
 async def cancel_contract_now(
@@ -67,6 +68,7 @@ async def cancel_contract_now(
     clock: Clock,
     contract: Contract,
     reason: str | None,
+    status_reason: StatusReason,
     ends_on: date | None = None,
 ) -> Contract:
     """Cancel at once (the calendar on the contract's `cancel_at`, the dunning policy). A
@@ -74,7 +76,7 @@ async def cancel_contract_now(
     `ends_on`: the day the service ends (default today), from which charges are invalidated."""
     refuse_if_cancelled(contract)
     kept = contract.cancel_reason if contract.cancel_at_period_end else None
-    return await _end(session, clock, contract, kept or reason, ends_on)
+    return await _end(session, clock, contract, kept or reason, status_reason, ends_on)
 
 
 async def _end(
@@ -82,11 +84,13 @@ async def _end(
     clock: Clock,
     contract: Contract,
     reason: str | None,
+    status_reason: StatusReason,
     ends_on: date | None = None,
 ) -> Contract:
     today = await tenant_today(session, clock, contract.tenant_id)
     before = full_state(contract, today)
     contract.status = ContractStatus.CANCELLED.value
+    contract.status_reason = status_reason.value
     contract.cancelled_at = clock.now()
     contract.cancel_reason = reason
     contract.next_step_on = None
@@ -116,24 +120,34 @@ async def _cancel_at_period_end(
 
 
 async def move_contract(
-    session: AsyncSession, clock: Clock, contract: Contract, status: ContractStatus
+    session: AsyncSession,
+    clock: Clock,
+    contract: Contract,
+    status: ContractStatus,
+    reason: StatusReason,
 ) -> Contract:
-    """A status move other than cancellation (trial → active, suspension, resumption), raising
-    `contract.updated` with the old status in `previous`; none when the status is the same."""
+    """A status move other than cancellation or resumption (trial → active, suspension),
+    raising `contract.updated` with the old status in `previous`; none when the status is
+    the same."""
     if status == ContractStatus.CANCELLED:
         raise ValueError("cancellation is cancel_contract_now's")
     refuse_if_cancelled(contract)
     today = await tenant_today(session, clock, contract.tenant_id)
     before = full_state(contract, today)
+    if contract.status != status.value:
+        contract.status_reason = reason.value
     contract.status = status.value
     await emit_if_changed(session, clock, contract, before, today)
     return contract
 
 
-async def resume_contract(session: AsyncSession, clock: Clock, contract: Contract) -> Contract:
-    """suspended → active, or back to trialing before the trial's end (`contract.updated`).
-    The charges that fell due while it was suspended are not issued: billing goes on with the
-    first one due from today, which the calendar issues on its next pass."""
+async def resume_contract(
+    session: AsyncSession, clock: Clock, contract: Contract, reason: str
+) -> Contract:
+    """suspended → active, or back to trialing before the trial's end (`contract.updated`),
+    `reason` shown as its `status_reason`. The charges that fell due while it was suspended
+    are not issued: billing goes on with the first one due from today, which the calendar
+    issues on its next pass."""
     if contract.status != ContractStatus.SUSPENDED:
         raise conflict(
             f"Contract {contract.id} is {contract.status}; only a suspended contract resumes.",
@@ -142,6 +156,7 @@ async def resume_contract(session: AsyncSession, clock: Clock, contract: Contrac
     today = await tenant_today(session, clock, contract.tenant_id)
     before = full_state(contract, today)
     contract.status = _status_on_resume(contract, today).value
+    contract.status_reason = reason
     state = ScheduleState.of(contract)
     contract.next_period, contract.stub_amount = skip_missed_charges(state, today)
     wake_calendar(contract, today)
@@ -162,7 +177,7 @@ async def resume_contract_by_id(
 ) -> Contract:
     """POST …/resume."""
     contract = await get_live_contract(session, tenant_id, contract_id)
-    return await resume_contract(session, clock, contract)
+    return await resume_contract(session, clock, contract, StatusReason.RESUMED.value)
 
 
 async def delete_contract(

@@ -17,6 +17,20 @@ class ContractStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class StatusReason(StrEnum):
+    """Why a contract has its status (`status_reason`). A move back from `suspended` by the
+    dunning policy names what made it true, as the customer's move does (`paid`,
+    `invalidated`, `due_date_moved`, `exempted`, `policy_changed`, `contract_cancelled`:
+    billing/dunning.py CustomerMoveReason)."""
+
+    TRIAL_ENDED = "trial_ended"  # trialing → active, by the calendar
+    OVERDUE = "overdue"  # suspended by the dunning policy
+    RESUMED = "resumed"  # POST …/resume
+    REQUESTED = "requested"  # POST …/cancel, at once
+    PERIOD_END = "period_end"  # the cancellation at period end fell due
+    DUNNING = "dunning"  # cancelled by the dunning policy
+
+
 class PaymentMethod(StrEnum):
     BOLETO = "boleto"
     PIX = "pix"
@@ -74,6 +88,8 @@ class Contract(Base):
     cancel_at_period_end: Mapped[bool]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    # Why the last status move happened (StatusReason, or a dunning move-back reason).
+    status_reason: Mapped[str | None] = mapped_column(String(32))
     dunning_exempt: Mapped[bool]
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata")
     created_at: Mapped[datetime]

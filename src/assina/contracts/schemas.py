@@ -179,6 +179,13 @@ class ContractOut(BaseModel):
     )
     cancelled_at: datetime | None
     cancel_reason: str | None
+    status_reason: str | None = Field(
+        description="Why the contract last changed status; null while it never did. "
+        "`trial_ended`; `overdue` (suspended by the dunning policy); back from suspended by "
+        "the policy, what made it true: `paid`, `invalidated`, `due_date_moved`, `exempted`, "
+        "`policy_changed`, `contract_cancelled`; `resumed` (POST …/resume); cancelled: "
+        "`requested`, `period_end`, `dunning`."
+    )
     metadata: dict[str, str]
     created_at: datetime
     updated_at: datetime
@@ -215,6 +222,7 @@ class ContractOut(BaseModel):
             cancel_at=cancellation_day(state),
             cancelled_at=contract.cancelled_at,
             cancel_reason=contract.cancel_reason,
+            status_reason=contract.status_reason,
             metadata=contract.metadata_,
             created_at=contract.created_at,
             updated_at=contract.updated_at,

@@ -25,6 +25,7 @@ from assina.billing.dunning import (
     DunningCause,
     DunningPlan,
     DunningPolicy,
+    better_reason,
     days_overdue,
     overdue_notice_day,
     plan_dunning,
@@ -34,7 +35,7 @@ from assina.billing.dunning import (
 from assina.charges.models import Charge
 from assina.contracts.common import tenant_today
 from assina.contracts.lifecycle import cancel_contract_now, move_contract, resume_contract
-from assina.contracts.models import Contract, ContractStatus
+from assina.contracts.models import Contract, ContractStatus, StatusReason
 from assina.core.clock import Clock
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
@@ -146,7 +147,7 @@ async def apply_dunning(
     mails: list[_Mail] = []
     issued = await _issued(session, tenant_id, files, day)
     for file, plan in plans:
-        await _move_contracts(session, clock, day, file, plan, step, mails)
+        await _move_contracts(session, clock, day, file, plan, cause, step, mails)
         mails.extend(_notices(file, plan, day, policy, issued))
     step.emails = await _queue(session, clock, tenant_id, mails)
     return step
@@ -195,23 +196,27 @@ async def _move_contracts(
     day: date,
     file: CustomerFile,
     plan: DunningPlan,
+    cause: DunningCause,
     step: DunningStep,
     mails: list[_Mail],
 ) -> None:
     contracts = {contract.id: contract for contract in file.contracts}
+    resumed_because = better_reason(cause)
     for contract_id in plan.suspend:
         contract = contracts[contract_id]
-        await move_contract(session, clock, contract, ContractStatus.SUSPENDED)
+        await move_contract(
+            session, clock, contract, ContractStatus.SUSPENDED, StatusReason.OVERDUE
+        )
         key = f"suspension:{contract.id}:{day}"  # suspended again later: another notice
         notice = Notice(file.customer, contract=contract, notice_key=key)
         mails.append(_Mail(EmailKind.SUSPENSION, notice))
         step.suspended += 1
     for contract_id in plan.resume:
-        await resume_contract(session, clock, contracts[contract_id])
+        await resume_contract(session, clock, contracts[contract_id], resumed_because.value)
         step.resumed += 1
     for contract_id in plan.cancel:
         contract = contracts[contract_id]
-        await cancel_contract_now(session, clock, contract, DUNNING_REASON)
+        await cancel_contract_now(session, clock, contract, DUNNING_REASON, StatusReason.DUNNING)
         key = f"cancellation:{contract.id}"
         notice = Notice(file.customer, contract=contract, notice_key=key)
         mails.append(_Mail(EmailKind.CANCELLATION, notice))
