@@ -30,7 +30,7 @@ from assina.tenants.service import create_tenant
 from assina.webhooks.models import WebhookMessage
 from tests.conftest import START, TenantClient
 from tests.integration.contract_support import new_contract, new_customer
-from tests.integration.test_calendar import charges_of, monthly, schedule
+from tests.integration.test_calendar import DyingClock, charges_of, monthly, schedule
 
 ZONE = ZoneInfo("America/Sao_Paulo")
 MONTHS_2026 = [f"2026-{month:02d}" for month in range(1, 13)]
@@ -228,20 +228,6 @@ async def test_the_worker_leaves_a_held_clock_alone_and_runs_a_free_one_by_it(
     assert charges[-1]["created_at"] == "2026-02-11T12:00:00Z"
 
 
-class DyingClock(FrozenClock):
-    """A real clock (frozen here) whose process dies on its nth reading of business time."""
-
-    def __init__(self, start: datetime, readings_before_death: int) -> None:
-        super().__init__(start)
-        self.readings_left = readings_before_death
-
-    def now(self) -> datetime:
-        self.readings_left -= 1
-        if self.readings_left < 0:
-            raise SystemExit("killed")
-        return super().now()
-
-
 async def test_an_advance_that_dies_midway_is_finished_by_the_next(
     sandbox: TenantClient, database: Database, clock: FrozenClock
 ) -> None:
@@ -288,47 +274,23 @@ async def _story(api: TenantClient) -> None:
             assert (await api.post("/v1/charges", one_off)).status_code == 201
 
 
+_CUSTOMER = (Customer.id, Customer.name, Customer.status)
+
+
 async def _outcome(database: Database, tenant_id: str) -> dict[str, Any]:
     """What the days left behind, without ids or times of day."""
     async with database.read() as session:
-        customers = {
-            row.id: (row.name, row.status)
-            for row in (
-                await session.execute(
-                    select(Customer.id, Customer.name, Customer.status).where(
-                        Customer.tenant_id == tenant_id
-                    )
-                )
-            ).all()
-        }
-        charges = (
-            await session.execute(
-                select(Charge.customer_id, Charge.due_date, Charge.amount, Charge.status).where(
-                    Charge.tenant_id == tenant_id
-                )
-            )
-        ).all()
-        contracts = (
-            await session.execute(
-                select(Contract.customer_id, Contract.status, Contract.cancelled_at).where(
-                    Contract.tenant_id == tenant_id
-                )
-            )
-        ).all()
-        emails = (
-            await session.execute(
-                select(Email.customer_id, Email.kind, Email.created_at).where(
-                    Email.tenant_id == tenant_id
-                )
-            )
-        ).all()
-        events = (
-            await session.execute(
-                select(Event.type, Event.customer_id, Event.created_at).where(
-                    Event.tenant_id == tenant_id
-                )
-            )
-        ).all()
+
+        async def rows(*columns: Any) -> list[Any]:
+            owner = columns[0].class_  # every column of one table, filtered by the tenant
+            statement = select(*columns).where(owner.tenant_id == tenant_id)
+            return list((await session.execute(statement)).all())
+
+        customers = {c.id: (c.name, c.status) for c in await rows(*_CUSTOMER)}
+        charges = await rows(Charge.customer_id, Charge.due_date, Charge.amount, Charge.status)
+        contracts = await rows(Contract.customer_id, Contract.status, Contract.cancelled_at)
+        emails = await rows(Email.customer_id, Email.kind, Email.created_at)
+        events = await rows(Event.type, Event.customer_id, Event.created_at)
 
     def local(instant: datetime) -> date:
         return instant.astimezone(ZONE).date()
