@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
+import subprocess
+import sys
 import time as wall
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -32,6 +35,7 @@ from tests.integration.email_support import Mailbox, SmtpServer, smtp_server
 from tests.integration.test_cli import Background, Cli, _free_port, _healthy
 
 ZONE = ZoneInfo("America/Sao_Paulo")
+YEAR_SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "sandbox" / "year.py"
 LEAD_DAYS = 10  # the default `charge_lead_days`: a charge is issued 10 days before it is due
 PRICE = 45000
 TRIAL_DAYS = 30
@@ -255,17 +259,7 @@ async def test_a_sandbox_year_through_the_cli_and_http(
         cli.run, "tenant", "create", "Escola Teste", "--sandbox", "--json"
     )
     created = json.loads(creating.stdout)
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    server = cli.start(
-        "serve",
-        "--port",
-        str(port),
-        ASSINA_SMTP_URL=smtp.url,
-        ASSINA_ALLOW_PRIVATE_TARGETS="true",
-    )
-    server_processes.append(server)
-    await asyncio.to_thread(server.wait_for, _healthy(base_url))
+    server, base_url = await serve(cli, server_processes, ASSINA_SMTP_URL=smtp.url)
     headers = {"Authorization": f"Bearer {created['api_key']}"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120) as http:
         api = Api(http)
@@ -300,6 +294,16 @@ async def test_a_sandbox_year_through_the_cli_and_http(
         await check_emails(api, smtp.mailbox)
     assert server.stop(signal.SIGTERM) == 0, server.output()  # SIGTERM: the worker stops cleanly
     assert "Traceback" not in server.output()
+
+
+async def serve(cli: Cli, processes: list[Background], **env: str) -> tuple[Background, str]:
+    """`assina serve` with its worker, allowed to deliver to the loopback receiver."""
+    port = _free_port()
+    server = cli.start("serve", "--port", str(port), ASSINA_ALLOW_PRIVATE_TARGETS="true", **env)
+    processes.append(server)
+    base_url = f"http://127.0.0.1:{port}"
+    await asyncio.to_thread(server.wait_for, _healthy(base_url))
+    return server, base_url
 
 
 async def advance_by_the_cli(cli: Cli, tenant_id: str, day: date) -> None:
@@ -425,3 +429,31 @@ async def check_emails(api: Api, mailbox: Mailbox) -> None:
     assert expected_kinds | {"cancellation", "trial_ending"} <= set(kinds), kinds
     received = Counter((str(m["To"]), str(m["Subject"])) for m in mailbox.messages())
     assert received == Counter((email["to"], email["subject"]) for email in emails)
+
+
+async def test_the_guides_python_walk_runs_as_shown(
+    cli: Cli, server_processes: list[Background]
+) -> None:
+    """examples/sandbox/year.py, shown in docs/testing-your-integration.md, against a running
+    server: its walk (two months here, to stay short) ends with every webhook verified."""
+    await asyncio.to_thread(cli.run, "migrate")
+    creating = await asyncio.to_thread(
+        cli.run, "tenant", "create", "Escola Teste", "--sandbox", "--json"
+    )
+    api_key = json.loads(creating.stdout)["api_key"]
+    server, base_url = await serve(cli, server_processes)
+    walked = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(YEAR_SCRIPT), "--months", "2"],
+        env={**os.environ, "ASSINA_URL": base_url, "ASSINA_API_KEY": api_key},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert walked.returncode == 0, (walked.stdout, walked.stderr)
+    lines = walked.stdout.splitlines()
+    assert len(lines) == 4  # three advances, then the verification
+    assert lines[-1].endswith(" missing") and ", 0 missing" in lines[-1]
+    assert int(lines[-1].split()[0]) >= int(lines[-1].split(", ")[1].split()[0]) > 10
+    assert server.stop(signal.SIGTERM) == 0, server.output()
