@@ -2,8 +2,10 @@
 
 For each backend this seeds one tenant with N customers and N active monthly contracts whose
 first charge falls due on the pass day, each customer with an e-mail address, and one webhook
-endpoint for every event type (never delivered to: no worker runs). Then it runs the real
-command, `assina billing run --date 2026-01-15`, in a subprocess and reports its wall time,
+endpoint for every event type (never delivered to: no worker runs). The pass day is the real
+today in America/Sao_Paulo: a live tenant's calendar runs only for its real today, so the
+contracts are seeded relative to it. Then it runs the real command, `assina billing run`, in a
+subprocess and reports its wall time,
 contracts per second and peak memory (the child's maximum RSS, read by GNU time). The
 contracts step issues N charges, N `charge.created` events, N messages and N `charge_created`
 e-mails; the dunning pass after it queues N reminders (each charge falls due that day) when
@@ -43,6 +45,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
@@ -68,8 +71,10 @@ PG_URL = os.environ.get(
 )
 STEP_LOG = re.compile(r"assina\.calendar: tenant \S+: \d+ contracts in ([0-9.]+) s")
 TIME = "/usr/bin/time"  # GNU time, for the child's peak memory
-DAY = date(2026, 1, 15)
-NOW = datetime(2026, 1, 15, 15, 0, tzinfo=UTC)
+ZONE = "America/Sao_Paulo"
+# The pass day: the real today of the bench's tenant (see bench_today).
+NOW = datetime.now(UTC)
+DAY = NOW.astimezone(ZoneInfo(ZONE)).date()
 SEED_CHUNK = 5_000
 BATCH = 500
 BASELINE_SAMPLE = 5_000
@@ -96,7 +101,7 @@ class Result:
 async def seed(database: Database, contracts: int, charge_emails: bool) -> str:
     clock = FrozenClock(NOW)
     async with database.write() as session:
-        tenant = await create_tenant(session, clock, SecretBox(KEY), "Bench", "America/Sao_Paulo")
+        tenant = await create_tenant(session, clock, SecretBox(KEY), "Bench", ZONE)
         hook = EndpointCreate(url="http://127.0.0.1:9/hook", event_types=["*"])
         await create_endpoint(session, clock, SecretBox(KEY), tenant.tenant_id, hook, True)
         if not charge_emails:
@@ -115,7 +120,8 @@ async def seed(database: Database, contracts: int, charge_emails: bool) -> str:
             session.add_all(customers)
             await session.flush()  # no ORM relationship orders the two tables
             session.add_all(
-                _contract(tenant.tenant_id, customer.id, customer.number) for customer in customers
+                bench_contract(tenant.tenant_id, customer.id, customer.number)
+                for customer in customers
             )
     return tenant.tenant_id
 
@@ -138,7 +144,11 @@ def bench_customer(tenant_id: str, number: int) -> Customer:
     )
 
 
-def _contract(tenant_id: str, customer_id: str, number: int) -> Contract:
+def bench_contract(
+    tenant_id: str, customer_id: str, number: int, start: date = DAY, dunning_exempt: bool = False
+) -> Contract:
+    """An active monthly contract of R$ 199,90 from `start`, billed on its day of the month
+    (also bench/sandbox.py's)."""
     item = {"product_id": None, "description": "Mensalidade", "quantity": 1, "amount": 19990}
     return Contract(
         id=new_id("ctr"),
@@ -151,21 +161,21 @@ def _contract(tenant_id: str, customer_id: str, number: int) -> Contract:
         status="active",
         interval="month",
         interval_count=1,
-        billing_day=DAY.day,
-        start_date=DAY,
+        billing_day=start.day,
+        start_date=start,
         trial_end=None,
-        anchor_date=DAY,
+        anchor_date=start,
         next_period=0,
         stub_amount=0,
         payment_method="pix",
         pending_adjustment=0,
         readjustment_index=None,
         last_readjusted_on=None,
-        next_step_on=DAY,
+        next_step_on=DAY,  # created today: the next pass looks at it (contracts/service.py)
         cancel_at_period_end=False,
         cancelled_at=None,
         cancel_reason=None,
-        dunning_exempt=False,
+        dunning_exempt=dunning_exempt,
         metadata_={},
         created_at=NOW,
         updated_at=NOW,
@@ -209,8 +219,10 @@ class ChildRun:
 
 
 def billing_run(url: str, directory: str, day: date, log_level: str) -> ChildRun:
-    """`assina billing run --date day` in a child: its wall seconds, peak RSS (MB), report
-    and log (stderr). Shared with bench/dunning.py.
+    """`assina billing run` in a child, for the live tenants' real today, which must be
+    `day` (a live tenant runs only for its real today: a bench seeded for another day would
+    measure nothing): its wall seconds, peak RSS (MB), report and log (stderr). Shared with
+    bench/dunning.py.
 
     The peak is read by GNU time, a small process between us and the child: a child started
     straight from this (large) process reports our size as its peak, since Linux keeps the
@@ -220,14 +232,19 @@ def billing_run(url: str, directory: str, day: date, log_level: str) -> ChildRun
     peak_file = Path(directory) / "peak_kb"
     command = [TIME, "-f", "%M", "-o", str(peak_file), ASSINA, "billing", "run"]
     started = time.perf_counter()
-    child = subprocess.run(
-        [*command, "--date", day.isoformat()], env=env, capture_output=True, text=True, check=False
-    )
+    child = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    if real_today() != day:
+        raise RuntimeError(f"the day turned during the run ({day}): run the bench again")
     if child.returncode != 0:
         raise RuntimeError(f"billing run failed: {child.stdout}\n{child.stderr[-3000:]}")
     peak = int(peak_file.read_text().split()[-1]) / 1024
     return ChildRun(seconds, peak, json.loads(child.stdout), child.stderr)
+
+
+def real_today() -> date:
+    """Today in America/Sao_Paulo, the bench tenants' time zone."""
+    return datetime.now(UTC).astimezone(ZoneInfo(ZONE)).date()
 
 
 @dataclass

@@ -3,8 +3,9 @@
 For each backend this seeds one tenant with N customers (each with an e-mail address), each
 with one open charge: a tenth fell due 5 days before the pass day, the rest fall due 20 days
 after it (beyond the reminder horizon: nothing to do for them). One webhook endpoint takes
-every event type (never delivered to: no worker runs). Then it runs the real command, `assina
-billing run --date 2026-03-10`, in a subprocess, and reports its wall time and peak memory.
+every event type (never delivered to: no worker runs). The pass day is the real today in
+America/Sao_Paulo (a live tenant's calendar runs only for its real today). Then it runs the
+real command, `assina billing run`, in a subprocess, and reports its wall time and peak memory.
 The pass moves every overdue customer to `delinquent` (N/10 `customer.status_changed` events
 and messages) and queues their overdue notice (N/10 e-mails).
 
@@ -25,8 +26,9 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 
@@ -46,13 +48,13 @@ from assina.webhooks.service import create_endpoint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api import recreate_pg
-from billing import bench_customer, billing_run, drop_pg
+from billing import ZONE, bench_customer, billing_run, drop_pg
 
 PG_URL = os.environ.get(
     "ASSINA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench_dunning"
 )
-DAY = date(2026, 3, 10)
-NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+NOW = datetime.now(UTC)
+DAY = NOW.astimezone(ZoneInfo(ZONE)).date()  # the pass day: the tenant's real today
 SEED_CHUNK = 5_000
 OVERDUE_EVERY = 10
 KEY = "d" * 43
@@ -74,7 +76,7 @@ class Result:
 async def seed(database: Database, customers: int) -> None:
     clock = FrozenClock(NOW)
     async with database.write() as session:
-        tenant = await create_tenant(session, clock, SecretBox(KEY), "Bench", "America/Sao_Paulo")
+        tenant = await create_tenant(session, clock, SecretBox(KEY), "Bench", ZONE)
         hook = EndpointCreate(url="http://127.0.0.1:9/hook", event_types=["*"])
         await create_endpoint(session, clock, SecretBox(KEY), tenant.tenant_id, hook, True)
     for first in range(1, customers + 1, SEED_CHUNK):
