@@ -1,7 +1,7 @@
 """A webhook receiver for assina in Python: the standard library and `standardwebhooks`.
 
-pip install standardwebhooks
-ASSINA_WEBHOOK_SECRET=whsec_... ASSINA_VALIDATION_TOKEN=... python receiver.py 8080
+    pip install standardwebhooks
+    ASSINA_WEBHOOK_SECRET=whsec_... ASSINA_VALIDATION_TOKEN=... python receiver.py 8080
 """
 
 import hmac
