@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from assina import __version__
 from assina.config import Settings
 from assina.core.clock import SystemClock
+from assina.core.inputs import clean_name
 from assina.core.listening import PortUnavailable, bind_listener
 from assina.core.secrets import SecretBox, SecretKeyMismatch, load_or_create_secret_key
 from assina.db import migrate as migrations
@@ -135,6 +136,13 @@ def _checked_zone(time_zone: str) -> str:
         raise typer.BadParameter(str(error)) from error
 
 
+def _checked_name(name: str) -> str:
+    try:
+        return clean_name(name)
+    except ValueError as error:
+        raise typer.BadParameter(f"the name {error}", param_hint="'NAME'") from error
+
+
 @tenant_app.command("create")
 def tenant_create(
     name: Annotated[str, typer.Argument(help="The tenant's name (the company).")],
@@ -152,7 +160,8 @@ def tenant_create(
     ] = False,
 ) -> None:
     """Create a tenant and print its API key and validation token (shown only this once)."""
-    created = _run(_create_tenant(_settings(), name, _checked_zone(time_zone), sandbox))
+    name, time_zone = _checked_name(name), _checked_zone(time_zone)
+    created = _run(_create_tenant(_settings(), name, time_zone, sandbox))
     if as_json:
         typer.echo(created.model_dump_json())
         return

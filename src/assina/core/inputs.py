@@ -6,11 +6,16 @@
   database error. Bodies inherit `InputModel`; the app installs `refuse_unstorable_url`.
 - Instants that exist in UTC: `0001-01-01T00:00:00+01:00` is a valid RFC 3339 timestamp with no
   UTC equivalent in Python, so `UtcDatetime` refuses it instead of failing in the column type.
+  And only RFC 3339 text: pydantic alone reads `0.5` or `1700000000` as a Unix time.
+- Names people read (`Name`): trimmed, not empty, without control characters (a CR or LF
+  breaks an e-mail header or a CSV line) or bidirectional overrides and isolates (U+202A to
+  U+202E, U+2066 to U+2069), which make a name display as another string.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -21,6 +26,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     field_validator,
 )
 
@@ -94,7 +100,42 @@ def _to_utc(value: datetime) -> datetime:
         raise ValueError("must be between 0001-01-01 and 9999-12-31 in UTC") from None
 
 
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})",
+    re.ASCII,
+)
+
+
+def _rfc3339_text(value: object) -> object:
+    if isinstance(value, datetime):  # built in code, not read from a request
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 timestamp with its zone, e.g. 2026-01-15T12:00:00Z")
+    return value
+
+
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_to_utc)]
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+MAX_NAME_LENGTH = 200
+
+
+def clean_name(value: str) -> str:
+    """A name as stored: trimmed; ValueError when empty or carrying a control character or a
+    bidirectional override."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty or only spaces")
+    for character in value:
+        if unicodedata.category(character) == "Cc" or character in _BIDI_CONTROLS:
+            raise ValueError(
+                "must not contain control characters (line breaks, tabs) or bidirectional "
+                f"overrides (found U+{ord(character):04X})"
+            )
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(clean_name)]
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)

@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from assina.core.documents import DocumentKind, document_kind, normalize_document, only_digits
-from assina.core.inputs import InputModel
+from assina.core.inputs import InputModel, Name
 from assina.core.metadata import Metadata
 from assina.core.patching import reject_null
 from assina.customers.models import Customer, CustomerStatus
@@ -84,7 +84,7 @@ class Address(InputModel):
 class CustomerCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     email: EmailStr | None = None
     document: Document | None = None
     phone: Phone | None = None
@@ -100,7 +100,7 @@ class CustomerUpdate(InputModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     email: EmailStr | None = None
     document: Document | None = None
     phone: Phone | None = None

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assina.core.inputs import InputModel
+from assina.core.inputs import InputModel, Name
 from assina.core.metadata import Metadata
 from assina.core.money import DEFAULT_CURRENCY, Amount, Currency
 from assina.core.patching import reject_null
@@ -17,7 +17,7 @@ MAX_TRIAL_DAYS = 730
 class ProductCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     description: str | None = Field(default=None, max_length=2000)
     amount: Amount
     currency: Currency = DEFAULT_CURRENCY
@@ -32,7 +32,7 @@ class ProductUpdate(InputModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     description: str | None = Field(default=None, max_length=2000)
     amount: Amount | None = None
     currency: Currency | None = None

@@ -6,12 +6,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assina.core.inputs import InputModel
+from assina.core.inputs import InputModel, Name
 from assina.core.patching import reject_null
+
+# In the tz database but not a place: the host's own zone, and "-00" (zone unknown).
+_NOT_PLACES = frozenset({"localtime", "Factory"})
 
 
 def validate_time_zone(value: str) -> str:
-    if value not in available_timezones():
+    if value in _NOT_PLACES or value not in available_timezones():
         raise ValueError(f"unknown IANA time zone {value!r}")
     try:
         ZoneInfo(value)
@@ -37,7 +40,7 @@ class TenantOut(BaseModel):
 class TenantUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     time_zone: str | None = None
 
     _not_null = field_validator("name", "time_zone")(reject_null)
