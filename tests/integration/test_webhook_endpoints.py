@@ -325,3 +325,15 @@ async def test_a_field_the_settings_do_not_have_is_a_422_and_changes_nothing(
     assert (await api.patch("/v1/webhook-settings", {"retry_schedule": [30]})).status_code == 200
     assert_problem(await api.patch("/v1/webhook-settings", body), 422)
     assert (await api.get("/v1/webhook-settings")).json()["retry_schedule"] == [30]
+
+
+async def test_a_refused_host_name_is_not_told_what_it_resolved_to(guarded: TenantClient) -> None:
+    """The SSRF refusal must not be a DNS oracle for internal names (issue 13)."""
+    response = await guarded.post("/v1/webhook-endpoints", {"url": "http://localhost:9/hook"})
+    assert_invalid(response, "url")
+    message = response.json()["errors"][0]["message"]
+    assert "localhost" in message and "public addresses" in message
+    for address in ("127.0.0.1", "::1", "loopback address"):
+        assert address not in message
+    literal = await guarded.post("/v1/webhook-endpoints", {"url": "http://10.0.0.5/hook"})
+    assert "10.0.0.5 is a private address" in literal.json()["errors"][0]["message"]

@@ -63,8 +63,9 @@ def guarded_socket_factory(allow_private: bool) -> Any:
         family, type_, proto, _canonical, address = addr_info
         try:
             check_address(ipaddress.ip_address(address[0]), allow_private)
-        except UnsafeTarget as error:
-            raise OSError(f"refused by the SSRF guard: {error}") from None
+        except UnsafeTarget:
+            # Not which address: the attempt's error is shown to the tenant (an oracle).
+            raise OSError("refused by the SSRF guard: not a public address") from None
         return socket.socket(family=family, type=type_, proto=proto)
 
     return factory
