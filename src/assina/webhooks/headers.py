@@ -44,7 +44,8 @@ DENIED_PREFIXES = ("content-", "webhook-", "proxy-")
 def header_problem(name: str, value: str) -> str | None:
     """Why this static header may not be sent, or None when it may."""
     if len(name) > MAX_NAME_LENGTH or not _TOKEN.fullmatch(name):
-        return f"{name!r} is not a header name (letters, digits, !#$%&'*+.^_`|~-, 1 to 64)"
+        allowed = "letters, digits and !#$%&'*+.^_`|~-"
+        return f"{name!r} is not a header name ({allowed}, 1 to {MAX_NAME_LENGTH} of them)"
     lowered = name.lower()
     if lowered in DENIED_HEADERS or lowered.startswith(DENIED_PREFIXES):
         return f"{name!r} is a header assina sets or the connection owns; it cannot be set"
