@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated
 
@@ -10,6 +9,13 @@ from assina.core.inputs import InputModel, UtcDatetime
 from assina.core.metadata import Metadata
 from assina.core.patching import reject_null
 from assina.events.catalog import CATALOG
+from assina.webhooks.headers import (
+    MAX_HEADERS,
+    MAX_NAME_LENGTH,
+    MAX_TOTAL_BYTES,
+    MAX_VALUE_LENGTH,
+    checked_headers,
+)
 from assina.webhooks.models import (
     EndpointFormat,
     EndpointOrdering,
@@ -28,13 +34,7 @@ from assina.webhooks.ssrf import UnsafeTarget, parse_target
 
 ALL_EVENTS = "*"
 EVENT_NAMES = frozenset(kind.name.value for kind in CATALOG)
-MAX_HEADERS = 20
 MAX_RATE_LIMIT = 10_000
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
-# Headers assina sets itself on every delivery; a static header may not replace them.
-RESERVED_HEADERS = frozenset(
-    {"content-type", "content-length", "host", "user-agent", "x-validation-token"}
-)
 
 
 def _checked_url(url: str) -> str:
@@ -56,19 +56,14 @@ def _checked_event_types(names: list[str]) -> list[str]:
     return sorted(set(names))
 
 
-def _checked_headers(headers: dict[str, str]) -> dict[str, str]:
-    if len(headers) > MAX_HEADERS:
-        raise ValueError(f"at most {MAX_HEADERS} headers")
-    for name, value in headers.items():
-        lowered = name.lower()
-        if not _HEADER_NAME.match(name):
-            raise ValueError(f"{name!r} is not a valid header name")
-        if lowered in RESERVED_HEADERS or lowered.startswith("webhook-"):
-            raise ValueError(f"{name!r} is set by assina on every delivery")
-        if len(value) > 1000 or any(ch in value for ch in "\r\n"):
-            raise ValueError(f"the value of {name!r} must be one line of at most 1000 characters")
-    return headers
-
+STATIC_HEADERS_DOC = (
+    f"Sent with every delivery. At most {MAX_HEADERS}; names are RFC 9110 tokens of at most "
+    f"{MAX_NAME_LENGTH} characters, values at most {MAX_VALUE_LENGTH} characters without "
+    f"control characters (a tab is allowed), {MAX_TOTAL_BYTES} bytes in all. Refused, whatever "
+    "their case: hop-by-hop and framing headers (`Connection`, `Transfer-Encoding`, `TE`, "
+    "`Upgrade`, `Expect`, `Host`, `Proxy-*`, …), `Content-*`, `Accept-Encoding`, and the ones "
+    "assina sets (`webhook-*`, `x-validation-token`, `User-Agent`)."
+)
 
 TargetUrl = Annotated[
     str,
@@ -76,7 +71,7 @@ TargetUrl = Annotated[
     AfterValidator(_checked_url),
 ]
 EventTypes = Annotated[list[str], AfterValidator(_checked_event_types)]
-StaticHeaders = Annotated[dict[str, str], AfterValidator(_checked_headers)]
+StaticHeaders = Annotated[dict[str, str], AfterValidator(checked_headers)]
 RateLimit = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT)]
 
 
@@ -88,7 +83,7 @@ class EndpointCreate(InputModel):
     event_types: EventTypes = Field(default_factory=lambda: [ALL_EVENTS])
     enabled: bool = True
     format: EndpointFormat = EndpointFormat.STANDARD
-    headers: StaticHeaders = Field(default_factory=dict)
+    headers: StaticHeaders = Field(default_factory=dict, description=STATIC_HEADERS_DOC)
     rate_limit: RateLimit | None = Field(default=None, description="Deliveries per second.")
     ordering: EndpointOrdering = EndpointOrdering.NONE
     metadata: Metadata = Field(default_factory=dict)
@@ -104,7 +99,7 @@ class EndpointUpdate(InputModel):
     event_types: EventTypes | None = None
     enabled: bool | None = None
     format: EndpointFormat | None = None
-    headers: StaticHeaders | None = None
+    headers: StaticHeaders | None = Field(default=None, description=STATIC_HEADERS_DOC)
     rate_limit: RateLimit | None = None
     ordering: EndpointOrdering | None = None
     metadata: Metadata | None = None
