@@ -284,6 +284,7 @@ class Dispatcher:
         tokens: dict[str, str] = {}
         schedules: dict[str, tuple[timedelta, ...]] = {}
         secrets: dict[str, list[str]] = {}
+        custom_headers: dict[str, dict[str, str]] = {}
         for message, endpoint, event, tenant, customer_number in rows:
             if tenant.id not in tokens:
                 tokens[tenant.id] = self.box.open(tenant.validation_token_sealed)
@@ -303,8 +304,9 @@ class Dispatcher:
                 continue
             if endpoint.id not in secrets:
                 secrets[endpoint.id] = live_secrets(endpoint, self.box, now)
+                custom_headers[endpoint.id] = self.box.open_values(endpoint.headers_sealed)
             headers = {
-                **endpoint.headers,
+                **custom_headers[endpoint.id],
                 "Content-Type": content_type,
                 "x-validation-token": token,
                 **signature_headers(secrets[endpoint.id], message.id, timestamp, body),
