@@ -114,7 +114,8 @@ async def _migrate(settings: Settings) -> str | None:
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    revision = _run(_migrate(_settings()))
+    with _stops_with_a_message():
+        revision = _run(_migrate(_settings()))
     typer.echo(f"database at revision {revision}")
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from assina.core.clock import FrozenClock
 from assina.core.idempotency import IdempotencyKey, open_answer, seal_answer
-from assina.core.secrets import SecretBox
+from assina.core.secrets import SecretBox, SecretKeyMismatch
 from assina.db import migrate
 from assina.db.database import Database, create_engine
 from assina.tenants.service import create_tenant
@@ -201,6 +201,24 @@ async def test_migration_0013_seals_plain_values_and_its_downgrade_opens_them(
         reread = await session.get(WebhookEndpoint, endpoint.id)
         assert reread is not None
         assert box.open_values(reread.headers_sealed) == headers
+
+
+async def test_migration_0013_with_a_foreign_secret_key_changes_nothing(
+    empty_engine: AsyncEngine,
+) -> None:
+    """Values sealed with a key `serve` does not hold could never be opened again."""
+    box = SecretBox(TEST_SECRET_KEY)
+    await migrate.upgrade(empty_engine, "0012")
+    async with Database(empty_engine).write() as session:
+        await create_tenant(session, FrozenClock(START), box, "Escola")
+
+    with pytest.raises(SecretKeyMismatch):
+        await migrate.upgrade(empty_engine, secret_box=SecretBox("another-key"))
+    assert await migrate.current_revision(empty_engine) == "0012"
+    # The 0012 column is still there (the refusal came before any change).
+    assert await _stored(empty_engine, "SELECT response_body FROM idempotency_keys") == "[]"
+    await migrate.upgrade(empty_engine, secret_box=box)
+    assert await migrate.current_revision(empty_engine) == migrate.head_revision()
 
 
 # --- the SQLite file and the data directory, owner-only --------------------------------------

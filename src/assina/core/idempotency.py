@@ -8,7 +8,7 @@ same key runs again. Keys are kept for 24 hours.
 
 The stored answer is sealed with the SecretBox: some answers carry a secret (an endpoint's
 `whsec_…`, the validation token) and all may carry personal data, and the table lives 24 hours
-in every backup. Sealing costs tens of microseconds per request (docs/security.md).
+in every backup. Sealing costs about 15 µs per request (README, secrets at rest).
 """
 
 from __future__ import annotations
