@@ -229,21 +229,20 @@ def _mode(path: Path) -> int:
 
 
 def test_a_fresh_data_dir_and_sqlite_database_are_owner_only(cli: Cli) -> None:
-    """`assina init` on a data directory and a database directory that do not exist yet."""
+    """`assina init` with a data directory and a database that do not exist yet."""
     data_dir = cli.directory / "data"
-    database = cli.directory / "db" / "assina.db"
-    cli.run("init", ASSINA_DATABASE_URL=f"sqlite+aiosqlite:///{database}")
+    database = cli.db_path
+    cli.run("init")
 
     assert _mode(data_dir) == 0o700
     assert _mode(data_dir / "assina.secret") == 0o600
-    assert _mode(database.parent) == 0o700
     assert _mode(database) == 0o600
     for side_file in database.parent.glob("assina.db-*"):  # what a clean exit leaves, if any
         assert _mode(side_file) == 0o600, side_file
 
 
 async def test_the_sqlite_wal_and_shm_files_are_owner_only(tmp_path: Path) -> None:
-    path = tmp_path / "new" / "assina.db"
+    path = tmp_path / "assina.db"
     database = Database.from_url(f"sqlite+aiosqlite:///{path}", pool_size=1)
     try:
         await migrate.upgrade(database.engine)

@@ -45,14 +45,14 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 def _create_private_sqlite_file(url: str) -> None:
     """Creates the SQLite database file readable by its owner only (0600; SQLite gives its
-    -wal and -shm files the same mode), and a missing directory for it 0700."""
+    -wal and -shm files the same mode). A missing directory stays missing: the engine then
+    fails to connect, as `/readyz` reports."""
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # An existing database keeps the mode its operator gave it.
-    with contextlib.suppress(FileExistsError):
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
