@@ -99,10 +99,14 @@ def _settings() -> Settings:
     return settings
 
 
+def _secret_box(settings: Settings) -> SecretBox:
+    return SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
+
+
 async def _migrate(settings: Settings) -> str | None:
     database = Database.from_url(settings.database_url, pool_size=1)
     try:
-        await migrations.upgrade(database.engine)
+        await migrations.upgrade(database.engine, secret_box=_secret_box(settings))
         return await migrations.current_revision(database.engine)
     finally:
         await database.dispose()
@@ -111,7 +115,8 @@ async def _migrate(settings: Settings) -> str | None:
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    revision = _run(_migrate(_settings()))
+    with _stops_with_a_message():
+        revision = _run(_migrate(_settings()))
     typer.echo(f"database at revision {revision}")
 
 
@@ -119,7 +124,7 @@ async def _create_tenant(
     settings: Settings, name: str, time_zone: str, sandbox: bool = False
 ) -> CreatedTenant:
     database = Database.from_url(settings.database_url, pool_size=1)
-    box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
+    box = _secret_box(settings)
     try:
         async with database.write() as session:
             return await tenants.create_tenant(
@@ -273,7 +278,7 @@ def _print_credentials(created: CreatedTenant) -> None:
 async def _first_tenant(settings: Settings) -> tuple[CreatedTenant | None, str | None]:
     database = Database.from_url(settings.database_url, pool_size=1)
     try:
-        await migrations.upgrade(database.engine)
+        await migrations.upgrade(database.engine, secret_box=_secret_box(settings))
         async with database.write() as session:
             existing = await tenants.first_tenant(session)
             if existing is not None:
@@ -379,7 +384,7 @@ async def _work(settings: Settings, metrics_listener: socket.socket | None) -> N
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     try:
-        box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
+        box = _secret_box(settings)
         await _refuse_a_foreign_secret_key(database, box)
         if metrics_listener is None:
             await run_worker(settings, database, clock, box, stop)

@@ -53,6 +53,7 @@ class IdempotentCaller(Caller):
     and taking it declares the header in the route's OpenAPI operation, so a route cannot
     honour the key without documenting it."""
 
+    secret_box: SecretBox
     idempotency_key: str | None = None
 
     async def respond_once_in_steps(
@@ -63,6 +64,7 @@ class IdempotentCaller(Caller):
             request,
             self.database,
             self.clock,
+            self.secret_box,
             self.tenant_id,
             self.idempotency_key,
             status_code,
@@ -77,6 +79,7 @@ class IdempotentCaller(Caller):
             request,
             self.database,
             self.clock,
+            self.secret_box,
             self.tenant_id,
             self.idempotency_key,
             status_code,
@@ -128,14 +131,22 @@ async def tenant_clock(runtime: Runtime, tenant: TenantContext) -> Clock:
 CallerDep = Annotated[Caller, Depends(require_caller)]
 
 
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
 async def require_idempotent_caller(
-    caller: CallerDep, key: Annotated[str | None, Depends(idempotency_key)]
+    caller: CallerDep,
+    key: Annotated[str | None, Depends(idempotency_key)],
+    runtime: RuntimeDep,
 ) -> IdempotentCaller:
     """The caller first (401 before 400), then its `Idempotency-Key`."""
     return IdempotentCaller(
-        tenant=caller.tenant, database=caller.database, clock=caller.clock, idempotency_key=key
+        tenant=caller.tenant,
+        database=caller.database,
+        clock=caller.clock,
+        secret_box=runtime.secret_box,
+        idempotency_key=key,
     )
 
 
 IdempotentCallerDep = Annotated[IdempotentCaller, Depends(require_idempotent_caller)]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from assina.core.clock import FrozenClock
+from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.webhooks.headers import (
     MAX_HEADERS,
@@ -21,7 +22,7 @@ from assina.webhooks.headers import (
 )
 from assina.webhooks.models import WebhookEndpoint
 from tests.assertions import assert_invalid
-from tests.conftest import TenantClient
+from tests.conftest import TEST_SECRET_KEY, TenantClient
 from tests.integration.delivery_support import (
     Receiver,
     dispatcher_for,
@@ -159,7 +160,7 @@ async def test_an_endpoint_saved_with_refused_headers_still_delivers_without_the
         await session.execute(
             update(WebhookEndpoint)
             .where(WebhookEndpoint.id == endpoint["id"])
-            .values(headers=legacy)
+            .values(headers_sealed=SecretBox(TEST_SECRET_KEY).seal_values(legacy))
         )
     await api.post("/v1/customers", {"name": "Ana"})
     dispatcher = dispatcher_for(database, clock)

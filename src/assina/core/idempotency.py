@@ -5,6 +5,10 @@ index (PostgreSQL) or on the write lock (SQLite), then replays what the first co
 
 Errors (4xx) roll the whole transaction back, the key included, so a corrected retry with the
 same key runs again. Keys are kept for 24 hours.
+
+The stored answer is sealed with the SecretBox: some answers carry a secret (an endpoint's
+`whsec_…`, the validation token) and all may carry personal data, and the table lives 24 hours
+in every backup. Sealing costs about 15 µs per request (README, secrets at rest).
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from typing import Annotated, Any
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import ForeignKey, String, delete
+from sqlalchemy import ForeignKey, String, Text, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assina.core.clock import Clock
 from assina.core.errors import Problem, conflict
+from assina.core.secrets import SecretBox
 from assina.db.base import Base
 from assina.db.database import Database
 
@@ -73,8 +78,18 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     response_status: Mapped[int]
-    response_body: Mapped[dict[str, Any]]
+    # The answer's JSON, sealed (`seal_answer`); empty while the use case runs.
+    response_sealed: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+def seal_answer(box: SecretBox, body: dict[str, Any]) -> str:
+    return box.seal(json.dumps(body, separators=(",", ":")))
+
+
+def open_answer(box: SecretBox, sealed: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(box.open(sealed))
+    return body
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -96,7 +111,7 @@ def _in_progress() -> Problem:
     )
 
 
-def _replay(stored: IdempotencyKey, fingerprint: str) -> JSONResponse:
+def _replay(stored: IdempotencyKey, fingerprint: str, box: SecretBox) -> JSONResponse:
     if stored.fingerprint != fingerprint:
         raise conflict(
             "This Idempotency-Key was already used with another request; use a new key.",
@@ -105,7 +120,7 @@ def _replay(stored: IdempotencyKey, fingerprint: str) -> JSONResponse:
     if stored.response_status == IN_PROGRESS:
         raise _in_progress()
     return JSONResponse(
-        stored.response_body,
+        open_answer(box, stored.response_sealed),
         status_code=stored.response_status,
         headers={REPLAYED_HEADER: "true"},
     )
@@ -148,6 +163,7 @@ async def respond_once(
     request: Request,
     database: Database,
     clock: Clock,
+    box: SecretBox,
     tenant_id: str,
     key: str | None,
     status_code: int,
@@ -166,19 +182,19 @@ async def respond_once(
             now = clock.real_now()  # keys expire in real time, even in a sandbox
             stored = await _find_live_key(session, tenant_id, key, now)
             if stored is not None:
-                return _replay(stored, fingerprint)
+                return _replay(stored, fingerprint, box)
             record = IdempotencyKey(
                 tenant_id=tenant_id,
                 key=key,
                 fingerprint=fingerprint,
                 response_status=status_code,
-                response_body={},
+                response_sealed="",
                 created_at=now,
             )
             session.add(record)
             await session.flush()
             body = await use_case(session)
-            record.response_body = body
+            record.response_sealed = seal_answer(box, body)
     except IntegrityError:
         # A concurrent request with this key committed first: answer what it answered.
         # Replay inside the block: leaving it rolls back, which expires the loaded row.
@@ -186,7 +202,7 @@ async def respond_once(
             stored = await session.get(IdempotencyKey, (tenant_id, key))
             if stored is None:
                 raise _in_progress() from None
-            return _replay(stored, fingerprint)
+            return _replay(stored, fingerprint, box)
     return JSONResponse(body, status_code=status_code)
 
 
@@ -194,6 +210,7 @@ async def respond_once_in_steps(
     request: Request,
     database: Database,
     clock: Clock,
+    box: SecretBox,
     tenant_id: str,
     key: str | None,
     status_code: int,
@@ -212,14 +229,14 @@ async def respond_once_in_steps(
             now = clock.real_now()
             stored = await _find_live_key(session, tenant_id, key, now)
             if stored is not None:
-                return _replay(stored, fingerprint)
+                return _replay(stored, fingerprint, box)
             session.add(
                 IdempotencyKey(
                     tenant_id=tenant_id,
                     key=key,
                     fingerprint=fingerprint,
                     response_status=IN_PROGRESS,
-                    response_body={},
+                    response_sealed="",
                     created_at=now,
                 )
             )
@@ -234,7 +251,7 @@ async def respond_once_in_steps(
         record = await session.get(IdempotencyKey, (tenant_id, key))
         if record is not None:
             record.response_status = status_code
-            record.response_body = body
+            record.response_sealed = seal_answer(box, body)
     return JSONResponse(body, status_code=status_code)
 
 

@@ -1,4 +1,5 @@
-"""Secrets at rest: API keys kept only as hashes; tokens encrypted with a key derived from
+"""Secrets at rest: API keys kept only as hashes; tokens, endpoint secrets, endpoint custom
+header values and stored idempotent answers encrypted with a key derived from
 `ASSINA_SECRET_KEY` (generated into the data directory on first use when unset)."""
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def load_or_create_secret_key(configured: str | None, data_dir: Path) -> str:
     path = data_dir / SECRET_KEY_FILE
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # created owner-only
     key = secrets.token_urlsafe(48)
     # Written once, readable by the owner only: losing it makes stored tokens unreadable.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -66,6 +67,13 @@ class SecretBox:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken as error:
             raise SecretKeyMismatch from error
+
+    def seal_values(self, plain: dict[str, str]) -> dict[str, str]:
+        """Each value sealed, the names kept (a webhook endpoint's custom headers)."""
+        return {name: self.seal(value) for name, value in plain.items()}
+
+    def open_values(self, sealed: dict[str, str]) -> dict[str, str]:
+        return {name: self.open(value) for name, value in sealed.items()}
 
 
 def new_api_key(sandbox: bool) -> str:

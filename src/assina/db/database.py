@@ -10,11 +10,15 @@ writers never interleave read-then-write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -31,6 +35,25 @@ _WRITE_OPTION = "assina_write"
 # `session.info` flag: this transaction wrote webhook messages (set by the fan-out).
 NEW_MESSAGES = "assina_new_messages"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# SQL parameters carry secrets (sealed ones, but also personal data and tokens in WHERE
+# clauses): no logger prints them, whatever ASSINA_LOG_LEVEL says. The engines hide them from
+# SQLAlchemy's own statement log (`hide_parameters`); aiosqlite logs every call with its
+# arguments at DEBUG, so its logger stays at INFO.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """Creates the SQLite database file readable by its owner only (0600; SQLite gives its
+    -wal and -shm files the same mode). A missing directory stays missing: the engine then
+    fails to connect, as `/readyz` reports."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    # An existing database keeps the mode its operator gave it.
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _install_sqlite_transaction_control(engine: AsyncEngine) -> None:
@@ -55,7 +78,10 @@ def _install_sqlite_transaction_control(engine: AsyncEngine) -> None:
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
+        _create_private_sqlite_file(url)
+        engine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=0, pool_timeout=60, hide_parameters=True
+        )
         _install_sqlite_transaction_control(engine)
         return engine
     engine = create_async_engine(
@@ -64,6 +90,7 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=False,
         pool_recycle=1800,
+        hide_parameters=True,
     )
     # Many-row INSERTs (the billing calendar's batches) go as multi-row VALUES statements, as
     # SQLAlchemy does with psycopg2, instead of asyncpg executing the statement once per row:

@@ -11,6 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from assina.core.secrets import SecretBox
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -21,31 +23,39 @@ def alembic_config(url: str = "") -> Config:
     return config
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
+def _config(connection: Connection, secret_box: SecretBox | None) -> Config:
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, revision)
+    # Migrations that seal stored secrets (0013) use it; without it they build their own.
+    config.attributes["secret_box"] = secret_box
+    return config
 
 
-def _downgrade(connection: Connection, revision: str) -> None:
-    config = alembic_config()
-    config.attributes["connection"] = connection
-    command.downgrade(config, revision)
+def _upgrade(connection: Connection, revision: str, secret_box: SecretBox | None) -> None:
+    command.upgrade(_config(connection, secret_box), revision)
+
+
+def _downgrade(connection: Connection, revision: str, secret_box: SecretBox | None) -> None:
+    command.downgrade(_config(connection, secret_box), revision)
 
 
 def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(
+    engine: AsyncEngine, revision: str = "head", secret_box: SecretBox | None = None
+) -> None:
     async with engine.connect() as connection:
-        await connection.run_sync(_upgrade, revision)
+        await connection.run_sync(_upgrade, revision, secret_box)
         await connection.commit()
 
 
-async def downgrade(engine: AsyncEngine, revision: str) -> None:
+async def downgrade(
+    engine: AsyncEngine, revision: str, secret_box: SecretBox | None = None
+) -> None:
     async with engine.connect() as connection:
-        await connection.run_sync(_downgrade, revision)
+        await connection.run_sync(_downgrade, revision, secret_box)
         await connection.commit()
 
 

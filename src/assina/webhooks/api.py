@@ -59,7 +59,7 @@ async def create_endpoint(
             body,
             runtime.settings.allow_private_targets,
         )
-        out = EndpointOut.of(endpoint).model_dump()
+        out = EndpointOut.of(endpoint, runtime.secret_box).model_dump()
         return snapshot(EndpointCreated(**out, secret=secret))
 
     return await caller.respond_once(request, 201, use_case)
@@ -71,11 +71,15 @@ async def create_endpoint(
     responses=problem_responses(401, 422),
     summary="List webhook endpoints",
 )
-async def list_endpoints(caller: CallerDep, page: PageQuery) -> Page[EndpointOut]:
+async def list_endpoints(
+    caller: CallerDep, runtime: RuntimeDep, page: PageQuery
+) -> Page[EndpointOut]:
     """The tenant's webhook endpoints, oldest first, a page at a time."""
     async with caller.database.read() as session:
         endpoints, has_more = await service.list_endpoints(session, caller.tenant_id, page)
-        return Page[EndpointOut](data=[EndpointOut.of(e) for e in endpoints], has_more=has_more)
+        return Page[EndpointOut](
+            data=[EndpointOut.of(e, runtime.secret_box) for e in endpoints], has_more=has_more
+        )
 
 
 @router.get(
@@ -84,10 +88,12 @@ async def list_endpoints(caller: CallerDep, page: PageQuery) -> Page[EndpointOut
     responses=problem_responses(401, 404),
     summary="Get a webhook endpoint",
 )
-async def get_endpoint(endpoint_id: str, caller: CallerDep) -> EndpointOut:
+async def get_endpoint(endpoint_id: str, caller: CallerDep, runtime: RuntimeDep) -> EndpointOut:
     """One webhook endpoint by id (without its secret: see `…/secret`)."""
     async with caller.database.read() as session:
-        return EndpointOut.of(await service.get_endpoint(session, caller.tenant_id, endpoint_id))
+        return EndpointOut.of(
+            await service.get_endpoint(session, caller.tenant_id, endpoint_id), runtime.secret_box
+        )
 
 
 @router.patch(
@@ -107,12 +113,13 @@ async def update_endpoint(
         endpoint = await service.update_endpoint(
             session,
             caller.clock,
+            runtime.secret_box,
             caller.tenant_id,
             endpoint_id,
             body,
             runtime.settings.allow_private_targets,
         )
-        return EndpointOut.of(endpoint)
+        return EndpointOut.of(endpoint, runtime.secret_box)
 
 
 @router.delete(
@@ -121,14 +128,14 @@ async def update_endpoint(
     responses=problem_responses(401, 404),
     summary="Delete a webhook endpoint (its messages stay readable)",
 )
-async def delete_endpoint(endpoint_id: str, caller: CallerDep) -> EndpointOut:
+async def delete_endpoint(endpoint_id: str, caller: CallerDep, runtime: RuntimeDep) -> EndpointOut:
     """Deletes the endpoint: nothing more is delivered to it; its messages stay readable.
     No event. Errors: 404."""
     async with caller.database.write() as session:
         endpoint = await service.delete_endpoint(
             session, caller.clock, caller.tenant_id, endpoint_id
         )
-        return EndpointOut.of(endpoint)
+        return EndpointOut.of(endpoint, runtime.secret_box)
 
 
 @router.get(

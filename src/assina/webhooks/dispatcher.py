@@ -305,7 +305,9 @@ class Dispatcher:
                 continue
             if endpoint.id not in secrets:
                 secrets[endpoint.id] = live_secrets(endpoint, self.box, now)
-                static_headers[endpoint.id] = _sendable_static_headers(endpoint)
+                static_headers[endpoint.id] = _sendable_static_headers(
+                    endpoint, self.box.open_values(endpoint.headers_sealed)
+                )
             headers = {
                 **static_headers[endpoint.id],
                 "Content-Type": content_type,
@@ -489,11 +491,12 @@ def _waits_for_an_earlier_message() -> ColumnElement[bool]:
     )
 
 
-def _sendable_static_headers(endpoint: WebhookEndpoint) -> dict[str, str]:
-    """The endpoint's static headers that may go out. One saved before the checks tightened
-    may hold a refused one: it is left out (never the whole delivery) and the log says why,
-    naming the header but never its value, which may be a credential."""
-    kept, dropped = sendable_headers(endpoint.headers)
+def _sendable_static_headers(endpoint: WebhookEndpoint, opened: dict[str, str]) -> dict[str, str]:
+    """The endpoint's static headers (`opened`: their values unsealed) that may go out. One
+    saved before the checks tightened may hold a refused one: it is left out (never the whole
+    delivery) and the log says why, naming the header but never its value, which may be a
+    credential."""
+    kept, dropped = sendable_headers(opened)
     for reason in dropped:
         logger.warning("endpoint %s: static header left out: %s", endpoint.id, reason)
     return kept

@@ -39,7 +39,8 @@ class WebhookEndpoint(Base):
     event_types: Mapped[list[str]]
     enabled: Mapped[bool]
     format: Mapped[str] = mapped_column(String(16))
-    headers: Mapped[dict[str, str]]
+    # Custom header values often hold a partner's credentials: each value is sealed.
+    headers_sealed: Mapped[dict[str, str]] = mapped_column("headers")
     rate_limit: Mapped[int | None]
     ordering: Mapped[str] = mapped_column(String(16))
     secret_sealed: Mapped[str] = mapped_column(String(512))

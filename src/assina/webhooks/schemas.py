@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from assina.core.inputs import InputModel, UtcDatetime
 from assina.core.metadata import Metadata
 from assina.core.patching import reject_null
+from assina.core.secrets import SecretBox
 from assina.events.catalog import CATALOG
 from assina.webhooks.headers import (
     MAX_HEADERS,
@@ -125,7 +126,7 @@ class EndpointOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, endpoint: WebhookEndpoint) -> EndpointOut:
+    def of(cls, endpoint: WebhookEndpoint, box: SecretBox) -> EndpointOut:
         return cls(
             id=endpoint.id,
             url=endpoint.url,
@@ -134,7 +135,7 @@ class EndpointOut(BaseModel):
             enabled=endpoint.enabled,
             disabled_reason=endpoint.disabled_reason,
             format=EndpointFormat(endpoint.format),
-            headers=endpoint.headers,
+            headers=box.open_values(endpoint.headers_sealed),
             rate_limit=endpoint.rate_limit,
             ordering=EndpointOrdering(endpoint.ordering),
             metadata=endpoint.metadata_,

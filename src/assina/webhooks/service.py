@@ -55,7 +55,7 @@ async def create_endpoint(
         event_types=params.event_types,
         enabled=params.enabled,
         format=params.format.value,
-        headers=params.headers,
+        headers_sealed=box.seal_values(params.headers),
         rate_limit=params.rate_limit,
         ordering=params.ordering.value,
         secret_sealed=box.seal(secret),
@@ -98,6 +98,7 @@ async def list_endpoints(
 async def update_endpoint(
     session: AsyncSession,
     clock: Clock,
+    box: SecretBox,
     tenant_id: str,
     endpoint_id: str,
     changes: EndpointUpdate,
@@ -106,7 +107,9 @@ async def update_endpoint(
     endpoint = await get_endpoint(session, tenant_id, endpoint_id)
     if changes.url is not None:
         await check_target(changes.url, allow_private)
-    apply_patch(endpoint, changes, METADATA_COLUMN)
+    apply_patch(endpoint, changes, METADATA_COLUMN | {"headers": "headers_sealed"})
+    if changes.headers is not None:  # stored sealed, not as sent
+        endpoint.headers_sealed = box.seal_values(changes.headers)
     if changes.enabled:
         # Re-enabled by hand: the automatic reason no longer holds, and the clock restarts.
         endpoint.disabled_reason = None
