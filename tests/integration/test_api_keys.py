@@ -16,8 +16,10 @@ from sqlalchemy import event
 from assina.app import create_app
 from assina.config import Settings
 from assina.core.clock import FrozenClock
+from assina.core.errors import Problem
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
+from assina.tenants.keys import revoke_api_key
 from assina.tenants.service import create_tenant
 from tests.assertions import assert_problem
 from tests.conftest import START, TenantClient
@@ -145,19 +147,35 @@ async def test_the_last_unrevoked_key_cannot_be_revoked(api: TenantClient) -> No
     assert_problem(await spare_client.delete(f"{KEYS}/{spare['id']}"), 409, "last-api-key")
 
 
-async def test_two_revocations_at_once_leave_one_key(api: TenantClient) -> None:
-    """Each alone would be allowed; together they would lock the tenant out."""
+async def test_two_revocations_at_once_leave_one_key(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    """Each alone would be allowed; together they would lock the tenant out. The second
+    waits for the first's transaction, then sees it was the last key."""
     spare = await issue(api)
     own_id = next(
         key["id"] for key in (await api.get(KEYS)).json()["data"] if key["id"] != spare["id"]
     )
-    spare_client = TenantClient(api.tenant.model_copy(update={"api_key": spare["key"]}), api.http)
-    answers = await asyncio.gather(
-        api.delete(f"{KEYS}/{own_id}"), spare_client.delete(f"{KEYS}/{spare['id']}")
-    )
-    assert sorted(answer.status_code for answer in answers) == [200, 409]
-    listed = (await spare_client.get(KEYS)).json()["data"] or (await api.get(KEYS)).json()["data"]
-    assert [key["revoked_at"] is None for key in listed].count(True) == 1
+
+    async def revoke_spare() -> None:
+        async with database.write() as session:
+            await revoke_api_key(session, clock, api.tenant.tenant_id, spare["id"])
+
+    async with database.write() as session:
+        await revoke_api_key(session, clock, api.tenant.tenant_id, own_id)
+        second = asyncio.create_task(revoke_spare())
+        # A bound, not a clock: without the lock the second revocation is done by then.
+        done, _pending = await asyncio.wait({second}, timeout=0.5)
+        assert not done, "the second revocation did not wait for the first"
+    with pytest.raises(Problem) as refused:
+        await second
+    assert refused.value.slug == "last-api-key"
+    listed = (
+        await TenantClient(api.tenant.model_copy(update={"api_key": spare["key"]}), api.http).get(
+            KEYS
+        )
+    ).json()["data"]
+    assert [key["revoked_at"] is None for key in listed] == [False, True]
 
 
 async def test_another_tenants_key_is_not_found(api: TenantClient, other_api: TenantClient) -> None:
