@@ -34,6 +34,7 @@ from assina.products.api import router as products_router
 from assina.sandbox.api import router as sandbox_router
 from assina.tenants.api import router as tenants_router
 from assina.tenants.auth import ApiKeyAuthenticator
+from assina.tenants.keys_api import router as api_keys_router
 from assina.webhooks.api import router as webhooks_router
 from assina.webhooks.metrics import WebhookMetrics
 from assina.webhooks.openapi import add_webhooks
@@ -61,12 +62,13 @@ def create_app(
     owns_database = database is None
     database = database or Database.from_url(settings.database_url, settings.db_pool_size)
     box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
+    clock = clock or SystemClock()
     runtime = Runtime(
         settings=settings,
         database=database,
-        clock=clock or SystemClock(),
+        clock=clock,
         secret_box=box,
-        authenticator=ApiKeyAuthenticator(database),
+        authenticator=ApiKeyAuthenticator(database, clock),
     )
 
     @asynccontextmanager
@@ -94,6 +96,7 @@ def create_app(
     for router in (
         ops_router,
         tenants_router,
+        api_keys_router,
         customers_router,
         products_router,
         contracts_router,

@@ -9,26 +9,30 @@ import json
 import logging
 import signal
 import socket
-from collections.abc import Coroutine, Iterator
-from datetime import date
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
 from prometheus_client import CollectorRegistry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina import __version__
 from assina.config import Settings
 from assina.core.clock import SystemClock
+from assina.core.errors import Problem
 from assina.core.inputs import clean_name
 from assina.core.listening import PortUnavailable, bind_listener
 from assina.core.secrets import SecretBox, SecretKeyMismatch, load_or_create_secret_key
 from assina.db import migrate as migrations
 from assina.db.database import Database
 from assina.sandbox.calendar_run import CalendarRunRefused, calendar_run
+from assina.tenants import keys as api_keys
 from assina.tenants import service as tenants
 from assina.tenants.models import DEFAULT_TIME_ZONE, TenantMode
-from assina.tenants.schemas import CreatedTenant, TenantOut, validate_time_zone
+from assina.tenants.schemas import ApiKeyOut, CreatedTenant, TenantOut, validate_time_zone
 
 T = TypeVar("T")
 
@@ -174,24 +178,95 @@ def tenant_create(
 
 
 @tenant_app.command("key")
-def tenant_key(tenant_id: Annotated[str, typer.Argument(help="ten_… id")]) -> None:
-    """Issue another API key for a tenant (for a lost key; the old ones keep working)."""
+def tenant_key(
+    tenant_id: Annotated[str, typer.Argument(help="ten_… id")],
+    revoke: Annotated[
+        str | None,
+        typer.Option(
+            "--revoke",
+            metavar="KEY_ID",
+            help="Revoke this key (key_…) instead of issuing one; refused for the tenant's "
+            "last unrevoked key.",
+        ),
+    ] = None,
+) -> None:
+    """Issue another API key for a tenant (for a lost key; the old ones keep working), or
+    with --revoke KEY_ID revoke one (every process refuses it within a second)."""
     settings = _settings()
 
-    async def issue() -> str:
-        database = Database.from_url(settings.database_url, pool_size=1)
-        try:
-            async with database.write() as session:
-                tenant = await tenants.get_tenant(session, tenant_id)
-                sandbox = tenant.mode == TenantMode.SANDBOX
-                return await tenants.issue_api_key(
-                    session, SystemClock(), tenant_id, sandbox=sandbox
-                )
-        finally:
-            await database.dispose()
+    async def issue(session: AsyncSession) -> dict[str, object]:
+        tenant = await tenants.get_tenant(session, tenant_id)
+        sandbox = tenant.mode == TenantMode.SANDBOX
+        api_key = await tenants.issue_api_key(session, SystemClock(), tenant_id, sandbox=sandbox)
+        return {"tenant_id": tenant_id, "api_key": api_key}
+
+    async def revoke_one(session: AsyncSession, key_id: str) -> dict[str, object]:
+        await tenants.get_tenant(session, tenant_id)
+        key = await api_keys.revoke_api_key(session, SystemClock(), tenant_id, key_id)
+        return ApiKeyOut.model_validate(key).model_dump(mode="json")
+
+    if revoke is None:
+        _print_json_or_fail(_in_one_write(settings, issue))
+    else:
+        _print_json_or_fail(_in_one_write(settings, partial(revoke_one, key_id=revoke)))
+
+
+@tenant_app.command("keys")
+def tenant_keys(
+    tenant_id: Annotated[str, typer.Argument(help="ten_… id")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List a tenant's API keys, oldest first: id, hint (the key's first characters; the
+    key itself is never shown again), created, last used, revoked."""
+    settings = _settings()
+
+    async def listed(session: AsyncSession) -> list[ApiKeyOut]:
+        await tenants.get_tenant(session, tenant_id)
+        rows = await api_keys.all_api_keys(session, tenant_id)
+        return [ApiKeyOut.model_validate(row) for row in rows]
 
     try:
-        typer.echo(json.dumps({"tenant_id": tenant_id, "api_key": _run(issue())}))
+        keys = _run(_in_one_read(settings, listed))
+    except Problem as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    if as_json:
+        typer.echo(json.dumps([key.model_dump(mode="json") for key in keys]))
+        return
+    _print_table(
+        ("ID", "HINT", "CREATED", "LAST USED", "REVOKED"),
+        [
+            (k.id, k.hint, _when(k.created_at), _when(k.last_used_at), _when(k.revoked_at))
+            for k in keys
+        ],
+    )
+
+
+def _when(instant: datetime | None) -> str:
+    return "-" if instant is None else instant.isoformat(timespec="seconds")
+
+
+async def _in_one_write(settings: Settings, use_case: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    database = Database.from_url(settings.database_url, pool_size=1)
+    try:
+        async with database.write() as session:
+            return await use_case(session)
+    finally:
+        await database.dispose()
+
+
+async def _in_one_read(settings: Settings, use_case: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    database = Database.from_url(settings.database_url, pool_size=1)
+    try:
+        async with database.read() as session:
+            return await use_case(session)
+    finally:
+        await database.dispose()
+
+
+def _print_json_or_fail(answer: Coroutine[Any, Any, dict[str, object]]) -> None:
+    try:
+        typer.echo(json.dumps(_run(answer)))
     except Exception as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
@@ -219,14 +294,19 @@ async def _list_tenants(settings: Settings) -> list[TenantOut]:
 
 
 def _print_tenants(listed: list[TenantOut]) -> None:
-    rows = [("ID", "NAME", "MODE", "TIME ZONE", "CREATED")] + [
-        (t.id, t.name, t.mode, t.time_zone, t.created_at.isoformat(timespec="seconds"))
-        for t in listed
-    ]
-    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    _print_table(
+        ("ID", "NAME", "MODE", "TIME ZONE", "CREATED"),
+        [(t.id, t.name, t.mode, t.time_zone, _when(t.created_at)) for t in listed],
+    )
+
+
+def _print_table(header: tuple[str, ...], body: list[tuple[str, ...]]) -> None:
+    """Columns padded to their widest cell; the last one is not padded."""
+    rows = [header, *body]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        typer.echo("  ".join([*cells, row[4]]))
+        typer.echo("  ".join([*cells, row[-1]]))
 
 
 @billing_app.command("run")

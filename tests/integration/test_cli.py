@@ -267,6 +267,34 @@ def test_tenant_create_refuses_an_unknown_time_zone(migrated_cli: Cli) -> None:
     assert migrated_cli.tenant_count() == 0
 
 
+def test_tenant_keys_lists_and_tenant_key_revokes(migrated_cli: Cli) -> None:
+    created = json.loads(migrated_cli.run("tenant", "create", "Escola", "--json").stdout)
+    tenant_id, first_key = created["tenant_id"], created["api_key"]
+    second_key = json.loads(migrated_cli.run("tenant", "key", tenant_id).stdout)["api_key"]
+
+    listed = migrated_cli.run("tenant", "keys", tenant_id, "--json").stdout
+    keys = json.loads(listed)
+    assert [key["hint"] for key in keys] == [first_key[:12], second_key[:12]]
+    assert first_key not in listed and second_key not in listed
+    table = migrated_cli.run("tenant", "keys", tenant_id).stdout.splitlines()
+    assert table[0].split() == ["ID", "HINT", "CREATED", "LAST", "USED", "REVOKED"]
+    assert [line.split()[0] for line in table[1:]] == [key["id"] for key in keys]
+
+    revoked = json.loads(
+        migrated_cli.run("tenant", "key", tenant_id, "--revoke", keys[0]["id"]).stdout
+    )
+    assert revoked["id"] == keys[0]["id"] and revoked["revoked_at"] is not None
+    old, _wrong = asyncio.run(_call_api(migrated_cli, first_key))
+    assert old.status_code == 401
+    kept, _wrong = asyncio.run(_call_api(migrated_cli, second_key))
+    assert kept.status_code == 200
+
+    last = migrated_cli.run("tenant", "key", tenant_id, "--revoke", keys[1]["id"], check=False)
+    assert last.returncode == 1 and "last unrevoked API key" in last.stderr
+    unknown = migrated_cli.run("tenant", "keys", "ten_missing", check=False)
+    assert unknown.returncode == 1 and "ten_missing" in unknown.stderr
+
+
 def test_init_twice_creates_one_tenant(cli: Cli) -> None:
     first = cli.run("init")
     assert "First tenant created." in first.stdout

@@ -208,9 +208,10 @@ async def test_migration_0013_with_a_foreign_secret_key_changes_nothing(
 ) -> None:
     """Values sealed with a key `serve` does not hold could never be opened again."""
     box = SecretBox(TEST_SECRET_KEY)
-    await migrate.upgrade(empty_engine, "0012")
+    await migrate.upgrade(empty_engine, secret_box=box)  # today's models write the tenant
     async with Database(empty_engine).write() as session:
         await create_tenant(session, FrozenClock(START), box, "Escola")
+    await migrate.downgrade(empty_engine, "0012", secret_box=box)
 
     with pytest.raises(SecretKeyMismatch):
         await migrate.upgrade(empty_engine, secret_box=SecretBox("another-key"))

@@ -1,45 +1,74 @@
-"""API key authentication with a short in-process cache.
+"""API key authentication with a very short in-process cache.
 
-Every request authenticates, so the tenant behind a key is remembered for a few seconds
-instead of asking the database each time. A revoked key therefore stops working within
-`CACHE_SECONDS`; a key that does not exist is never cached.
+Every request authenticates, so the tenant behind a key is remembered for `CACHE_SECONDS`
+instead of asking the database each time. That is also how long a key revoked by another
+process keeps working here (revoking in this process forgets it at once). A key that does
+not exist is never cached. The cache runs on the runtime clock's real time: a reading that
+went backwards counts as expired.
+
+On a cache miss the key's `last_used_at` is written when it is a minute old or more, so a
+key in steady use costs one write a minute, not one per request.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from assina.core.clock import Clock
 from assina.core.secrets import hash_api_key
 from assina.db.database import Database
-from assina.tenants.service import TenantContext, authenticate
+from assina.tenants.keys import authenticate, needs_touch, touch_api_key
+from assina.tenants.service import TenantContext
 
-CACHE_SECONDS = 30.0
+CACHE_SECONDS = 1.0
 MAX_CACHED_KEYS = 10_000
 
 
+@dataclass(frozen=True)
+class _Cached:
+    key_id: str
+    tenant: TenantContext
+    read_at: datetime
+
+
 class ApiKeyAuthenticator:
-    def __init__(self, database: Database, cache_seconds: float = CACHE_SECONDS) -> None:
+    def __init__(
+        self, database: Database, clock: Clock, cache_seconds: float = CACHE_SECONDS
+    ) -> None:
         self._database = database
-        self._cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[TenantContext, float]] = {}
+        self._clock = clock
+        self._cache_for = timedelta(seconds=cache_seconds)
+        self._cache: dict[str, _Cached] = {}
 
     async def tenant_for(self, api_key: str) -> TenantContext | None:
         key_hash = hash_api_key(api_key)
-        now = time.monotonic()
+        now = self._clock.real_now()
         cached = self._cache.get(key_hash)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        if cached is not None and timedelta(0) <= now - cached.read_at < self._cache_for:
+            return cached.tenant
         async with self._database.read() as session:
-            tenant = await authenticate(session, key_hash)
-        if tenant is None:
+            owner = await authenticate(session, key_hash)
+        if owner is None:
             self._cache.pop(key_hash, None)
             return None
+        if needs_touch(owner.last_used_at, now):
+            async with self._database.write() as session:
+                await touch_api_key(session, owner.key_id, now)
         if len(self._cache) >= MAX_CACHED_KEYS:
             self._cache.clear()
-        self._cache[key_hash] = (tenant, now + self._cache_seconds)
-        return tenant
+        self._cache[key_hash] = _Cached(owner.key_id, owner.tenant, now)
+        return owner.tenant
+
+    def forget_key(self, key_id: str) -> None:
+        """Drop a key from the cache (after it was revoked in this process)."""
+        self._forget(lambda cached: cached.key_id == key_id)
 
     def forget_tenant(self, tenant_id: str) -> None:
         """Drop a tenant's cached keys (after its settings change in this process)."""
-        for key_hash in [h for h, (t, _) in self._cache.items() if t.tenant_id == tenant_id]:
+        self._forget(lambda cached: cached.tenant.tenant_id == tenant_id)
+
+    def _forget(self, matches: Callable[[_Cached], bool]) -> None:
+        for key_hash in [h for h, cached in self._cache.items() if matches(cached)]:
             del self._cache[key_hash]

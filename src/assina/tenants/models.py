@@ -54,6 +54,8 @@ class ApiKey(Base):
     key_hint: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # When a request last authenticated with it, to the minute (written at most once a minute).
+    last_used_at: Mapped[datetime | None]
 
 
 class TenantCounter(Base):

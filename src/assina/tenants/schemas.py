@@ -55,3 +55,24 @@ class CreatedTenant(BaseModel):
     tenant_id: str
     api_key: str
     validation_token: str
+
+
+class ApiKeyOut(BaseModel):
+    """An API key as listed: never the key itself, only the hint that tells keys apart."""
+
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    id: str
+    hint: str = Field(
+        validation_alias="key_hint",
+        description="The key's first characters (`sk_live_` or `sk_test_` and four more).",
+    )
+    created_at: datetime
+    last_used_at: datetime | None = Field(
+        description="When a request last authenticated with it, exact to the minute; null if never."
+    )
+    revoked_at: datetime | None = Field(description="Set once the key is revoked.")
+
+
+class ApiKeyIssued(ApiKeyOut):
+    key: str = Field(description="The API key. Shown only in this answer: keep it now.")

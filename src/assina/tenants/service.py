@@ -68,32 +68,28 @@ async def issue_api_key(
     session: AsyncSession, clock: Clock, tenant_id: str, *, sandbox: bool
 ) -> str:
     """A new API key for the tenant; only its hash is kept, so this is the one time it is seen."""
-    api_key = new_api_key(sandbox)
-    session.add(
-        ApiKey(
-            id=new_id("key"),
-            tenant_id=tenant_id,
-            key_hash=hash_api_key(api_key),
-            key_hint=api_key[:12],
-            created_at=clock.now(),
-            revoked_at=None,
-        )
-    )
-    await session.flush()
+    _row, api_key = await add_api_key(session, clock, tenant_id, sandbox=sandbox)
     return api_key
 
 
-async def authenticate(session: AsyncSession, key_hash: str) -> TenantContext | None:
-    """The tenant whose live API key has this hash (see `hash_api_key`)."""
-    statement = (
-        select(Tenant.id, Tenant.time_zone, Tenant.mode)
-        .join(ApiKey, ApiKey.tenant_id == Tenant.id)
-        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+async def add_api_key(
+    session: AsyncSession, clock: Clock, tenant_id: str, *, sandbox: bool
+) -> tuple[ApiKey, str]:
+    """`issue_api_key`, with the stored row. Its times are real times, also in a sandbox
+    (keys are not business objects)."""
+    api_key = new_api_key(sandbox)
+    row = ApiKey(
+        id=new_id("key"),
+        tenant_id=tenant_id,
+        key_hash=hash_api_key(api_key),
+        key_hint=api_key[:12],
+        created_at=clock.real_now(),
+        revoked_at=None,
+        last_used_at=None,
     )
-    row = (await session.execute(statement)).first()
-    if row is None:
-        return None
-    return TenantContext(tenant_id=row.id, time_zone=row.time_zone, mode=TenantMode(row.mode))
+    session.add(row)
+    await session.flush()
+    return row, api_key
 
 
 async def clock_offset(session: AsyncSession, tenant_id: str) -> timedelta:
