@@ -119,13 +119,14 @@ def render_for(
     """The e-mail as the tenant's template renders it. A saved template was checked with
     sample data when saved; should it still fail on real data (say, a division by a value
     that is zero here), the default is used instead and the reason is returned as a note."""
+    defaults = default_sources(kind, context.locale)
     if context.saved is None:
-        return render_email(default_sources(kind, context.locale), kind, variables), None
+        return render_email(defaults, kind, variables, strip_controls=True), None
     try:
         return render_email(context.saved, kind, variables), None
     except TemplateFailure as failure:
         logger.warning("the %s template failed, sending the default: %s", kind, failure)
-        default = render_email(default_sources(kind, context.locale), kind, variables)
+        default = render_email(defaults, kind, variables, strip_controls=True)
         return default, f"the saved template failed ({failure}); the default was sent"[:500]
 
 

@@ -307,7 +307,21 @@ def describe(error: BaseException) -> str:
 # --- rendering --------------------------------------------------------------------------------
 
 
-def render_part(source: str, part: Part, kind: EmailKind, variables: Mapping[str, Any]) -> str:
+# Control characters but tab and line breaks: NUL breaks PostgreSQL's text columns, the others
+# an e-mail's headers or its reader.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def render_part(
+    source: str,
+    part: Part,
+    kind: EmailKind,
+    variables: Mapping[str, Any],
+    strip_controls: bool = False,
+) -> str:
+    """The part rendered. Control characters in the output (a tenant's `{{ "\\x00" }}`) fail
+    it, like a syntax error; with `strip_controls` (the defaults, whose only source of them is
+    stored data) they are dropped instead."""
     template = compiled(source, part, kind)
     chunks: list[str] = []
     size = 0
@@ -319,7 +333,12 @@ def render_part(source: str, part: Part, kind: EmailKind, variables: Mapping[str
             chunks.append(chunk)
     except Exception as error:
         raise TemplateFailure(part, describe(error)) from error
-    return _tidy("".join(chunks), part)
+    output = "".join(chunks)
+    control = _CONTROLS.search(output)
+    if control is not None and not strip_controls:
+        code = f"U+{ord(control.group()):04X}"
+        raise TemplateFailure(part, f"the output contains the control character {code}")
+    return _tidy(_CONTROLS.sub("", output), part)
 
 
 def _tidy(output: str, part: Part) -> str:
@@ -331,12 +350,17 @@ def _tidy(output: str, part: Part) -> str:
     return output
 
 
-def render_email(sources: Sources, kind: EmailKind, variables: Mapping[str, Any]) -> Rendered:
+def render_email(
+    sources: Sources,
+    kind: EmailKind,
+    variables: Mapping[str, Any],
+    strip_controls: bool = False,
+) -> Rendered:
     """Raises TemplateFailure for the first part that fails."""
     return Rendered(
-        subject=render_part(sources.subject, Part.SUBJECT, kind, variables),
-        html=render_part(sources.html, Part.HTML, kind, variables),
-        text=render_part(sources.text, Part.TEXT, kind, variables),
+        subject=render_part(sources.subject, Part.SUBJECT, kind, variables, strip_controls),
+        html=render_part(sources.html, Part.HTML, kind, variables, strip_controls),
+        text=render_part(sources.text, Part.TEXT, kind, variables, strip_controls),
     )
 
 
