@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from assina.db.database import Database
-from tests.conftest import TenantClient
+from assina.db.database import Database, create_engine
+from tests.conftest import TenantClient, fresh_pg_database, postgres_base_url
 from tests.integration.delivery_support import Received, Receiver
 from tests.integration.fuzz_openapi import (
     Schemas,
@@ -132,3 +134,21 @@ async def receiver() -> AsyncIterator[Receiver]:
     state.url = f"http://127.0.0.1:{port}/hook"
     yield state
     await runner.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_engine(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[AsyncEngine]:
+    """An engine on a brand-new, empty database."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        if postgres_base_url() is None:
+            pytest.skip("ASSINA_TEST_DATABASE_URL is not set")
+        url = await fresh_pg_database("migrations")
+    engine = create_engine(url, pool_size=1)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()

@@ -3,11 +3,8 @@ schema the models describe."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -19,30 +16,12 @@ from assina.core.secrets import SecretBox
 from assina.customers.schemas import CustomerCreate
 from assina.customers.service import create_customer
 from assina.db import migrate
-from assina.db.database import Database, create_engine
+from assina.db.database import Database
 from assina.db.registry import metadata
 from assina.tenants.service import create_tenant
-from tests.conftest import START, TEST_SECRET_KEY, fresh_pg_database, postgres_base_url
+from tests.conftest import START, TEST_SECRET_KEY
 
 APP_TABLES = {table.name for table in metadata.sorted_tables}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_engine(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[AsyncEngine]:
-    """An engine on a brand-new, empty database."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-    else:
-        if postgres_base_url() is None:
-            pytest.skip("ASSINA_TEST_DATABASE_URL is not set")
-        url = await fresh_pg_database("migrations")
-    engine = create_engine(url, pool_size=1)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 async def _tables(engine: AsyncEngine) -> set[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import stat
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from assina.core.clock import FrozenClock
 from assina.core.idempotency import IdempotencyKey, open_answer, seal_answer
 from assina.core.secrets import SecretBox, SecretKeyMismatch
 from assina.db import migrate
-from assina.db.database import Database, create_engine
+from assina.db.database import Database
 from assina.tenants.service import create_tenant
 from assina.webhooks.models import WebhookEndpoint
 from assina.webhooks.schemas import EndpointCreate
@@ -27,8 +26,6 @@ from tests.conftest import (
     START,
     TEST_SECRET_KEY,
     TenantClient,
-    fresh_pg_database,
-    postgres_base_url,
 )
 from tests.integration import test_cli as cli_support
 from tests.integration.delivery_support import Receiver, dispatcher_for, new_endpoint
@@ -131,23 +128,6 @@ async def test_debug_logging_prints_no_sql_parameter(
 
 
 # --- migration 0013 seals what was stored before ---------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_engine(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-    else:
-        if postgres_base_url() is None:
-            pytest.skip("ASSINA_TEST_DATABASE_URL is not set")
-        url = await fresh_pg_database("secrets")
-    engine = create_engine(url, pool_size=1)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 async def _stored(engine: AsyncEngine, sql: str) -> str:
