@@ -159,6 +159,33 @@ def idempotency_key(
     return key
 
 
+async def _new_key_or_replay(
+    session: AsyncSession,
+    clock: Clock,
+    box: SecretBox,
+    tenant_id: str,
+    key: str,
+    fingerprint: str,
+    status: int,
+) -> IdempotencyKey | JSONResponse:
+    """The key's new row with `status` (added to the session, its answer still to come), or
+    the replay of what a live key with this name answered."""
+    now = clock.real_now()  # keys expire in real time, even in a sandbox
+    stored = await _find_live_key(session, tenant_id, key, now)
+    if stored is not None:
+        return _replay(stored, fingerprint, box)
+    record = IdempotencyKey(
+        tenant_id=tenant_id,
+        key=key,
+        fingerprint=fingerprint,
+        response_status=status,
+        response_sealed="",
+        created_at=now,
+    )
+    session.add(record)
+    return record
+
+
 async def respond_once(
     request: Request,
     database: Database,
@@ -179,19 +206,11 @@ async def respond_once(
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     try:
         async with database.write() as session:
-            now = clock.real_now()  # keys expire in real time, even in a sandbox
-            stored = await _find_live_key(session, tenant_id, key, now)
-            if stored is not None:
-                return _replay(stored, fingerprint, box)
-            record = IdempotencyKey(
-                tenant_id=tenant_id,
-                key=key,
-                fingerprint=fingerprint,
-                response_status=status_code,
-                response_sealed="",
-                created_at=now,
+            record = await _new_key_or_replay(
+                session, clock, box, tenant_id, key, fingerprint, status_code
             )
-            session.add(record)
+            if isinstance(record, JSONResponse):
+                return record
             await session.flush()
             body = await use_case(session)
             record.response_sealed = seal_answer(box, body)
@@ -226,20 +245,11 @@ async def respond_once_in_steps(
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     try:
         async with database.write() as session:
-            now = clock.real_now()
-            stored = await _find_live_key(session, tenant_id, key, now)
-            if stored is not None:
-                return _replay(stored, fingerprint, box)
-            session.add(
-                IdempotencyKey(
-                    tenant_id=tenant_id,
-                    key=key,
-                    fingerprint=fingerprint,
-                    response_status=IN_PROGRESS,
-                    response_sealed="",
-                    created_at=now,
-                )
+            record = await _new_key_or_replay(
+                session, clock, box, tenant_id, key, fingerprint, IN_PROGRESS
             )
+            if isinstance(record, JSONResponse):
+                return record
     except IntegrityError:
         raise _in_progress() from None
     try:
@@ -248,10 +258,10 @@ async def respond_once_in_steps(
         await _forget_key(database, tenant_id, key)
         raise
     async with database.write() as session:
-        record = await session.get(IdempotencyKey, (tenant_id, key))
-        if record is not None:
-            record.response_status = status_code
-            record.response_sealed = seal_answer(box, body)
+        taken = await session.get(IdempotencyKey, (tenant_id, key))
+        if taken is not None:
+            taken.response_status = status_code
+            taken.response_sealed = seal_answer(box, body)
     return JSONResponse(body, status_code=status_code)
 
 
