@@ -43,6 +43,11 @@ settings.load_profile("assina")
 PG_URL_ENV = "ASSINA_TEST_DATABASE_URL"
 TEST_SECRET_KEY = "test-secret-key-for-assina"
 START = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+# The frozen clock never refills a rate-limit bucket, and some tests (the fuzzing) send
+# hundreds of requests with one key: the suite keeps the limiter on (every request takes a
+# token, every answer carries the RateLimit fields) with a bucket no test empties.
+# tests/integration/test_rate_limits.py runs the defaults.
+UNEMPTIED_BURST = 1_000_000
 
 
 def postgres_base_url() -> str | None:
@@ -155,6 +160,7 @@ def app_settings(db_url: str, tmp_path: Path) -> Settings:
         secret_key=TEST_SECRET_KEY,
         data_dir=tmp_path,
         allow_private_targets=True,
+        api_rate_limit_burst=UNEMPTIED_BURST,
     )
 
 

@@ -20,6 +20,7 @@ from assina.core.http import BodyLimitMiddleware, install_error_handlers
 from assina.core.inputs import refuse_unstorable_url
 from assina.core.metrics import HttpMetrics, MetricsMiddleware
 from assina.core.openapi import install_openapi
+from assina.core.ratelimit import RateLimiter, RateLimitHeadersMiddleware
 from assina.core.secrets import SecretBox, load_or_create_secret_key
 from assina.customers.api import router as customers_router
 from assina.customers.models import CustomerStatus
@@ -69,6 +70,8 @@ def create_app(
         clock=clock,
         secret_box=box,
         authenticator=ApiKeyAuthenticator(database, clock),
+        limits=settings.limits(),
+        rate_limiter=RateLimiter.for_engine(database.engine, clock),
     )
 
     @asynccontextmanager
@@ -116,6 +119,7 @@ def create_app(
     install_docs(app)
 
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
     return app
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assina.core.ratelimit import Limits, Policy
 from assina.notifications.smtp import check_sender_address, parse_smtp_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./assina.db"
@@ -32,6 +33,15 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=30, ge=1)
     # How long a claimed message stays leased to one worker before another may take it over.
     webhook_lease_seconds: int = Field(default=60, ge=1, le=600)
+    # Limits (docs/limits.md). Requests per API key: a token bucket of `burst` requests
+    # refilled at `per_second` (0 turns the limit off, e.g. behind a gateway that limits).
+    api_rate_limit_per_second: float = Field(default=50, ge=0)
+    api_rate_limit_burst: int = Field(default=100, ge=1)
+    # Webhook endpoints a tenant may have (deleted ones do not count).
+    max_webhook_endpoints: int = Field(default=50, ge=1)
+    # Manual retries of messages, and recovers, per webhook endpoint per hour.
+    message_retries_per_hour: int = Field(default=100, ge=1)
+    endpoint_recovers_per_hour: int = Field(default=20, ge=1)
     # Exposes `POST /_bench/bare`, a route that touches no database, for bench/api.py only.
     bench_endpoints: bool = False
 
@@ -54,6 +64,26 @@ class Settings(BaseSettings):
     def _smtp_from(cls, value: str) -> str:
         check_sender_address(value)
         return value
+
+    def limits(self) -> Limits:
+        requests = None
+        if self.api_rate_limit_per_second > 0:
+            requests = Policy(
+                "requests",
+                self.api_rate_limit_burst,
+                self.api_rate_limit_per_second,
+                "requests with this API key",
+            )
+        return Limits(
+            requests=requests,
+            message_retries=Policy.per_hour(
+                "retries", self.message_retries_per_hour, "manual retries for this endpoint"
+            ),
+            endpoint_recovers=Policy.per_hour(
+                "recovers", self.endpoint_recovers_per_hour, "recovers of this endpoint"
+            ),
+            max_webhook_endpoints=self.max_webhook_endpoints,
+        )
 
     @property
     def is_sqlite(self) -> bool:

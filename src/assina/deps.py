@@ -19,6 +19,7 @@ from assina.core.idempotency import (
     respond_once,
     respond_once_in_steps,
 )
+from assina.core.ratelimit import Limits, Policy, RateLimiter
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.tenants.auth import ApiKeyAuthenticator
@@ -32,6 +33,14 @@ class Runtime:
     clock: Clock
     secret_box: SecretBox
     authenticator: ApiKeyAuthenticator
+    limits: Limits
+    rate_limiter: RateLimiter
+
+    async def admit_manual_delivery(
+        self, request: Request, policy: Policy, endpoint_id: str
+    ) -> None:
+        """Count a manual retry or recover against the endpoint's hourly limit (429 past it)."""
+        await self.rate_limiter.admit(request.scope, policy, endpoint_id)
 
 
 @dataclass(frozen=True)
@@ -106,14 +115,19 @@ def _unauthorized(detail: str) -> Problem:
 
 
 async def require_caller(
+    request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("Send the API key as `Authorization: Bearer <key>`.")
-    tenant = await runtime.authenticator.tenant_for(credentials.credentials)
-    if tenant is None:
+    key = await runtime.authenticator.key_for(credentials.credentials)
+    if key is None:
         raise _unauthorized("The API key is not valid.")
+    if runtime.limits.requests is not None:
+        # Before anything else is read: a refused request costs one statement.
+        await runtime.rate_limiter.admit(request.scope, runtime.limits.requests, key.key_id)
+    tenant = key.tenant
     return Caller(
         tenant=tenant, database=runtime.database, clock=await tenant_clock(runtime, tenant)
     )

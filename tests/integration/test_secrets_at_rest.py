@@ -147,7 +147,7 @@ async def test_migration_0013_seals_plain_values_and_its_downgrade_opens_them(
         tenant = await create_tenant(session, clock, box, "Escola")
         params = EndpointCreate(url=HOOK, headers=headers)
         endpoint, _secret = await create_endpoint(
-            session, clock, box, tenant.tenant_id, params, allow_private=True
+            session, clock, box, tenant.tenant_id, params, allow_private=True, max_endpoints=1
         )
         answer = {"id": endpoint.id, "secret": "whsec_stored-before-0013"}
         session.add(

@@ -103,7 +103,7 @@ async def seed(database: Database, url: str, endpoints: int, customers: int) -> 
         tenant = await create_tenant(session, clock, box, "Escola")
         for _ in range(endpoints):
             params = EndpointCreate(url=url)
-            await create_endpoint(session, clock, box, tenant.tenant_id, params, True)
+            await create_endpoint(session, clock, box, tenant.tenant_id, params, True, endpoints)
     for n in range(customers):
         async with database.write() as session:
             params_c = CustomerCreate(name=f"Cliente {n}")

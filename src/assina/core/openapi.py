@@ -18,6 +18,7 @@ _DESCRIPTIONS = {
     409: "Conflict: forbidden state transition or reused Idempotency-Key",
     413: "Request body over 1 MiB",
     422: "Validation error: `errors` names each field",
+    429: "Over a rate limit (docs/limits.md): retry after `Retry-After` seconds",
 }
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemOut"}
 _REPLAYED = {
@@ -25,6 +26,27 @@ _REPLAYED = {
         "description": f"`true` when this is the stored answer to an earlier request with the "
         f"same `{KEY_HEADER}` and body (absent otherwise).",
         "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+
+_RATE_LIMIT_STATE = {
+    "RateLimit-Policy": {
+        "description": "The limits counted for this request "
+        '(draft-ietf-httpapi-ratelimit-headers): `"requests";q=100;w=2` is a bucket of 100 '
+        "requests that refills in 2 s.",
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": "What is left of each: `r` requests now, full again in `t` seconds.",
+        "schema": {"type": "string"},
+    },
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until a request would be admitted again.",
+        "schema": {"type": "integer", "minimum": 1},
+        "required": True,
     }
 }
 
@@ -39,6 +61,20 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def _as_problem(response: dict[str, Any]) -> None:
     response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": _PROBLEM_REF}}
+
+
+def _document_rate_limits(operation: dict[str, Any]) -> None:
+    """Every operation that takes an API key counts it against the key's rate limit: it may
+    answer 429, and its answers carry the limit's state."""
+    if not operation.get("security"):
+        return
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    for status, response in responses.items():
+        if status.startswith("2"):
+            response.setdefault("headers", {}).update(_RATE_LIMIT_STATE)
+    too_many = responses.setdefault("429", {"description": _DESCRIPTIONS[429]})
+    too_many.setdefault("headers", {}).update({**_RETRY_AFTER, **_RATE_LIMIT_STATE})
+    _as_problem(too_many)
 
 
 def _document_replays(operation: dict[str, Any]) -> None:
@@ -79,6 +115,7 @@ def install_openapi(app: FastAPI, extensions: Sequence[Extension] = ()) -> None:
                     responses.setdefault("422", {"description": _DESCRIPTIONS[422]})
                     _as_problem(responses["422"])
                 _document_replays(operation)
+                _document_rate_limits(operation)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)

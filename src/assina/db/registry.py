@@ -6,6 +6,7 @@ from assina.billing.models import BillingSettings, PriceIndexValue
 from assina.charges.models import Charge
 from assina.contracts.models import Contract
 from assina.core.idempotency import IdempotencyKey
+from assina.core.ratelimit import RateBucket
 from assina.customers.models import Customer
 from assina.db.base import Base
 from assina.dunning.models import DunningPolicyRow
@@ -34,5 +35,6 @@ ALL_MODELS = (
     EmailTemplate,
     EmailSettings,
     Email,
+    RateBucket,
 )
 metadata = Base.metadata

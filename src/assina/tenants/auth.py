@@ -27,7 +27,9 @@ MAX_CACHED_KEYS = 10_000
 
 
 @dataclass(frozen=True)
-class _Cached:
+class AuthenticatedKey:
+    """A valid API key: its id (what its rate limit counts by) and its tenant."""
+
     key_id: str
     tenant: TenantContext
     read_at: datetime
@@ -40,14 +42,14 @@ class ApiKeyAuthenticator:
         self._database = database
         self._clock = clock
         self._cache_for = timedelta(seconds=cache_seconds)
-        self._cache: dict[str, _Cached] = {}
+        self._cache: dict[str, AuthenticatedKey] = {}
 
-    async def tenant_for(self, api_key: str) -> TenantContext | None:
+    async def key_for(self, api_key: str) -> AuthenticatedKey | None:
         key_hash = hash_api_key(api_key)
         now = self._clock.real_now()
         cached = self._cache.get(key_hash)
         if cached is not None and timedelta(0) <= now - cached.read_at < self._cache_for:
-            return cached.tenant
+            return cached
         async with self._database.read() as session:
             owner = await authenticate(session, key_hash)
         if owner is None:
@@ -58,8 +60,9 @@ class ApiKeyAuthenticator:
                 await touch_api_key(session, owner.key_id, now)
         if len(self._cache) >= MAX_CACHED_KEYS:
             self._cache.clear()
-        self._cache[key_hash] = _Cached(owner.key_id, owner.tenant, now)
-        return owner.tenant
+        authenticated = AuthenticatedKey(owner.key_id, owner.tenant, now)
+        self._cache[key_hash] = authenticated
+        return authenticated
 
     def forget_key(self, key_id: str) -> None:
         """Drop a key from the cache (after it was revoked in this process)."""
@@ -69,6 +72,6 @@ class ApiKeyAuthenticator:
         """Drop a tenant's cached keys (after its settings change in this process)."""
         self._forget(lambda cached: cached.tenant.tenant_id == tenant_id)
 
-    def _forget(self, matches: Callable[[_Cached], bool]) -> None:
+    def _forget(self, matches: Callable[[AuthenticatedKey], bool]) -> None:
         for key_hash in [h for h, cached in self._cache.items() if matches(cached)]:
             del self._cache[key_hash]

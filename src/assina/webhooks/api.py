@@ -48,7 +48,9 @@ async def create_endpoint(
     creation are delivered to it. URLs on loopback, private, link-local or metadata addresses
     are refused. No event.
 
-    Errors: 422 (a refused URL, an unknown event type)."""
+    Errors: 422 (a refused URL, an unknown event type); 409 `webhook-endpoint-limit` when
+    the tenant already has the most endpoints the server allows (50 by default,
+    docs/limits.md)."""
 
     async def use_case(session: AsyncSession) -> dict[str, object]:
         endpoint, secret = await service.create_endpoint(
@@ -58,6 +60,7 @@ async def create_endpoint(
             caller.tenant_id,
             body,
             runtime.settings.allow_private_targets,
+            runtime.limits.max_webhook_endpoints,
         )
         out = EndpointOut.of(endpoint, runtime.secret_box).model_dump()
         return snapshot(EndpointCreated(**out, secret=secret))
@@ -267,16 +270,24 @@ async def rotate_token(
     summary="Send again every message of the endpoint that failed since a given instant",
 )
 async def recover_endpoint(
-    endpoint_id: str, body: RecoverRequest, request: Request, caller: IdempotentCallerDep
+    endpoint_id: str,
+    body: RecoverRequest,
+    request: Request,
+    caller: IdempotentCallerDep,
+    runtime: RuntimeDep,
 ) -> JSONResponse:
     """Every message of the endpoint that failed for good since `since` starts its retry
     schedule again (enable the endpoint first). Answers how many. No event.
 
-    Errors: 404, 422."""
+    Errors: 404, 422; 429 past the endpoint's recovers per hour (docs/limits.md)."""
+
+    async def admit(endpoint: str) -> None:
+        policy = runtime.limits.endpoint_recovers
+        await runtime.admit_manual_delivery(request, policy, endpoint)
 
     async def use_case(session: AsyncSession) -> dict[str, object]:
         count = await repair.recover_endpoint(
-            session, caller.clock, caller.tenant_id, endpoint_id, body.since
+            session, caller.clock, caller.tenant_id, endpoint_id, body.since, admit
         )
         return snapshot(RecoverOut(recovered=count))
 
@@ -316,14 +327,21 @@ async def list_attempts(message_id: str, caller: CallerDep, page: PageQuery) -> 
     summary="Send a message again now",
 )
 async def retry_message(
-    message_id: str, request: Request, caller: IdempotentCallerDep
+    message_id: str, request: Request, caller: IdempotentCallerDep, runtime: RuntimeDep
 ) -> JSONResponse:
     """One more delivery attempt now, whatever the message's state.
 
-    Errors: 404; 409 while the message is being delivered."""
+    Errors: 404; 409 while the message is being delivered; 429 past the endpoint's manual
+    retries per hour (docs/limits.md)."""
+
+    async def admit(endpoint_id: str) -> None:
+        policy = runtime.limits.message_retries
+        await runtime.admit_manual_delivery(request, policy, endpoint_id)
 
     async def use_case(session: AsyncSession) -> dict[str, object]:
-        message = await repair.retry_message(session, caller.clock, caller.tenant_id, message_id)
+        message = await repair.retry_message(
+            session, caller.clock, caller.tenant_id, message_id, admit
+        )
         return snapshot(MessageOut.of(message))
 
     return await caller.respond_once(request, 200, use_case)

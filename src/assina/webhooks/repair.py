@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -13,6 +13,9 @@ from assina.core.errors import conflict, not_found
 from assina.core.pagination import PageParams, fetch_page
 from assina.webhooks.models import MessageStatus, WebhookAttempt, WebhookMessage
 from assina.webhooks.service import get_endpoint
+
+# Counts a manual delivery to an endpoint (by id) against its limit, or raises the 429.
+Admit = Callable[[str], Awaitable[None]]
 
 
 async def get_message(session: AsyncSession, tenant_id: str, message_id: str) -> WebhookMessage:
@@ -37,14 +40,16 @@ async def list_attempts(
 
 
 async def retry_message(
-    session: AsyncSession, clock: Clock, tenant_id: str, message_id: str
+    session: AsyncSession, clock: Clock, tenant_id: str, message_id: str, admit: Admit
 ) -> WebhookMessage:
     """Send the message again now, whatever its state (a delivered one is sent once more).
 
     A manual retry is one more attempt: if it fails, the message waits for the next step of
-    its schedule, or fails at once when the schedule is spent.
+    its schedule, or fails at once when the schedule is spent. `admit` counts it against the
+    endpoint's hourly limit first.
     """
     message = await get_message(session, tenant_id, message_id)
+    await admit(message.endpoint_id)
     if message.locked_until is not None and message.locked_until > clock.real_now():
         raise conflict("The message is being delivered right now; try again shortly.")
     message.status = MessageStatus.PENDING.value
@@ -54,10 +59,17 @@ async def retry_message(
 
 
 async def recover_endpoint(
-    session: AsyncSession, clock: Clock, tenant_id: str, endpoint_id: str, since: datetime
+    session: AsyncSession,
+    clock: Clock,
+    tenant_id: str,
+    endpoint_id: str,
+    since: datetime,
+    admit: Admit,
 ) -> int:
-    """Queue again every message of the endpoint that failed for good since `since`."""
+    """Queue again every message of the endpoint that failed for good since `since`, once
+    `admit` counted it against the endpoint's hourly limit."""
     await get_endpoint(session, tenant_id, endpoint_id)
+    await admit(endpoint_id)
     result = await session.execute(
         update(WebhookMessage)
         .where(

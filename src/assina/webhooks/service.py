@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
@@ -42,9 +42,11 @@ async def create_endpoint(
     tenant_id: str,
     params: EndpointCreate,
     allow_private: bool,
+    max_endpoints: int,
 ) -> tuple[WebhookEndpoint, str]:
     """The new endpoint and its secret (in clear, for the creation answer only)."""
     await check_target(params.url, allow_private)
+    await _check_room_for_endpoint(session, tenant_id, max_endpoints)
     now = clock.now()
     secret = new_secret()
     endpoint = WebhookEndpoint(
@@ -71,6 +73,30 @@ async def create_endpoint(
     session.add(endpoint)
     await session.flush()
     return endpoint, secret
+
+
+async def _check_room_for_endpoint(
+    session: AsyncSession, tenant_id: str, max_endpoints: int
+) -> None:
+    """Refuses an endpoint past the tenant's cap: each endpoint multiplies every event into
+    one more delivery, so an unbounded number lets one request fan out without end."""
+    # The tenant row locked first, so two concurrent creations on PostgreSQL count one after
+    # the other. NO KEY UPDATE, not UPDATE: it does not wait on the key-share locks other
+    # inserts of the tenant hold (two of those upgrading to UPDATE would deadlock).
+    await session.execute(
+        select(Tenant.id).where(Tenant.id == tenant_id).with_for_update(key_share=True)
+    )
+    count = await session.scalar(
+        select(func.count())
+        .select_from(WebhookEndpoint)
+        .where(WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.deleted_at.is_(None))
+    )
+    if (count or 0) >= max_endpoints:
+        raise conflict(
+            f"The tenant already has {count} webhook endpoints, the most this server allows "
+            f"({max_endpoints}); delete one before creating another.",
+            slug="webhook-endpoint-limit",
+        )
 
 
 async def get_endpoint(session: AsyncSession, tenant_id: str, endpoint_id: str) -> WebhookEndpoint:
