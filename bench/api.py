@@ -141,6 +141,12 @@ async def bench_backend(
         "ASSINA_DATA_DIR": data_dir,
         "ASSINA_BENCH_ENDPOINTS": "1",
         "ASSINA_LOG_LEVEL": "warning",
+        # One key drives every request: a bucket it never empties keeps the limiter's cost
+        # in the numbers without refusals. ASSINA_API_RATE_LIMIT_PER_SECOND=0 turns it off.
+        "ASSINA_API_RATE_LIMIT_BURST": os.environ.get("ASSINA_API_RATE_LIMIT_BURST", "1000000000"),
+        # Likewise every request of the one key runs at once (bench/rate_limits.py measures
+        # the key's turns).
+        "ASSINA_API_CONCURRENCY_PER_KEY": os.environ.get("ASSINA_API_CONCURRENCY_PER_KEY", "1000"),
     }
     run_cli(env, "migrate")
     api_key = json.loads(run_cli(env, "tenant", "create", "Bench", "--json"))["api_key"]

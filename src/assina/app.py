@@ -20,7 +20,7 @@ from assina.core.http import BodyLimitMiddleware, install_error_handlers
 from assina.core.inputs import refuse_unstorable_url
 from assina.core.metrics import HttpMetrics, MetricsMiddleware
 from assina.core.openapi import install_openapi
-from assina.core.ratelimit import RateLimiter, RateLimitHeadersMiddleware
+from assina.core.ratelimit import KeyTurns, RateLimiter, RateLimitHeadersMiddleware
 from assina.core.secrets import SecretBox, load_or_create_secret_key
 from assina.customers.api import router as customers_router
 from assina.customers.models import CustomerStatus
@@ -72,6 +72,7 @@ def create_app(
         authenticator=ApiKeyAuthenticator(database, clock),
         limits=settings.limits(),
         rate_limiter=RateLimiter.for_engine(database.engine, clock),
+        key_turns=KeyTurns(settings.api_concurrency_per_key),
     )
 
     @asynccontextmanager

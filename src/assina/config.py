@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # refilled at `per_second` (0 turns the limit off, e.g. behind a gateway that limits).
     api_rate_limit_per_second: float = Field(default=50, ge=0)
     api_rate_limit_burst: int = Field(default=100, ge=1)
+    # Requests of one API key that run at once in a process; the others wait their turn.
+    api_concurrency_per_key: int = Field(default=8, ge=1)
     # Webhook endpoints a tenant may have (deleted ones do not count).
     max_webhook_endpoints: int = Field(default=50, ge=1)
     # Manual retries of messages, and recovers, per webhook endpoint per hour.

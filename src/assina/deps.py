@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,7 +20,7 @@ from assina.core.idempotency import (
     respond_once,
     respond_once_in_steps,
 )
-from assina.core.ratelimit import Limits, Policy, RateLimiter
+from assina.core.ratelimit import KeyTurns, Limits, Policy, RateLimiter
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.tenants.auth import ApiKeyAuthenticator
@@ -35,6 +36,7 @@ class Runtime:
     authenticator: ApiKeyAuthenticator
     limits: Limits
     rate_limiter: RateLimiter
+    key_turns: KeyTurns
 
     async def admit_manual_delivery(
         self, request: Request, policy: Policy, endpoint_id: str
@@ -118,19 +120,20 @@ async def require_caller(
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
+) -> AsyncIterator[Caller]:
+    """The tenant behind the API key, once the key's rate limit admits the request; the
+    request then runs in the key's turn (`KeyTurns`) until its answer is sent."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("Send the API key as `Authorization: Bearer <key>`.")
     key = await runtime.authenticator.key_for(credentials.credentials)
     if key is None:
         raise _unauthorized("The API key is not valid.")
     if runtime.limits.requests is not None:
-        # Before anything else is read: a refused request costs one statement.
+        # Before anything else is read: a refused request costs one statement, or none.
         await runtime.rate_limiter.admit(request.scope, runtime.limits.requests, key.key_id)
-    tenant = key.tenant
-    return Caller(
-        tenant=tenant, database=runtime.database, clock=await tenant_clock(runtime, tenant)
-    )
+    async with runtime.key_turns.turn(key.key_id):
+        clock = await tenant_clock(runtime, key.tenant)
+        yield Caller(tenant=key.tenant, database=runtime.database, clock=clock)
 
 
 async def tenant_clock(runtime: Runtime, tenant: TenantContext) -> Clock:

@@ -17,16 +17,17 @@ successful answers as on refusals.
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import Float, String, Table, func, literal, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Float, String
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.dml import ReturningInsert
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -136,48 +137,44 @@ class MemoryBuckets:
 
 
 class PostgresBuckets:
-    """Buckets shared by every process on one PostgreSQL database."""
+    """Buckets shared by every process on one PostgreSQL database.
+
+    The statements go to asyncpg directly, outside any transaction (autocommit): through
+    SQLAlchemy's compiler and result layer one take cost 1.8 ms of CPU, this way 0.5 ms
+    (bench/rate_limits.py, docs/performance.md)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def take(self, name: str, policy: Policy, now: datetime) -> Decision:
+        burst, rate = float(policy.burst), float(policy.per_second)
         async with self._engine.connect() as connection:
-            taken = (await connection.execute(_take_statement(name, policy, now))).first()
-            if taken is not None:
-                return Decision(policy, admitted=True, tokens=float(taken[0]))
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            tokens = await driver.fetchval(_TAKE, name, burst, rate, now)
+            if tokens is not None:
+                return Decision(policy, admitted=True, tokens=float(tokens))
             # Refused: the upsert's WHERE left the row as it was; read it for Retry-After.
-            table = _bucket_table()
-            row = (
-                await connection.execute(
-                    select(table.c.tokens, table.c.refilled_at).where(table.c.name == name)
-                )
-            ).one()
-        level = refill(float(row[0]), row[1], now, policy)
+            row = await driver.fetchrow(_READ, name)
+        level = refill(float(row["tokens"]), row["refilled_at"], now, policy)
         return Decision(policy, admitted=False, tokens=level)
 
 
-def _bucket_table() -> Table:
-    return cast(Table, RateBucket.__table__)
-
-
-def _take_statement(name: str, policy: Policy, now: datetime) -> ReturningInsert[Any]:
-    """One statement: a new bucket starts full less this request; an existing one is refilled
-    for the time elapsed and gives a token only if it then holds one (else no row returns)."""
-    table = _bucket_table()
-    at = literal(now, UTCDateTime())
-    elapsed = func.greatest(0.0, func.extract("epoch", at - table.c.refilled_at).cast(Float))
-    level = func.least(float(policy.burst), table.c.tokens + elapsed * policy.per_second)
-    return (
-        postgresql.insert(table)
-        .values(name=name, tokens=float(policy.burst - 1), refilled_at=now)
-        .on_conflict_do_update(
-            index_elements=[table.c.name],
-            set_={"tokens": level - 1, "refilled_at": func.greatest(at, table.c.refilled_at)},
-            where=level >= 1,
-        )
-        .returning(table.c.tokens)
-    )
+# $1 the bucket's name, $2 the burst, $3 tokens a second, $4 now. A new bucket starts full
+# less this request; an existing one is refilled for the time elapsed (none if `now` is
+# before its last refill: another process's clock a little behind) and gives a token only if
+# it then holds one; else the WHERE leaves it as it was and no row returns.
+_TAKE = """
+INSERT INTO rate_buckets AS b (name, tokens, refilled_at)
+VALUES ($1, $2::float8 - 1, $4::timestamptz)
+ON CONFLICT (name) DO UPDATE
+SET tokens = least($2::float8, b.tokens
+    + greatest(0, extract(epoch FROM $4::timestamptz - b.refilled_at)::float8) * $3::float8) - 1,
+  refilled_at = greatest($4::timestamptz, b.refilled_at)
+WHERE least($2::float8, b.tokens
+    + greatest(0, extract(epoch FROM $4::timestamptz - b.refilled_at)::float8) * $3::float8) >= 1
+RETURNING tokens
+"""
+_READ = "SELECT tokens, refilled_at FROM rate_buckets WHERE name = $1"
 
 
 @dataclass(frozen=True)
@@ -195,11 +192,17 @@ class Limits:
 
 
 class RateLimiter:
-    """Admits a request against a policy's bucket for one subject, or refuses it (429)."""
+    """Admits a request against a policy's bucket for one subject, or refuses it (429).
+
+    A refusal is remembered in this process until the bucket's level, as read then, has
+    refilled to one token: other processes can only take tokens from it meanwhile, so until
+    then the shared bucket would refuse too. A flood from one key is thus refused without a
+    statement per request, while its first refusal still came from the shared bucket."""
 
     def __init__(self, buckets: Buckets, clock: Clock) -> None:
         self._buckets = buckets
         self._clock = clock
+        self._refused: dict[str, tuple[Decision, datetime]] = {}
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, clock: Clock) -> RateLimiter:
@@ -210,10 +213,31 @@ class RateLimiter:
     async def admit(self, scope: Scope, policy: Policy, subject: str) -> None:
         """Take a token for `subject` (an API key's or endpoint's id), or raise the 429."""
         name = f"{policy.name}:{subject}"
-        decision = await self._buckets.take(name, policy, self._clock.real_now())
+        now = self._clock.real_now()
+        decision = self._still_refused(name, policy, now)
+        if decision is None:
+            decision = await self._buckets.take(name, policy, now)
+            if not decision.admitted:
+                self._remember_refusal(name, decision, now)
         note_decision(scope, decision)
         if not decision.admitted:
             raise too_many_requests(decision)
+
+    def _still_refused(self, name: str, policy: Policy, now: datetime) -> Decision | None:
+        held = self._refused.get(name)
+        if held is None:
+            return None
+        refused, at = held
+        level = refill(refused.tokens, at, now, policy)
+        if level >= 1 or now < at or refused.policy != policy:
+            del self._refused[name]
+            return None
+        return Decision(policy, admitted=False, tokens=level)
+
+    def _remember_refusal(self, name: str, decision: Decision, now: datetime) -> None:
+        if len(self._refused) >= MAX_MEMORY_BUCKETS:
+            self._refused.clear()  # forgetting costs a statement, never a wrong answer
+        self._refused[name] = (decision, now)
 
 
 def too_many_requests(decision: Decision) -> Problem:
@@ -267,3 +291,34 @@ class RateLimitHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class KeyTurns:
+    """At most `slots` requests of one API key run at once in this process; the others wait
+    their turn. Not a limit answered 429 but a fairness rule: a key that sends many requests
+    at once queues them behind each other, instead of in front of every other tenant's
+    requests for the process's database connections."""
+
+    def __init__(self, slots: int) -> None:
+        self._slots = slots
+        self._lines: dict[str, _Line] = {}
+
+    @asynccontextmanager
+    async def turn(self, key_id: str) -> AsyncIterator[None]:
+        line = self._lines.get(key_id)
+        if line is None:
+            line = self._lines[key_id] = _Line(asyncio.Semaphore(self._slots))
+        line.users += 1
+        try:
+            async with line.semaphore:
+                yield
+        finally:
+            line.users -= 1
+            if line.users == 0:  # an idle key keeps no line
+                del self._lines[key_id]
+
+
+@dataclass
+class _Line:
+    semaphore: asyncio.Semaphore
+    users: int = 0

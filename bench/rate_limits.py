@@ -1,0 +1,279 @@
+"""A burst from one API key against another tenant's latency (issue 13: limits).
+
+For each backend this starts a real `assina serve --no-worker` process (SQLite, and
+PostgreSQL through --database-url) with two tenants. The victim reads `GET /v1/tenant` at a
+steady pace (`--victim-rate` a second) throughout. First the victim alone (baseline), then
+`--bursts` bursts in which the attacker sends `--burst` requests with one key as fast as
+`--concurrency` connections allow (`POST /v1/customers`, the heavier route: each admitted one
+writes a customer and its event). Reported: the victim's p50/p99 in each phase, and how the
+attacker's requests were answered. With `--unlimited` the same runs again against a server
+whose limit is off (ASSINA_API_RATE_LIMIT_PER_SECOND=0), for comparison.
+
+It also times the limiter alone, in this process: one token taken from a PostgreSQL bucket
+(one autocommit upsert) and from an in-memory one (SQLite), `--takes` times each.
+
+    .venv/bin/python bench/rate_limits.py [--burst 1000] [--bursts 3] [--concurrency 50]
+        [--victim-rate 50] [--baseline-seconds 5] [--backends sqlite,postgresql] [--unlimited]
+
+PostgreSQL: ASSINA_BENCH_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench);
+the database is dropped and created anew.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+from api import ASSINA, DEFAULT_PG, ROOT, free_port, recreate_pg, run_cli, wait_ready
+
+from assina.core.clock import SystemClock
+from assina.core.ratelimit import MemoryBuckets, Policy, PostgresBuckets
+from assina.db import migrate
+from assina.db.database import create_engine
+
+
+@dataclass
+class Phase:
+    backend: str
+    limit: str
+    phase: str
+    victim_requests: int
+    victim_p50_ms: float
+    victim_p99_ms: float
+    victim_max_ms: float
+    victim_errors: int
+    attacker: dict[str, int] = field(default_factory=dict)
+    burst_seconds: float = 0.0
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+class Victim:
+    """Reads its tenant at a steady pace until stopped; keeps every latency."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str, api_key: str, rate: float):
+        self.http, self.base, self.rate = http, base, rate
+        self.headers = {"Authorization": f"Bearer {api_key}"}
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.stop = asyncio.Event()
+
+    async def run(self) -> None:
+        interval = 1 / self.rate
+        next_at = time.perf_counter()
+        while not self.stop.is_set():
+            started = time.perf_counter()
+            async with self.http.get(f"{self.base}/v1/tenant", headers=self.headers) as answer:
+                await answer.read()
+                if answer.status != 200:
+                    self.errors += 1
+            self.latencies.append(time.perf_counter() - started)
+            next_at += interval
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+
+    def take(self) -> tuple[list[float], int]:
+        """The latencies and errors so far, and start afresh."""
+        taken, errors = self.latencies, self.errors
+        self.latencies, self.errors = [], 0
+        return taken, errors
+
+
+async def burst(
+    http: aiohttp.ClientSession, base: str, api_key: str, requests: int, concurrency: int
+) -> tuple[Counter[int], float]:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    statuses: Counter[int] = Counter()
+    queue = iter(range(requests))
+
+    async def one_connection() -> None:
+        for n in queue:
+            body = {"name": f"Cliente {n}", "document": "529.982.247-25"}
+            async with http.post(f"{base}/v1/customers", json=body, headers=headers) as answer:
+                await answer.read()
+                statuses[answer.status] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_connection() for _ in range(concurrency)))
+    return statuses, time.perf_counter() - started
+
+
+def phase_of(backend: str, limit: str, name: str, latencies: list[float], errors: int) -> Phase:
+    ordered = sorted(latencies)
+    return Phase(
+        backend=backend,
+        limit=limit,
+        phase=name,
+        victim_requests=len(ordered),
+        victim_p50_ms=statistics.median(ordered) * 1000,
+        victim_p99_ms=percentile(ordered, 0.99) * 1000,
+        victim_max_ms=ordered[-1] * 1000,
+        victim_errors=errors,
+    )
+
+
+async def run_server(
+    backend: str, database_url: str, limit: str, args: argparse.Namespace
+) -> list[Phase]:
+    data_dir = tempfile.mkdtemp(prefix="assina-bench-")
+    env = {
+        **os.environ,
+        "ASSINA_DATABASE_URL": database_url,
+        "ASSINA_DATA_DIR": data_dir,
+        "ASSINA_LOG_LEVEL": "warning",
+    }
+    if limit == "off":
+        env["ASSINA_API_RATE_LIMIT_PER_SECOND"] = "0"
+    run_cli(env, "migrate")
+    victim_key = json.loads(run_cli(env, "tenant", "create", "Vitima", "--json"))["api_key"]
+    attacker_key = json.loads(run_cli(env, "tenant", "create", "Rajada", "--json"))["api_key"]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
+        [ASSINA, "serve", "--port", str(port), "--no-worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    phases: list[Phase] = []
+    try:
+        await wait_ready(base)
+        connector = aiohttp.TCPConnector(limit=args.concurrency + 4)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            victim = Victim(http, base, victim_key, args.victim_rate)
+            running = asyncio.create_task(victim.run())
+            await asyncio.sleep(1.0)  # warm-up, not counted
+            victim.take()
+            await asyncio.sleep(args.baseline_seconds)
+            phases.append(phase_of(backend, limit, "baseline", *victim.take()))
+            statuses: Counter[int] = Counter()
+            burst_seconds = 0.0
+            for _ in range(args.bursts):
+                answered, seconds = await burst(
+                    http, base, attacker_key, args.burst, args.concurrency
+                )
+                statuses += answered
+                burst_seconds += seconds
+            under_burst = phase_of(backend, limit, "burst", *victim.take())
+            under_burst.attacker = {str(status): n for status, n in sorted(statuses.items())}
+            under_burst.burst_seconds = burst_seconds
+            phases.append(under_burst)
+            victim.stop.set()
+            await running
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return phases
+
+
+async def limiter_cost(pg_url: str | None, takes: int) -> list[dict[str, object]]:
+    """Wall and CPU time of one take, in this process, with nothing else running here."""
+    policy = Policy("requests", burst=10**9, per_second=1.0, unit="requests")
+    clock = SystemClock()
+    rows: list[dict[str, object]] = []
+    memory = MemoryBuckets()
+    stores: list[tuple[str, object]] = [("memory (SQLite)", memory)]
+    engine = None
+    if pg_url is not None:
+        await recreate_pg(pg_url)
+        engine = create_engine(pg_url, pool_size=2)
+        await migrate.upgrade(engine)
+        stores.append(("PostgreSQL upsert", PostgresBuckets(engine)))
+    try:
+        for name, store in stores:
+            assert isinstance(store, MemoryBuckets | PostgresBuckets)
+            for _ in range(50):  # warm-up: connection, statement cache
+                await store.take("requests:warm", policy, clock.real_now())
+            wall, cpu = time.perf_counter(), time.process_time()
+            for _ in range(takes):
+                await store.take("requests:bench", policy, clock.real_now())
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            rows.append(
+                {
+                    "store": name,
+                    "takes": takes,
+                    "wall_ms_per_take": wall / takes * 1000,
+                    "cpu_ms_per_take": cpu / takes * 1000,
+                }
+            )
+    finally:
+        if engine is not None:
+            await engine.dispose()
+    return rows
+
+
+def report(phases: list[Phase], costs: list[dict[str, object]]) -> str:
+    lines = [
+        "| backend | limit | phase | victim requests | p50 ms | p99 ms | max ms | victim errors "
+        "| attacker answers | burst s |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for p in phases:
+        attacker = ", ".join(f"{n} x {status}" for status, n in p.attacker.items()) or "—"
+        seconds = f"{p.burst_seconds:.1f}" if p.burst_seconds else "—"
+        lines.append(
+            f"| {p.backend} | {p.limit} | {p.phase} | {p.victim_requests} "
+            f"| {p.victim_p50_ms:.1f} | {p.victim_p99_ms:.1f} | {p.victim_max_ms:.1f} "
+            f"| {p.victim_errors} | {attacker} | {seconds} |"
+        )
+    lines += [
+        "",
+        "| limiter store | takes | wall ms / take | CPU ms / take |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for c in costs:
+        lines.append(
+            f"| {c['store']} | {c['takes']} | {c['wall_ms_per_take']:.3f} "
+            f"| {c['cpu_ms_per_take']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--bursts", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--victim-rate", type=float, default=50.0)
+    parser.add_argument("--baseline-seconds", type=float, default=5.0)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--unlimited", action="store_true")
+    parser.add_argument("--takes", type=int, default=2000)
+    args = parser.parse_args()
+
+    pg_url = os.environ.get("ASSINA_BENCH_PG_URL", DEFAULT_PG)
+    phases: list[Phase] = []
+    for limit in ["on", "off"] if args.unlimited else ["on"]:
+        for backend in args.backends.split(","):
+            if backend == "sqlite":
+                path = Path(tempfile.mkdtemp(prefix="assina-bench-")) / "bench.db"
+                url = f"sqlite+aiosqlite:///{path}"
+            else:
+                url = pg_url
+                await recreate_pg(url)
+            phases += await run_server(backend, url, limit, args)
+    use_pg = "postgresql" in args.backends.split(",")
+    costs = await limiter_cost(pg_url if use_pg else None, args.takes)
+
+    print(f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(report(phases, costs))
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    results = {"phases": [asdict(p) for p in phases], "limiter": costs}
+    (out / "rate_limits.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
