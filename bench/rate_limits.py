@@ -1,19 +1,21 @@
 """A burst from one API key against another tenant's latency (issue 13: limits).
 
 For each backend this starts a real `assina serve --no-worker` process (SQLite, and
-PostgreSQL through --database-url) with two tenants. The victim reads `GET /v1/tenant` at a
-steady pace (`--victim-rate` a second) throughout. First the victim alone (baseline), then
+PostgreSQL through ASSINA_DATABASE_URL) with two tenants. The victim reads `GET /v1/tenant` at
+a steady pace (`--victim-rate` a second) throughout. First the victim alone (baseline), then
 `--bursts` bursts in which the attacker sends `--burst` requests with one key as fast as
-`--concurrency` connections allow (`POST /v1/customers`, the heavier route: each admitted one
-writes a customer and its event). Reported: the victim's p50/p99 in each phase, and how the
-attacker's requests were answered. With `--unlimited` the same runs again against a server
-whose limit is off (ASSINA_API_RATE_LIMIT_PER_SECOND=0), for comparison.
+`--concurrency` connections allow: `POST /v1/customers` (`--attack write`, the default: each
+admitted one writes a customer and its event) or `GET /v1/customers` (`--attack read`).
+Reported: the victim's p50/p99 in each phase, and how the attacker's requests were answered.
+With `--unlimited` the same runs again against a server whose limits are off
+(ASSINA_API_RATE_LIMIT_PER_SECOND=0, ASSINA_API_CONCURRENCY_PER_KEY=100000), for comparison.
 
 It also times the limiter alone, in this process: one token taken from a PostgreSQL bucket
 (one autocommit upsert) and from an in-memory one (SQLite), `--takes` times each.
 
     .venv/bin/python bench/rate_limits.py [--burst 1000] [--bursts 3] [--concurrency 50]
-        [--victim-rate 50] [--baseline-seconds 5] [--backends sqlite,postgresql] [--unlimited]
+        [--victim-rate 50] [--baseline-seconds 5] [--backends sqlite,postgresql]
+        [--attack write|read] [--unlimited]
 
 PostgreSQL: ASSINA_BENCH_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench);
 the database is dropped and created anew.
@@ -92,21 +94,29 @@ class Victim:
 
 
 async def burst(
-    http: aiohttp.ClientSession, base: str, api_key: str, requests: int, concurrency: int
+    http: aiohttp.ClientSession,
+    base: str,
+    api_key: str,
+    args: argparse.Namespace,
 ) -> tuple[Counter[int], float]:
     headers = {"Authorization": f"Bearer {api_key}"}
     statuses: Counter[int] = Counter()
-    queue = iter(range(requests))
+    queue = iter(range(args.burst))
+    url = f"{base}/v1/customers"
 
     async def one_connection() -> None:
         for n in queue:
-            body = {"name": f"Cliente {n}", "document": "529.982.247-25"}
-            async with http.post(f"{base}/v1/customers", json=body, headers=headers) as answer:
+            if args.attack == "read":
+                answer = await http.get(url, headers=headers)
+            else:
+                body = {"name": f"Cliente {n}", "document": "529.982.247-25"}
+                answer = await http.post(url, json=body, headers=headers)
+            async with answer:
                 await answer.read()
                 statuses[answer.status] += 1
 
     started = time.perf_counter()
-    await asyncio.gather(*(one_connection() for _ in range(concurrency)))
+    await asyncio.gather(*(one_connection() for _ in range(args.concurrency)))
     return statuses, time.perf_counter() - started
 
 
@@ -136,6 +146,7 @@ async def run_server(
     }
     if limit == "off":
         env["ASSINA_API_RATE_LIMIT_PER_SECOND"] = "0"
+        env["ASSINA_API_CONCURRENCY_PER_KEY"] = "100000"
     run_cli(env, "migrate")
     victim_key = json.loads(run_cli(env, "tenant", "create", "Vitima", "--json"))["api_key"]
     attacker_key = json.loads(run_cli(env, "tenant", "create", "Rajada", "--json"))["api_key"]
@@ -161,9 +172,7 @@ async def run_server(
             statuses: Counter[int] = Counter()
             burst_seconds = 0.0
             for _ in range(args.bursts):
-                answered, seconds = await burst(
-                    http, base, attacker_key, args.burst, args.concurrency
-                )
+                answered, seconds = await burst(http, base, attacker_key, args)
                 statuses += answered
                 burst_seconds += seconds
             under_burst = phase_of(backend, limit, "burst", *victim.take())
@@ -249,6 +258,7 @@ async def main() -> None:
     parser.add_argument("--victim-rate", type=float, default=50.0)
     parser.add_argument("--baseline-seconds", type=float, default=5.0)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--attack", choices=["write", "read"], default="write")
     parser.add_argument("--unlimited", action="store_true")
     parser.add_argument("--takes", type=int, default=2000)
     args = parser.parse_args()
@@ -267,12 +277,12 @@ async def main() -> None:
     use_pg = "postgresql" in args.backends.split(",")
     costs = await limiter_cost(pg_url if use_pg else None, args.takes)
 
-    print(f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, attack {args.attack}")
     print(report(phases, costs))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     results = {"phases": [asdict(p) for p in phases], "limiter": costs}
-    (out / "rate_limits.json").write_text(json.dumps(results, indent=2))
+    (out / f"rate_limits_{args.attack}.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
