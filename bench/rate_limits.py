@@ -14,7 +14,7 @@ It also times the limiter alone, in this process: one token taken from a Postgre
 (one autocommit upsert) and from an in-memory one (SQLite), `--takes` times each.
 
     .venv/bin/python bench/rate_limits.py [--burst 1000] [--bursts 3] [--concurrency 50]
-        [--victim-rate 50] [--baseline-seconds 5] [--backends sqlite,postgresql]
+        [--victim-rate 10] [--baseline-seconds 10] [--backends sqlite,postgresql]
         [--attack write|read] [--unlimited]
 
 PostgreSQL: ASSINA_BENCH_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench);
@@ -255,8 +255,8 @@ async def main() -> None:
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--bursts", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--victim-rate", type=float, default=50.0)
-    parser.add_argument("--baseline-seconds", type=float, default=5.0)
+    parser.add_argument("--victim-rate", type=float, default=10.0)
+    parser.add_argument("--baseline-seconds", type=float, default=10.0)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--attack", choices=["write", "read"], default="write")
     parser.add_argument("--unlimited", action="store_true")

@@ -26,7 +26,7 @@ from assina.customers.api import router as customers_router
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut
 from assina.db.database import Database
-from assina.deps import Runtime
+from assina.deps import EarlyRefusalMiddleware, Runtime
 from assina.dunning.api import router as dunning_router
 from assina.events.api import router as events_router
 from assina.notifications.api import router as notifications_router
@@ -121,6 +121,7 @@ def create_app(
 
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(EarlyRefusalMiddleware, runtime=runtime)  # before the body is read
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
     return app
 

@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assina.config import Settings
 from assina.core.clock import Clock, ShiftedClock
 from assina.core.errors import Problem
+from assina.core.http import problem_response
 from assina.core.idempotency import (
     LongUseCase,
     UseCase,
@@ -20,7 +22,7 @@ from assina.core.idempotency import (
     respond_once,
     respond_once_in_steps,
 )
-from assina.core.ratelimit import KeyTurns, Limits, Policy, RateLimiter
+from assina.core.ratelimit import KeyTurns, Limits, Policy, RateLimiter, too_many_requests
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.tenants.auth import ApiKeyAuthenticator
@@ -167,3 +169,40 @@ async def require_idempotent_caller(
 
 
 IdempotentCallerDep = Annotated[IdempotentCaller, Depends(require_idempotent_caller)]
+
+
+class EarlyRefusalMiddleware:
+    """Refuses a key this process knows to be over its rate limit before anything else runs
+    (routing, dependencies, reading the body): a flood's 429s then cost the least a request
+    can, which leaves the process's time to other tenants (docs/limits.md). A key not in the
+    authentication cache, or not known refused, goes on to `require_caller` as usual."""
+
+    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = self._refusal(scope) if scope["type"] == "http" else None
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        await problem_response(refusal)(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> Problem | None:
+        policy = self.runtime.limits.requests
+        api_key = _bearer_token(scope)
+        if policy is None or api_key is None:
+            return None
+        key = self.runtime.authenticator.cached_key(api_key)
+        if key is None:
+            return None
+        decision = self.runtime.rate_limiter.known_refusal(policy, key.key_id)
+        return None if decision is None else too_many_requests(decision)
+
+
+def _bearer_token(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None

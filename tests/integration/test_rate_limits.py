@@ -36,6 +36,8 @@ PER_SECOND = DEFAULTS.api_rate_limit_per_second
 WINDOW = math.ceil(BURST / PER_SECOND)  # seconds an empty bucket takes to fill
 HOOK = "http://127.0.0.1:9/hook"  # never called: no dispatcher runs in these tests
 
+JSON = {"Content-Type": "application/json"}
+
 AppFactory = Callable[..., Awaitable[httpx.AsyncClient]]
 
 
@@ -109,6 +111,13 @@ async def test_a_burst_past_the_bucket_is_answered_429_with_headers(
     assert refused.headers["Retry-After"] == "1"
     assert policy_of(refused) == f'"requests";q={BURST};w={WINDOW}'
     assert state_of(refused) == f'"requests";r=0;t={WINDOW}'
+
+    # Known refused, the key is answered before its request is even read: a body that is
+    # not JSON gets the 429, not a 400.
+    again = await api.post("/v1/customers", content=b"{not json", headers=JSON)
+    assert_problem(again, 429, "rate-limited")
+    assert again.headers["Retry-After"] == "1"
+    assert state_of(again) == f'"requests";r=0;t={WINDOW}'
 
 
 async def test_the_bucket_refills_with_the_clock(

@@ -223,6 +223,11 @@ class RateLimiter:
         if not decision.admitted:
             raise too_many_requests(decision)
 
+    def known_refusal(self, policy: Policy, subject: str) -> Decision | None:
+        """The refusal this process remembers for `subject`, if it still holds: what `admit`
+        would answer, without a statement and without raising."""
+        return self._still_refused(f"{policy.name}:{subject}", policy, self._clock.real_now())
+
     def _still_refused(self, name: str, policy: Policy, now: datetime) -> Decision | None:
         held = self._refused.get(name)
         if held is None:

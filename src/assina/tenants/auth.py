@@ -44,11 +44,22 @@ class ApiKeyAuthenticator:
         self._cache_for = timedelta(seconds=cache_seconds)
         self._cache: dict[str, AuthenticatedKey] = {}
 
+    def cached_key(self, api_key: str) -> AuthenticatedKey | None:
+        """The key as this process read it less than the cache's time ago, without asking the
+        database (None when not cached, which says nothing of its validity)."""
+        cached = self._cache.get(hash_api_key(api_key))
+        if cached is None or not self._fresh(cached, self._clock.real_now()):
+            return None
+        return cached
+
+    def _fresh(self, cached: AuthenticatedKey, now: datetime) -> bool:
+        return timedelta(0) <= now - cached.read_at < self._cache_for
+
     async def key_for(self, api_key: str) -> AuthenticatedKey | None:
         key_hash = hash_api_key(api_key)
         now = self._clock.real_now()
         cached = self._cache.get(key_hash)
-        if cached is not None and timedelta(0) <= now - cached.read_at < self._cache_for:
+        if cached is not None and self._fresh(cached, now):
             return cached
         async with self._database.read() as session:
             owner = await authenticate(session, key_hash)
