@@ -103,7 +103,7 @@ async def seed(database: Database, contracts: int, charge_emails: bool) -> str:
     async with database.write() as session:
         tenant = await create_tenant(session, clock, SecretBox(KEY), "Bench", ZONE)
         hook = EndpointCreate(url="http://127.0.0.1:9/hook", event_types=["*"])
-        await create_endpoint(session, clock, SecretBox(KEY), tenant.tenant_id, hook, True)
+        await create_endpoint(session, clock, SecretBox(KEY), tenant.tenant_id, hook, True, 1)
         if not charge_emails:
             disabled = [EmailKind.CHARGE_CREATED.value]
             settings = EmailSettings(

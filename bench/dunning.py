@@ -78,7 +78,7 @@ async def seed(database: Database, customers: int) -> None:
     async with database.write() as session:
         tenant = await create_tenant(session, clock, SecretBox(KEY), "Bench", ZONE)
         hook = EndpointCreate(url="http://127.0.0.1:9/hook", event_types=["*"])
-        await create_endpoint(session, clock, SecretBox(KEY), tenant.tenant_id, hook, True)
+        await create_endpoint(session, clock, SecretBox(KEY), tenant.tenant_id, hook, True, 1)
     for first in range(1, customers + 1, SEED_CHUNK):
         numbers = range(first, min(first + SEED_CHUNK, customers + 1))
         rows = [bench_customer(tenant.tenant_id, number) for number in numbers]

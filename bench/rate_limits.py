@@ -10,8 +10,9 @@ Reported: the victim's p50/p99 in each phase, and how the attacker's requests we
 With `--unlimited` the same runs again against a server whose limits are off
 (ASSINA_API_RATE_LIMIT_PER_SECOND=0, ASSINA_API_CONCURRENCY_PER_KEY=100000), for comparison.
 
-It also times the limiter alone, in this process: one token taken from a PostgreSQL bucket
-(one autocommit upsert) and from an in-memory one (SQLite), `--takes` times each.
+It also times, in this process, the limiter alone (one token taken from a PostgreSQL bucket,
+one autocommit upsert, and from an in-memory one, `--takes` times each) and the CPU of one
+answer of an in-process app: a refused key's 429 against `GET /healthz` and an admitted read.
 
     .venv/bin/python bench/rate_limits.py [--burst 1000] [--bursts 3] [--concurrency 50]
         [--victim-rate 10] [--baseline-seconds 10] [--backends sqlite,postgresql]
@@ -27,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import tempfile
@@ -37,12 +39,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import httpx
 from api import ASSINA, DEFAULT_PG, ROOT, free_port, recreate_pg, run_cli, wait_ready
 
+from assina.app import create_app
+from assina.config import Settings
 from assina.core.clock import SystemClock
 from assina.core.ratelimit import MemoryBuckets, Policy, PostgresBuckets
+from assina.core.secrets import SecretBox
 from assina.db import migrate
-from assina.db.database import create_engine
+from assina.db.database import Database, create_engine
+from assina.tenants.service import create_tenant
+
+BENCH_SECRET = secrets.token_urlsafe(32)
 
 
 @dataclass
@@ -223,7 +232,52 @@ async def limiter_cost(pg_url: str | None, takes: int) -> list[dict[str, object]
     return rows
 
 
-def report(phases: list[Phase], costs: list[dict[str, object]]) -> str:
+async def answer_costs(requests: int) -> list[dict[str, object]]:
+    """CPU per answer of an app in this process (httpx over ASGI, client included) on SQLite:
+    a refused key's 429, `GET /healthz` (no key, no database), and an admitted
+    `GET /v1/tenant`. The bucket holds `requests` + 1, so the admitted key never runs out."""
+    data_dir = Path(tempfile.mkdtemp(prefix="assina-bench-"))
+    url = f"sqlite+aiosqlite:///{data_dir / 'costs.db'}"
+    database = Database.from_url(url, 2)
+    await migrate.upgrade(database.engine)
+    clock = SystemClock()
+    box = SecretBox(BENCH_SECRET)
+    async with database.write() as session:
+        admitted = await create_tenant(session, clock, box, "Admitida")
+        refused = await create_tenant(session, clock, box, "Recusada")
+    settings = Settings(
+        database_url=url,
+        secret_key=BENCH_SECRET,
+        data_dir=data_dir,
+        api_rate_limit_burst=requests + 1,
+        api_rate_limit_per_second=0.001,
+    )
+    app = create_app(settings, database=database, clock=clock)
+    rows: list[dict[str, object]] = []
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+        flood = {"Authorization": f"Bearer {refused.api_key}"}
+        calm = {"Authorization": f"Bearer {admitted.api_key}"}
+        for _ in range(requests + 2):  # empties the flooding key's bucket
+            await http.get("/v1/tenant", headers=flood)
+        for name, path, headers, status in (
+            ("429 of a key known refused", "/v1/tenant", flood, 429),
+            ("GET /healthz (no key)", "/healthz", {}, 200),
+            ("GET /v1/tenant, admitted", "/v1/tenant", calm, 200),
+        ):
+            cpu = time.process_time()
+            for _ in range(requests):
+                answer = await http.get(path, headers=headers)
+                assert answer.status_code == status, answer.text
+            spent = time.process_time() - cpu
+            rows.append({"answer": name, "requests": requests, "cpu_ms": spent / requests * 1000})
+    await database.dispose()
+    return rows
+
+
+def report(
+    phases: list[Phase], costs: list[dict[str, object]], answers: list[dict[str, object]]
+) -> str:
     lines = [
         "| backend | limit | phase | victim requests | p50 ms | p99 ms | max ms | victim errors "
         "| attacker answers | burst s |",
@@ -276,12 +330,13 @@ async def main() -> None:
             phases += await run_server(backend, url, limit, args)
     use_pg = "postgresql" in args.backends.split(",")
     costs = await limiter_cost(pg_url if use_pg else None, args.takes)
+    answers = await answer_costs(args.takes)
 
     print(f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, attack {args.attack}")
-    print(report(phases, costs))
+    print(report(phases, costs, answers))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    results = {"phases": [asdict(p) for p in phases], "limiter": costs}
+    results = {"phases": [asdict(p) for p in phases], "limiter": costs, "answers": answers}
     (out / f"rate_limits_{args.attack}.json").write_text(json.dumps(results, indent=2))
 
 

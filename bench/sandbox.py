@@ -113,7 +113,7 @@ async def seed(database: Database, contracts: int, today: date) -> dict[str, Cre
             tenants[name] = await create_tenant(session, clock, box, name, ZONE, sandbox=sandbox)
         for name in ("sandbox", "twin"):
             hook = EndpointCreate(url="http://127.0.0.1:9/hook", event_types=["*"])
-            await create_endpoint(session, clock, box, tenants[name].tenant_id, hook, True)
+            await create_endpoint(session, clock, box, tenants[name].tenant_id, hook, True, 1)
     for name in ("sandbox", "twin"):
         tenant_id = tenants[name].tenant_id
         customers = [bench_customer(tenant_id, number) for number in range(1, contracts + 1)]
