@@ -301,6 +301,9 @@ def report(
             f"| {c['store']} | {c['takes']} | {c['wall_ms_per_take']:.3f} "
             f"| {c['cpu_ms_per_take']:.3f} |"
         )
+    lines += ["", "| answer, in process | requests | CPU ms each |", "| --- | ---: | ---: |"]
+    for a in answers:
+        lines.append(f"| {a['answer']} | {a['requests']} | {a['cpu_ms']:.3f} |")
     return "\n".join(lines)
 
 
