@@ -265,14 +265,27 @@ def install_new_key_file(key_dir: Path, new_key: str, now: datetime) -> tuple[Pa
     pending file, and the next run finishes the job."""
     key_file = key_dir / SECRET_KEY_FILE
     pending = key_dir / PENDING_KEY_FILE
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    kept = key_dir / f"{SECRET_KEY_FILE}.replaced-{stamp}"
-    _write_private(kept, key_file.read_text().strip())
+    kept = _keep(key_dir, key_file.read_text().strip(), now)
     if not pending.exists():  # removed by hand since plan_keys wrote it
         _write_private(pending, new_key)
     os.replace(pending, key_file)
     _sync_directory(key_dir)
     return key_file, kept
+
+
+def _keep(key_dir: Path, old_key: str, now: datetime) -> Path:
+    """The old key in a file of its own: never over another kept key (two rotations within a
+    second), reused when it already holds this one (a run finishing an interrupted one)."""
+    stem = f"{SECRET_KEY_FILE}.replaced-{now.strftime('%Y%m%dT%H%M%SZ')}"
+    for attempt in range(1, 1000):
+        kept = key_dir / (stem if attempt == 1 else f"{stem}-{attempt}")
+        if kept.exists():
+            if kept.read_text().strip() == old_key:
+                return kept
+            continue
+        _write_private(kept, old_key)
+        return kept
+    raise RotationRefused(f"too many files named {stem}* in {key_dir}")
 
 
 async def rotate_secret_key(database: Database, plan: KeyPlan, now: datetime) -> RotationReport:

@@ -25,11 +25,23 @@ from assina.core.clock import FrozenClock
 from assina.core.idempotency import IdempotencyKey
 from assina.core.secrets import SECRET_KEY_FILE, SecretBox, SecretKeyMismatch
 from assina.db.database import Database
-from assina.secret_rotation import PENDING_KEY_FILE, plan_keys, reseal_everything
+from assina.secret_rotation import (
+    PENDING_KEY_FILE,
+    RotationRefused,
+    install_new_key_file,
+    plan_keys,
+    reseal_everything,
+)
 from assina.tenants.models import Tenant
 from assina.webhooks.models import WebhookEndpoint
 from tests.assertions import assert_problem
-from tests.conftest import TEST_SECRET_KEY, TenantClient, fresh_pg_database, postgres_base_url
+from tests.conftest import (
+    START,
+    TEST_SECRET_KEY,
+    TenantClient,
+    fresh_pg_database,
+    postgres_base_url,
+)
 from tests.integration import test_cli as cli_support
 from tests.integration.test_cli import Cli
 
@@ -231,9 +243,9 @@ async def test_a_process_left_with_the_old_key_answers_503_not_500(
 
 
 def test_keys_from_the_environment_need_the_new_one_given(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="ASSINA_NEW_SECRET_KEY"):
+    with pytest.raises(RotationRefused, match="ASSINA_NEW_SECRET_KEY"):
         plan_keys("old", None, tmp_path)
-    with pytest.raises(Exception, match="is the current one"):
+    with pytest.raises(RotationRefused, match="is the current one"):
         plan_keys("old", "old", tmp_path)
     plan = plan_keys("old", "new", tmp_path)
     assert (plan.old_key, plan.new_key, plan.key_dir) == ("old", "new", None)
@@ -241,7 +253,7 @@ def test_keys_from_the_environment_need_the_new_one_given(tmp_path: Path) -> Non
 
 
 def test_a_key_file_rotation_writes_the_new_key_first_and_reuses_it(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="no key to rotate"):
+    with pytest.raises(RotationRefused, match="no key to rotate"):
         plan_keys(None, None, tmp_path)
     (tmp_path / SECRET_KEY_FILE).write_text("old-key\n")
     plan = plan_keys(None, None, tmp_path)
@@ -250,8 +262,25 @@ def test_a_key_file_rotation_writes_the_new_key_first_and_reuses_it(tmp_path: Pa
     assert stat.S_IMODE(pending.stat().st_mode) == 0o600
     # Interrupted before the database was sealed (or after): the next run uses the same key.
     assert plan_keys(None, None, tmp_path).new_key == plan.new_key
-    with pytest.raises(Exception, match="interrupted rotation"):
+    with pytest.raises(RotationRefused, match="interrupted rotation"):
         plan_keys(None, "another-new-key", tmp_path)
+
+
+def test_two_rotations_within_a_second_keep_both_old_keys(tmp_path: Path) -> None:
+    (tmp_path / SECRET_KEY_FILE).write_text("first-key\n")
+    first = plan_keys(None, None, tmp_path)
+    _, kept_first = install_new_key_file(tmp_path, first.new_key, START)
+    second = plan_keys(None, None, tmp_path)
+    _, kept_second = install_new_key_file(tmp_path, second.new_key, START)
+    assert kept_first != kept_second
+    assert kept_first.read_text().strip() == "first-key"
+    assert kept_second.read_text().strip() == first.new_key
+    assert (tmp_path / SECRET_KEY_FILE).read_text().strip() == second.new_key
+    # A crash after keeping the old key, before the rename: the next run keeps it once.
+    (tmp_path / SECRET_KEY_FILE).write_text(first.new_key + "\n")
+    (tmp_path / PENDING_KEY_FILE).write_text(second.new_key + "\n")
+    assert install_new_key_file(tmp_path, second.new_key, START)[1] == kept_second
+    assert len(list(tmp_path.glob("*.replaced-*"))) == 2
 
 
 # --- the command line, on both databases ----------------------------------------------------
