@@ -89,6 +89,8 @@ def plan_keys(configured: str | None, configured_new: str | None, data_dir: Path
             f"no key to rotate: ASSINA_SECRET_KEY is unset and {key_file} does not exist"
         )
     old_key = key_file.read_text().strip()
+    if configured_new == old_key:  # refused before it is written as the pending key
+        raise RotationRefused("the new secret key is the current one")
     new_key = _pending_key(data_dir, configured_new)
     return _distinct(KeyPlan(old_key, new_key, data_dir))
 

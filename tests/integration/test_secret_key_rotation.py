@@ -256,6 +256,9 @@ def test_a_key_file_rotation_writes_the_new_key_first_and_reuses_it(tmp_path: Pa
     with pytest.raises(RotationRefused, match="no key to rotate"):
         plan_keys(None, None, tmp_path)
     (tmp_path / SECRET_KEY_FILE).write_text("old-key\n")
+    with pytest.raises(RotationRefused, match="is the current one"):
+        plan_keys(None, "old-key", tmp_path)
+    assert not (tmp_path / PENDING_KEY_FILE).exists()  # nothing left to trip the next run
     plan = plan_keys(None, None, tmp_path)
     pending = tmp_path / PENDING_KEY_FILE
     assert pending.read_text().strip() == plan.new_key != "old-key"
