@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assina.core.errors import PROBLEM_CONTENT_TYPE, FieldError, Problem
+from assina.core.secrets import SecretKeyMismatch
 
 logger = logging.getLogger("assina.http")
 
@@ -76,8 +77,24 @@ async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
     return problem_response(Problem(500, "internal-error", "An unexpected error happened."))
 
 
+async def _on_foreign_secret_key(request: Request, error: Exception) -> JSONResponse:
+    # The operator's mistake, not the caller's: every process must share ASSINA_SECRET_KEY.
+    # Logged at error level (with the remedy) so it is seen; the caller learns only that the
+    # server is misconfigured, never which key or value.
+    logger.error("%s %s: %s", request.method, request.url.path, error)
+    problem = Problem(
+        503,
+        "secret-key-mismatch",
+        "The server is misconfigured: it cannot open the secrets it stored. Nothing was "
+        "changed; try again once its operator has fixed it.",
+        "Service Unavailable",
+    )
+    return problem_response(problem)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(SecretKeyMismatch, _on_foreign_secret_key)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
