@@ -215,6 +215,8 @@ class CarefulClient:
     server_errors: list[Answer] = field(default_factory=list)
     dropped: int = 0
     calls: int = 0
+    # The id of each object a POST answered 201 for (retries included: once each, if idempotent).
+    created: list[str] = field(default_factory=list)
 
     async def call(self, method: str, path: str, body: object = None) -> Any:
         headers = {"Authorization": f"Bearer {self.api_key}"}
@@ -234,7 +236,10 @@ class CarefulClient:
                     answer = await response.read()
                     if response.status < 500:
                         assert response.status < 400, (method, path, response.status, answer)
-                        return await response.json()
+                        payload = await response.json()
+                        if response.status == 201:
+                            self.created.append(payload["id"])
+                        return payload
                     self.server_errors.append(Answer(time.monotonic(), response.status, path))
             except (aiohttp.ClientError, TimeoutError):
                 self.dropped += 1  # the server was killed mid-request, or is starting again

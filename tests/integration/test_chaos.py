@@ -8,7 +8,8 @@ webhook receiver down for a while. Afterwards, once the outbox has drained:
 - duplicates at the receiver are at most the deliveries that were in flight when a worker or
   the database died (see `in_flight_at`);
 - no message is left pending, failed or leased;
-- no request was answered 5xx except 503 while PostgreSQL was down or just restarting.
+- no request was answered 5xx except 503 while PostgreSQL was down or just restarting;
+- each write, retried with its Idempotency-Key through kills and the crash, was done once.
 
 It runs its own PostgreSQL cluster (initdb in a temporary directory), never the shared server.
 `ASSINA_CHAOS_SEED` replays a run; the seed is printed either way.
@@ -222,6 +223,16 @@ async def messages_by_state(engine: AsyncEngine, endpoint_id: str) -> dict[str, 
     return states
 
 
+async def stored_ids(engine: AsyncEngine) -> list[str]:
+    """Every customer, charge and product stored (the endpoint too)."""
+    query = text(
+        "SELECT id FROM customers UNION ALL SELECT id FROM charges "
+        "UNION ALL SELECT id FROM products UNION ALL SELECT id FROM webhook_endpoints"
+    )
+    async with engine.connect() as connection:
+        return list((await connection.execute(query)).scalars())
+
+
 def log_tails(processes: list[Supervised]) -> str:
     return "\n".join(
         f"--- {p.name}\n{p.log_path.read_text(errors='replace')[-3000:]}" for p in processes
@@ -285,6 +296,8 @@ async def test_no_message_is_lost_through_kills_a_database_crash_and_a_receiver_
         assert states["delivered"] <= set(receiver.delivered), "delivered but never received"
         assert states["leased"] == set(), "messages left leased"
         assert duplicates <= bound
+        # Each write retried through kills and the crash took effect exactly once.
+        assert sorted(await stored_ids(engine)) == sorted(client.created)
         assert unexpected == [], log_tails(processes)
     finally:
         stop_supervising.set()
