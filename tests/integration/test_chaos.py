@@ -47,7 +47,8 @@ from tests.integration.chaos_support import (
 LOAD_SECONDS = 40.0
 WRITERS = 3
 KILLS = 6
-LEASE_SECONDS = 10
+# Not shorter than a send's timeout (15 s): only a dead worker's leases are ever taken over.
+LEASE_SECONDS = 15
 RECEIVER_DOWN_SECONDS = 8.0
 # After PostgreSQL answers again, how long a 503 may still come: the pooled connections of
 # the crashed server fail once each before the pool lets them go.
