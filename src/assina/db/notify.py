@@ -83,7 +83,11 @@ class PgNotifier:
 
     async def _open_listener(self) -> None:
         listener = await asyncpg.connect(self._dsn)
-        await listener.add_listener(CHANNEL, self._notified)
+        try:
+            await listener.add_listener(CHANNEL, self._notified)
+        except BaseException:
+            listener.terminate()  # dropped right after connecting: no connection left behind
+            raise
         listener.add_termination_listener(self._listener_lost)
         self._listener = listener
 
