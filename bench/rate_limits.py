@@ -318,11 +318,12 @@ async def main() -> None:
     parser.add_argument("--attack", choices=["write", "read"], default="write")
     parser.add_argument("--unlimited", action="store_true")
     parser.add_argument("--takes", type=int, default=2000)
+    parser.add_argument("--costs-only", action="store_true", help="skip the bursts")
     args = parser.parse_args()
 
     pg_url = os.environ.get("ASSINA_BENCH_PG_URL", DEFAULT_PG)
     phases: list[Phase] = []
-    for limit in ["on", "off"] if args.unlimited else ["on"]:
+    for limit in [] if args.costs_only else ["on", "off"] if args.unlimited else ["on"]:
         for backend in args.backends.split(","):
             if backend == "sqlite":
                 path = Path(tempfile.mkdtemp(prefix="assina-bench-")) / "bench.db"

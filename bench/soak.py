@@ -98,6 +98,8 @@ class Soak:
             ASSINA_DATA_DIR=str(self.work),  # one secret key for every process
             ASSINA_ALLOW_PRIVATE_TARGETS="1",
             ASSINA_LOG_LEVEL="warning",
+            # One key drives the whole load: a bucket it never empties (docs/limits.md).
+            ASSINA_API_RATE_LIMIT_BURST="1000000000",
         )
         return env
 

@@ -162,6 +162,8 @@ def assina_env(database_url: str, data_dir: Path, lease_seconds: int) -> dict[st
         ASSINA_WEBHOOK_LEASE_SECONDS=str(lease_seconds),
         ASSINA_DB_POOL_SIZE="5",
         ASSINA_LOG_LEVEL="warning",
+        # One key drives the whole load: a bucket it never empties (docs/limits.md).
+        ASSINA_API_RATE_LIMIT_BURST="1000000000",
     )
     return env
 
