@@ -4,6 +4,7 @@ URL and message, the retry schedule."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from assina.config import Settings
+from assina.notifications.budget import LIMITS, Limits, render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.formatting import (
     format_date,
@@ -341,6 +343,86 @@ def test_failures_name_every_part() -> None:
     samples = [sample_variables(EmailKind.RECEIPT, PT, NOW)]
     failures = template_failures(sources, EmailKind.RECEIPT, samples)
     assert [failure.part for failure in failures] == [Part.SUBJECT, Part.HTML]
+
+
+# --- the render budget ------------------------------------------------------------------------
+
+MEGA = "(('x'*1000)|replace('x','y'*999))"  # 999,000 characters: allowed in one call
+
+
+def _spend(source: str, limits: Limits = LIMITS) -> str:
+    variables = sample_variables(EmailKind.REMINDER, PT, NOW)
+    return render_part(source, Part.TEXT, EmailKind.REMINDER, variables, limits=limits)
+
+
+@pytest.mark.parametrize(
+    ("source", "limits", "cap"),
+    [
+        ("{{ customer.name }}", Limits(output=10), "the output is longer than 10 characters"),
+        ("{{ customer.name|upper }}", Limits(built=10), "built more than 10 characters"),
+        ("{{ customer.name.upper() }}", Limits(built=10), "built more than 10 characters"),
+        ("{{ customer.name ~ customer.name }}", Limits(built=30), "built more than 30"),
+        ("{{ 'ab' * 10 }}", Limits(built=10), "built more than 10 characters"),
+        ("{% for l in charge.lines %}{% endfor %}", Limits(iterations=1), "more than 1 iter"),
+        ("{{ customer.name|sort }}", Limits(items=5), "sort may go over at most 5 items"),
+        ("{% for c in customer.name %}{{ c }}{% endfor %}", Limits(seconds=0), "longer than 0 ms"),
+        ("{{ " + " ~ ".join([MEGA] * 600) + " }}", LIMITS, "built more than 2,000,000"),
+    ],
+)
+def test_each_cap_of_the_budget_fails_the_rendering_naming_it(
+    source: str, limits: Limits, cap: str
+) -> None:
+    with pytest.raises(TemplateFailure) as raised:
+        _spend(source, limits)
+    assert raised.value.message.startswith("over the render budget: ")
+    assert cap in raised.value.message
+
+
+def test_the_budget_adds_up_every_call_and_every_loop() -> None:
+    # One `replace` of a million characters is allowed; two are not, nor 3 loops of 2 turns
+    # with a cap of 5.
+    assert len(_spend("{{ " + MEGA + " }}").strip()) == 999_000
+    with pytest.raises(TemplateFailure, match="built more than 2,000,000"):
+        _spend("{{ " + MEGA + " }}{{ " + MEGA + " }}")
+    loops = "{% for l in charge.lines %}.{% endfor %}" * 3
+    assert _spend(loops, Limits(iterations=6)) == "......\n"
+    with pytest.raises(TemplateFailure, match="loops ran more than 5 iterations"):
+        _spend(loops, Limits(iterations=5))
+
+
+def test_each_rendering_has_its_own_budget() -> None:
+    source = "{{ " + MEGA + "|length }}"
+    for _ in range(5):  # would be 5 million characters, were they one rendering's
+        assert _spend(source) == "999000\n"
+
+
+def test_the_issues_loop_bomb_stops_at_the_first_turns() -> None:
+    bomb = (
+        "{% for c in customer.name|replace(customer.name, ('z'*1000)|replace('z','z'*999)) %}"
+        "{% if " + MEGA + "|length > 0 %}{% endif %}{% endfor %}"
+    )
+    with pytest.raises(TemplateFailure, match="built more than 2,000,000 characters"):
+        _spend(bomb)
+
+
+def test_big_products_are_refused() -> None:
+    with pytest.raises(TemplateFailure, match="product is too large"):
+        _spend("{{ (2 ** 2000) * (2 ** 2000) * (2 ** 2000) }}")
+    assert _spend("{{ 2 * 21 }}") == "42\n"
+
+
+def test_the_defaults_fit_the_budget_with_room_to_spare() -> None:
+    tight = Limits(output=20_000, built=20_000, iterations=100, seconds=LIMITS.seconds)
+    for kind in EmailKind:
+        variables = sample_variables(kind, PT, NOW)
+        render_email(default_sources(kind, Locale.PT_BR), kind, variables, limits=tight)
+
+
+async def test_rendering_runs_in_a_render_thread() -> None:
+    here = threading.get_ident()
+    there = await render_off_loop(threading.get_ident)
+    assert there != here
+    assert await render_off_loop(_spend, "{{ customer.name }}") == "Maria da Conceição Souza\n"
 
 
 # --- SMTP -------------------------------------------------------------------------------------

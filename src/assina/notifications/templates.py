@@ -171,6 +171,7 @@ def _budgeted(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     go over items, no more than the cap of them. (functools.wraps keeps Jinja's
     `pass_eval_context` mark.)"""
     checks_items = name in _ITEM_FILTERS
+    value_at = 1 if hasattr(function, "jinja_pass_arg") else 0  # after Jinja's context, if any
 
     @functools.wraps(function)
     def budgeted(*args: Any, **kwargs: Any) -> Any:
@@ -178,8 +179,7 @@ def _budgeted(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         if budget is None:  # constant folding while compiling: only each call's own caps
             return function(*args, **kwargs)
         if checks_items:
-            value = args[1] if isinstance(args[0], EvalContext | Context) else args[0]
-            budget.check_items(_size(value), name)
+            budget.check_items(_size(args[value_at]), name)
         result = function(*args, **kwargs)
         budget.count_built(_size(result))
         return result
