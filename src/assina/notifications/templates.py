@@ -40,7 +40,7 @@ from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
-from assina.notifications.budget import LIMITS, Limits, current, spending
+from assina.notifications.budget import LIMITS, BudgetExceeded, Limits, current, spending
 from assina.notifications.models import EmailKind
 from assina.notifications.variables import allowed_names
 
@@ -426,10 +426,15 @@ def render_part(
     defaults, whose only source of them is stored data) they are dropped instead."""
     template = compiled(source, part, kind)
     chunks: list[str] = []
+    size = 0
     try:
-        with spending(limits) as budget:
+        with spending(limits):
             for chunk in template.generate(variables):
-                budget.count_output(len(chunk))
+                size += len(chunk)
+                if size > limits.output:
+                    raise BudgetExceeded(
+                        "output", f"the output is longer than {limits.output:,} characters"
+                    )
                 chunks.append(chunk)
     except Exception as error:
         raise TemplateFailure(part, describe(error)) from error
