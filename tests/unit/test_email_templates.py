@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -347,7 +348,8 @@ def test_failures_name_every_part() -> None:
 
 # --- the render budget ------------------------------------------------------------------------
 
-MEGA = "(('x'*1000)|replace('x','y'*999))"  # 999,000 characters: allowed in one call
+MEGA = "(('x'*1000)|replace('x','y'*999))"  # 999,000 characters: one call may, a budget not
+HALF = "(('x'*1000)|replace('x','y'*499))"  # 499,000
 
 
 def _spend(source: str, limits: Limits = LIMITS) -> str:
@@ -366,7 +368,7 @@ def _spend(source: str, limits: Limits = LIMITS) -> str:
         ("{% for l in charge.lines %}{% endfor %}", Limits(iterations=1), "more than 1 iter"),
         ("{{ customer.name|sort }}", Limits(items=5), "sort may go over at most 5 items"),
         ("{% for c in customer.name %}{{ c }}{% endfor %}", Limits(seconds=0), "longer than 0 ms"),
-        ("{{ " + " ~ ".join([MEGA] * 600) + " }}", LIMITS, "built more than 2,000,000"),
+        ("{{ " + " ~ ".join([MEGA] * 600) + " }}", LIMITS, "built more than 1,000,000"),
     ],
 )
 def test_each_cap_of_the_budget_fails_the_rendering_naming_it(
@@ -379,21 +381,37 @@ def test_each_cap_of_the_budget_fails_the_rendering_naming_it(
 
 
 def test_the_budget_adds_up_every_call_and_every_loop() -> None:
-    # One `replace` of a million characters is allowed; two are not, nor 3 loops of 2 turns
-    # with a cap of 5.
-    assert len(_spend("{{ " + MEGA + " }}").strip()) == 999_000
-    with pytest.raises(TemplateFailure, match="built more than 2,000,000"):
-        _spend("{{ " + MEGA + " }}{{ " + MEGA + " }}")
+    # One `replace` of half a million characters is allowed; two are not (refused before the
+    # second is built), nor 3 loops of 2 turns with a cap of 5.
+    assert len(_spend("{{ " + HALF + " }}").strip()) == 499_000
+    with pytest.raises(TemplateFailure, match="built more than 1,000,000"):
+        _spend("{{ " + HALF + " }}{{ " + HALF + " }}")
     loops = "{% for l in charge.lines %}.{% endfor %}" * 3
     assert _spend(loops, Limits(iterations=6)) == "......\n"
     with pytest.raises(TemplateFailure, match="loops ran more than 5 iterations"):
         _spend(loops, Limits(iterations=5))
 
 
+def test_replace_and_join_are_refused_before_they_build() -> None:
+    # A 999,000-character `replace` under a 10,000 budget: refused without allocating it.
+    source = "{{ customer.name|replace(customer.name, 'x'*1000)|replace('x', 'y'*999) }}"
+    _spend("{{ customer.name }}")  # compiled and warmed up outside the measure
+    with pytest.raises(TemplateFailure, match="built more than 10,000"):
+        _spend(source, Limits(built=10_000))
+    tracemalloc.start()
+    try:
+        with pytest.raises(TemplateFailure, match="built more than 10,000"):
+            _spend(source, Limits(built=10_000))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200_000
+
+
 def test_each_rendering_has_its_own_budget() -> None:
-    source = "{{ " + MEGA + "|length }}"
-    for _ in range(5):  # would be 5 million characters, were they one rendering's
-        assert _spend(source) == "999000\n"
+    source = "{{ " + HALF + "|length }}"
+    for _ in range(5):  # 2.5 million characters, were they one rendering's
+        assert _spend(source) == "499000\n"
 
 
 def test_the_issues_loop_bomb_stops_at_the_first_turns() -> None:
@@ -401,7 +419,7 @@ def test_the_issues_loop_bomb_stops_at_the_first_turns() -> None:
         "{% for c in customer.name|replace(customer.name, ('z'*1000)|replace('z','z'*999)) %}"
         "{% if " + MEGA + "|length > 0 %}{% endif %}{% endfor %}"
     )
-    with pytest.raises(TemplateFailure, match="built more than 2,000,000 characters"):
+    with pytest.raises(TemplateFailure, match="built more than 1,000,000 characters"):
         _spend(bomb)
 
 

@@ -44,7 +44,7 @@ class Limits:
     """The caps of one rendering of one part (documented in docs/emails.md)."""
 
     output: int = 1_000_000  # characters printed
-    built: int = 2_000_000  # characters or items built by filters, methods, `~` and `*`
+    built: int = 1_000_000  # characters or items built by filters, methods, `~` and `*`
     iterations: int = 10_000  # loop iterations, all loops together
     seconds: float = 0.1  # wall-clock time
     items: int = 10_000  # items a filter that sorts, groups or maps may go over

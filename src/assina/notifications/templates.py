@@ -133,8 +133,10 @@ def _estimate_replace(text: str, old: str, new: str) -> int:
 def _replace(
     eval_ctx: EvalContext, value: Any, old: Any, new: Any, count: int | None = None
 ) -> Any:
-    if _estimate_replace(str(value), str(old), str(new)) > MAX_OUTPUT:
+    size = _estimate_replace(str(value), str(old), str(new))
+    if size > MAX_OUTPUT:
         raise SecurityError("replace would build too long a text")
+    _charge_before(size)
     return DEFAULT_FILTERS["replace"](eval_ctx, value, old, new, count)
 
 
@@ -143,7 +145,16 @@ def _join(eval_ctx: EvalContext, value: Iterable[Any], d: Any = "", attribute: A
     items = list(value)
     if len(str(d)) * len(items) > MAX_OUTPUT:
         raise SecurityError("join would build too long a text")
+    _charge_before(len(str(d)) * len(items) + sum(_size(item) for item in items))
     return DEFAULT_FILTERS["join"](eval_ctx, items, d, attribute)
+
+
+def _charge_before(size: int) -> None:
+    """`replace` and `join` know what they will build: it is charged before it is built, so
+    that the budget refuses it instead of counting it afterwards."""
+    budget = current()
+    if budget is not None:
+        budget.count_built(size)
 
 
 # Filters whose output is no bigger than their input (so, not `center`, `indent`, `format`,
@@ -171,6 +182,7 @@ def _budgeted(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     go over items, no more than the cap of them. (functools.wraps keeps Jinja's
     `pass_eval_context` mark.)"""
     checks_items = name in _ITEM_FILTERS
+    charged_before = name in ("replace", "join")  # by _charge_before
     value_at = 1 if hasattr(function, "jinja_pass_arg") else 0  # after Jinja's context, if any
 
     @functools.wraps(function)
@@ -181,7 +193,8 @@ def _budgeted(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         if checks_items:
             budget.check_items(_size(args[value_at]), name)
         result = function(*args, **kwargs)
-        budget.count_built(_size(result))
+        if not charged_before:
+            budget.count_built(_size(result))
         return result
 
     return budgeted
