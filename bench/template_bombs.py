@@ -8,6 +8,8 @@ PostgreSQL database of --database-url, created anew) with three tenants:
   with `PUT /v1/email-templates/reminder`, and `POST /v1/charges` for its customer "boom",
   whose `charge_created` template hides a bomb behind `{% if customer.name == 'boom' %}`
   (saved first: the save check's samples are not "boom");
+- `--bombs deadline`, not one of the issue's: a loop of cheap steps that runs until the
+  render deadline stops it, on the preview (the worst a template can cost now);
 - the control attacker sends the same requests with harmless templates: what the attacker's
   traffic costs the victim, bombs or not;
 - the victim sends `GET /v1/tenant`, one after another, timed (p50 / p99 / max).
@@ -52,8 +54,15 @@ SLOW_BOMB = (
     "{% for c in customer.name|replace(customer.name, 'z'*1000) %}"
     "{% if " + MEGA + "|length > 0 %}{% endif %}{% endfor %}"
 )
+# Not one of the issue's: cheap steps, many of them, until the 100 ms deadline stops it.
+DEADLINE_BOMB = (
+    "{% for c in customer.name|replace(customer.name, 'z'*1000)|replace('z','z'*9) %}"
+    + "{% if c == 'q' %}{% endif %}" * 2000
+    + "{% endfor %}"
+)
 GUARDED = "{% if customer.name == 'boom' %}" + SLOW_BOMB + "{% endif %}Olá {{ customer.name }}"
-BOMBS = ("loop", "joined", "save", "boom")
+BOMBS = ("loop", "joined", "save", "boom", "deadline")
+DEFAULT_BOMBS = "loop,joined,save,boom"
 REMINDER = "/v1/email-templates/reminder"
 
 
@@ -107,13 +116,16 @@ async def victim(
 def attacks(boom_id: str, benign: bool) -> dict[str, tuple[str, str, object]]:
     """Each bomb's request; `benign`: the same requests with harmless templates (the control
     phase: what the attacker's traffic costs the victim, bombs or not)."""
-    loop, joined = (LOOP_BOMB, JOINED_BOMB) if not benign else ("{{ customer.name }}", "<p>Oi</p>")
+    loop, joined, slow = (LOOP_BOMB, JOINED_BOMB, DEADLINE_BOMB)
+    if benign:
+        loop, joined, slow = ("{{ customer.name }}", "<p>Oi</p>", "{{ customer.name }}")
     charge = {"items": [{"description": "x", "amount": 1000}], "due_date": "2030-01-10"}
     return {
         "loop": ("POST", f"{REMINDER}/preview", {"template": template(text=loop)}),
         "joined": ("POST", f"{REMINDER}/preview", {"template": template(html=joined)}),
         "save": ("PUT", REMINDER, template(text=loop)),
         "boom": ("POST", "/v1/charges", {"customer_id": boom_id, **charge}),
+        "deadline": ("POST", f"{REMINDER}/preview", {"template": template(text=slow)}),
     }
 
 
@@ -279,7 +291,7 @@ def report(backend: str, phases: list[Phase]) -> str:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--bombs", default=",".join(BOMBS), help="of " + ",".join(BOMBS))
+    parser.add_argument("--bombs", default=DEFAULT_BOMBS, help="of " + ",".join(BOMBS))
     parser.add_argument("--database-url", default=None, help="PostgreSQL (created anew)")
     args = parser.parse_args()
     bombs = [bomb for bomb in args.bombs.split(",") if bomb]

@@ -53,7 +53,13 @@ class Limits:
 LIMITS = Limits()
 
 # The clock is read every this many hooks: time.monotonic costs more than the counting.
-_CLOCK_EVERY = 16
+_CLOCK_EVERY = 4
+# A rendering still running after this long (a legitimate one takes well under 1 ms) is made to
+# sleep `_PAUSE` every `_PAUSE` it runs: the event loop's thread waits for the GIL up to
+# Python's switch interval (5 ms) at every step otherwise, which is what a busy render thread
+# would cost every other request.
+_UNPAUSED = 0.002
+_PAUSE = 0.001
 
 
 class BudgetExceeded(SecurityError):
@@ -68,11 +74,13 @@ class BudgetExceeded(SecurityError):
 class Budget:
     """What one rendering has spent; raises BudgetExceeded past a cap."""
 
-    __slots__ = ("built", "deadline", "hooks", "iterations", "limits", "output")
+    __slots__ = ("built", "deadline", "hooks", "iterations", "limits", "output", "pause_at")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self.deadline = time.monotonic() + limits.seconds
+        started = time.monotonic()
+        self.deadline = started + limits.seconds
+        self.pause_at = started + _UNPAUSED
         self.output = 0
         self.built = 0
         self.iterations = 0
@@ -81,9 +89,15 @@ class Budget:
     def tick(self) -> None:
         """One hook passed; every few, the deadline is checked."""
         self.hooks += 1
-        if self.hooks % _CLOCK_EVERY == 0 and time.monotonic() > self.deadline:
+        if self.hooks % _CLOCK_EVERY:
+            return
+        now = time.monotonic()
+        if now > self.deadline:
             milliseconds = round(self.limits.seconds * 1000)
             raise BudgetExceeded("seconds", f"rendering took longer than {milliseconds} ms")
+        if now > self.pause_at:
+            time.sleep(_PAUSE)  # lets the event loop's thread take the GIL at once
+            self.pause_at = time.monotonic() + _PAUSE
 
     def count_built(self, size: int) -> None:
         self.built += size
