@@ -9,10 +9,12 @@ counted in the sandbox's hooks:
 - `output`: characters printed;
 - `built`: characters (or items) built by every filter, method, `~` and `*`, added up;
 - `iterations`: loop iterations, every loop of the part added up;
+- `items`: what one filter that sorts, groups or maps may go over;
 - `seconds`: wall-clock time (`time.monotonic`: a CPU budget, not business time), checked in
-  the same hooks, every few of them: a template cannot run long without reaching one (a loop
-  iteration, a filter, a method, an operator or a printed value), and what runs between two
-  is bounded by the sizes above.
+  the same hooks, every few of them: without loops a template is straight-line code no
+  longer than its source, every loop turn passes a hook, and what runs between two hooks is
+  bounded by the sizes above. A rendering still running after 2 ms sleeps 1 ms in every 2
+  (see `Budget.tick`).
 
 Going over any of them raises `BudgetExceeded`, a `SecurityError` naming the cap, which the
 caller turns into the usual `TemplateFailure`: a 422 at save or preview, the default
