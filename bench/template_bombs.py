@@ -8,6 +8,7 @@ PostgreSQL database of --database-url, created anew) with three tenants:
   with `PUT /v1/email-templates/reminder`, and `POST /v1/charges` for its customer "boom",
   whose `charge_created` template hides a bomb behind `{% if customer.name == 'boom' %}`
   (saved first: the save check's samples are not "boom");
+- `--bombs compile`, nor this one: a new 95 KB source on every PUT, compiled anew;
 - `--bombs deadline`, not one of the issue's: a loop of cheap steps that runs until the
   render deadline stops it, on the preview (the worst a template can cost now);
 - the control attacker sends the same requests with harmless templates: what the attacker's
@@ -37,6 +38,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -57,11 +59,14 @@ SLOW_BOMB = (
 # Not one of the issue's: cheap steps, many of them, until the 100 ms deadline stops it.
 DEADLINE_BOMB = (
     "{% for c in customer.name|replace(customer.name, 'z'*1000)|replace('z','z'*9) %}"
-    + "{% if c == 'q' %}{% endif %}" * 2000
+    + "{% if c|length > 5 %}{% endif %}" * 120
     + "{% endfor %}"
 )
+# Not one of the issue's either: a new 95 KB source every time, compiled anew (the cache
+# never hits), which the budget does not count: compiling is bounded by the source's size.
+BIG = "{{ customer.name }}" * 5000
 GUARDED = "{% if customer.name == 'boom' %}" + SLOW_BOMB + "{% endif %}Olá {{ customer.name }}"
-BOMBS = ("loop", "joined", "save", "boom", "deadline")
+BOMBS = ("loop", "joined", "save", "boom", "deadline", "compile")
 DEFAULT_BOMBS = "loop,joined,save,boom"
 REMINDER = "/v1/email-templates/reminder"
 
@@ -113,7 +118,7 @@ async def victim(
     return latencies
 
 
-def attacks(boom_id: str, benign: bool) -> dict[str, tuple[str, str, object]]:
+def attacks(boom_id: str, benign: bool) -> dict[str, tuple[str, str, Any]]:
     """Each bomb's request; `benign`: the same requests with harmless templates (the control
     phase: what the attacker's traffic costs the victim, bombs or not)."""
     loop, joined, slow = (LOOP_BOMB, JOINED_BOMB, DEADLINE_BOMB)
@@ -126,6 +131,7 @@ def attacks(boom_id: str, benign: bool) -> dict[str, tuple[str, str, object]]:
         "save": ("PUT", REMINDER, template(text=loop)),
         "boom": ("POST", "/v1/charges", {"customer_id": boom_id, **charge}),
         "deadline": ("POST", f"{REMINDER}/preview", {"template": template(text=slow)}),
+        "compile": ("PUT", REMINDER, None),  # a new source each time: see attacker
     }
 
 
@@ -142,9 +148,13 @@ async def attacker(
 ) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     requests = attacks(boom_id, benign)
+    sent = 0
     while not stop.is_set():
         for bomb in bombs:
             method, path, body = requests[bomb]
+            if bomb == "compile":  # a source never seen: the compile cache cannot help
+                body = template(text=f"{sent} {'{{ customer.name }}' if benign else BIG}")
+            sent += 1
             started = time.perf_counter()
             async with http.request(
                 method, f"{base}{path}", json=body, headers=headers

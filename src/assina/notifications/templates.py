@@ -50,6 +50,7 @@ MAX_SUBJECT = 500
 MAX_OUTPUT = LIMITS.output
 MAX_REPEAT = 1_000
 MAX_POWER_BITS = 4_096
+MAX_NODES = 1_000  # per part: the richest default has 75
 
 
 class Part(StrEnum):
@@ -347,10 +348,19 @@ def _is_data(node: nodes.Node) -> bool:
 
 
 def _walk(template: nodes.Template) -> None:
-    """Every node allowed; iterative, so a deeply nested template is no recursion risk."""
+    """Every node allowed, and no more than MAX_NODES of them (compiling costs about 0.1 ms a
+    node, in one piece, outside the render budget); iterative, so a deeply nested template
+    is no recursion risk."""
     stack: list[tuple[nodes.Node, int]] = [(template, 0)]
+    seen = 0
     while stack:
         node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise SecurityError(
+                f"the template has more than {MAX_NODES:,} parts (tags, variables, filters, "
+                "operators…); the defaults have under 100"
+            )
         _check_node(node, depth)
         if isinstance(node, nodes.For):
             stack.append((node.iter, depth))
@@ -393,10 +403,19 @@ def _constant(node: nodes.Node | None) -> str | None:
     return node.value if isinstance(node, nodes.Const) and isinstance(node.value, str) else None
 
 
-@functools.lru_cache(maxsize=512)
 def compiled(source: str, part: Part, kind: EmailKind) -> Template:
-    """The checked, compiled template (cached: a calendar pass renders the same few sources
-    for thousands of customers). Raises TemplateFailure."""
+    """The checked, compiled template. Raises TemplateFailure."""
+    outcome = _compile(source, part, kind)
+    if isinstance(outcome, TemplateFailure):  # a new one: a cached one would grow its traceback
+        raise TemplateFailure(outcome.part, outcome.message)
+    return outcome
+
+
+@functools.lru_cache(maxsize=128)
+def _compile(source: str, part: Part, kind: EmailKind) -> Template | TemplateFailure:
+    """Cached, failures too (a calendar pass renders the same few sources for thousands of
+    customers; a refused source sent again is not parsed again): 128 of them, up to ~300 KB
+    each at MAX_NODES."""
     environment = _HTML if part == Part.HTML else _TEXT
     try:
         tree = environment.parse(source)
@@ -405,7 +424,7 @@ def compiled(source: str, part: Part, kind: EmailKind) -> Template:
         _count_loops(tree)
         return environment.from_string(tree)
     except Exception as error:  # syntax, sandbox, or the parser's own recursion limit
-        raise TemplateFailure(part, describe(error)) from error
+        return TemplateFailure(part, describe(error))
 
 
 def describe(error: BaseException) -> str:
