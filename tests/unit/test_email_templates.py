@@ -396,6 +396,10 @@ def test_a_template_of_more_than_a_thousand_parts_is_refused_before_it_is_compil
     assert _spend("{{ customer.name }}" * 400).count("Maria") == 400
     with pytest.raises(TemplateFailure, match="more than 1,000 parts"):
         _spend("{{ customer.name }}" * 600)
+    # A long source stops being parsed at 5,000 tokens; long text between tags is one token.
+    with pytest.raises(TemplateFailure, match="more than 5,000 tokens"):
+        _spend("{{ customer.name }}" * 5_000)
+    assert _spend("x" * 99_000 + "{{ customer.name }}").endswith("xMaria da Conceição Souza\n")
 
 
 def test_replace_and_join_are_refused_before_they_build() -> None:

@@ -73,16 +73,31 @@ class BudgetExceeded(SecurityError):
         self.cap = cap
 
 
+class Pace:
+    """Long work in a render thread gives the GIL away: after `_UNPAUSED`, it sleeps `_PAUSE`
+    every `_PAUSE` it runs (rendering, and parsing a template's source)."""
+
+    __slots__ = ("pause_at",)
+
+    def __init__(self, started: float) -> None:
+        self.pause_at = started + _UNPAUSED
+
+    def keep(self, now: float) -> None:
+        if now > self.pause_at:
+            time.sleep(_PAUSE)  # lets the event loop's thread take the GIL at once
+            self.pause_at = time.monotonic() + _PAUSE
+
+
 class Budget:
     """What one rendering has spent; raises BudgetExceeded past a cap."""
 
-    __slots__ = ("built", "deadline", "hooks", "iterations", "limits", "output", "pause_at")
+    __slots__ = ("built", "deadline", "hooks", "iterations", "limits", "output", "pace")
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         started = time.monotonic()
         self.deadline = started + limits.seconds
-        self.pause_at = started + _UNPAUSED
+        self.pace = Pace(started)
         self.output = 0
         self.built = 0
         self.iterations = 0
@@ -97,9 +112,7 @@ class Budget:
         if now > self.deadline:
             milliseconds = round(self.limits.seconds * 1000)
             raise BudgetExceeded("seconds", f"rendering took longer than {milliseconds} ms")
-        if now > self.pause_at:
-            time.sleep(_PAUSE)  # lets the event loop's thread take the GIL at once
-            self.pause_at = time.monotonic() + _PAUSE
+        self.pace.keep(now)
 
     def count_built(self, size: int) -> None:
         self.built += size
