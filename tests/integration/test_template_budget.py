@@ -61,9 +61,9 @@ async def test_six_hundred_joined_copies_are_refused_before_they_are_built(
     response = await api.post(f"{REMINDER}/preview", json={"template": template(html=JOINED_BOMB)})
     error = only_error(response)
     assert error["field"] == "template.html"
-    # Refused before it is compiled (more than 1,000 parts), not by its output after 600
-    # copies; 50 of them are refused by what they build, before the first is built.
-    assert "more than 1,000 parts" in error["message"], error
+    # Refused while parsed (more than 5,000 tokens), not by its output after 600 copies; 50
+    # of them are refused by what they build, before the first is built.
+    assert "more than 5,000 tokens" in error["message"], error
     fifty = "{{ " + " ~ ".join([MEGA] * 50) + " }}"
     response = await api.post(f"{REMINDER}/preview", json={"template": template(html=fifty)})
     error = only_error(response)
