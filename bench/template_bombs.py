@@ -230,8 +230,7 @@ async def prepare(base: str, keys: dict[str, str]) -> dict[str, str]:
     return boom_ids
 
 
-async def bench(database_url: str, seconds: float, bombs: list[str]) -> list[Phase]:
-    data_dir = tempfile.mkdtemp(prefix="assina-bombs-")
+async def bench(database_url: str, data_dir: str, seconds: float, bombs: list[str]) -> list[Phase]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSINA_")}
     env |= {
         "ASSINA_DATABASE_URL": database_url,
@@ -307,14 +306,12 @@ async def main() -> None:
     bombs = [bomb for bomb in args.bombs.split(",") if bomb]
     if unknown := set(bombs) - set(BOMBS):
         parser.error(f"unknown bombs: {sorted(unknown)}")
-    if args.database_url is None:
-        backend = "sqlite"
-        url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='assina-bombs-')}/bombs.db"
-    else:
-        backend = "postgresql"
-        url = args.database_url
-        await recreate_pg(url)
-    phases = await bench(url, args.seconds, bombs)
+    backend = "sqlite" if args.database_url is None else "postgresql"
+    if args.database_url is not None:
+        await recreate_pg(args.database_url)
+    with tempfile.TemporaryDirectory(prefix="assina-bombs-") as data_dir:
+        url = args.database_url or f"sqlite+aiosqlite:///{data_dir}/bombs.db"
+        phases = await bench(url, data_dir, args.seconds, bombs)
     print(json.dumps([asdict(p) for p in phases]))
     print(report(backend, phases))
 
