@@ -4,6 +4,8 @@ URL and message, the retry schedule."""
 from __future__ import annotations
 
 import re
+import threading
+import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from assina.config import Settings
+from assina.notifications.budget import LIMITS, Limits, render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.formatting import (
     format_date,
@@ -341,6 +344,113 @@ def test_failures_name_every_part() -> None:
     samples = [sample_variables(EmailKind.RECEIPT, PT, NOW)]
     failures = template_failures(sources, EmailKind.RECEIPT, samples)
     assert [failure.part for failure in failures] == [Part.SUBJECT, Part.HTML]
+
+
+# --- the render budget ------------------------------------------------------------------------
+
+MEGA = "(('x'*1000)|replace('x','y'*999))"  # 999,000 characters: one call may, a budget not
+HALF = "(('x'*1000)|replace('x','y'*499))"  # 499,000
+
+
+def _spend(source: str, limits: Limits = LIMITS) -> str:
+    variables = sample_variables(EmailKind.REMINDER, PT, NOW)
+    return render_part(source, Part.TEXT, EmailKind.REMINDER, variables, limits=limits)
+
+
+@pytest.mark.parametrize(
+    ("source", "limits", "cap"),
+    [
+        ("{{ customer.name }}", Limits(output=10), "the output is longer than 10 characters"),
+        ("{{ customer.name|upper }}", Limits(built=10), "built more than 10 characters"),
+        ("{{ customer.name.upper() }}", Limits(built=10), "built more than 10 characters"),
+        ("{{ customer.name ~ customer.name }}", Limits(built=30), "built more than 30"),
+        ("{{ 'ab' * 10 }}", Limits(built=10), "built more than 10 characters"),
+        ("{% for l in charge.lines %}{% endfor %}", Limits(iterations=1), "more than 1 iter"),
+        ("{{ customer.name|sort }}", Limits(items=5), "sort may go over at most 5 items"),
+        ("{% for c in customer.name %}{{ c }}{% endfor %}", Limits(seconds=0), "longer than 0 ms"),
+        ("{{ " + " ~ ".join([MEGA] * 50) + " }}", LIMITS, "built more than 1,000,000"),
+    ],
+)
+def test_each_cap_of_the_budget_fails_the_rendering_naming_it(
+    source: str, limits: Limits, cap: str
+) -> None:
+    with pytest.raises(TemplateFailure) as raised:
+        _spend(source, limits)
+    assert raised.value.message.startswith("over the render budget: ")
+    assert cap in raised.value.message
+
+
+def test_the_budget_adds_up_every_call_and_every_loop() -> None:
+    # One `replace` of half a million characters is allowed; two are not (refused before the
+    # second is built), nor 3 loops of 2 turns with a cap of 5.
+    assert len(_spend("{{ " + HALF + " }}").strip()) == 499_000
+    with pytest.raises(TemplateFailure, match="built more than 1,000,000"):
+        _spend("{{ " + HALF + " }}{{ " + HALF + " }}")
+    loops = "{% for l in charge.lines %}.{% endfor %}" * 3
+    assert _spend(loops, Limits(iterations=6)) == "......\n"
+    with pytest.raises(TemplateFailure, match="loops ran more than 5 iterations"):
+        _spend(loops, Limits(iterations=5))
+
+
+def test_a_template_of_more_than_a_thousand_parts_is_refused_before_it_is_compiled() -> None:
+    assert _spend("{{ customer.name }}" * 400).count("Maria") == 400
+    with pytest.raises(TemplateFailure, match="more than 1,000 parts"):
+        _spend("{{ customer.name }}" * 600)
+    # A long source stops being parsed at 5,000 tokens; long text between tags is one token.
+    with pytest.raises(TemplateFailure, match="more than 5,000 tokens"):
+        _spend("{{ customer.name }}" * 5_000)
+    assert _spend("x" * 99_000 + "{{ customer.name }}").endswith("xMaria da Conceição Souza\n")
+
+
+def test_replace_and_join_are_refused_before_they_build() -> None:
+    # A 999,000-character `replace` under a 10,000 budget: refused without allocating it.
+    source = "{{ customer.name|replace(customer.name, 'x'*1000)|replace('x', 'y'*999) }}"
+    _spend("{{ customer.name }}")  # compiled and warmed up outside the measure
+    with pytest.raises(TemplateFailure, match="built more than 10,000"):
+        _spend(source, Limits(built=10_000))
+    tracemalloc.start()
+    try:
+        with pytest.raises(TemplateFailure, match="built more than 10,000"):
+            _spend(source, Limits(built=10_000))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200_000
+
+
+def test_each_rendering_has_its_own_budget() -> None:
+    source = "{{ " + HALF + "|length }}"
+    for _ in range(5):  # 2.5 million characters, were they one rendering's
+        assert _spend(source) == "499000\n"
+
+
+def test_the_issues_loop_bomb_stops_at_the_first_turns() -> None:
+    bomb = (
+        "{% for c in customer.name|replace(customer.name, ('z'*1000)|replace('z','z'*999)) %}"
+        "{% if " + MEGA + "|length > 0 %}{% endif %}{% endfor %}"
+    )
+    with pytest.raises(TemplateFailure, match="built more than 1,000,000 characters"):
+        _spend(bomb)
+
+
+def test_big_products_are_refused() -> None:
+    with pytest.raises(TemplateFailure, match="product is too large"):
+        _spend("{{ (2 ** 2000) * (2 ** 2000) * (2 ** 2000) }}")
+    assert _spend("{{ 2 * 21 }}") == "42\n"
+
+
+def test_the_defaults_fit_the_budget_with_room_to_spare() -> None:
+    tight = Limits(output=20_000, built=20_000, iterations=100, seconds=LIMITS.seconds)
+    for kind in EmailKind:
+        variables = sample_variables(kind, PT, NOW)
+        render_email(default_sources(kind, Locale.PT_BR), kind, variables, limits=tight)
+
+
+async def test_rendering_runs_in_a_render_thread() -> None:
+    here = threading.get_ident()
+    there = await render_off_loop(threading.get_ident)
+    assert there != here
+    assert await render_off_loop(_spend, "{{ customer.name }}") == "Maria da Conceição Souza\n"
 
 
 # --- SMTP -------------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ does not commit, and costs one query (tenant, settings and template at once) plu
 at the caller's flush. The worker's sender sends the row later (sender.py).
 `queue_emails` does the same for many e-mails of one kind with one multi-row INSERT (the
 billing calendar and the dunning pass, a batch at a time).
+
+Rendering runs in a render thread (budget.py), never on the event loop: the variables are read
+from the ORM objects here, the templates rendered there, a batch in one hop.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from assina.core.clock import Clock
 from assina.core.ids import new_id
 from assina.customers.models import Customer
 from assina.db.upsert import insert_on_conflict
+from assina.notifications.budget import render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (
     Email,
@@ -49,7 +53,7 @@ __all__ = [
     "EmailKind",
     "Notice",
     "email_context",
-    "email_row",
+    "email_rows",
     "queue_email",
     "queue_emails",
     "render_for",
@@ -142,24 +146,51 @@ class Notice:
     notice_key: str | None = None
 
 
-def email_row(
+def _render_each(
+    context: EmailContext, kind: EmailKind, variables: Sequence[Variables]
+) -> list[tuple[Rendered, str | None]]:
+    return [render_for(context, kind, one) for one in variables]
+
+
+async def email_rows(
+    tenant_id: str,
+    kind: EmailKind,
+    notices: Sequence[Notice],
+    context: EmailContext,
+    now: datetime,
+    due_at: datetime,
+) -> list[dict[str, Any]]:
+    """The rendered `emails` rows of the notices, by attribute name: `pending`, or
+    `no_recipient` when the customer has no e-mail address. Dated `now` (business time),
+    due to be sent at `due_at` (real time: `Clock.real_now`). Rendered in a render thread."""
+    variables = []
+    for notice in notices:
+        customer = notice.customer
+        if customer.tenant_id != tenant_id:
+            raise ValueError("the customer belongs to another tenant")
+        variables.append(
+            build_variables(
+                kind, context.setting, now, customer, notice.charge, notice.contract, notice.extra
+            )
+        )
+    rendered = await render_off_loop(_render_each, context, kind, variables)
+    return [
+        _email_row(tenant_id, kind, notice, context, now, due_at, *one)
+        for notice, one in zip(notices, rendered, strict=True)
+    ]
+
+
+def _email_row(
     tenant_id: str,
     kind: EmailKind,
     notice: Notice,
     context: EmailContext,
     now: datetime,
     due_at: datetime,
+    rendered: Rendered,
+    note: str | None,
 ) -> dict[str, Any]:
-    """The rendered `emails` row of one notice, by attribute name: `pending`, or
-    `no_recipient` when the customer has no e-mail address. Dated `now` (business time),
-    due to be sent at `due_at` (real time: `Clock.real_now`)."""
     customer = notice.customer
-    if customer.tenant_id != tenant_id:
-        raise ValueError("the customer belongs to another tenant")
-    variables = build_variables(
-        kind, context.setting, now, customer, notice.charge, notice.contract, notice.extra
-    )
-    rendered, note = render_for(context, kind, variables)
     status = EmailStatus.PENDING if customer.email else EmailStatus.NO_RECIPIENT
     return {
         "id": new_id("eml"),
@@ -217,7 +248,8 @@ async def queue_email(
     if context.disabled:
         return None
     notice = Notice(customer, charge, contract, extra, notice_key)
-    email = Email(**email_row(tenant_id, kind, notice, context, clock.now(), clock.real_now()))
+    [row] = await email_rows(tenant_id, kind, [notice], context, clock.now(), clock.real_now())
+    email = Email(**row)
     session.add(email)
     return email
 
@@ -245,9 +277,9 @@ async def queue_emails(
     if context.disabled:
         return 0
     notices = await _not_queued_yet(session, tenant_id, notices)
-    rows = [email_row(tenant_id, kind, notice, context, now, due_at) for notice in notices]
-    if not rows:
+    if not notices:
         return 0
+    rows = await email_rows(tenant_id, kind, notices, context, now, due_at)
     table = Email.__table__
     statement = (
         insert_on_conflict(session, Email)

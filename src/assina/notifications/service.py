@@ -21,6 +21,7 @@ from assina.core.pagination import PageParams, fetch_page
 from assina.customers.models import Customer
 from assina.db.upsert import insert_on_conflict
 from assina.dunning.facts import first_paid_charges
+from assina.notifications.budget import render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (
     Email,
@@ -41,6 +42,7 @@ from assina.notifications.schemas import (
     VariableOut,
 )
 from assina.notifications.templates import (
+    Rendered,
     Sources,
     TemplateFailure,
     render_email,
@@ -49,6 +51,7 @@ from assina.notifications.templates import (
 from assina.notifications.variables import (
     KIND_DESCRIPTIONS,
     Setting,
+    Variables,
     build_variables,
     documented,
     sample_objects,
@@ -127,7 +130,7 @@ async def replace_template(
 ) -> TemplateOut:
     now = clock.now()
     sources = Sources(params.subject, params.html, params.text)
-    check_sources(sources, kind, now)
+    await render_off_loop(check_sources, sources, kind, now)
     values: dict[str, object] = {"subject": sources.subject, "html": sources.html}
     values |= {"text": sources.text, "updated_at": now}
     table = cast(Table, EmailTemplate.__table__)
@@ -166,16 +169,7 @@ async def preview(
         session, tenant_id, kind, params, now, today
     )
     variables = build_variables(kind, context.setting, now, customer, charge, contract)
-    if params.template is None:
-        rendered, _note = render_for(context, kind, variables)
-    else:
-        template = params.template
-        sources = Sources(template.subject, template.html, template.text)
-        check_sources(sources, kind, now, "template.")
-        try:
-            rendered = render_email(sources, kind, variables)
-        except TemplateFailure as failure:
-            raise invalid(f"template.{failure.part}", failure.message) from None
+    rendered = await render_off_loop(_render_preview, context, kind, variables, params, now)
     return PreviewOut(
         kind=kind,
         locale=context.locale,
@@ -184,6 +178,23 @@ async def preview(
         html=rendered.html,
         text=rendered.text,
     )
+
+
+def _render_preview(
+    context: EmailContext, kind: EmailKind, variables: Variables, params: PreviewIn, now: datetime
+) -> Rendered:
+    """The saved template (or the default), or the one in the request: 422 if it does not
+    render. Run in a render thread."""
+    if params.template is None:
+        rendered, _note = render_for(context, kind, variables)
+        return rendered
+    template = params.template
+    sources = Sources(template.subject, template.html, template.text)
+    check_sources(sources, kind, now, "template.")
+    try:
+        return render_email(sources, kind, variables)
+    except TemplateFailure as failure:
+        raise invalid(f"template.{failure.part}", failure.message) from None
 
 
 async def _preview_objects(

@@ -11,8 +11,11 @@ the process build gigabytes:
 - `set`, macros, call blocks, includes, imports, `extends`, blocks, `autoescape` overrides;
 - a loop inside a loop, recursive loops, and loops over anything but the variables (a data
   list such as `charge.lines`);
-- `*` building more than 1,000 items, big powers, `%` on strings; `replace` and `join` that
-  would build more than `MAX_OUTPUT`; output past `MAX_OUTPUT` stops the rendering.
+- `*` building more than 1,000 items, big powers and products, `%` on strings; `replace` and
+  `join` that would build more than `MAX_OUTPUT` in one call;
+- and, all together, more than the render budget of budget.py allows one rendering of a part
+  (output, characters built, loop iterations, time), counted in the hooks below: every
+  filter, method, operator, `~`, loop iteration and printed value.
 
 HTML is autoescaped; the subject and the text body are not. The subject is put on one line,
 and blank-line runs in the text body are collapsed. `None` prints as an empty string, and an
@@ -23,28 +26,41 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateError, nodes, pass_eval_context
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS as DEFAULT_FILTERS
+from jinja2.lexer import Token, TokenStream
 from jinja2.meta import find_undeclared_variables
 from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
+from assina.notifications.budget import (
+    LIMITS,
+    BudgetExceeded,
+    Limits,
+    Pace,
+    current,
+    spending,
+)
 from assina.notifications.models import EmailKind
 from assina.notifications.variables import allowed_names
 
 MAX_SUBJECT_SOURCE = 1_000
 MAX_BODY_SOURCE = 100_000
 MAX_SUBJECT = 500
-MAX_OUTPUT = 1_000_000
+MAX_OUTPUT = LIMITS.output
 MAX_REPEAT = 1_000
 MAX_POWER_BITS = 4_096
+MAX_NODES = 1_000  # per part: the richest default has 75
+MAX_TOKENS = 5_000  # per part, counted while parsing: the richest default has 184
 
 
 class Part(StrEnum):
@@ -128,8 +144,10 @@ def _estimate_replace(text: str, old: str, new: str) -> int:
 def _replace(
     eval_ctx: EvalContext, value: Any, old: Any, new: Any, count: int | None = None
 ) -> Any:
-    if _estimate_replace(str(value), str(old), str(new)) > MAX_OUTPUT:
+    size = _estimate_replace(str(value), str(old), str(new))
+    if size > MAX_OUTPUT:
         raise SecurityError("replace would build too long a text")
+    _charge_before(size)
     return DEFAULT_FILTERS["replace"](eval_ctx, value, old, new, count)
 
 
@@ -138,7 +156,16 @@ def _join(eval_ctx: EvalContext, value: Iterable[Any], d: Any = "", attribute: A
     items = list(value)
     if len(str(d)) * len(items) > MAX_OUTPUT:
         raise SecurityError("join would build too long a text")
+    _charge_before(len(str(d)) * len(items) + sum(_size(item) for item in items))
     return DEFAULT_FILTERS["join"](eval_ctx, items, d, attribute)
+
+
+def _charge_before(size: int) -> None:
+    """`replace` and `join` know what they will build: it is charged before it is built, so
+    that the budget refuses it instead of counting it afterwards."""
+    budget = current()
+    if budget is not None:
+        budget.count_built(size)
 
 
 # Filters whose output is no bigger than their input (so, not `center`, `indent`, `format`,
@@ -150,14 +177,112 @@ _PLAIN_FILTERS = (
     *("sort", "string", "striptags", "sum", "title", "trim", "truncate", "unique", "upper"),
     *("urlencode", "wordcount"),
 )
-FILTERS: dict[str, Any] = {name: DEFAULT_FILTERS[name] for name in _PLAIN_FILTERS} | {
+# Filters that go over every item (sorting is more than linear): their input is capped.
+_ITEM_FILTERS = frozenset(
+    {"dictsort", "groupby", "join", "list", "map", "max", "min", "reject", "rejectattr"}
+    | {"reverse", "select", "selectattr", "sort", "sum", "unique"}
+)
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, str | list | tuple | dict) else 0
+
+
+def _budgeted(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """The filter, spending from the render budget: what it builds, and for the filters that
+    go over items, no more than the cap of them. (functools.wraps keeps Jinja's
+    `pass_eval_context` mark.)"""
+    checks_items = name in _ITEM_FILTERS
+    charged_before = name in ("replace", "join")  # by _charge_before
+    value_at = 1 if hasattr(function, "jinja_pass_arg") else 0  # after Jinja's context, if any
+
+    @functools.wraps(function)
+    def budgeted(*args: Any, **kwargs: Any) -> Any:
+        budget = current()
+        if budget is None:  # constant folding while compiling: only each call's own caps
+            return function(*args, **kwargs)
+        if checks_items:
+            budget.check_items(_size(args[value_at]), name)
+        result = function(*args, **kwargs)
+        if not charged_before:
+            budget.count_built(_size(result))
+        return result
+
+    return budgeted
+
+
+# The filter every loop goes through (its name cannot be written in a template).
+_LOOP_FILTER = "assina loop"
+
+
+def _counted_loop(items: Iterable[Any]) -> Iterator[Any]:
+    budget = current()
+    for item in items:
+        if budget is not None:
+            budget.count_iteration()
+        yield item
+
+
+_FILTERS_USED = {name: DEFAULT_FILTERS[name] for name in _PLAIN_FILTERS} | {
     "replace": _replace,
     "join": _join,
 }
+FILTERS: dict[str, Any] = {name: _budgeted(name, f) for name, f in _FILTERS_USED.items()}
+
+
+class _Compiler(CodeGenerator):
+    """Jinja's code generator, with `a ~ b` spending from the budget too."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:  # noqa: N802 - Jinja's name
+        self.write("environment.joined(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+def _paced(tokens: Iterable[Token]) -> Iterator[Token]:
+    """The parser's tokens, at most MAX_TOKENS, pausing as rendering does: parsing a source
+    of 100,000 characters takes a fifth of a second of pure Python, before any node cap."""
+    pace = Pace(time.monotonic())
+    for count, token in enumerate(tokens, 1):
+        if count % 64 == 0:
+            if count > MAX_TOKENS:
+                raise SecurityError(f"the template has more than {MAX_TOKENS:,} tokens")
+            pace.keep(time.monotonic())
+        yield token
 
 
 class _Sandbox(SandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%"})
+    code_generator_class = _Compiler
+
+    def _tokenize(
+        self,
+        source: str,
+        name: str | None,
+        filename: str | None = None,
+        state: str | None = None,
+    ) -> TokenStream:
+        stream = super()._tokenize(source, name, filename, state)
+        return TokenStream(_paced(stream), name, filename)
+
+    def joined(self, value: Any) -> Any:
+        budget = current()
+        if budget is not None:
+            budget.count_built(_size(value))
+        return value
+
+    def call(
+        __self,  # noqa: N805 - Jinja's own signature: keywords may be named `self`
+        __context: Context,
+        __obj: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        result = super().call(__context, __obj, *args, **kwargs)
+        budget = current()
+        if budget is not None:
+            budget.count_built(_size(result))
+        return result
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if callable(value) and attr not in SAFE_METHODS:
@@ -168,10 +293,17 @@ class _Sandbox(SandboxedEnvironment):
         return None  # `format` is refused as any other method is (is_safe_attribute)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        budget = current()
+        if budget is not None:
+            budget.tick()
         if operator == "*":
             _check_repeat(left, right)
             _check_repeat(right, left)
-            return left * right
+            _check_product(left, right)
+            product = left * right
+            if budget is not None:
+                budget.count_built(_size(product))
+            return product
         if operator == "**":
             _check_power(left, right)
             return left**right
@@ -184,6 +316,12 @@ def _check_repeat(sequence: Any, times: Any) -> None:
     repeats = isinstance(sequence, str | list | tuple) and isinstance(times, int)
     if repeats and len(sequence) * times > MAX_REPEAT:
         raise SecurityError(f"* may build at most {MAX_REPEAT} items")
+
+
+def _check_product(left: Any, right: Any) -> None:
+    integers = isinstance(left, int) and isinstance(right, int)
+    if integers and abs(left).bit_length() + abs(right).bit_length() > MAX_POWER_BITS:
+        raise SecurityError("the product is too large")
 
 
 def _check_power(base: Any, exponent: Any) -> None:
@@ -205,7 +343,7 @@ def _environment(html: bool) -> _Sandbox:
         lstrip_blocks=True,
     )
     environment.globals.clear()
-    environment.filters = dict(FILTERS)
+    environment.filters = dict(FILTERS) | {_LOOP_FILTER: _counted_loop}
     return environment
 
 
@@ -242,10 +380,19 @@ def _is_data(node: nodes.Node) -> bool:
 
 
 def _walk(template: nodes.Template) -> None:
-    """Every node allowed; iterative, so a deeply nested template is no recursion risk."""
+    """Every node allowed, and no more than MAX_NODES of them (compiling costs about 0.1 ms a
+    node, in one piece, outside the render budget); iterative, so a deeply nested template
+    is no recursion risk."""
     stack: list[tuple[nodes.Node, int]] = [(template, 0)]
+    seen = 0
     while stack:
         node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise SecurityError(
+                f"the template has more than {MAX_NODES:,} parts (tags, variables, filters, "
+                "operators…); the defaults have under 100"
+            )
         _check_node(node, depth)
         if isinstance(node, nodes.For):
             stack.append((node.iter, depth))
@@ -276,22 +423,40 @@ def _check_names(template: nodes.Template, kind: EmailKind) -> None:
             raise SecurityError(f"{inner.name} has no {key!r}; it has {fields}")
 
 
+def _count_loops(template: nodes.Template) -> None:
+    """Every loop goes over its items through the loop filter, which counts them."""
+    for loop in template.find_all(nodes.For):
+        loop.iter = nodes.Filter(
+            loop.iter, _LOOP_FILTER, [], [], None, None, lineno=loop.iter.lineno
+        )
+
+
 def _constant(node: nodes.Node | None) -> str | None:
     return node.value if isinstance(node, nodes.Const) and isinstance(node.value, str) else None
 
 
-@functools.lru_cache(maxsize=512)
 def compiled(source: str, part: Part, kind: EmailKind) -> Template:
-    """The checked, compiled template (cached: a calendar pass renders the same few sources
-    for thousands of customers). Raises TemplateFailure."""
+    """The checked, compiled template. Raises TemplateFailure."""
+    outcome = _compile(source, part, kind)
+    if isinstance(outcome, TemplateFailure):  # a new one: a cached one would grow its traceback
+        raise TemplateFailure(outcome.part, outcome.message)
+    return outcome
+
+
+@functools.lru_cache(maxsize=128)
+def _compile(source: str, part: Part, kind: EmailKind) -> Template | TemplateFailure:
+    """Cached, failures too (a calendar pass renders the same few sources for thousands of
+    customers; a refused source sent again is not parsed again): 128 of them, up to ~300 KB
+    each at MAX_NODES."""
     environment = _HTML if part == Part.HTML else _TEXT
     try:
         tree = environment.parse(source)
         _walk(tree)
         _check_names(tree, kind)
+        _count_loops(tree)
         return environment.from_string(tree)
     except Exception as error:  # syntax, sandbox, or the parser's own recursion limit
-        raise TemplateFailure(part, describe(error)) from error
+        return TemplateFailure(part, describe(error))
 
 
 def describe(error: BaseException) -> str:
@@ -318,19 +483,23 @@ def render_part(
     kind: EmailKind,
     variables: Mapping[str, Any],
     strip_controls: bool = False,
+    limits: Limits = LIMITS,
 ) -> str:
-    """The part rendered. Control characters in the output (a tenant's `{{ "\\x00" }}`) fail
-    it, like a syntax error; with `strip_controls` (the defaults, whose only source of them is
-    stored data) they are dropped instead."""
+    """The part rendered within the budget's `limits`. Control characters in the output (a
+    tenant's `{{ "\\x00" }}`) fail it, like a syntax error; with `strip_controls` (the
+    defaults, whose only source of them is stored data) they are dropped instead."""
     template = compiled(source, part, kind)
     chunks: list[str] = []
     size = 0
     try:
-        for chunk in template.generate(variables):
-            size += len(chunk)
-            if size > MAX_OUTPUT:
-                raise SecurityError(f"the output is longer than {MAX_OUTPUT} characters")
-            chunks.append(chunk)
+        with spending(limits):
+            for chunk in template.generate(variables):
+                size += len(chunk)
+                if size > limits.output:
+                    raise BudgetExceeded(
+                        "output", f"the output is longer than {limits.output:,} characters"
+                    )
+                chunks.append(chunk)
     except Exception as error:
         raise TemplateFailure(part, describe(error)) from error
     output = "".join(chunks)
@@ -355,24 +524,28 @@ def render_email(
     kind: EmailKind,
     variables: Mapping[str, Any],
     strip_controls: bool = False,
+    limits: Limits = LIMITS,
 ) -> Rendered:
-    """Raises TemplateFailure for the first part that fails."""
+    """Raises TemplateFailure for the first part that fails. Each part has its own budget."""
     return Rendered(
-        subject=render_part(sources.subject, Part.SUBJECT, kind, variables, strip_controls),
-        html=render_part(sources.html, Part.HTML, kind, variables, strip_controls),
-        text=render_part(sources.text, Part.TEXT, kind, variables, strip_controls),
+        subject=render_part(sources.subject, Part.SUBJECT, kind, variables, strip_controls, limits),
+        html=render_part(sources.html, Part.HTML, kind, variables, strip_controls, limits),
+        text=render_part(sources.text, Part.TEXT, kind, variables, strip_controls, limits),
     )
 
 
 def template_failures(
-    sources: Sources, kind: EmailKind, samples: Sequence[Mapping[str, Any]]
+    sources: Sources,
+    kind: EmailKind,
+    samples: Sequence[Mapping[str, Any]],
+    limits: Limits = LIMITS,
 ) -> list[TemplateFailure]:
     """What is wrong with each part, rendered with every set of sample variables."""
     failures = []
     for part in Part:
         try:
             for variables in samples:
-                render_part(sources.of(part), part, kind, variables)
+                render_part(sources.of(part), part, kind, variables, limits=limits)
         except TemplateFailure as failure:
             failures.append(failure)
     return failures
