@@ -66,12 +66,32 @@ STATIC_HEADERS_DOC = (
     "assina sets (`webhook-*`, `x-validation-token`, `User-Agent`)."
 )
 
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+# The URLs the document promises to take (parse_target takes a few more, e.g. IPv6 literals):
+# http(s), a host without credentials, a port that exists, no spaces or control characters.
+URL_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:{_PORT})?"
+    r"([/?#][^\u0000-\u0020\u007f]*)?$"
+)
+
 TargetUrl = Annotated[
     str,
-    Field(min_length=1, max_length=2048, examples=["https://erp.example.com/assina"]),
+    Field(
+        min_length=1,
+        max_length=2048,
+        examples=["https://erp.example.com/assina"],
+        json_schema_extra={"pattern": URL_PATTERN},
+    ),
     AfterValidator(_checked_url),
 ]
-EventTypes = Annotated[list[str], AfterValidator(_checked_event_types)]
+EventTypes = Annotated[
+    list[str],
+    AfterValidator(_checked_event_types),
+    Field(
+        min_length=1,
+        json_schema_extra={"items": {"enum": [ALL_EVENTS, *sorted(EVENT_NAMES)], "type": "string"}},
+    ),
+]
 StaticHeaders = Annotated[dict[str, str], AfterValidator(checked_headers)]
 RateLimit = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT)]
 
