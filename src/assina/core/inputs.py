@@ -35,6 +35,8 @@ from assina.core.errors import Problem, invalid
 from assina.core.patching import document_refused_nulls
 
 NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+# The same rule as a JSON Schema pattern (core/openapi.py puts it on every plain string).
+NO_NUL = "^[^\\u0000]*$"
 SURROGATE_MESSAGE = "must be valid Unicode (no unpaired surrogates)"
 
 

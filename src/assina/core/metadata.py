@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from assina.core.inputs import NO_NUL
+
 MAX_KEYS = 50
 MAX_KEY_LENGTH = 40
 MAX_VALUE_LENGTH = 500
@@ -31,7 +33,7 @@ Metadata = Annotated[
         json_schema_extra={
             "additionalProperties": {"type": "string", "maxLength": MAX_VALUE_LENGTH},
             "maxProperties": MAX_KEYS,
-            "propertyNames": {"minLength": 1, "maxLength": MAX_KEY_LENGTH},
+            "propertyNames": {"minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": NO_NUL},
         },
     ),
 ]

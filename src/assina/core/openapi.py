@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from assina.core.errors import PROBLEM_CONTENT_TYPE, ProblemOut
 from assina.core.idempotency import KEY_HEADER, REPLAYED_HEADER
+from assina.core.inputs import NO_NUL
 
 _DESCRIPTIONS = {
     400: "Malformed request (invalid JSON, bad Idempotency-Key)",
@@ -93,10 +94,6 @@ def install_openapi(app: FastAPI, extensions: Sequence[Extension] = ()) -> None:
         return schema
 
     app.openapi = build  # type: ignore[method-assign]
-
-
-# What core/inputs.py refuses in every text of a request (PostgreSQL cannot store it).
-NO_NUL = "^[^\\u0000]*$"
 
 
 def _refuse_nul(node: object) -> None:

@@ -11,6 +11,7 @@ from assina.core.patching import reject_null
 from assina.core.secrets import SecretBox
 from assina.events.catalog import CATALOG
 from assina.webhooks.headers import (
+    HEADERS_SCHEMA,
     MAX_HEADERS,
     MAX_NAME_LENGTH,
     MAX_TOTAL_BYTES,
@@ -92,7 +93,9 @@ EventTypes = Annotated[
         json_schema_extra={"items": {"enum": [ALL_EVENTS, *sorted(EVENT_NAMES)], "type": "string"}},
     ),
 ]
-StaticHeaders = Annotated[dict[str, str], AfterValidator(checked_headers)]
+StaticHeaders = Annotated[
+    dict[str, str], AfterValidator(checked_headers), Field(json_schema_extra=HEADERS_SCHEMA)
+]
 RateLimit = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT)]
 
 
@@ -102,7 +105,7 @@ class EndpointCreate(InputModel):
     url: TargetUrl
     description: str | None = Field(default=None, max_length=500)
     event_types: EventTypes = Field(default_factory=lambda: [ALL_EVENTS])
-    enabled: bool = True
+    enabled: bool = Field(default=True, strict=True)
     format: EndpointFormat = EndpointFormat.STANDARD
     headers: StaticHeaders = Field(default_factory=dict, description=STATIC_HEADERS_DOC)
     rate_limit: RateLimit | None = Field(default=None, description="Deliveries per second.")
@@ -118,7 +121,7 @@ class EndpointUpdate(InputModel):
     url: TargetUrl | None = None
     description: str | None = Field(default=None, max_length=500)
     event_types: EventTypes | None = None
-    enabled: bool | None = None
+    enabled: bool | None = Field(default=None, strict=True)
     format: EndpointFormat | None = None
     headers: StaticHeaders | None = Field(default=None, description=STATIC_HEADERS_DOC)
     rate_limit: RateLimit | None = None
