@@ -34,7 +34,7 @@ from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from tests.conftest import START, TEST_SECRET_KEY, make_tenant
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 5
 SEED = 13
 
 _ITEM = r"items\.\d+\.(product_id|amount)"
@@ -46,10 +46,11 @@ BEYOND_THE_SCHEMA: dict[str, str] = {
     "POST /v1/customers": "document|email",
     "PATCH /v1/customers/{customer_id}": "document|email",
     # The customer and the products named must exist and be active; a product priced in another
-    # currency needs an `amount`; contract items share one interval and currency; a contract
-    # starts at most a year before today.
-    "POST /v1/charges": rf"customer_id|{_ITEM}",
-    "PATCH /v1/charges/{charge_id}": _ITEM,
+    # currency needs an `amount`; a charge's lines (at its products' prices) add up to zero or
+    # more; contract items share one interval and currency; a contract starts at most a year
+    # before today.
+    "POST /v1/charges": rf"customer_id|items|{_ITEM}",
+    "PATCH /v1/charges/{charge_id}": rf"items|{_ITEM}",
     "POST /v1/contracts": rf"customer_id|start_date|items|{_ITEM}",
     "PATCH /v1/contracts/{contract_id}": rf"items|{_ITEM}",
     # A template may use only its kind's variables; the objects previewed must exist and
