@@ -10,6 +10,7 @@ import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from dataclasses import asdict
 from datetime import date, datetime
 from functools import partial
 from typing import Annotated, Any, TypeVar
@@ -44,6 +45,8 @@ tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 billing_app = typer.Typer(help="The billing calendar.", no_args_is_help=True)
 app.add_typer(billing_app, name="billing")
+secret_key_app = typer.Typer(help="The key that seals stored secrets.", no_args_is_help=True)
+app.add_typer(secret_key_app, name="secret-key")
 
 
 def _print_version(asked: bool) -> None:
@@ -346,6 +349,37 @@ def billing_run(
     typer.echo(json.dumps(outcome))
     if outcome["failed"]:
         raise typer.Exit(1)
+
+
+@secret_key_app.command("rotate")
+def secret_key_rotate() -> None:
+    """Seal every stored secret with a new ASSINA_SECRET_KEY, in one transaction. Stop every
+    `serve` and `worker` first. The old key comes from ASSINA_SECRET_KEY or
+    $ASSINA_DATA_DIR/assina.secret; the new one from ASSINA_NEW_SECRET_KEY (required with
+    ASSINA_SECRET_KEY) or, with the key file, is generated and replaces it (the old key is kept
+    as assina.secret.replaced-<time>). Interrupted, run it again with the same keys: it
+    finishes the job. Exits 1 when a stored value opens with neither key, 2 when the keys are
+    refused; nothing is changed then."""
+    from assina.secret_rotation import RotationRefused, plan_keys, rotate_secret_key
+
+    settings = _settings()
+    try:
+        plan = plan_keys(settings.secret_key, settings.new_secret_key, settings.data_dir)
+    except RotationRefused as refused:
+        typer.echo(f"error: {refused}", err=True)
+        raise typer.Exit(2) from refused
+
+    async def rotate() -> dict[str, Any]:
+        database = Database.from_url(settings.database_url, pool_size=1)
+        try:
+            return asdict(await rotate_secret_key(database, plan, SystemClock().now()))
+        finally:
+            await database.dispose()
+
+    with _stops_with_a_message():
+        typer.echo(json.dumps(_run(rotate())))
+    restart = "with the new key file" if plan.key_dir else "with ASSINA_SECRET_KEY set to it"
+    typer.echo(f"Sealed with the new key: start every serve and worker {restart}.", err=True)
 
 
 def _print_credentials(created: CreatedTenant) -> None:

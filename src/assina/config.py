@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     data_dir: Path = Path(".")
     secret_key: str | None = Field(default=None, repr=False)
+    # Only for `assina secret-key rotate`: the key that replaces secret_key.
+    new_secret_key: str | None = Field(default=None, repr=False)
     allow_private_targets: bool = False
     # `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465` (implicit TLS).
     smtp_url: str | None = Field(default=None, repr=False)

@@ -427,7 +427,12 @@ def test_serve_delivers_webhooks_in_real_time(
             endpoint = client.post("/v1/webhook-endpoints", json={"url": hook_url}).json()
             customer = client.post("/v1/customers", json={"name": "Ana"}).json()
             server.wait_for(lambda: len(_Hook.received) >= 1)
-            messages = client.get(f"/v1/webhook-endpoints/{endpoint['id']}/messages").json()
+            # The receiver records the delivery before it answers; the outcome is stored after.
+            messages_url = f"/v1/webhook-endpoints/{endpoint['id']}/messages"
+            server.wait_for(
+                lambda: client.get(messages_url).json()["data"][0]["status"] != "pending"
+            )
+            messages = client.get(messages_url).json()
     finally:
         receiver.shutdown()
     [(hook_headers, body)] = _Hook.received

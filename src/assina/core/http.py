@@ -9,15 +9,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assina.core.errors import PROBLEM_CONTENT_TYPE, FieldError, Problem
+from assina.core.secrets import SecretKeyMismatch
+from assina.db.outage import database_unreachable
 
 logger = logging.getLogger("assina.http")
 
 MAX_BODY_BYTES = 1024 * 1024
+# How soon a client may try again when the database is unreachable (a restart takes seconds).
+DATABASE_RETRY_AFTER_SECONDS = 1
 
 
 def problem_response(problem: Problem) -> JSONResponse:
@@ -91,15 +96,52 @@ async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
     return problem_response(problem)
 
 
+async def _on_database_error(request: Request, error: Exception) -> JSONResponse:
+    """The database down or restarting is no fault of the request: 503 with Retry-After, and
+    nothing changed (the transaction did not commit, or an Idempotency-Key retry replays it).
+    Any other database error is unexpected."""
+    if not database_unreachable(error):
+        raise error
+    logger.warning(
+        "database unreachable on %s %s: %s", request.method, request.url.path, type(error).__name__
+    )
+    retry_after = str(DATABASE_RETRY_AFTER_SECONDS)
+    problem = Problem(
+        503,
+        "database-unavailable",
+        "The database is unavailable for a moment; try again (with the same Idempotency-Key).",
+        headers={"Retry-After": retry_after},
+    )
+    return problem_response(problem)
+
+
 async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return problem_response(Problem(500, "internal-error", "An unexpected error happened."))
 
 
+async def _on_foreign_secret_key(request: Request, error: Exception) -> JSONResponse:
+    # The operator's mistake, not the caller's: every process must share ASSINA_SECRET_KEY.
+    # Logged at error level (with the remedy) so it is seen; the caller learns only that the
+    # server is misconfigured, never which key or value.
+    logger.error("%s %s: %s", request.method, request.url.path, error)
+    problem = Problem(
+        503,
+        "secret-key-mismatch",
+        "The server is misconfigured: it cannot open the secrets it stored. Nothing was "
+        "changed; try again once its operator has fixed it.",
+        "Service Unavailable",
+    )
+    return problem_response(problem)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(SecretKeyMismatch, _on_foreign_secret_key)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
+    app.add_exception_handler(ConnectionError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -4,7 +4,8 @@ process; dispatchers LISTEN on a dedicated connection outside the pool.
 
 The NOTIFY is sent after COMMIT, never inside the transaction (a NOTIFY inside takes a global
 lock at commit and serialises every writer). Correctness never depends on it: dispatchers
-also poll.
+also poll. A listening connection the server drops (PostgreSQL restarted) is opened again,
+with backoff, so that wake-ups resume instead of leaving the dispatcher on polling for good.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ logger = logging.getLogger("assina.notify")
 CHANNEL = "assina_messages"
 # 50 ms gave a 57 ms p99 from commit to arrival across processes at 50 events/s; 20 ms, 30 ms.
 COALESCE_SECONDS = 0.02
+RELISTEN_FIRST_DELAY_SECONDS = 0.5
+RELISTEN_MAX_DELAY_SECONDS = 10.0
+# What a lost or refused connection raises: the server is down, restarting, or dropped us.
+CONNECTION_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def asyncpg_dsn(url: URL) -> str:
@@ -37,6 +42,13 @@ class PgNotifier:
         self._timer: asyncio.TimerHandle | None = None
         self._last_sent = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
+        # One NOTIFY at a time on the sender connection: a send still waiting on a slow or
+        # restarting server when the next window opens must not overlap it (asyncpg refuses
+        # two operations at once on one connection).
+        self._sending = asyncio.Lock()
+        self._on_notify: Callable[[], None] | None = None
+        self._closing = False
+        self._relisten: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
         """Ask for one NOTIFY soon; pokes within the coalescing window share it."""
@@ -52,23 +64,62 @@ class PgNotifier:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self) -> None:
-        self._last_sent = time.monotonic()
-        try:
-            if self._sender is None or self._sender.is_closed():
-                self._sender = await asyncpg.connect(self._dsn)
-            await self._sender.execute("SELECT pg_notify($1, '')", CHANNEL)
-        except (OSError, asyncpg.PostgresError) as error:
-            # Dispatchers poll anyway; a lost wake-up only delays delivery to the next poll.
-            logger.warning("could not send the wake-up notification: %s", error)
-            self._sender = None
+        async with self._sending:
+            self._last_sent = time.monotonic()
+            try:
+                if self._sender is None or self._sender.is_closed():
+                    self._sender = await asyncpg.connect(self._dsn)
+                await self._sender.execute("SELECT pg_notify($1, '')", CHANNEL)
+            except CONNECTION_ERRORS as error:
+                # Dispatchers poll anyway; a lost wake-up only delays delivery to the next poll.
+                logger.warning("could not send the wake-up notification: %s", error)
+                self._sender = None
 
     async def listen(self, on_notify: Callable[[], None]) -> None:
         """Call `on_notify` whenever any process notifies (until `close`)."""
+        self._on_notify = on_notify
         if self._listener is None:
-            self._listener = await asyncpg.connect(self._dsn)
-        await self._listener.add_listener(CHANNEL, lambda *_args: on_notify())
+            await self._open_listener()
+
+    async def _open_listener(self) -> None:
+        listener = await asyncpg.connect(self._dsn)
+        try:
+            await listener.add_listener(CHANNEL, self._notified)
+        except BaseException:
+            listener.terminate()  # dropped right after connecting: no connection left behind
+            raise
+        listener.add_termination_listener(self._listener_lost)
+        self._listener = listener
+
+    def _notified(self, *_args: object) -> None:
+        if self._on_notify is not None:
+            self._on_notify()
+
+    def _listener_lost(self, _connection: object) -> None:
+        self._listener = None
+        if self._closing:
+            return
+        logger.warning("the wake-up connection was lost: listening again")
+        self._relisten = asyncio.ensure_future(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        delay = RELISTEN_FIRST_DELAY_SECONDS
+        while not self._closing:
+            try:
+                await self._open_listener()
+            except CONNECTION_ERRORS as error:
+                logger.warning("cannot listen for wake-ups yet: %s", error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RELISTEN_MAX_DELAY_SECONDS)
+                continue
+            # Notifications sent while nobody listened are gone: look for work at once.
+            self._notified()
+            return
 
     async def close(self) -> None:
+        self._closing = True
+        if self._relisten is not None:
+            self._relisten.cancel()
         if self._timer is not None:
             # A wake-up still waiting for its window is sent now rather than lost.
             self._timer.cancel()
