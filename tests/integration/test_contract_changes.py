@@ -192,9 +192,8 @@ async def test_new_items_must_fit_the_contract(api: TenantClient) -> None:
 
 async def test_billing_day_cannot_change(api: TenantClient) -> None:
     contract = await new_contract(api)
-    assert_invalid(
-        await api.patch(f"/v1/contracts/{contract['id']}", {"billing_day": 5}), "billing_day"
-    )
+    refused = await api.patch(f"/v1/contracts/{contract['id']}", {"billing_day": 5})
+    assert_problem(refused, 409, "billing-day-fixed")
     assert await patch(api, contract["id"], {"billing_day": 15}) == contract
 
 

@@ -129,6 +129,44 @@ async def test_the_document_is_openapi_3_1(document: dict[str, Any]) -> None:
                 assert parameter["name"].lower() not in {"accept", "content-type"}, where
 
 
+# --- the schema says what validation checks (issue 13) --------------------------------------
+
+
+async def test_patch_fields_that_refuse_null_are_not_nullable(
+    document: dict[str, Any], api: TenantClient
+) -> None:
+    schemas = document["components"]["schemas"]
+    name = schemas["ProductUpdate"]["properties"]["name"]
+    assert "anyOf" not in name and name["type"] == "string"
+    # A field that may be cleared keeps its null.
+    assert {"type": "null"} in schemas["ProductUpdate"]["properties"]["description"]["anyOf"]
+    refused = await api.patch("/v1/tenant", {"name": None})
+    assert refused.status_code == 422 and "leave the field out" in refused.text
+
+
+async def test_rules_across_fields_are_in_the_schema(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    line = schemas["ChargeItemIn"]["anyOf"]
+    assert [sorted(form["required"]) for form in line] == [
+        ["product_id"],
+        ["amount", "description"],
+    ]
+    assert len(schemas["ContractReadjust"]["anyOf"]) == len(schemas["ClockAdvanceIn"]["anyOf"]) == 2
+
+
+async def test_every_plain_string_refuses_nul(document: dict[str, Any]) -> None:
+    def strings(node: object) -> list[dict[str, Any]]:
+        if isinstance(node, list):
+            return [found for item in node for found in strings(item)]
+        if not isinstance(node, dict):
+            return []
+        own = [node] if node.get("type") == "string" else []
+        return own + [found for value in node.values() for found in strings(value)]
+
+    for schema in strings(document["components"]["schemas"]):
+        assert {"pattern", "format", "enum", "const"} & set(schema), schema
+
+
 # --- Idempotency-Key ---------------------------------------------------------------------
 
 

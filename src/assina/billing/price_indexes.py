@@ -10,13 +10,12 @@ data, not business facts about a customer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, cast
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +23,7 @@ from assina.billing.models import PriceIndexValue
 from assina.contracts.models import PriceIndex
 from assina.core.clock import Clock
 from assina.core.errors import invalid
-from assina.core.inputs import InputModel
+from assina.core.inputs import FOUR_PLACES, InputModel, decimal_text, document_decimal
 from assina.core.pagination import PageParams, fetch_page
 from assina.db.upsert import insert_on_conflict
 
@@ -43,15 +42,11 @@ Month = Annotated[
     ),
 ]
 
-_NUMBER_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", re.ASCII)
-
-
-def _numeric(value: object) -> object:
-    """Numbers, or strings that spell one in ASCII digits (pydantic alone also takes other
-    scripts' digits, `1_0` and exponents)."""
-    if isinstance(value, str) and (len(value) > 32 or not _NUMBER_TEXT.fullmatch(value)):
-        raise ValueError('must be a number or a numeric string such as "4.5"')
-    return value
+# More than -100 and at most 1000, at most 4 decimal places.
+PERCENT_TEXT = (
+    rf"^(\+?0*([0-9]{{1,3}}{FOUR_PLACES}|1000(\.0*)?|\.[0-9]{{1,4}}0*)"
+    rf"|-0*([0-9]{{1,2}}{FOUR_PLACES}|\.[0-9]{{1,4}}0*))$"
+)
 
 
 def _four_places(value: Decimal) -> Decimal:
@@ -67,8 +62,9 @@ PercentIn = Annotated[
         description="Percent (4.5 is 4.5 %), more than -100 and at most 1000, at most 4 "
         "decimal places; a JSON number or a numeric string.",
         examples=["0.45"],
+        json_schema_extra=document_decimal(PERCENT_TEXT),
     ),
-    BeforeValidator(_numeric),
+    decimal_text(PERCENT_TEXT),
     AfterValidator(_four_places),
 ]
 

@@ -10,21 +10,20 @@ no client parses them into a binary float by accident.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, cast
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.models import BillingSettings
 from assina.core.clock import Clock
-from assina.core.inputs import InputModel
+from assina.core.inputs import FOUR_PLACES, InputModel, decimal_text, document_decimal
 from assina.db.upsert import insert_on_conflict
-from assina.payments.pix import MAX_CITY, MAX_KEY, MAX_NAME, shown_text
+from assina.payments.pix import MAX_CITY, MAX_KEY, MAX_NAME
 
 DEFAULT_FINE_PERCENT = Decimal(2)
 DEFAULT_MONTHLY_INTEREST_PERCENT = Decimal(1)
@@ -57,14 +56,8 @@ DEFAULT_RULES = BillingRules()
 
 # --- request and response bodies -------------------------------------------------------------
 
-_NUMBER_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
-
-
-def _numeric(value: object) -> object:
-    """Numbers, or strings that spell one in ASCII (pydantic alone takes other scripts' digits)."""
-    if isinstance(value, str) and (len(value) > 32 or not _NUMBER_TEXT.fullmatch(value)):
-        raise ValueError('must be a number or a numeric string such as "2.5"')
-    return value
+# 0 to 100, at most 4 decimal places.
+PERCENT_TEXT = rf"^(\+?0*([0-9]{{1,2}}{FOUR_PLACES}|100(\.0*)?|\.[0-9]{{1,4}}0*)|-0+(\.0*)?|-\.0+)$"
 
 
 def _to_places(value: Decimal) -> Decimal:
@@ -73,41 +66,49 @@ def _to_places(value: Decimal) -> Decimal:
 
 PercentIn = Annotated[
     Decimal,
-    Field(ge=0, le=100, decimal_places=4, description="Percent, at most 4 decimal places."),
-    BeforeValidator(_numeric),
+    Field(
+        ge=0,
+        le=100,
+        decimal_places=4,
+        description="Percent, at most 4 decimal places.",
+        json_schema_extra=document_decimal(PERCENT_TEXT),
+    ),
+    decimal_text(PERCENT_TEXT),
     AfterValidator(_to_places),
 ]
 
 
-def _printable_ascii(value: str) -> str:
-    if not all(" " <= char <= "~" for char in value):
-        raise ValueError("must be printable ASCII")
-    return value
-
-
-def _shown(limit: int) -> AfterValidator:
-    def check(value: str) -> str:
-        if not shown_text(value, limit):
-            raise ValueError("needs a printable character (accents are dropped in the PIX code)")
-        return value
-
-    return AfterValidator(check)
-
+# The PIX code carries printable ASCII only (accents dropped), so a name or city needs at
+# least one such character that is not a space; and no NUL, like any text.
+SHOWN_PATTERN = r"^[^\u0000]*[!-~][^\u0000]*$"
+PIX_KEY_PATTERN = r"^[ -~]*$"
 
 PixKey = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_KEY, description="The PIX key (chave PIX) payments go to."),
-    AfterValidator(_printable_ascii),
+    Field(
+        min_length=1,
+        max_length=MAX_KEY,
+        pattern=PIX_KEY_PATTERN,
+        description="The PIX key (chave PIX) payments go to: printable ASCII.",
+    ),
 ]
 MerchantName = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_NAME, description="Receiver's name in the PIX code."),
-    _shown(MAX_NAME),
+    Field(
+        min_length=1,
+        max_length=MAX_NAME,
+        pattern=SHOWN_PATTERN,
+        description="Receiver's name in the PIX code (accents are dropped).",
+    ),
 ]
 MerchantCity = Annotated[
     str,
-    Field(min_length=1, max_length=MAX_CITY, description="Receiver's city in the PIX code."),
-    _shown(MAX_CITY),
+    Field(
+        min_length=1,
+        max_length=MAX_CITY,
+        pattern=SHOWN_PATTERN,
+        description="Receiver's city in the PIX code (accents are dropped).",
+    ),
 ]
 
 

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from assina.charges.models import Charge, ChargeStatus
 from assina.contracts.models import PaymentMethod
-from assina.core.inputs import CalendarDate, InputModel, UtcDatetime
+from assina.core.inputs import BILLING_YEARS, CalendarDate, InputModel, UtcDatetime, sent
 from assina.core.metadata import Metadata
 from assina.core.money import DEFAULT_CURRENCY, MAX_AMOUNT, Amount, Currency
 from assina.core.patching import reject_null
@@ -28,7 +28,9 @@ def _in_billing_range(value: date) -> date:
     return value
 
 
-DueDate = Annotated[CalendarDate, AfterValidator(_in_billing_range)]
+DueDate = Annotated[
+    CalendarDate, AfterValidator(_in_billing_range), Field(json_schema_extra=BILLING_YEARS)
+]
 Reference = Annotated[str, Field(min_length=1, max_length=MAX_REFERENCE)]
 LineAmount = Annotated[
     int,
@@ -62,6 +64,10 @@ class ChargeItemIn(InputModel):
     description: str | None = Field(default=None, min_length=1, max_length=MAX_DESCRIPTION)
     quantity: int = Field(default=1, strict=True, ge=1, le=MAX_QUANTITY)
     amount: LineAmount | None = None
+
+    @classmethod
+    def document_rules(cls, schema: dict[str, Any]) -> None:
+        schema["anyOf"] = [sent("product_id"), sent("description", "amount")]
 
     @model_validator(mode="after")
     def _described(self) -> ChargeItemIn:

@@ -115,7 +115,8 @@ async def update_contract(contract_id: str, body: ContractUpdate, caller: Caller
     the days left is added to the next charge as a line of its own (a credit when lower).
 
     Event: `contract.updated`, with the old values in `previous`. Errors: 404; 409
-    `invalid-transition` on a cancelled contract; 422."""
+    `invalid-transition` on a cancelled contract, `billing-day-fixed` for another `billing_day`;
+    422."""
     async with caller.database.write() as session:
         contract = await service.update_contract(
             session, caller.clock, caller.tenant_id, contract_id, body

@@ -2,9 +2,9 @@
 
 Rules:
 
-- A cancelled contract cannot change (409). `billing_day` cannot change after creation (422):
-  moving a schedule would leave days charged twice or never; cancel and create another
-  contract instead.
+- A cancelled contract cannot change (409). `billing_day` cannot change after creation (409,
+  the contract's state forbids it, not the request's shape): moving a schedule would leave days
+  charged twice or never; cancel and create another contract instead.
 - New items follow items.py and must share the contract's interval and currency.
 - Items changed mid-period are prorated by day: every period already charged that has days
   left adds to `pending_adjustment` (new - old) * days left, from today inclusive, over the
@@ -57,7 +57,7 @@ from assina.contracts.schemas import (
     ContractUpdate,
 )
 from assina.core.clock import Clock
-from assina.core.errors import invalid
+from assina.core.errors import conflict, invalid
 from assina.core.money import MAX_AMOUNT
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.events.catalog import EventType
@@ -75,10 +75,10 @@ async def update_contract(
     today = await tenant_today(session, clock, tenant_id)
     before = full_state(contract, today)
     if changes.billing_day is not None and changes.billing_day != contract.billing_day:
-        raise invalid(
-            "billing_day",
-            f"cannot change after creation (it is {contract.billing_day}); cancel the contract "
-            "and create another",
+        raise conflict(
+            f"billing_day cannot change after creation (it is {contract.billing_day}); cancel "
+            "the contract and create another",
+            "billing-day-fixed",
         )
     if changes.items is not None:
         await _change_items(session, contract, changes.items, today)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -9,7 +9,7 @@ from assina.billing.price_indexes import Month, PercentIn, percent_text
 from assina.billing.readjustment import Readjustment
 from assina.contracts.models import Contract, ContractStatus, PaymentMethod, PriceIndex
 from assina.contracts.schedule import ScheduleState, cancellation_day, derive, pending_proration
-from assina.core.inputs import CalendarDate, InputModel
+from assina.core.inputs import BILLING_YEARS, CalendarDate, InputModel, not_sent, sent
 from assina.core.metadata import Metadata
 from assina.core.money import Amount
 from assina.core.patching import reject_null
@@ -33,7 +33,9 @@ def _in_start_range(value: date) -> date:
     return value
 
 
-StartDate = Annotated[CalendarDate, AfterValidator(_in_start_range)]
+StartDate = Annotated[
+    CalendarDate, AfterValidator(_in_start_range), Field(json_schema_extra=BILLING_YEARS)
+]
 
 
 class ContractItemIn(InputModel):
@@ -130,6 +132,13 @@ class ContractReadjust(InputModel):
     percent: PercentIn | None = None
     index: PriceIndex | None = None
     reference_month: Month | None = None
+
+    @classmethod
+    def document_rules(cls, schema: dict[str, Any]) -> None:
+        schema["anyOf"] = [
+            {"allOf": [sent("percent"), not_sent("index", "reference_month")]},
+            {"allOf": [sent("index", "reference_month"), not_sent("percent")]},
+        ]
 
 
 class ContractItemOut(BaseModel):

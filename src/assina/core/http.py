@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assina.core.errors import PROBLEM_CONTENT_TYPE, FieldError, Problem
@@ -65,14 +66,33 @@ async def _on_validation(_request: Request, error: Exception) -> JSONResponse:
     return problem_response(validation_problem(list(error.errors())))
 
 
-async def _on_http_error(_request: Request, error: Exception) -> JSONResponse:
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this path. Starlette's own 405 names only
+    the methods of the first route whose path matches, and here each method of a path is a
+    route of its own."""
+    routes = request.app.router.routes
+
+    def answers(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] == Match.FULL for route in routes)
+
+    return [method for method in _METHODS if answers(method)]
+
+
+async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
     if not isinstance(error, StarletteHTTPException):
         raise error
     slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
     detail = error.detail if isinstance(error.detail, str) else json.dumps(error.detail)
     if error.status_code == 404 and detail == "Not Found":
         detail = "No such route."
-    problem = Problem(error.status_code, slug, detail, headers=dict(error.headers or {}))
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    problem = Problem(error.status_code, slug, detail, headers=headers)
     return problem_response(problem)
 
 

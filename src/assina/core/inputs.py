@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -31,8 +32,11 @@ from pydantic import (
 )
 
 from assina.core.errors import Problem, invalid
+from assina.core.patching import document_refused_nulls
 
 NUL_MESSAGE = "must not contain the NUL character (U+0000)"
+# The same rule as a JSON Schema pattern (core/openapi.py puts it on every plain string).
+NO_NUL = "^[^\\u0000]*$"
 SURROGATE_MESSAGE = "must be valid Unicode (no unpaired surrogates)"
 
 
@@ -58,11 +62,50 @@ def unstorable_text(value: object) -> str | None:
     return next((reason for item in items if (reason := unstorable_text(item))), None)
 
 
-class InputModel(BaseModel):
-    """Base of every request body: no field may carry text the database cannot store, and a
-    field the model does not know is refused (a misspelt name must not pass unnoticed)."""
+def whole_numbers(value: object) -> object:
+    """A JSON number with no fraction (`7.0`) as the integer it is, alone or in a list.
 
-    model_config = ConfigDict(extra="forbid")
+    JSON Schema's `integer` is a mathematical integer, so `7.0` is one; integer fields stay
+    strict (no `"7"`, no `true`, no `7.5`). Objects are left alone: their values are text."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [whole_numbers(item) for item in value]
+    return value
+
+
+def sent(*names: str) -> dict[str, Any]:
+    """JSON Schema: each of these fields is present and not null."""
+    return {"required": list(names), "properties": {n: {"not": {"type": "null"}} for n in names}}
+
+
+def not_sent(*names: str) -> dict[str, Any]:
+    """JSON Schema: each of these fields is absent or null."""
+    return {"properties": {name: {"type": "null"} for name in names}}
+
+
+def _document_rules(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    document_refused_nulls(schema, model)
+    if issubclass(model, InputModel):
+        model.document_rules(schema)
+
+
+class InputModel(BaseModel):
+    """Base of every request body: no field may carry text the database cannot store, a
+    field the model does not know is refused (a misspelt name must not pass unnoticed), and
+    a whole number is an integer however JSON spells it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_rules)
+
+    @classmethod
+    def document_rules(cls, schema: dict[str, Any]) -> None:
+        """Rules across fields (one of two forms…), written into the model's JSON schema so
+        the OpenAPI document says what validation checks. None by default."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole_numbers(cls, value: Any) -> Any:
+        return whole_numbers(value)
 
     @field_validator("*")
     @classmethod
@@ -125,7 +168,7 @@ def clean_name(value: str) -> str:
     bidirectional override."""
     value = value.strip()
     if not value:
-        raise ValueError("must not be empty or only spaces")
+        raise ValueError("needs a character other than spaces")
     for character in value:
         if unicodedata.category(character) == "Cc" or character in _BIDI_CONTROLS:
             raise ValueError(
@@ -135,7 +178,22 @@ def clean_name(value: str) -> str:
     return value
 
 
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(clean_name)]
+# clean_name's rule as a pattern, for the OpenAPI document: spaces (Python's str.isspace) at
+# either end, and between them characters that are neither control characters (U+0000-U+001F,
+# U+007F-U+009F) nor bidi controls, at least one of them not a space.
+_NAME_CHARACTER = r"[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]"
+_VISIBLE = (
+    r"[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    r"\u202a-\u202e\u2066-\u2069]"
+)
+_SPACE = r"[\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+NAME_PATTERN = f"^{_SPACE}*{_NAME_CHARACTER}*{_VISIBLE}{_NAME_CHARACTER}*{_SPACE}*$"
+
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN),
+    AfterValidator(clean_name),
+]
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -152,3 +210,41 @@ def _iso_date_text(value: object) -> object:
 # A calendar date in a body: only `YYYY-MM-DD` (pydantic alone also takes numbers as Unix time
 # and datetimes at midnight).
 CalendarDate = Annotated[date, BeforeValidator(_iso_date_text)]
+
+# The pattern of a date from 2000-01-01 to 2100-12-31 (with `format: date`), for the dates
+# billing takes; the caller checks the range itself.
+BILLING_YEARS = {"pattern": "^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"}
+
+
+MAX_DECIMAL_TEXT = 32
+# Up to 4 decimal places (trailing zeros aside): "2", "2.5", "2.1250", "2.50000", ".5".
+FOUR_PLACES = r"(\.[0-9]{0,4}0*)?"
+
+
+def decimal_text(pattern: str) -> BeforeValidator:
+    """A decimal sent as a JSON string must match `pattern` (anchored, ASCII digits, which
+    also bounds its range and places, so the document can say exactly what is taken)."""
+    compiled = re.compile(pattern, re.ASCII)
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and (
+            len(value) > MAX_DECIMAL_TEXT or not compiled.fullmatch(value)
+        ):
+            raise ValueError(f"must be a number, or a numeric string matching {pattern}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def document_decimal(pattern: str, places: str = "0.0001") -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` of a decimal field taken as a JSON number or a numeric string:
+    numbers in steps of `places`, strings matching `pattern`."""
+
+    def document(schema: dict[str, Any]) -> None:
+        for variant in schema.get("anyOf", []):
+            if variant.get("type") == "number":
+                variant["multipleOf"] = float(places)
+            elif variant.get("type") == "string":
+                variant.update(pattern=pattern, maxLength=MAX_DECIMAL_TEXT)
+
+    return document

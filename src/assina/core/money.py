@@ -38,9 +38,22 @@ def _known_currency(code: str) -> str:
     return code
 
 
+def _any_case(code: str) -> str:
+    return "".join(f"[{letter}{letter.lower()}]" for letter in code)
+
+
+# _known_currency's rule for the OpenAPI document: a supported code, in any case.
+CURRENCY_PATTERN = "^(" + "|".join(_any_case(code) for code in sorted(MINOR_UNIT_EXPONENT)) + ")$"
+
 Currency = Annotated[
     str,
-    Field(min_length=3, max_length=3, description="ISO 4217 code", examples=["BRL"]),
+    Field(
+        min_length=3,
+        max_length=3,
+        description=f"ISO 4217 code, one of {', '.join(sorted(MINOR_UNIT_EXPONENT))}",
+        examples=["BRL"],
+        json_schema_extra={"pattern": CURRENCY_PATTERN},
+    ),
     AfterValidator(_known_currency),
 ]
 

@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from assina.core.errors import PROBLEM_CONTENT_TYPE, ProblemOut
 from assina.core.idempotency import KEY_HEADER, REPLAYED_HEADER
+from assina.core.inputs import NO_NUL
 
 _DESCRIPTIONS = {
     400: "Malformed request (invalid JSON, bad Idempotency-Key)",
@@ -125,10 +126,25 @@ def install_openapi(app: FastAPI, extensions: Sequence[Extension] = ()) -> None:
         _hoist_defs(components)
         for extend in extensions:
             extend(schema)
+        _refuse_nul(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _refuse_nul(node: object) -> None:
+    """Every string without a pattern, format or enum of its own says it takes no NUL."""
+    if isinstance(node, list):
+        for item in node:
+            _refuse_nul(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(node):
+        node["pattern"] = NO_NUL
+    for value in node.values():
+        _refuse_nul(value)
 
 
 def _hoist_defs(components: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from assina.core.inputs import InputModel
+from assina.core.inputs import NAME_PATTERN, InputModel, clean_name
 from assina.notifications.models import Email, EmailKind, EmailStatus, Locale
 from assina.notifications.templates import MAX_BODY_SOURCE, MAX_SUBJECT_SOURCE
 
@@ -71,16 +71,15 @@ class PreviewOut(BaseModel):
     text: str
 
 
-def _one_line(value: str) -> str:
-    if not value.isprintable():
-        raise ValueError("must be one line of printable characters")
-    return value
-
-
 FromName = Annotated[
     str,
-    Field(min_length=1, max_length=100, description='The sender\'s name: "Escola Alfa".'),
-    AfterValidator(_one_line),
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=NAME_PATTERN,
+        description='The sender\'s name: "Escola Alfa" (trimmed; no control characters).',
+    ),
+    AfterValidator(clean_name),
 ]
 
 

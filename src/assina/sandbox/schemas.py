@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from assina.core.inputs import InputModel, UtcDatetime
+from assina.core.inputs import InputModel, UtcDatetime, not_sent, sent
 
 MAX_ADVANCE_DAYS = 1100
 
@@ -30,6 +31,13 @@ class ClockAdvanceIn(InputModel):
         strict=True,
         description="Move the clock this many calendar days forward, to the same time of day.",
     )
+
+    @classmethod
+    def document_rules(cls, schema: dict[str, Any]) -> None:
+        schema["anyOf"] = [
+            {"allOf": [sent("to"), not_sent("days")]},
+            {"allOf": [sent("days"), not_sent("to")]},
+        ]
 
     @model_validator(mode="after")
     def _one_of(self) -> ClockAdvanceIn:

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from assina.core.inputs import InputModel, Name
 from assina.core.patching import reject_null
@@ -21,6 +21,17 @@ def validate_time_zone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise ValueError(f"unknown IANA time zone {value!r}") from error
     return value
+
+
+def _time_zones() -> list[JsonValue]:
+    """Every zone validate_time_zone takes, for the document's `enum`."""
+    zones: list[JsonValue] = []
+    for name in sorted(available_timezones() - _NOT_PLACES):
+        try:
+            zones.append(validate_time_zone(name))
+        except ValueError:
+            continue
+    return zones
 
 
 class TenantOut(BaseModel):
@@ -41,7 +52,11 @@ class TenantUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
-    time_zone: str | None = None
+    time_zone: str | None = Field(
+        default=None,
+        description="An IANA time zone, e.g. America/Sao_Paulo.",
+        json_schema_extra={"enum": _time_zones()},
+    )
 
     _not_null = field_validator("name", "time_zone")(reject_null)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 MAX_HEADERS = 20
 MAX_NAME_LENGTH = 64
@@ -39,6 +40,31 @@ DENIED_HEADERS = frozenset(
 # `content-*` describe the body, which is assina's (length, type, encoding, …); `webhook-*` are
 # the Standard Webhooks headers; `proxy-*` speak to proxies on the way.
 DENIED_PREFIXES = ("content-", "webhook-", "proxy-")
+
+
+def _any_case(text: str) -> str:
+    # Names hold letters, digits and "-" only: nothing to escape.
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in text)
+
+
+_DENIED_NAMES = "|".join(_any_case(name) for name in sorted(DENIED_HEADERS))
+_DENIED_PREFIXES = "|".join(_any_case(prefix) for prefix in DENIED_PREFIXES)
+_DENIED_NAME = f"^({_DENIED_NAMES}|({_DENIED_PREFIXES}).*)$"
+# The rules above for the OpenAPI document (all but two it cannot state: the size of all the
+# headers together, and one name sent twice in two cases).
+HEADERS_SCHEMA: dict[str, Any] = {
+    "maxProperties": MAX_HEADERS,
+    "propertyNames": {
+        "pattern": f"^{_TOKEN.pattern}$",
+        "maxLength": MAX_NAME_LENGTH,
+        "not": {"pattern": _DENIED_NAME},
+    },
+    "additionalProperties": {
+        "type": "string",
+        "maxLength": MAX_VALUE_LENGTH,
+        "pattern": "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f]*$",
+    },
+}
 
 
 def header_problem(name: str, value: str) -> str | None:

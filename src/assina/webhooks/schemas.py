@@ -11,6 +11,7 @@ from assina.core.patching import reject_null
 from assina.core.secrets import SecretBox
 from assina.events.catalog import CATALOG
 from assina.webhooks.headers import (
+    HEADERS_SCHEMA,
     MAX_HEADERS,
     MAX_NAME_LENGTH,
     MAX_TOTAL_BYTES,
@@ -66,13 +67,35 @@ STATIC_HEADERS_DOC = (
     "assina sets (`webhook-*`, `x-validation-token`, `User-Agent`)."
 )
 
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+# The URLs the document promises to take (parse_target takes a few more, e.g. IPv6 literals):
+# http(s), a host without credentials, a port that exists, no spaces or control characters.
+URL_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:{_PORT})?"
+    r"([/?#][^\u0000-\u0020\u007f]*)?$"
+)
+
 TargetUrl = Annotated[
     str,
-    Field(min_length=1, max_length=2048, examples=["https://erp.example.com/assina"]),
+    Field(
+        min_length=1,
+        max_length=2048,
+        examples=["https://erp.example.com/assina"],
+        json_schema_extra={"pattern": URL_PATTERN},
+    ),
     AfterValidator(_checked_url),
 ]
-EventTypes = Annotated[list[str], AfterValidator(_checked_event_types)]
-StaticHeaders = Annotated[dict[str, str], AfterValidator(checked_headers)]
+EventTypes = Annotated[
+    list[str],
+    AfterValidator(_checked_event_types),
+    Field(
+        min_length=1,
+        json_schema_extra={"items": {"enum": [ALL_EVENTS, *sorted(EVENT_NAMES)], "type": "string"}},
+    ),
+]
+StaticHeaders = Annotated[
+    dict[str, str], AfterValidator(checked_headers), Field(json_schema_extra=HEADERS_SCHEMA)
+]
 RateLimit = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT)]
 
 
@@ -82,7 +105,7 @@ class EndpointCreate(InputModel):
     url: TargetUrl
     description: str | None = Field(default=None, max_length=500)
     event_types: EventTypes = Field(default_factory=lambda: [ALL_EVENTS])
-    enabled: bool = True
+    enabled: bool = Field(default=True, strict=True)
     format: EndpointFormat = EndpointFormat.STANDARD
     headers: StaticHeaders = Field(default_factory=dict, description=STATIC_HEADERS_DOC)
     rate_limit: RateLimit | None = Field(default=None, description="Deliveries per second.")
@@ -98,7 +121,7 @@ class EndpointUpdate(InputModel):
     url: TargetUrl | None = None
     description: str | None = Field(default=None, max_length=500)
     event_types: EventTypes | None = None
-    enabled: bool | None = None
+    enabled: bool | None = Field(default=None, strict=True)
     format: EndpointFormat | None = None
     headers: StaticHeaders | None = Field(default=None, description=STATIC_HEADERS_DOC)
     rate_limit: RateLimit | None = None
