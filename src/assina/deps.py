@@ -189,6 +189,10 @@ class EarlyRefusalMiddleware:
         await problem_response(refusal)(scope, receive, send)
 
     def _refusal(self, scope: Scope) -> Problem | None:
+        # Only the API is limited: /healthz, /readyz and /metrics answer whatever the caller
+        # sends along (a probe may carry an exhausted key's Authorization).
+        if not str(scope.get("path", "")).startswith("/v1/"):
+            return None
         policy = self.runtime.limits.requests
         api_key = _bearer_token(scope)
         if policy is None or api_key is None:

@@ -120,6 +120,20 @@ async def test_a_burst_past_the_bucket_is_answered_429_with_headers(
     assert state_of(again) == f'"requests";r=0;t={WINDOW}'
 
 
+async def test_the_operations_routes_are_not_limited(
+    serve: AppFactory, database: Database, clock: FrozenClock
+) -> None:
+    api = await tenant_on(await serve(), database, clock)
+    assert await spend(api, BURST) == [200] * BURST
+    assert (await api.get("/v1/tenant")).status_code == 429
+
+    # The same Authorization on the probes (schemathesis found them refused 429).
+    for path in ("/healthz", "/readyz", "/metrics"):
+        answer = await api.get(path)
+        assert answer.status_code == 200, (path, answer.text)
+        assert "RateLimit" not in answer.headers
+
+
 async def test_the_bucket_refills_with_the_clock(
     serve: AppFactory, database: Database, clock: FrozenClock
 ) -> None:

@@ -32,7 +32,7 @@ from assina.config import Settings
 from assina.core.clock import FrozenClock
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
-from tests.conftest import START, TEST_SECRET_KEY, make_tenant
+from tests.conftest import START, TEST_SECRET_KEY, UNEMPTIED_BURST, make_tenant
 
 MAX_EXAMPLES = 5
 SEED = 13
@@ -124,6 +124,8 @@ def test_every_operation_keeps_the_documents_word(db_url: str, tmp_path: Path) -
         secret_key=TEST_SECRET_KEY,
         data_dir=tmp_path,
         allow_private_targets=True,  # no DNS: generated hosts resolve nowhere
+        # Every generated request is run, not refused 429 (the limits' own tests run them).
+        api_rate_limit_burst=UNEMPTIED_BURST,
     )
     app = create_app(settings, clock=FrozenClock(START))
     config = SchemathesisConfig.from_dict(
