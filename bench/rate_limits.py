@@ -3,9 +3,10 @@
 For each backend this starts a real `assina serve --no-worker` process (SQLite, and
 PostgreSQL through ASSINA_DATABASE_URL) with two tenants. The victim reads `GET /v1/tenant` at
 a steady pace (`--victim-rate` a second) throughout. First the victim alone (baseline), then
-`--bursts` bursts in which the attacker sends `--burst` requests with one key as fast as
-`--concurrency` connections allow: `POST /v1/customers` (`--attack write`, the default: each
-admitted one writes a customer and its event) or `GET /v1/customers` (`--attack read`).
+`--bursts` bursts in which the attacker, a process of its own, sends `--burst` requests with
+one key as fast as `--concurrency` connections allow: `POST /v1/customers` (`--attack write`,
+the default: each admitted one writes a customer and its event) or `GET /v1/customers`
+(`--attack read`).
 Reported: the victim's p50/p99 in each phase, and how the attacker's requests were answered.
 With `--unlimited` the same runs again against a server whose limits are off
 (ASSINA_API_RATE_LIMIT_PER_SECOND=0, ASSINA_API_CONCURRENCY_PER_KEY=100000), for comparison.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import secrets
 import statistics
@@ -34,6 +36,7 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,20 +105,31 @@ class Victim:
         return taken, errors
 
 
-async def burst(
-    http: aiohttp.ClientSession,
-    base: str,
-    api_key: str,
-    args: argparse.Namespace,
-) -> tuple[Counter[int], float]:
-    headers = {"Authorization": f"Bearer {api_key}"}
-    statuses: Counter[int] = Counter()
-    queue = iter(range(args.burst))
-    url = f"{base}/v1/customers"
+@dataclass(frozen=True)
+class Attack:
+    base: str
+    api_key: str
+    kind: str  # "write" or "read"
+    requests: int
+    concurrency: int
 
-    async def one_connection() -> None:
+
+def burst_from_another_process(attack: Attack) -> tuple[Counter[int], float]:
+    """One burst, sent by a process of its own: the attacker is another client, and its 50
+    connections must not queue the victim's requests in the victim's own event loop."""
+    return asyncio.run(burst(attack))
+
+
+async def burst(attack: Attack) -> tuple[Counter[int], float]:
+    headers = {"Authorization": f"Bearer {attack.api_key}"}
+    statuses: Counter[int] = Counter()
+    queue = iter(range(attack.requests))
+    url = f"{attack.base}/v1/customers"
+    connector = aiohttp.TCPConnector(limit=attack.concurrency)
+
+    async def one_connection(http: aiohttp.ClientSession) -> None:
         for n in queue:
-            if args.attack == "read":
+            if attack.kind == "read":
                 answer = await http.get(url, headers=headers)
             else:
                 body = {"name": f"Cliente {n}", "document": "529.982.247-25"}
@@ -124,9 +138,10 @@ async def burst(
                 await answer.read()
                 statuses[answer.status] += 1
 
-    started = time.perf_counter()
-    await asyncio.gather(*(one_connection() for _ in range(args.concurrency)))
-    return statuses, time.perf_counter() - started
+    async with aiohttp.ClientSession(connector=connector) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(one_connection(http) for _ in range(attack.concurrency)))
+        return statuses, time.perf_counter() - started
 
 
 def phase_of(backend: str, limit: str, name: str, latencies: list[float], errors: int) -> Phase:
@@ -170,7 +185,7 @@ async def run_server(
     phases: list[Phase] = []
     try:
         await wait_ready(base)
-        connector = aiohttp.TCPConnector(limit=args.concurrency + 4)
+        connector = aiohttp.TCPConnector(limit=4)  # the victim's
         async with aiohttp.ClientSession(connector=connector) as http:
             victim = Victim(http, base, victim_key, args.victim_rate)
             running = asyncio.create_task(victim.run())
@@ -180,8 +195,14 @@ async def run_server(
             phases.append(phase_of(backend, limit, "baseline", *victim.take()))
             statuses: Counter[int] = Counter()
             burst_seconds = 0.0
+            attack = Attack(base, attacker_key, args.attack, args.burst, args.concurrency)
+            loop = asyncio.get_running_loop()
             for _ in range(args.bursts):
-                answered, seconds = await burst(http, base, attacker_key, args)
+                with ProcessPoolExecutor(
+                    1, mp_context=multiprocessing.get_context("spawn")
+                ) as pool:
+                    sent = loop.run_in_executor(pool, burst_from_another_process, attack)
+                    answered, seconds = await sent
                 statuses += answered
                 burst_seconds += seconds
             under_burst = phase_of(backend, limit, "burst", *victim.take())
