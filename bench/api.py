@@ -70,6 +70,19 @@ def run_cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """`assina serve --no-worker` on a free port, with `env`: the process and its base URL
+    (wait for it with `wait_ready`)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [ASSINA, "serve", "--port", str(port), "--no-worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return server, f"http://127.0.0.1:{port}"
+
+
 async def wait_ready(base: str) -> None:
     async with aiohttp.ClientSession() as http:
         for _ in range(200):
@@ -150,14 +163,7 @@ async def bench_backend(
     }
     run_cli(env, "migrate")
     api_key = json.loads(run_cli(env, "tenant", "create", "Bench", "--json"))["api_key"]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
-        [ASSINA, "serve", "--port", str(port), "--no-worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, base = start_serve(env)
     results = []
     try:
         await wait_ready(base)

@@ -32,7 +32,6 @@ import multiprocessing
 import os
 import secrets
 import statistics
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -43,7 +42,7 @@ from pathlib import Path
 
 import aiohttp
 import httpx
-from api import ASSINA, DEFAULT_PG, ROOT, free_port, recreate_pg, run_cli, wait_ready
+from api import DEFAULT_PG, ROOT, recreate_pg, run_cli, start_serve, wait_ready
 
 from assina.app import create_app
 from assina.config import Settings
@@ -174,14 +173,7 @@ async def run_server(
     run_cli(env, "migrate")
     victim_key = json.loads(run_cli(env, "tenant", "create", "Vitima", "--json"))["api_key"]
     attacker_key = json.loads(run_cli(env, "tenant", "create", "Rajada", "--json"))["api_key"]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
-        [ASSINA, "serve", "--port", str(port), "--no-worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, base = start_serve(env)
     phases: list[Phase] = []
     try:
         await wait_ready(base)
