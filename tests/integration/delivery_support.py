@@ -52,6 +52,15 @@ def dispatcher_for(
     return Dispatcher(database, clock, SecretBox(TEST_SECRET_KEY), config)
 
 
+async def dispatch_once(database: Database, clock: FrozenClock) -> int:
+    """One pass of a fresh dispatcher: how many messages it sent."""
+    dispatcher = dispatcher_for(database, clock)
+    try:
+        return await dispatcher.dispatch_once()
+    finally:
+        await dispatcher.close()
+
+
 async def new_endpoint(api: TenantClient, url: str, **fields: object) -> dict[str, str]:
     response = await api.post("/v1/webhook-endpoints", {"url": url, **fields})
     assert response.status_code == 201, response.text

@@ -28,7 +28,7 @@ from tests.conftest import (
     TenantClient,
 )
 from tests.integration import test_cli as cli_support
-from tests.integration.delivery_support import Receiver, dispatcher_for, new_endpoint
+from tests.integration.delivery_support import Receiver, dispatch_once, new_endpoint
 from tests.integration.test_cli import Cli
 
 cli = cli_support.cli  # a temporary directory for the real `assina` command line
@@ -97,11 +97,7 @@ async def test_custom_header_values_are_stored_sealed_and_shown_to_their_owner(
 
     # The dispatcher opens them: the receiver gets the value the tenant gave.
     await api.post("/v1/customers", {"name": "Ana"})
-    dispatcher = dispatcher_for(database, clock)
-    try:
-        assert await dispatcher.dispatch_once() == 1
-    finally:
-        await dispatcher.close()
+    assert await dispatch_once(database, clock) == 1
     [got] = receiver.received
     assert got.headers["X-Api-Key"] == "partner-key-2"
 

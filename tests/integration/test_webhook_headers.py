@@ -25,7 +25,7 @@ from tests.assertions import assert_invalid
 from tests.conftest import TEST_SECRET_KEY, TenantClient
 from tests.integration.delivery_support import (
     Receiver,
-    dispatcher_for,
+    dispatch_once,
     new_endpoint,
     only_message,
 )
@@ -124,11 +124,7 @@ async def test_a_custom_header_reaches_a_real_receiver(
     headers = {"Authorization": "Bearer partner-token", "X-Erp-Tenant": "loja 7\tmatriz"}
     await new_endpoint(api, receiver.url, headers=headers)
     await api.post("/v1/customers", {"name": "Ana"})
-    dispatcher = dispatcher_for(database, clock)
-    try:
-        assert await dispatcher.dispatch_once() == 1
-    finally:
-        await dispatcher.close()
+    assert await dispatch_once(database, clock) == 1
     [got] = receiver.received
     assert got.headers["Authorization"] == "Bearer partner-token"
     assert got.headers["X-Erp-Tenant"] == "loja 7\tmatriz"
@@ -163,12 +159,8 @@ async def test_an_endpoint_saved_with_refused_headers_still_delivers_without_the
             .values(headers_sealed=SecretBox(TEST_SECRET_KEY).seal_values(legacy))
         )
     await api.post("/v1/customers", {"name": "Ana"})
-    dispatcher = dispatcher_for(database, clock)
-    try:
-        with caplog.at_level(logging.WARNING, logger="assina.dispatcher"):
-            assert await dispatcher.dispatch_once() == 1
-    finally:
-        await dispatcher.close()
+    with caplog.at_level(logging.WARNING, logger="assina.dispatcher"):
+        assert await dispatch_once(database, clock) == 1
 
     assert (await only_message(database)).status == "delivered"
     [got] = receiver.received
