@@ -20,8 +20,9 @@ from assina.core.http import BodyLimitMiddleware, install_error_handlers
 from assina.core.inputs import refuse_unstorable_url
 from assina.core.metrics import HttpMetrics, MetricsMiddleware
 from assina.core.openapi import install_openapi
-from assina.core.ratelimit import KeyTurns, RateLimiter, RateLimitHeadersMiddleware
+from assina.core.ratelimit import RateLimiter, RateLimitHeadersMiddleware
 from assina.core.secrets import SecretBox, load_or_create_secret_key
+from assina.core.turns import Turns
 from assina.customers.api import router as customers_router
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut
@@ -72,7 +73,7 @@ def create_app(
         authenticator=ApiKeyAuthenticator(database, clock),
         limits=settings.limits(),
         rate_limiter=RateLimiter.for_engine(database.engine, clock),
-        key_turns=KeyTurns(settings.api_concurrency_per_key),
+        key_turns=Turns(settings.api_concurrency_per_key),
     )
 
     @asynccontextmanager

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     api_rate_limit_burst: int = Field(default=100, ge=1)
     # Requests of one API key that run at once in a process; the others wait their turn.
     api_concurrency_per_key: int = Field(default=8, ge=1)
+    # A request sent while its key is already known refused is answered 429 after this pause:
+    # a flood then costs one cheap answer per connection per pause, not the event loop.
+    api_refusal_hold_seconds: float = Field(default=1.0, ge=0, le=10)
     # Webhook endpoints a tenant may have (deleted ones do not count).
     max_webhook_endpoints: int = Field(default=50, ge=1)
     # Manual retries of messages, and recovers, per webhook endpoint per hour.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -22,8 +24,9 @@ from assina.core.idempotency import (
     respond_once,
     respond_once_in_steps,
 )
-from assina.core.ratelimit import KeyTurns, Limits, Policy, RateLimiter, too_many_requests
+from assina.core.ratelimit import Limits, Policy, RateLimiter, too_many_requests
 from assina.core.secrets import SecretBox
+from assina.core.turns import Turns
 from assina.db.database import Database
 from assina.tenants.auth import ApiKeyAuthenticator
 from assina.tenants.service import TenantContext, clock_offset
@@ -38,7 +41,7 @@ class Runtime:
     authenticator: ApiKeyAuthenticator
     limits: Limits
     rate_limiter: RateLimiter
-    key_turns: KeyTurns
+    key_turns: Turns
 
     async def admit_manual_delivery(
         self, request: Request, policy: Policy, endpoint_id: str
@@ -124,7 +127,7 @@ async def require_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AsyncIterator[Caller]:
     """The tenant behind the API key, once the key's rate limit admits the request; the
-    request then runs in the key's turn (`KeyTurns`) until its answer is sent."""
+    request then runs in the key's turn (`Turns`) until its answer is sent."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("Send the API key as `Authorization: Bearer <key>`.")
     key = await runtime.authenticator.key_for(credentials.credentials)
@@ -186,6 +189,11 @@ class EarlyRefusalMiddleware:
         if refusal is None:
             await self.app(scope, receive, send)
             return
+        # The key was told to retry later and sent anyway: its answer waits, so that a client
+        # looping on 429s over many connections cannot keep the event loop busy with them.
+        # Jittered, so that a flood's connections do not all come back at the same moment.
+        hold = self.runtime.settings.api_refusal_hold_seconds
+        await asyncio.sleep(hold * random.uniform(0.5, 1.0))  # noqa: S311 (not a secret)
         await problem_response(refusal)(scope, receive, send)
 
     def _refusal(self, scope: Scope) -> Problem | None:

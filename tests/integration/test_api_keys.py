@@ -202,18 +202,43 @@ async def test_another_app_refuses_a_revoked_key_within_a_second(
     assert await tenant_status(second_app, api.tenant.api_key) == 200
 
 
-@pytest.fixture
-def key_updates(database: Database) -> Iterator[list[str]]:
-    """The UPDATE statements sent to api_keys while the test runs."""
+def statements_on_api_keys(database: Database, verb: str) -> Iterator[list[str]]:
+    """The statements starting with `verb` that name api_keys, sent while the test runs."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE API_KEYS"):
+        words = statement.lstrip().upper()
+        if words.startswith(verb) and "API_KEYS" in words:
             seen.append(statement)
 
     event.listen(database.engine.sync_engine, "before_cursor_execute", record)
     yield seen
     event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def key_updates(database: Database) -> Iterator[list[str]]:
+    yield from statements_on_api_keys(database, "UPDATE")
+
+
+@pytest.fixture
+def key_reads(database: Database) -> Iterator[list[str]]:
+    yield from statements_on_api_keys(database, "SELECT")
+
+
+async def test_a_burst_on_a_cold_cache_reads_the_key_once(
+    api: TenantClient, clock: FrozenClock, key_reads: list[str]
+) -> None:
+    """When the key's cached second runs out under a burst, the first request reads it and
+    the others wait for that read, instead of each taking a database connection for it."""
+    assert await tenant_status(api.http, api.tenant.api_key) == 200
+    clock.advance(timedelta(seconds=2))
+    key_reads.clear()
+    statuses = await asyncio.gather(
+        *(tenant_status(api.http, api.tenant.api_key) for _ in range(20))
+    )
+    assert statuses == [200] * 20
+    assert len(key_reads) == 1, key_reads
 
 
 async def test_last_used_at_is_written_at_most_once_a_minute(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -44,10 +45,13 @@ AppFactory = Callable[..., Awaitable[httpx.AsyncClient]]
 @pytest.fixture
 async def serve(db_url: str, tmp_path: Path, clock: FrozenClock) -> AsyncIterator[AppFactory]:
     """Starts an app (what one `serve` process is: its own pool, key cache and, on SQLite, its
-    own buckets) on the test's database with the default limits but for `overrides`."""
+    own buckets) on the test's database with the default limits but for `overrides` (and the
+    hold of a known refusal, off unless asked)."""
     async with AsyncExitStack() as stack:
 
         async def start(**overrides: Any) -> httpx.AsyncClient:
+            # No hold before a known refusal's 429 unless a test asks: its tests wait for it.
+            overrides = {"api_refusal_hold_seconds": 0, **overrides}
             settings = Settings(
                 database_url=db_url,
                 secret_key=TEST_SECRET_KEY,
@@ -118,6 +122,33 @@ async def test_a_burst_past_the_bucket_is_answered_429_with_headers(
     assert_problem(again, 429, "rate-limited")
     assert again.headers["Retry-After"] == "1"
     assert state_of(again) == f'"requests";r=0;t={WINDOW}'
+
+
+async def test_a_key_sending_while_refused_waits_for_its_429_and_no_one_else_does(
+    serve: AppFactory, database: Database, clock: FrozenClock
+) -> None:
+    """A key refused once and sending again before its Retry-After is answered after a hold
+    (jittered, half to all of it): a flood's connections come back once a hold, not as fast
+    as the process can refuse them. The hold is real time, and another tenant is served
+    meanwhile."""
+    hold = 2.0
+    http = await serve(api_refusal_hold_seconds=hold)
+    flood = await tenant_on(http, database, clock, "Rajada")
+    calm = await tenant_on(http, database, clock, "Escola Calma")
+    assert await spend(flood, BURST) == [200] * BURST
+
+    started = time.monotonic()
+    assert_problem(await flood.get("/v1/tenant"), 429, "rate-limited")  # the bucket's own
+    assert time.monotonic() - started < hold / 2  # the first refusal is not held
+
+    started = time.monotonic()
+    held = asyncio.create_task(flood.get("/v1/tenant"))
+    assert (await calm.get("/v1/tenant")).status_code == 200
+    assert not held.done()
+    refused = await held
+    assert time.monotonic() - started >= hold / 2
+    assert_problem(refused, 429, "rate-limited")
+    assert refused.headers["Retry-After"] == "1"
 
 
 async def test_the_operations_routes_are_not_limited(

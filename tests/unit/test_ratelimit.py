@@ -11,13 +11,13 @@ from assina.core.clock import FrozenClock
 from assina.core.errors import Problem
 from assina.core.ratelimit import (
     Decision,
-    KeyTurns,
     MemoryBuckets,
     Policy,
     RateLimiter,
     rate_limit_headers,
     refill,
 )
+from assina.core.turns import Turns
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 REQUESTS = Policy("requests", burst=10, per_second=5, unit="requests")
@@ -65,12 +65,21 @@ async def test_memory_buckets_refuse_without_taking_and_refill_with_time() -> No
 
 
 class CountingBuckets(MemoryBuckets):
+    """Memory buckets that count their takes, and take a loop pass each (as a statement
+    would) while noting how many of them run at once."""
+
     def __init__(self) -> None:
         super().__init__()
         self.takes = 0
+        self.running = 0
+        self.most_at_once = 0
 
     async def take(self, name: str, policy: Policy, now: datetime) -> Decision:
         self.takes += 1
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        await asyncio.sleep(0)
+        self.running -= 1
         return await super().take(name, policy, now)
 
 
@@ -99,7 +108,7 @@ async def test_a_refused_bucket_is_not_asked_again_until_it_holds_a_token() -> N
 
 
 async def test_a_key_runs_at_most_its_slots_at_once_and_the_others_wait() -> None:
-    turns = KeyTurns(slots=2)
+    turns = Turns(slots=2)
     running: list[str] = []
     most = 0
     release = asyncio.Event()
@@ -121,3 +130,22 @@ async def test_a_key_runs_at_most_its_slots_at_once_and_the_others_wait() -> Non
     await asyncio.gather(*tasks, other)
     assert most == 2
     assert turns._lines == {}  # idle keys keep nothing
+
+
+async def test_a_burst_of_one_key_takes_its_bucket_one_at_a_time() -> None:
+    """Taken at once, a burst's requests would each hold a pooled connection waiting on the
+    bucket's row; in line, the first refusal answers the rest without a statement."""
+    buckets = CountingBuckets()
+    limiter = RateLimiter(buckets, FrozenClock(NOW))
+
+    async def one() -> bool:
+        try:
+            await limiter.admit({}, REQUESTS, "key_a")
+        except Problem:
+            return False
+        return True
+
+    admitted = await asyncio.gather(*(one() for _ in range(30)))
+    assert admitted.count(True) == 10
+    assert buckets.most_at_once == 1
+    assert buckets.takes == 11  # ten tokens, one refusal; the other nineteen were not asked

@@ -17,10 +17,7 @@ successful answers as on refusals.
 
 from __future__ import annotations
 
-import asyncio
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -33,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assina.core.clock import Clock
 from assina.core.errors import Problem
+from assina.core.turns import Turns
 from assina.db.base import Base, UTCDateTime
 
 # The scope key under which a request's decisions wait for the middleware.
@@ -204,6 +202,7 @@ class RateLimiter:
         self._buckets = buckets
         self._clock = clock
         self._refused: dict[str, tuple[Decision, datetime]] = {}
+        self._takes = Turns(1)
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, clock: Clock) -> RateLimiter:
@@ -214,12 +213,16 @@ class RateLimiter:
     async def admit(self, scope: Scope, policy: Policy, subject: str) -> None:
         """Take a token for `subject` (an API key's or endpoint's id), or raise the 429."""
         name = f"{policy.name}:{subject}"
-        now = self._clock.real_now()
-        decision = self._still_refused(name, policy, now)
-        if decision is None:
-            decision = await self._buckets.take(name, policy, now)
-            if not decision.admitted:
-                self._remember_refusal(name, decision, now)
+        # One take per bucket at a time in this process: a burst's requests would otherwise
+        # all wait on the bucket's row lock at once, each holding a pooled connection that
+        # other tenants' requests need; in line, the first refusal answers the rest.
+        async with self._takes.turn(name):
+            now = self._clock.real_now()
+            decision = self._still_refused(name, policy, now)
+            if decision is None:
+                decision = await self._buckets.take(name, policy, now)
+                if not decision.admitted:
+                    self._remember_refusal(name, decision, now)
         note_decision(scope, decision)
         if not decision.admitted:
             raise too_many_requests(decision)
@@ -297,34 +300,3 @@ class RateLimitHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class KeyTurns:
-    """At most `slots` requests of one API key run at once in this process; the others wait
-    their turn. Not a limit answered 429 but a fairness rule: a key that sends many requests
-    at once queues them behind each other, instead of in front of every other tenant's
-    requests for the process's database connections."""
-
-    def __init__(self, slots: int) -> None:
-        self._slots = slots
-        self._lines: dict[str, _Line] = {}
-
-    @asynccontextmanager
-    async def turn(self, key_id: str) -> AsyncIterator[None]:
-        line = self._lines.get(key_id)
-        if line is None:
-            line = self._lines[key_id] = _Line(asyncio.Semaphore(self._slots))
-        line.users += 1
-        try:
-            async with line.semaphore:
-                yield
-        finally:
-            line.users -= 1
-            if line.users == 0:  # an idle key keeps no line
-                del self._lines[key_id]
-
-
-@dataclass
-class _Line:
-    semaphore: asyncio.Semaphore
-    users: int = 0

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from assina.core.clock import Clock
 from assina.core.secrets import hash_api_key
+from assina.core.turns import Turns
 from assina.db.database import Database
 from assina.tenants.keys import authenticate, needs_touch, touch_api_key
 from assina.tenants.service import TenantContext
@@ -43,6 +44,7 @@ class ApiKeyAuthenticator:
         self._clock = clock
         self._cache_for = timedelta(seconds=cache_seconds)
         self._cache: dict[str, AuthenticatedKey] = {}
+        self._lookups = Turns(1)
 
     def cached_key(self, api_key: str) -> AuthenticatedKey | None:
         """The key as this process read it less than the cache's time ago, without asking the
@@ -57,10 +59,19 @@ class ApiKeyAuthenticator:
 
     async def key_for(self, api_key: str) -> AuthenticatedKey | None:
         key_hash = hash_api_key(api_key)
-        now = self._clock.real_now()
         cached = self._cache.get(key_hash)
-        if cached is not None and self._fresh(cached, now):
+        if cached is not None and self._fresh(cached, self._clock.real_now()):
             return cached
+        # One lookup of a key at a time: when its cache runs out under a burst, the first
+        # request reads it and the others find it cached, instead of each asking at once.
+        async with self._lookups.turn(key_hash):
+            now = self._clock.real_now()
+            cached = self._cache.get(key_hash)
+            if cached is not None and self._fresh(cached, now):
+                return cached
+            return await self._look_up(key_hash, now)
+
+    async def _look_up(self, key_hash: str, now: datetime) -> AuthenticatedKey | None:
         async with self._database.read() as session:
             owner = await authenticate(session, key_hash)
         if owner is None:
