@@ -7,7 +7,8 @@ a steady pace (`--victim-rate` a second) throughout. First the victim alone (bas
 one key as fast as `--concurrency` connections allow: `POST /v1/customers` (`--attack write`,
 the default: each admitted one writes a customer and its event) or `GET /v1/customers`
 (`--attack read`).
-Reported: the victim's p50/p99 in each phase, and how the attacker's requests were answered.
+Reported: the victim's p50/p99 in each phase (under bursts, of its requests sent while a burst
+was in flight), and how the attacker's requests were answered.
 With `--unlimited` the same runs again against a server whose limits are off
 (ASSINA_API_RATE_LIMIT_PER_SECOND=0, ASSINA_API_CONCURRENCY_PER_KEY=100000), for comparison.
 
@@ -80,7 +81,8 @@ class Victim:
     def __init__(self, http: aiohttp.ClientSession, base: str, api_key: str, rate: float):
         self.http, self.base, self.rate = http, base, rate
         self.headers = {"Authorization": f"Bearer {api_key}"}
-        self.latencies: list[float] = []
+        # (when it was sent, by time.perf_counter: the same clock in every process; latency)
+        self.samples: list[tuple[float, float]] = []
         self.errors = 0
         self.stop = asyncio.Event()
 
@@ -93,15 +95,18 @@ class Victim:
                 await answer.read()
                 if answer.status != 200:
                     self.errors += 1
-            self.latencies.append(time.perf_counter() - started)
+            self.samples.append((started, time.perf_counter() - started))
             next_at += interval
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
-    def take(self) -> tuple[list[float], int]:
-        """The latencies and errors so far, and start afresh."""
-        taken, errors = self.latencies, self.errors
-        self.latencies, self.errors = [], 0
-        return taken, errors
+    def take(self, within: list[tuple[float, float]] | None = None) -> tuple[list[float], int]:
+        """The latencies and errors so far (only of requests sent `within` those windows, if
+        given), and start afresh."""
+        taken, errors = self.samples, self.errors
+        self.samples, self.errors = [], 0
+        if within is not None:
+            taken = [s for s in taken if any(start <= s[0] <= end for start, end in within)]
+        return [latency for _, latency in taken], errors
 
 
 @dataclass(frozen=True)
@@ -113,13 +118,14 @@ class Attack:
     concurrency: int
 
 
-def burst_from_another_process(attack: Attack) -> tuple[Counter[int], float]:
+def burst_from_another_process(attack: Attack) -> tuple[Counter[int], float, float]:
     """One burst, sent by a process of its own: the attacker is another client, and its 50
     connections must not queue the victim's requests in the victim's own event loop."""
     return asyncio.run(burst(attack))
 
 
-async def burst(attack: Attack) -> tuple[Counter[int], float]:
+async def burst(attack: Attack) -> tuple[Counter[int], float, float]:
+    """The answers, and when the burst started and ended (time.perf_counter)."""
     headers = {"Authorization": f"Bearer {attack.api_key}"}
     statuses: Counter[int] = Counter()
     queue = iter(range(attack.requests))
@@ -140,7 +146,7 @@ async def burst(attack: Attack) -> tuple[Counter[int], float]:
     async with aiohttp.ClientSession(connector=connector) as http:
         started = time.perf_counter()
         await asyncio.gather(*(one_connection(http) for _ in range(attack.concurrency)))
-        return statuses, time.perf_counter() - started
+        return statuses, started, time.perf_counter()
 
 
 def phase_of(backend: str, limit: str, name: str, latencies: list[float], errors: int) -> Phase:
@@ -186,7 +192,7 @@ async def run_server(
             await asyncio.sleep(args.baseline_seconds)
             phases.append(phase_of(backend, limit, "baseline", *victim.take()))
             statuses: Counter[int] = Counter()
-            burst_seconds = 0.0
+            windows: list[tuple[float, float]] = []
             attack = Attack(base, attacker_key, args.attack, args.burst, args.concurrency)
             loop = asyncio.get_running_loop()
             for _ in range(args.bursts):
@@ -194,12 +200,13 @@ async def run_server(
                     1, mp_context=multiprocessing.get_context("spawn")
                 ) as pool:
                     sent = loop.run_in_executor(pool, burst_from_another_process, attack)
-                    answered, seconds = await sent
+                    answered, started, ended = await sent
                 statuses += answered
-                burst_seconds += seconds
-            under_burst = phase_of(backend, limit, "burst", *victim.take())
+                windows.append((started, ended))
+            # Only while a burst was in flight: not while the attacker's process starts.
+            under_burst = phase_of(backend, limit, "burst", *victim.take(windows))
             under_burst.attacker = {str(status): n for status, n in sorted(statuses.items())}
-            under_burst.burst_seconds = burst_seconds
+            under_burst.burst_seconds = sum(end - start for start, end in windows)
             phases.append(under_burst)
             victim.stop.set()
             await running
@@ -264,6 +271,7 @@ async def answer_costs(requests: int) -> list[dict[str, object]]:
         data_dir=data_dir,
         api_rate_limit_burst=requests + 1,
         api_rate_limit_per_second=0.001,
+        api_refusal_hold_seconds=0,  # the CPU of the answer, not the hold before it
     )
     app = create_app(settings, database=database, clock=clock)
     rows: list[dict[str, object]] = []
