@@ -1,5 +1,5 @@
 """Price index values (IGP-M, IPCA): the monthly percents a tenant records, from which the
-yearly readjustment by index is computed (billing/readjustment.py).
+yearly readjustment by index is computed (rules/readjustment.py).
 
 A value is a percent with at most 4 decimal places, more than -100 and at most 1000, for a month
 from 1990-01 to 2100-12. It is accepted as a JSON number or a numeric string and always

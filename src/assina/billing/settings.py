@@ -23,7 +23,7 @@ from assina.billing.models import BillingSettings
 from assina.core.clock import Clock
 from assina.core.inputs import FOUR_PLACES, InputModel, decimal_text, document_decimal
 from assina.db.upsert import insert_on_conflict
-from assina.payments.pix import MAX_CITY, MAX_KEY, MAX_NAME
+from assina.rules.pix import MAX_CITY, MAX_KEY, MAX_NAME
 
 DEFAULT_FINE_PERCENT = Decimal(2)
 DEFAULT_MONTHLY_INTEREST_PERCENT = Decimal(1)

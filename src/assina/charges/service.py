@@ -40,8 +40,8 @@ from assina.events.service import (
 )
 from assina.notifications.models import EmailKind
 from assina.notifications.outbox import Notice, email_context, queue_emails
-from assina.payments.pix import pix_code
 from assina.products.models import Product, ProductStatus
+from assina.rules.pix import pix_code
 from assina.tenants.counters import Counter, next_value, reserve_values
 from assina.webhooks.fanout import Listener
 

@@ -30,9 +30,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.periods import Interval
 from assina.billing.price_indexes import last_twelve, percent_text
-from assina.billing.readjustment import Readjustment, index_percent, readjusted_amount
 from assina.contracts.common import (
     emit_contract_event,
     emit_if_changed,
@@ -61,6 +59,8 @@ from assina.core.errors import conflict, invalid
 from assina.core.money import MAX_AMOUNT
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.events.catalog import EventType
+from assina.rules.periods import Interval
+from assina.rules.readjustment import Readjustment, index_percent, readjusted_amount
 
 
 async def update_contract(

@@ -46,7 +46,7 @@ class Contract(Base):
     """A subscription: items billed every `interval_count` `interval`s, in advance.
 
     The billing schedule is `anchor_date` (billing date 0), `billing_day`, `interval` and
-    `interval_count` (billing/periods.py); `next_period` is the index of the next period
+    `interval_count` (rules/periods.py); `next_period` is the index of the next period
     still to be charged.
     """
 

@@ -28,7 +28,7 @@ from assina.notifications.formatting import (
     format_recurrence,
 )
 from assina.notifications.models import EmailKind, Locale
-from assina.payments.pix import pix_code
+from assina.rules.pix import pix_code
 
 Variables = dict[str, Any]
 
