@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import DunningCause
 from assina.billing.settings import BillingRules, billing_rules
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeCreate, ChargeItemIn, ChargeOut, ChargeUpdate, stored_line
@@ -41,6 +40,7 @@ from assina.events.service import (
 from assina.notifications.models import EmailKind
 from assina.notifications.outbox import Notice, email_context, queue_emails
 from assina.products.models import Product, ProductStatus
+from assina.rules.dunning import DunningCause
 from assina.rules.pix import pix_code
 from assina.tenants.counters import Counter, next_value, reserve_values
 from assina.webhooks.fanout import Listener

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import DunningCause
 from assina.billing.settings import billing_rules
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeOut, ChargeSettle
@@ -28,6 +27,7 @@ from assina.events.catalog import EventType
 from assina.events.service import emit_event
 from assina.notifications.models import EmailKind
 from assina.notifications.outbox import queue_email
+from assina.rules.dunning import DunningCause
 from assina.rules.late_fees import LateFees, late_fees
 from assina.tenants.service import get_tenant
 

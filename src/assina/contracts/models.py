@@ -21,7 +21,7 @@ class StatusReason(StrEnum):
     """Why a contract has its status (`status_reason`). A move back from `suspended` by the
     dunning policy names what made it true, as the customer's move does (`paid`,
     `invalidated`, `due_date_moved`, `exempted`, `policy_changed`, `contract_cancelled`:
-    billing/dunning.py CustomerMoveReason)."""
+    rules/dunning.py CustomerMoveReason)."""
 
     TRIAL_ENDED = "trial_ended"  # trialing → active, by the calendar
     OVERDUE = "overdue"  # suspended by the dunning policy

@@ -2,7 +2,7 @@
 (a test clock advance, day after day): only the customers for whom something can differ
 from yesterday, instead of every customer who owes anything.
 
-Between two consecutive days the decision (billing/dunning.py) can only change for a
+Between two consecutive days the decision (rules/dunning.py) can only change for a
 customer when one of its open charges reaches a threshold today: a reminder day (due date
 minus a reminder day), an overdue notice day, or the grace, suspension or cancellation day,
 counted from the due date or, for a charge issued late, from the day it was issued; or when
@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, or_, select, union
 
-from assina.billing.dunning import TRIAL_ENDING_NOTICE_DAYS, DunningPolicy
 from assina.charges.models import Charge, ChargeStatus
 from assina.contracts.models import Contract, ContractStatus
 from assina.customers.models import Customer
 from assina.dunning.facts import first_ids
+from assina.rules.dunning import TRIAL_ENDING_NOTICE_DAYS, DunningPolicy
 
 
 @dataclass(frozen=True)

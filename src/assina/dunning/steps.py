@@ -4,7 +4,7 @@ the contracts in scope suspended, resumed or cancelled (reason `dunning`), and t
 day calls for queued in the outbox: reminders before a due date, overdue notices after it,
 suspension and cancellation notices, and "trial ends soon".
 
-Everything is a function of stored facts and the day (billing/dunning.py): applying it again
+Everything is a function of stored facts and the day (rules/dunning.py): applying it again
 the same day finds nothing to do. A notice is sent once: its `notice_key` (kind, object and
 notice day) is unique per tenant in the outbox, and keys already there are skipped. A reminder
 whose day had come by the day its charge was issued is not sent: the `charge_created` e-mail
@@ -20,18 +20,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import (
-    TRIAL_ENDING_NOTICE_DAYS,
-    DunningCause,
-    DunningPlan,
-    DunningPolicy,
-    better_reason,
-    days_overdue,
-    overdue_notice_day,
-    plan_dunning,
-    reminder_day,
-    reminder_said_at_issue,
-)
 from assina.charges.models import Charge
 from assina.contracts.common import tenant_today
 from assina.contracts.lifecycle import cancel_contract_now, move_contract, resume_contract
@@ -45,6 +33,18 @@ from assina.events.catalog import EventType
 from assina.events.service import Change, emit_events
 from assina.notifications.models import EmailKind
 from assina.notifications.outbox import Notice, email_context, queue_emails
+from assina.rules.dunning import (
+    TRIAL_ENDING_NOTICE_DAYS,
+    DunningCause,
+    DunningPlan,
+    DunningPolicy,
+    better_reason,
+    days_overdue,
+    overdue_notice_day,
+    plan_dunning,
+    reminder_day,
+    reminder_said_at_issue,
+)
 from assina.tenants.models import Tenant
 from assina.webhooks.fanout import enabled_endpoints
 
