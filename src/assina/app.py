@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from assina import __version__
 from assina.billing.price_index_api import router as price_indexes_router
-from assina.billing.settings_api import router as billing_settings_router
+from assina.billing_settings.api import router as billing_settings_router
 from assina.charges.api import router as charges_router
 from assina.config import Settings
 from assina.contracts.api import router as contracts_router

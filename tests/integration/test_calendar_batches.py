@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from assina.billing.calendar import CalendarReport, PassOptions, run_calendar
-from assina.billing.settings import DEFAULT_RULES
+from assina.billing_settings.schemas import DEFAULT_RULES
 from assina.charges.models import Charge
 from assina.charges.service import ChargeDraft, charge_row
 from assina.core.clock import FrozenClock

@@ -46,7 +46,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.charge_batch import advance_batch
 from assina.billing.contract_steps import ContractStep, advance_contract
-from assina.billing.settings import DEFAULT_RULES, BillingRules, billing_rules
+from assina.billing_settings.schemas import DEFAULT_RULES, BillingRules
+from assina.billing_settings.service import billing_rules
 from assina.contracts.models import Contract
 from assina.core.clock import Clock, ShiftedClock
 from assina.db.database import Database

@@ -33,7 +33,7 @@ from assina.billing.contract_steps import (
     only_charges_due,
     take_due_charges,
 )
-from assina.billing.settings import BillingRules
+from assina.billing_settings.schemas import BillingRules
 from assina.charges.service import ChargeDraft, issue_charges
 from assina.contracts.models import Contract
 from assina.core.clock import Clock

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing.price_indexes import last_twelve
-from assina.billing.settings import BillingRules
+from assina.billing_settings.schemas import BillingRules
 from assina.charges.service import ChargeDraft, issue_charge
 from assina.contracts.changes import readjust_contract
 from assina.contracts.lifecycle import cancel_contract_now, move_contract

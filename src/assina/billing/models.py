@@ -9,22 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from assina.db.base import Base
 
 
-class BillingSettings(Base):
-    """A tenant's billing rules; a tenant without a row has the defaults (billing/settings.py)."""
-
-    __tablename__ = "billing_settings"
-
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    fine_percent: Mapped[Decimal]
-    monthly_interest_percent: Mapped[Decimal]
-    charge_lead_days: Mapped[int]
-    order_expiry_days: Mapped[int]
-    pix_key: Mapped[str | None] = mapped_column(String(77))
-    merchant_name: Mapped[str | None] = mapped_column(String(25))
-    merchant_city: Mapped[str | None] = mapped_column(String(15))
-    updated_at: Mapped[datetime]
-
-
 class PriceIndexValue(Base):
     """One month's value of a price index (IGP-M, IPCA), as the tenant recorded it."""
 

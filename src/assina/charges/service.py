@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.settings import BillingRules, billing_rules
+from assina.billing_settings.schemas import BillingRules
+from assina.billing_settings.service import billing_rules
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeCreate, ChargeItemIn, ChargeOut, ChargeUpdate, stored_line
 from assina.contracts.common import tenant_today

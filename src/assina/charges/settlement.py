@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.settings import billing_rules
+from assina.billing_settings.service import billing_rules
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeOut, ChargeSettle
 from assina.charges.service import get_charge

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from assina.billing.models import BillingSettings, PriceIndexValue
+from assina.billing.models import PriceIndexValue
+from assina.billing_settings.models import BillingSettings
 from assina.charges.models import Charge
 from assina.contracts.models import Contract
 from assina.core.idempotency import IdempotencyKey
