@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.price_indexes import last_twelve
 from assina.billing_settings.schemas import BillingRules
 from assina.charges.service import ChargeDraft, issue_charge
 from assina.contracts.changes import readjust_contract
@@ -31,6 +30,7 @@ from assina.core.errors import Problem
 from assina.dunning.steps import reconsider_customer
 from assina.notifications.formatting import format_date
 from assina.notifications.models import Locale
+from assina.price_indexes.service import last_twelve
 from assina.rules.dunning import DunningCause
 from assina.rules.periods import Period
 from assina.rules.readjustment import Readjustment, index_percent

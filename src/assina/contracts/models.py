@@ -37,11 +37,6 @@ class PaymentMethod(StrEnum):
     CARD = "card"
 
 
-class PriceIndex(StrEnum):
-    IGPM = "IGPM"
-    IPCA = "IPCA"
-
-
 class Contract(Base):
     """A subscription: items billed every `interval_count` `interval`s, in advance.
 

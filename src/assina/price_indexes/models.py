@@ -2,11 +2,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assina.db.base import Base
+
+
+class PriceIndex(StrEnum):
+    """The indexes a contract can be readjusted by (`Contract.readjustment_index`)."""
+
+    IGPM = "IGPM"
+    IPCA = "IPCA"
 
 
 class PriceIndexValue(Base):
