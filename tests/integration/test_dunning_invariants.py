@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from assina.app import create_app
-from assina.billing.calendar import run_calendar
+from assina.calendar.run import run_calendar
 from assina.charges.models import Charge, ChargeStatus
 from assina.config import Settings
 from assina.contracts.models import Contract, ContractStatus

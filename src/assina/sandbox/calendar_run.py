@@ -9,7 +9,7 @@ import dataclasses
 from datetime import date
 from typing import Any
 
-from assina.billing.calendar import run_calendar, tenant_today
+from assina.calendar.run import run_calendar, tenant_today
 from assina.core.clock import Clock
 from assina.core.errors import Problem
 from assina.db.database import Database

@@ -20,7 +20,7 @@ from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from assina.billing.calendar import CalendarReport, run_tenant_day, tenant_today
+from assina.calendar.run import CalendarReport, run_tenant_day, tenant_today
 from assina.core.clock import Clock, ShiftedClock
 from assina.core.errors import Problem, conflict, not_found
 from assina.db.database import Database

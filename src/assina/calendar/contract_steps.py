@@ -1,5 +1,5 @@
 """One contract's calendar step for a day: cancellation at the period's end, trial end, yearly
-readjustment, and the charges whose issue day has come (see billing/calendar.py). Where the
+readjustment, and the charges whose issue day has come (see calendar/run.py). Where the
 contract stands in its schedule is contracts/schedule.py's."""
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def only_charges_due(contract: Contract, day: date, rules: BillingRules) -> bool
     """Whether the contract's step for `day` is at most issuing its due charges: live, charged
     (active or trialing), no cancellation at the period's end, no trial ending and no yearly
     readjustment due. Such steps are pure computation plus inserts, so the calendar batches
-    them (billing/charge_batch.py); any other goes through `advance_contract`."""
+    them (calendar/charge_batch.py); any other goes through `advance_contract`."""
     return (
         contract.deleted_at is None
         and contract.status in CHARGED_STATUSES

@@ -15,7 +15,7 @@ For a day D (by default today in each tenant's time zone), every live contract w
    pending proration as its own line. Suspended contracts are not charged.
 
 Then `next_step_on` is set to the first day with something to do. Contracts are taken by id
-in batches of BATCH, each batch in ONE write transaction (billing/charge_batch.py: the
+in batches of BATCH, each batch in ONE write transaction (calendar/charge_batch.py: the
 contracts that only need charges are written in bulk, the others step by step), because a
 transaction per contract cannot go past a few hundred contracts a second. On PostgreSQL two
 batches are in flight: the next one locks and computes while the one before writes, and
@@ -44,10 +44,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.charge_batch import advance_batch
-from assina.billing.contract_steps import ContractStep, advance_contract
 from assina.billing_settings.schemas import DEFAULT_RULES, BillingRules
 from assina.billing_settings.service import billing_rules
+from assina.calendar.charge_batch import advance_batch
+from assina.calendar.contract_steps import ContractStep, advance_contract
 from assina.contracts.models import Contract
 from assina.core.clock import Clock, ShiftedClock
 from assina.db.database import Database
