@@ -37,9 +37,8 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, time
 from time import perf_counter
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,7 +48,7 @@ from assina.billing_settings.service import billing_rules
 from assina.calendar.charge_batch import advance_batch
 from assina.calendar.contract_steps import ContractStep, advance_contract
 from assina.contracts.models import Contract
-from assina.core.clock import Clock, ShiftedClock
+from assina.core.clock import Clock, ShiftedClock, local_date, local_instant
 from assina.db.database import Database
 from assina.dunning.incremental import YesterdayDone
 from assina.dunning.run import DunningDays, run_dunning
@@ -86,10 +85,6 @@ class CalendarReport:
         self.readjusted += int(step.readjusted)
 
 
-def tenant_today(now: datetime, time_zone: str) -> date:
-    return now.astimezone(ZoneInfo(time_zone)).date()
-
-
 @dataclass(frozen=True)
 class PassOptions:
     """How a pass groups its work. `batched=False` advances every contract in its own
@@ -124,10 +119,10 @@ async def run_calendar(
     report = CalendarReport()
     for tenant in await calendar_tenants(database, tenant_id):
         tenant_clock = tenant.clock(clock)
-        today = tenant_today(tenant_clock.now(), tenant.time_zone)
+        today = local_date(tenant_clock.now(), tenant.time_zone)
         pass_day, pass_clock = today, tenant_clock
         if day is not None and day != today:
-            noon = datetime.combine(day, PASS_TIME, ZoneInfo(tenant.time_zone))
+            noon = local_instant(day, tenant.time_zone, PASS_TIME)
             pass_day, pass_clock = day, ShiftedClock(clock, noon - clock.now())
         if not tenant.sandbox:
             await run_tenant_day(

@@ -36,7 +36,6 @@ from assina.contracts.common import (
     full_state,
     get_live_contract,
     refuse_if_cancelled,
-    tenant_today,
     wake_calendar,
 )
 from assina.contracts.items import Terms, resolve_items
@@ -63,6 +62,7 @@ from assina.price_indexes.schemas import percent_text
 from assina.price_indexes.service import last_twelve
 from assina.rules.periods import Interval
 from assina.rules.readjustment import Readjustment, index_percent, readjusted_amount
+from assina.tenants.clock import tenant_today
 
 
 async def update_contract(

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.contracts import lifecycle
 from assina.contracts.changes import readjust_contract, readjust_on_request, update_contract
-from assina.contracts.common import emit_contract_event, get_contract, tenant_today
+from assina.contracts.common import emit_contract_event, get_contract
 from assina.contracts.items import ResolvedItems, resolve_items
 from assina.contracts.lifecycle import (
     cancel_contract_now,
@@ -48,6 +48,7 @@ from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
 from assina.rules.dunning import DunningCause
 from assina.rules.periods import Interval, first_billing_date
+from assina.tenants.clock import tenant_today
 from assina.tenants.counters import Counter, next_value
 
 __all__ = [

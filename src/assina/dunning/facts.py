@@ -9,13 +9,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, Subquery, and_, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge, ChargeStatus
 from assina.contracts.models import Contract, ContractStatus
+from assina.core.clock import local_date
 from assina.customers.models import Customer, CustomerStatus
 from assina.rules.dunning import (
     TRIAL_ENDING_NOTICE_DAYS,
@@ -95,7 +95,7 @@ class CustomerFile:
     time_zone: str  # the tenant's: a charge's issue day is its created_at's date there
 
     def issued_on(self, charge: Charge) -> date:
-        return charge.created_at.astimezone(ZoneInfo(self.time_zone)).date()
+        return local_date(charge.created_at, self.time_zone)
 
     def dunned_from(self, charge: Charge, policy: DunningPolicy) -> date:
         """The day the charge's days overdue count from (rules/dunning.py)."""

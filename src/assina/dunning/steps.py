@@ -15,16 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge
-from assina.contracts.common import tenant_today
 from assina.contracts.lifecycle import cancel_contract_now, move_contract, resume_contract
 from assina.contracts.models import Contract, ContractStatus, StatusReason
-from assina.core.clock import Clock
+from assina.core.clock import Clock, local_date
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
 from assina.dunning.facts import CustomerFile, first_paid_charges, load_files
@@ -45,6 +43,7 @@ from assina.rules.dunning import (
     reminder_day,
     reminder_said_at_issue,
 )
+from assina.tenants.clock import tenant_today
 from assina.tenants.models import Tenant
 from assina.webhooks.fanout import enabled_endpoints
 
@@ -81,7 +80,7 @@ class _Issued:
     charges issued for the first paid period of trials, by contract id."""
 
     sent: bool
-    time_zone: ZoneInfo
+    time_zone: str
     first_charges: dict[str, Charge]
 
     def said(self, charge: Charge, before: int) -> bool:
@@ -89,7 +88,7 @@ class _Issued:
         `before` days before its due date would say."""
         if not self.sent or charge.amount <= 0:  # no charge_created e-mail went out
             return False
-        issued_on = charge.created_at.astimezone(self.time_zone).date()
+        issued_on = local_date(charge.created_at, self.time_zone)
         return reminder_said_at_issue(charge.due_date, before, issued_on)
 
 
@@ -99,7 +98,7 @@ async def _issued(
     context = await email_context(session, tenant_id, EmailKind.CHARGE_CREATED)
     trials = [c for file in files for c in file.contracts if _trial_notice_days(c, day) is not None]
     first = await first_paid_charges(session, tenant_id, trials)  # no query without trials
-    return _Issued(not context.disabled, ZoneInfo(context.setting.time_zone), first)
+    return _Issued(not context.disabled, context.setting.time_zone, first)
 
 
 def _trial_notice_days(contract: Contract, day: date) -> int | None:
