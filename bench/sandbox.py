@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy import func, select, update
 
-from assina.billing.calendar import CalendarReport, run_calendar
+from assina.calendar.run import CalendarReport, run_calendar
 from assina.charges.models import Charge
 from assina.core.clock import SystemClock
 from assina.core.secrets import SecretBox

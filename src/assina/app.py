@@ -9,8 +9,7 @@ from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from assina import __version__
-from assina.billing.price_index_api import router as price_indexes_router
-from assina.billing.settings_api import router as billing_settings_router
+from assina.billing_settings.api import router as billing_settings_router
 from assina.charges.api import router as charges_router
 from assina.config import Settings
 from assina.contracts.api import router as contracts_router
@@ -32,6 +31,7 @@ from assina.dunning.api import router as dunning_router
 from assina.events.api import router as events_router
 from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
+from assina.price_indexes.api import router as price_indexes_router
 from assina.products.api import router as products_router
 from assina.sandbox.api import router as sandbox_router
 from assina.tenants.api import router as tenants_router

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from assina.billing.settings import DEFAULT_RULES, BillingRules, billing_rules
+from assina.billing_settings.schemas import DEFAULT_RULES, BillingRules
+from assina.billing_settings.service import billing_rules
 from assina.core.clock import FrozenClock
 from assina.db.database import Database
 from tests.assertions import assert_invalid, iso

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assina.billing.calendar import CalendarReport, PassOptions, run_calendar
+from assina.calendar.run import CalendarReport, PassOptions, run_calendar
 from assina.core.clock import FrozenClock
 from assina.db.database import Database
 from tests.conftest import TenantClient

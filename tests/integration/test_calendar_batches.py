@@ -1,4 +1,4 @@
-"""The calendar's batches (billing/charge_batch.py), on both backends: the same scenarios give
+"""The calendar's batches (calendar/charge_batch.py), on both backends: the same scenarios give
 the same charges, events and contracts whether contracts are advanced in batches or one by
 one; a batch killed midway leaves nothing of itself; a batch that fails is redone contract by
 contract, so that one broken contract holds back no other."""
@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from assina.billing.calendar import CalendarReport, PassOptions, run_calendar
-from assina.billing.settings import DEFAULT_RULES
+from assina.billing_settings.schemas import DEFAULT_RULES
+from assina.calendar.run import CalendarReport, PassOptions, run_calendar
 from assina.charges.models import Charge
 from assina.charges.service import ChargeDraft, charge_row
 from assina.core.clock import FrozenClock

@@ -13,7 +13,7 @@ from assina.charges.service import ChargeDraft, issue_charge
 from assina.contracts.models import PaymentMethod
 from assina.core.clock import FrozenClock
 from assina.db.database import Database
-from assina.payments.pix import crc_is_valid, parse_emv
+from assina.rules.pix import crc_is_valid, parse_emv
 from tests.assertions import assert_invalid, assert_problem, iso
 from tests.conftest import TenantClient
 from tests.integration.charge_support import (

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from assina.billing.calendar import run_calendar
+from assina.calendar.run import run_calendar
 from assina.core.clock import FrozenClock
 from assina.db.database import Database
 from assina.dunning.run import DunningDays

@@ -29,15 +29,7 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from assina.app import create_app
-from assina.billing.calendar import run_calendar
-from assina.billing.dunning import (
-    DebtStage,
-    DunningPolicy,
-    DunningScope,
-    LateIssueGrace,
-    debt_stage,
-    dunned_from,
-)
+from assina.calendar.run import run_calendar
 from assina.charges.models import Charge, ChargeStatus
 from assina.config import Settings
 from assina.contracts.models import Contract, ContractStatus
@@ -47,6 +39,14 @@ from assina.core.secrets import SecretBox
 from assina.customers.models import Customer
 from assina.db.database import Database
 from assina.dunning.policy import dunning_policy
+from assina.rules.dunning import (
+    DebtStage,
+    DunningPolicy,
+    DunningScope,
+    LateIssueGrace,
+    debt_stage,
+    dunned_from,
+)
 from assina.tenants.models import Tenant
 from tests.conftest import START, TEST_SECRET_KEY, TenantClient, make_tenant
 from tests.integration.test_calendar import at_noon

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from assina.billing.calendar import PassOptions, run_calendar
+from assina.calendar.run import PassOptions, run_calendar
 from assina.core.clock import FrozenClock
 from assina.db.database import Database
 from assina.tenants.models import Tenant

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from assina.billing.price_indexes import last_twelve, twelve_months_to
 from assina.core.errors import Problem
 from assina.db.database import Database
+from assina.price_indexes.service import last_twelve, twelve_months_to
 from tests.assertions import assert_invalid
 from tests.conftest import TenantClient
 from tests.integration.fuzz_support import database_state

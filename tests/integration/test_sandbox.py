@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from assina.billing.calendar import run_calendar
+from assina.calendar.run import run_calendar
 from assina.charges.models import Charge
 from assina.contracts.models import Contract
 from assina.core.clock import FrozenClock

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assina.billing.calendar import run_calendar
+from assina.calendar.run import run_calendar
 from assina.core.clock import FrozenClock
 from assina.db.database import Database
 from tests.conftest import TenantClient

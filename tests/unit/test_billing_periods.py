@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assina.billing.periods import (
+from assina.rules.periods import (
     Interval,
     Period,
     billing_date,
@@ -20,7 +20,7 @@ from assina.billing.periods import (
     period_containing,
     stub_period,
 )
-from assina.billing.proration import prorate
+from assina.rules.proration import prorate
 
 Schedule = tuple[date, int, Interval, int]
 

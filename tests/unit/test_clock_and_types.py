@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
-from assina.core.clock import FrozenClock
+from assina.core.clock import FrozenClock, local_date, local_instant
 from assina.core.secrets import SecretBox
 from assina.db.base import UTCDateTime
 from assina.db.database import Database
@@ -51,6 +51,25 @@ def test_frozen_clock_stands_still_until_told(clock: FrozenClock) -> None:
     clock.advance(timedelta(hours=25, microseconds=7))
     assert clock.now() - first == timedelta(hours=25, microseconds=7)
     assert clock.now().tzinfo is UTC
+
+
+# --- the tenant's local date -------------------------------------------------------------
+
+
+def test_local_date_is_the_date_in_the_tenants_zone() -> None:
+    late_evening = datetime(2026, 1, 16, 1, 30, tzinfo=UTC)  # 22:30 on the 15th in São Paulo
+    assert local_date(late_evening, "America/Sao_Paulo") == date(2026, 1, 15)
+    assert local_date(late_evening, SAO_PAULO) == date(2026, 1, 15)
+    assert local_date(late_evening, "UTC") == date(2026, 1, 16)
+
+
+def test_local_instant_starts_the_local_day() -> None:
+    start = local_instant(date(2026, 1, 15), "America/Sao_Paulo")
+    assert start.astimezone(UTC) == datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
+    assert local_date(start, "America/Sao_Paulo") == date(2026, 1, 15)
+    assert local_date(start - timedelta(microseconds=1), "America/Sao_Paulo") == date(2026, 1, 14)
+    noon = local_instant(date(2026, 1, 15), "America/Sao_Paulo", time(12))
+    assert noon.astimezone(UTC).hour == 15
 
 
 # --- UTCDateTime, without a database -------------------------------------------------------

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assina.billing.periods import Interval, Period, first_billing_date
 from assina.contracts.models import ContractStatus
 from assina.contracts.schedule import (
     Derived,
@@ -24,6 +23,7 @@ from assina.contracts.schedule import (
     stub_pending,
     usable_adjustment,
 )
+from assina.rules.periods import Interval, Period, first_billing_date
 
 ACTIVE = ContractStatus.ACTIVE
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assina.billing.dunning import (
+from assina.rules.dunning import (
     DEFAULT_POLICY,
     ContractFacts,
     CustomerFacts,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assina.billing.late_fees import LateFees, late_fees
+from assina.rules.late_fees import LateFees, late_fees
 
 DUE = date(2026, 3, 10)
 TWO = Decimal("2")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assina.payments.pix import crc16_ccitt_false, crc_is_valid, emv_field, parse_emv, pix_code
+from assina.rules.pix import crc16_ccitt_false, crc_is_valid, emv_field, parse_emv, pix_code
 
 # ../shared/data/test-vectors.md (Banco Central's manual)
 STATIC_EXAMPLE = (

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assina.billing.periods import Period
-from assina.billing.proration import prorate, proration_adjustment
 from assina.core.money import round_minor
+from assina.rules.periods import Period
+from assina.rules.proration import prorate, proration_adjustment
 
 JANUARY = Period(date(2025, 1, 1), date(2025, 2, 1))  # 31 days
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assina.billing.readjustment import index_percent, readjusted_amount
+from assina.rules.readjustment import index_percent, readjusted_amount
 
 amounts = st.integers(0, 10**12)
 monthly = st.decimals(Decimal("-5"), Decimal("10"), places=4)

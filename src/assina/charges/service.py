@@ -16,11 +16,10 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import DunningCause
-from assina.billing.settings import BillingRules, billing_rules
+from assina.billing_settings.schemas import BillingRules
+from assina.billing_settings.service import billing_rules
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeCreate, ChargeItemIn, ChargeOut, ChargeUpdate, stored_line
-from assina.contracts.common import tenant_today
 from assina.contracts.models import PaymentMethod
 from assina.core.clock import Clock
 from assina.core.errors import conflict, invalid, not_found
@@ -40,8 +39,10 @@ from assina.events.service import (
 )
 from assina.notifications.models import EmailKind
 from assina.notifications.outbox import Notice, email_context, queue_emails
-from assina.payments.pix import pix_code
 from assina.products.models import Product, ProductStatus
+from assina.rules.dunning import DunningCause
+from assina.rules.pix import pix_code
+from assina.tenants.clock import tenant_today
 from assina.tenants.counters import Counter, next_value, reserve_values
 from assina.webhooks.fanout import Listener
 

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import DunningCause
-from assina.billing.late_fees import LateFees, late_fees
-from assina.billing.settings import billing_rules
+from assina.billing_settings.service import billing_rules
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeOut, ChargeSettle
 from assina.charges.service import get_charge
-from assina.core.clock import Clock
+from assina.core.clock import Clock, local_date
 from assina.core.errors import conflict, invalid
 from assina.customers.models import Customer
 from assina.dunning.steps import reconsider_customer
@@ -29,6 +26,8 @@ from assina.events.catalog import EventType
 from assina.events.service import emit_event
 from assina.notifications.models import EmailKind
 from assina.notifications.outbox import queue_email
+from assina.rules.dunning import DunningCause
+from assina.rules.late_fees import LateFees, late_fees
 from assina.tenants.service import get_tenant
 
 # A settlement is recorded at most this far back (and never in the future).
@@ -160,7 +159,7 @@ async def _late_fees(
     session: AsyncSession, tenant_id: str, charge: Charge, settled_at: datetime
 ) -> LateFees:
     tenant = await get_tenant(session, tenant_id)
-    settled_on = settled_at.astimezone(ZoneInfo(tenant.time_zone)).date()
+    settled_on = local_date(settled_at, tenant.time_zone)
     rules = await billing_rules(session, tenant_id)
     return late_fees(
         charge.amount,

@@ -30,20 +30,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.periods import Interval
-from assina.billing.price_indexes import last_twelve, percent_text
-from assina.billing.readjustment import Readjustment, index_percent, readjusted_amount
 from assina.contracts.common import (
     emit_contract_event,
     emit_if_changed,
     full_state,
     get_live_contract,
     refuse_if_cancelled,
-    tenant_today,
     wake_calendar,
 )
 from assina.contracts.items import Terms, resolve_items
-from assina.contracts.models import Contract, PriceIndex
+from assina.contracts.models import Contract
 from assina.contracts.schedule import (
     ScheduleState,
     change_adjustment,
@@ -61,6 +57,12 @@ from assina.core.errors import conflict, invalid
 from assina.core.money import MAX_AMOUNT
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.events.catalog import EventType
+from assina.price_indexes.models import PriceIndex
+from assina.price_indexes.schemas import percent_text
+from assina.price_indexes.service import last_twelve
+from assina.rules.periods import Interval
+from assina.rules.readjustment import Readjustment, index_percent, readjusted_amount
+from assina.tenants.clock import tenant_today
 
 
 async def update_contract(

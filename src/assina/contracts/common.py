@@ -1,10 +1,9 @@
-"""What every contract use case shares: loading, today's date, the final state, events."""
+"""What every contract use case shares: loading, the final state, events."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,15 +14,6 @@ from assina.core.clock import Clock
 from assina.core.errors import conflict, not_found
 from assina.events.catalog import EventType
 from assina.events.service import changed_fields, emit_event, snapshot
-from assina.tenants.models import Tenant
-
-
-async def tenant_today(session: AsyncSession, clock: Clock, tenant_id: str) -> date:
-    """The clock's date in the tenant's time zone: the calendar date rules are written in."""
-    time_zone = await session.scalar(select(Tenant.time_zone).where(Tenant.id == tenant_id))
-    if time_zone is None:
-        raise not_found("tenant", tenant_id)
-    return clock.now().astimezone(ZoneInfo(time_zone)).date()
 
 
 async def get_contract(

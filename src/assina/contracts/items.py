@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.periods import Interval
 from assina.contracts.schemas import ContractItemIn
 from assina.core.errors import invalid
 from assina.core.money import MAX_AMOUNT
 from assina.products.models import BillingInterval, Product, ProductStatus
+from assina.rules.periods import Interval
 
 
 @dataclass(frozen=True)

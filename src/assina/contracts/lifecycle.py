@@ -37,7 +37,6 @@ from assina.contracts.common import (
     full_state,
     get_live_contract,
     refuse_if_cancelled,
-    tenant_today,
     wake_calendar,
 )
 from assina.contracts.models import Contract, ContractStatus, StatusReason
@@ -46,6 +45,7 @@ from assina.contracts.schemas import ContractCancel
 from assina.core.clock import Clock
 from assina.core.errors import conflict
 from assina.events.catalog import EventType
+from assina.tenants.clock import tenant_today
 
 
 async def cancel_contract(

@@ -21,7 +21,7 @@ class StatusReason(StrEnum):
     """Why a contract has its status (`status_reason`). A move back from `suspended` by the
     dunning policy names what made it true, as the customer's move does (`paid`,
     `invalidated`, `due_date_moved`, `exempted`, `policy_changed`, `contract_cancelled`:
-    billing/dunning.py CustomerMoveReason)."""
+    rules/dunning.py CustomerMoveReason)."""
 
     TRIAL_ENDED = "trial_ended"  # trialing → active, by the calendar
     OVERDUE = "overdue"  # suspended by the dunning policy
@@ -37,16 +37,11 @@ class PaymentMethod(StrEnum):
     CARD = "card"
 
 
-class PriceIndex(StrEnum):
-    IGPM = "IGPM"
-    IPCA = "IPCA"
-
-
 class Contract(Base):
     """A subscription: items billed every `interval_count` `interval`s, in advance.
 
     The billing schedule is `anchor_date` (billing date 0), `billing_day`, `interval` and
-    `interval_count` (billing/periods.py); `next_period` is the index of the next period
+    `interval_count` (rules/periods.py); `next_period` is the index of the next period
     still to be charged.
     """
 

@@ -41,7 +41,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from assina.billing.periods import (
+from assina.contracts.models import Contract, ContractStatus
+from assina.rules.periods import (
     Interval,
     Period,
     nth_billing_date,
@@ -49,8 +50,7 @@ from assina.billing.periods import (
     period_containing,
     stub_period,
 )
-from assina.billing.proration import prorate, proration_adjustment
-from assina.contracts.models import Contract, ContractStatus
+from assina.rules.proration import prorate, proration_adjustment
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,15 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from assina.billing.price_indexes import Month, PercentIn, percent_text
-from assina.billing.readjustment import Readjustment
-from assina.contracts.models import Contract, ContractStatus, PaymentMethod, PriceIndex
+from assina.contracts.models import Contract, ContractStatus, PaymentMethod
 from assina.contracts.schedule import ScheduleState, cancellation_day, derive, pending_proration
 from assina.core.inputs import BILLING_YEARS, CalendarDate, InputModel, not_sent, sent
 from assina.core.metadata import Metadata
 from assina.core.money import Amount
 from assina.core.patching import reject_null
+from assina.price_indexes.models import PriceIndex
+from assina.price_indexes.schemas import Month, PercentIn, percent_text
+from assina.rules.readjustment import Readjustment
 
 MAX_ITEMS = 100
 MAX_QUANTITY = 1_000_000

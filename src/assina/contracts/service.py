@@ -26,11 +26,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import DunningCause
-from assina.billing.periods import Interval, first_billing_date
 from assina.contracts import lifecycle
 from assina.contracts.changes import readjust_contract, readjust_on_request, update_contract
-from assina.contracts.common import emit_contract_event, get_contract, tenant_today
+from assina.contracts.common import emit_contract_event, get_contract
 from assina.contracts.items import ResolvedItems, resolve_items
 from assina.contracts.lifecycle import (
     cancel_contract_now,
@@ -48,6 +46,9 @@ from assina.core.pagination import PageParams, fetch_page
 from assina.customers.models import Customer, CustomerStatus
 from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
+from assina.rules.dunning import DunningCause
+from assina.rules.periods import Interval, first_billing_date
+from assina.tenants.clock import tenant_today
 from assina.tenants.counters import Counter, next_value
 
 __all__ = [

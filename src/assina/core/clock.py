@@ -4,12 +4,16 @@ A clock tells two times. `now()` is the business time: what the tenant's objects
 with and what its calendar runs by. `real_now()` is when things really happen: when a webhook
 or an e-mail is due to go out, when an idempotency key expires. They are the same instant but
 for a sandbox tenant, whose test clock can be advanced (`ShiftedClock`) while what it sends
-still goes out at once, in real time."""
+still goes out at once, in real time.
+
+A tenant's rules are written in calendar dates of its time zone: `local_date` is the one place
+an instant becomes such a date, `local_instant` the way back."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
@@ -68,3 +72,19 @@ class ShiftedClock:
 
     def real_now(self) -> datetime:
         return self.base.real_now()
+
+
+def _zone(time_zone: str | tzinfo) -> tzinfo:
+    return ZoneInfo(time_zone) if isinstance(time_zone, str) else time_zone
+
+
+def local_date(instant: datetime, time_zone: str | tzinfo) -> date:
+    """The date `instant` falls on in `time_zone` (an IANA name such as the tenant's
+    `time_zone`, or a zone): the date a tenant's rules, charges and notices speak of."""
+    return instant.astimezone(_zone(time_zone)).date()
+
+
+def local_instant(day: date, time_zone: str | tzinfo, at: time = time(0)) -> datetime:
+    """The instant the wall clocks of `time_zone` read `at` on `day` (by default the day's
+    start): where a local day begins, or a pass for that day is dated."""
+    return datetime.combine(day, at, _zone(time_zone))

@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import DunningCause
 from assina.core.clock import Clock
 from assina.core.documents import only_digits
 from assina.core.errors import conflict, not_found
@@ -22,6 +21,7 @@ from assina.db.functions import unicode_lower
 from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
 from assina.events.service import changed_fields, emit_event, snapshot
+from assina.rules.dunning import DunningCause
 from assina.tenants.counters import Counter, next_value
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assina.billing.models import BillingSettings, PriceIndexValue
+from assina.billing_settings.models import BillingSettings
 from assina.charges.models import Charge
 from assina.contracts.models import Contract
 from assina.core.idempotency import IdempotencyKey
@@ -12,6 +12,7 @@ from assina.db.base import Base
 from assina.dunning.models import DunningPolicyRow
 from assina.events.models import Event
 from assina.notifications.models import Email, EmailSettings, EmailTemplate
+from assina.price_indexes.models import PriceIndexValue
 from assina.products.models import Product
 from assina.tenants.models import ApiKey, Tenant, TenantCounter
 from assina.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage

@@ -9,12 +9,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, Subquery, and_, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import (
+from assina.charges.models import Charge, ChargeStatus
+from assina.contracts.models import Contract, ContractStatus
+from assina.core.clock import local_date
+from assina.customers.models import Customer, CustomerStatus
+from assina.rules.dunning import (
     TRIAL_ENDING_NOTICE_DAYS,
     ContractFacts,
     CustomerFacts,
@@ -22,9 +25,6 @@ from assina.billing.dunning import (
     OverdueCharge,
     dunned_from,
 )
-from assina.charges.models import Charge, ChargeStatus
-from assina.contracts.models import Contract, ContractStatus
-from assina.customers.models import Customer, CustomerStatus
 from assina.tenants.models import Tenant
 
 LIVE_CONTRACT_STATUSES = (
@@ -95,10 +95,10 @@ class CustomerFile:
     time_zone: str  # the tenant's: a charge's issue day is its created_at's date there
 
     def issued_on(self, charge: Charge) -> date:
-        return charge.created_at.astimezone(ZoneInfo(self.time_zone)).date()
+        return local_date(charge.created_at, self.time_zone)
 
     def dunned_from(self, charge: Charge, policy: DunningPolicy) -> date:
-        """The day the charge's days overdue count from (billing/dunning.py)."""
+        """The day the charge's days overdue count from (rules/dunning.py)."""
         return dunned_from(charge.due_date, self.issued_on(charge), policy)
 
     def facts(self, day: date, policy: DunningPolicy) -> CustomerFacts:

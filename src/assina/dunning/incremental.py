@@ -2,7 +2,7 @@
 (a test clock advance, day after day): only the customers for whom something can differ
 from yesterday, instead of every customer who owes anything.
 
-Between two consecutive days the decision (billing/dunning.py) can only change for a
+Between two consecutive days the decision (rules/dunning.py) can only change for a
 customer when one of its open charges reaches a threshold today: a reminder day (due date
 minus a reminder day), an overdue notice day, or the grace, suspension or cancellation day,
 counted from the due date or, for a charge issued late, from the day it was issued; or when
@@ -17,16 +17,16 @@ the same days run one full pass at a time ending in the same state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy import Select, and_, or_, select, union
 
-from assina.billing.dunning import TRIAL_ENDING_NOTICE_DAYS, DunningPolicy
 from assina.charges.models import Charge, ChargeStatus
 from assina.contracts.models import Contract, ContractStatus
+from assina.core.clock import local_instant
 from assina.customers.models import Customer
 from assina.dunning.facts import first_ids
+from assina.rules.dunning import TRIAL_ENDING_NOTICE_DAYS, DunningPolicy
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,6 @@ def threshold_days_after(policy: DunningPolicy) -> set[int]:
     }
 
 
-def _start(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), zone)
-
-
 def changed_candidates_query(
     tenant_id: str,
     day: date,
@@ -60,18 +56,17 @@ def changed_candidates_query(
     limit: int,
 ) -> Select[str]:
     """Customers for whom something can differ from yesterday, in id order from `after`."""
-    zone = ZoneInfo(time_zone)
     after_days = sorted(threshold_days_after(policy))
     due_dates = [day - timedelta(days=k) for k in after_days]
     due_dates += [day + timedelta(days=r) for r in policy.reminder_days_before_due]
     issued_on = [
         and_(
-            Charge.created_at >= _start(day - timedelta(days=k), zone),
-            Charge.created_at < _start(day - timedelta(days=k - 1), zone),
+            Charge.created_at >= local_instant(day - timedelta(days=k), time_zone),
+            Charge.created_at < local_instant(day - timedelta(days=k - 1), time_zone),
         )
         for k in after_days
     ]
-    since = _start(day - timedelta(days=1), zone)
+    since = local_instant(day - timedelta(days=1), time_zone)
     charges = select(Charge.customer_id.label("customer_id")).where(
         Charge.tenant_id == tenant_id,
         Charge.status == ChargeStatus.OPEN.value,

@@ -9,7 +9,7 @@ from assina.db.base import Base
 
 
 class DunningPolicyRow(Base):
-    """A tenant's dunning policy; a tenant without a row has the defaults (billing/dunning.py)."""
+    """A tenant's dunning policy; a tenant without a row has the defaults (rules/dunning.py)."""
 
     __tablename__ = "dunning_policies"
 

@@ -7,18 +7,18 @@ from typing import cast
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import (
+from assina.core.clock import Clock
+from assina.core.errors import invalid
+from assina.db.upsert import insert_on_conflict
+from assina.dunning.models import DunningPolicyRow
+from assina.dunning.schemas import DunningPolicyIn, DunningPolicyOut
+from assina.rules.dunning import (
     DEFAULT_POLICY,
     DunningPolicy,
     DunningScope,
     LateIssueGrace,
     policy_problems,
 )
-from assina.core.clock import Clock
-from assina.core.errors import invalid
-from assina.db.upsert import insert_on_conflict
-from assina.dunning.models import DunningPolicyRow
-from assina.dunning.schemas import DunningPolicyIn, DunningPolicyOut
 
 
 def _policy_of(row: DunningPolicyRow | None) -> DunningPolicy:

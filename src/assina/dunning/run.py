@@ -20,13 +20,13 @@ from datetime import date
 from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import DunningPolicy
 from assina.core.clock import Clock
 from assina.db.database import Database
 from assina.dunning.facts import candidates_query
 from assina.dunning.incremental import YesterdayDone, changed_candidates_query
 from assina.dunning.policy import dunning_policy
 from assina.dunning.steps import DunningStep, apply_dunning, last_dunning_day
+from assina.rules.dunning import DunningPolicy
 from assina.tenants.models import Tenant
 
 logger = logging.getLogger("assina.dunning")

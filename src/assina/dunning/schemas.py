@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from assina.billing.dunning import DEFAULT_POLICY, DunningPolicy, DunningScope, LateIssueGrace
 from assina.core.inputs import InputModel
+from assina.rules.dunning import DEFAULT_POLICY, DunningPolicy, DunningScope, LateIssueGrace
 
 MAX_DAYS = 365
 MAX_NOTICES = 10

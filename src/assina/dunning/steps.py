@@ -4,7 +4,7 @@ the contracts in scope suspended, resumed or cancelled (reason `dunning`), and t
 day calls for queued in the outbox: reminders before a due date, overdue notices after it,
 suspension and cancellation notices, and "trial ends soon".
 
-Everything is a function of stored facts and the day (billing/dunning.py): applying it again
+Everything is a function of stored facts and the day (rules/dunning.py): applying it again
 the same day finds nothing to do. A notice is sent once: its `notice_key` (kind, object and
 notice day) is unique per tenant in the outbox, and keys already there are skipped. A reminder
 whose day had come by the day its charge was issued is not sent: the `charge_created` e-mail
@@ -15,12 +15,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import (
+from assina.charges.models import Charge
+from assina.contracts.lifecycle import cancel_contract_now, move_contract, resume_contract
+from assina.contracts.models import Contract, ContractStatus, StatusReason
+from assina.core.clock import Clock, local_date
+from assina.customers.models import CustomerStatus
+from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
+from assina.dunning.facts import CustomerFile, first_paid_charges, load_files
+from assina.dunning.policy import dunning_policy
+from assina.events.catalog import EventType
+from assina.events.service import Change, emit_events
+from assina.notifications.models import EmailKind
+from assina.notifications.outbox import Notice, email_context, queue_emails
+from assina.rules.dunning import (
     TRIAL_ENDING_NOTICE_DAYS,
     DunningCause,
     DunningPlan,
@@ -32,19 +43,7 @@ from assina.billing.dunning import (
     reminder_day,
     reminder_said_at_issue,
 )
-from assina.charges.models import Charge
-from assina.contracts.common import tenant_today
-from assina.contracts.lifecycle import cancel_contract_now, move_contract, resume_contract
-from assina.contracts.models import Contract, ContractStatus, StatusReason
-from assina.core.clock import Clock
-from assina.customers.models import CustomerStatus
-from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
-from assina.dunning.facts import CustomerFile, first_paid_charges, load_files
-from assina.dunning.policy import dunning_policy
-from assina.events.catalog import EventType
-from assina.events.service import Change, emit_events
-from assina.notifications.models import EmailKind
-from assina.notifications.outbox import Notice, email_context, queue_emails
+from assina.tenants.clock import tenant_today
 from assina.tenants.models import Tenant
 from assina.webhooks.fanout import enabled_endpoints
 
@@ -81,7 +80,7 @@ class _Issued:
     charges issued for the first paid period of trials, by contract id."""
 
     sent: bool
-    time_zone: ZoneInfo
+    time_zone: str
     first_charges: dict[str, Charge]
 
     def said(self, charge: Charge, before: int) -> bool:
@@ -89,7 +88,7 @@ class _Issued:
         `before` days before its due date would say."""
         if not self.sent or charge.amount <= 0:  # no charge_created e-mail went out
             return False
-        issued_on = charge.created_at.astimezone(self.time_zone).date()
+        issued_on = local_date(charge.created_at, self.time_zone)
         return reminder_said_at_issue(charge.due_date, before, issued_on)
 
 
@@ -99,7 +98,7 @@ async def _issued(
     context = await email_context(session, tenant_id, EmailKind.CHARGE_CREATED)
     trials = [c for file in files for c in file.contracts if _trial_notice_days(c, day) is not None]
     first = await first_paid_charges(session, tenant_id, trials)  # no query without trials
-    return _Issued(not context.disabled, ZoneInfo(context.setting.time_zone), first)
+    return _Issued(not context.disabled, context.setting.time_zone, first)
 
 
 def _trial_notice_days(contract: Contract, day: date) -> int | None:

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from assina.charges.models import Charge
 from assina.contracts.models import Contract
+from assina.core.clock import local_date
 from assina.customers.models import Customer
 from assina.notifications.formatting import (
     format_date,
@@ -28,7 +28,7 @@ from assina.notifications.formatting import (
     format_recurrence,
 )
 from assina.notifications.models import EmailKind, Locale
-from assina.payments.pix import pix_code
+from assina.rules.pix import pix_code
 
 Variables = dict[str, Any]
 
@@ -125,7 +125,7 @@ class Setting:
     company_name: str
 
     def today(self, now: datetime) -> date:
-        return now.astimezone(ZoneInfo(self.time_zone)).date()
+        return local_date(now, self.time_zone)
 
     def money(self, amount: int, currency: str) -> str:
         return format_money(amount, currency, self.locale)
@@ -155,9 +155,7 @@ def charge_variables(charge: Charge, setting: Setting) -> Variables:
         for line in charge.items
     ]
     settled_on = (
-        charge.settled_at.astimezone(ZoneInfo(setting.time_zone)).date()
-        if charge.settled_at is not None
-        else None
+        local_date(charge.settled_at, setting.time_zone) if charge.settled_at is not None else None
     )
     settled = charge.settled_amount if charge.settled_amount is not None else charge.amount
     return {

@@ -9,8 +9,8 @@ import dataclasses
 from datetime import date
 from typing import Any
 
-from assina.billing.calendar import run_calendar, tenant_today
-from assina.core.clock import Clock
+from assina.calendar.run import run_calendar
+from assina.core.clock import Clock, local_date
 from assina.core.errors import Problem
 from assina.db.database import Database
 from assina.sandbox.schemas import MAX_ADVANCE_DAYS, ClockAdvanceIn
@@ -39,7 +39,7 @@ async def calendar_run(
 
 def _refuse_other_days(tenants: list[CalendarTenant], clock: Clock, day: date) -> None:
     for tenant in tenants:
-        today = tenant_today(tenant.clock(clock).now(), tenant.time_zone)
+        today = local_date(tenant.clock(clock).now(), tenant.time_zone)
         if day == today:
             continue
         if tenant.sandbox:
@@ -58,7 +58,7 @@ def _refuse_other_days(tenants: list[CalendarTenant], clock: Clock, day: date) -
 async def _advance_to(
     database: Database, clock: Clock, tenant: CalendarTenant, day: date
 ) -> dict[str, Any]:
-    today = tenant_today(tenant.clock(clock).now(), tenant.time_zone)
+    today = local_date(tenant.clock(clock).now(), tenant.time_zone)
     if day < today:
         raise CalendarRunRefused(
             f"the test clock of {tenant.id} is on {today} and only moves forward"

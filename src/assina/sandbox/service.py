@@ -17,11 +17,11 @@ which finishes its work and repeats none of it.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from assina.billing.calendar import CalendarReport, run_tenant_day, tenant_today
-from assina.core.clock import Clock, ShiftedClock
+from assina.calendar.run import CalendarReport, run_tenant_day
+from assina.core.clock import Clock, ShiftedClock, local_date, local_instant
 from assina.core.errors import Problem, conflict, not_found
 from assina.db.database import Database
 from assina.dunning.incremental import YesterdayDone
@@ -40,7 +40,7 @@ WAIT_FOR_CLOCK_SECONDS = 10.0
 
 def clock_reading(tenant: CalendarTenant, clock: Clock) -> ClockReading:
     now = tenant.clock(clock).now()
-    return ClockReading(now=now, today=tenant_today(now, tenant.time_zone))
+    return ClockReading(now=now, today=local_date(now, tenant.time_zone))
 
 
 async def sandbox_tenant(database: Database, tenant_id: str) -> CalendarTenant:
@@ -74,10 +74,6 @@ def _check_target(target: datetime, now: datetime) -> None:
         )
 
 
-def _start_of(day: date, time_zone: str) -> datetime:
-    return datetime.combine(day, time(0), ZoneInfo(time_zone))
-
-
 async def advance_test_clock(
     database: Database, clock: Clock, tenant_id: str, request: ClockAdvanceIn
 ) -> ClockAdvanced:
@@ -93,11 +89,11 @@ async def advance_test_clock(
         _check_target(target, previous.now)
         report = CalendarReport()
         offset, days = tenant.clock_offset, 0
-        day, last = previous.today, tenant_today(target, tenant.time_zone)
+        day, last = previous.today, local_date(target, tenant.time_zone)
         yesterday: YesterdayDone | None = None  # the first day reads every candidate
         while day <= last:
             if day > previous.today:  # the clock moves to the start of the day it runs
-                offset = _start_of(day, tenant.time_zone) - clock.now()
+                offset = local_instant(day, tenant.time_zone) - clock.now()
                 await move_test_clock(database, clock, hold, offset)
             failures = len(report.failed)
             day_clock = ShiftedClock(clock, offset)

@@ -10,12 +10,13 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.core.clock import Clock, ShiftedClock
+from assina.core.clock import Clock, ShiftedClock, local_date
+from assina.core.errors import not_found
 from assina.db.database import Database
 from assina.tenants.models import Tenant, TenantMode
 
@@ -40,6 +41,14 @@ class CalendarTenant:
     def clock(self, base: Clock) -> Clock:
         """The tenant's clock over the process's real one."""
         return ShiftedClock(base, self.clock_offset) if self.sandbox else base
+
+
+async def tenant_today(session: AsyncSession, clock: Clock, tenant_id: str) -> date:
+    """The clock's date in the tenant's time zone: the calendar date rules are written in."""
+    time_zone = await session.scalar(select(Tenant.time_zone).where(Tenant.id == tenant_id))
+    if time_zone is None:
+        raise not_found("tenant", tenant_id)
+    return local_date(clock.now(), time_zone)
 
 
 def offset_us(offset: timedelta) -> int:

@@ -57,8 +57,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from assina.core.clock import local_date
 from assina.core.money import MINOR_UNIT_EXPONENT
 
 CARD_DECLINED = "card.declined"
@@ -178,8 +178,7 @@ def us_date(value: date | datetime, time_zone: str | tzinfo) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime: the instant it names is unknown")
-        zone = ZoneInfo(time_zone) if isinstance(time_zone, str) else time_zone
-        value = value.astimezone(zone).date()
+        value = local_date(value, time_zone)
     return f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
 
 

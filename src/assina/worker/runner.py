@@ -12,7 +12,7 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
-from assina.billing.calendar import run_calendar
+from assina.calendar.run import run_calendar
 from assina.config import Settings
 from assina.core.clock import Clock
 from assina.core.idempotency import prune_idempotency_keys

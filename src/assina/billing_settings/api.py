@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from assina.billing import settings
-from assina.billing.settings import BillingSettingsIn, BillingSettingsOut
+from assina.billing_settings import service
+from assina.billing_settings.schemas import BillingSettingsIn, BillingSettingsOut
 from assina.core.openapi import problem_responses
 from assina.deps import CallerDep
 
@@ -22,7 +22,7 @@ async def get_billing_settings(caller: CallerDep) -> BillingSettingsOut:
     """The tenant's late-fee rates, charge lead days, order expiry and PIX receiver; the
     defaults until replaced."""
     async with caller.database.read() as session:
-        return await settings.get_billing_settings(session, caller.tenant_id)
+        return await service.get_billing_settings(session, caller.tenant_id)
 
 
 @router.put(
@@ -39,6 +39,4 @@ async def replace_billing_settings(
 
     Errors: 422 (nothing changes)."""
     async with caller.database.write() as session:
-        return await settings.replace_billing_settings(
-            session, caller.clock, caller.tenant_id, body
-        )
+        return await service.replace_billing_settings(session, caller.clock, caller.tenant_id, body)

@@ -15,7 +15,7 @@ sequences come out exactly as if every contract had been advanced one by one.
 
 The guarantees stay those of one contract per transaction, at the scale of a batch: each
 charge's event and messages commit with it, a batch commits whole or not at all, and the
-calendar redoes a failed batch contract by contract (billing/calendar.py).
+calendar redoes a failed batch contract by contract (calendar/run.py).
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.contract_steps import (
+from assina.billing_settings.schemas import BillingRules
+from assina.calendar.contract_steps import (
     ContractStep,
     advance_contract,
     only_charges_due,
     take_due_charges,
 )
-from assina.billing.settings import BillingRules
 from assina.charges.service import ChargeDraft, issue_charges
 from assina.contracts.models import Contract
 from assina.core.clock import Clock

@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import date
 from fractions import Fraction
 
-from assina.billing.periods import Period
 from assina.core.money import round_minor
+from assina.rules.periods import Period
 
 
 def prorate(amount: int, days: int, period_days: int) -> int:

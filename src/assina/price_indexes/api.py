@@ -6,16 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from assina.billing import price_indexes as service
-from assina.billing.price_indexes import (
+from assina.core.openapi import problem_responses
+from assina.core.pagination import Page, PageQuery
+from assina.deps import CallerDep
+from assina.price_indexes import service
+from assina.price_indexes.models import PriceIndex
+from assina.price_indexes.schemas import (
     MONTH_PATTERN,
     PriceIndexValueIn,
     PriceIndexValueOut,
 )
-from assina.contracts.models import PriceIndex
-from assina.core.openapi import problem_responses
-from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep
 
 router = APIRouter(prefix="/v1/price-indexes", tags=["price indexes"])
 

@@ -1,7 +1,8 @@
 """A tenant's billing settings: late-fee rates, the calendar's lead times and the PIX receiver.
 
-A tenant without a stored row has the defaults. `billing_rules` is what the rest of the code
-reads; `GET/PUT /v1/billing-settings` (settings_api.py) show and replace the row.
+A tenant without a stored row has the defaults. `BillingRules` is what the rest of the code
+reads (service.py `billing_rules`); `GET/PUT /v1/billing-settings` (api.py) show and replace
+the row.
 
 Percents are exact decimals with at most 4 places (`Percent` column). They are accepted as JSON
 numbers or numeric strings and always answered as strings with 4 places (`"2.0000"`), so that
@@ -13,17 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, cast
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.models import BillingSettings
-from assina.core.clock import Clock
 from assina.core.inputs import FOUR_PLACES, InputModel, decimal_text, document_decimal
-from assina.db.upsert import insert_on_conflict
-from assina.payments.pix import MAX_CITY, MAX_KEY, MAX_NAME
+from assina.rules.pix import MAX_CITY, MAX_KEY, MAX_NAME
 
 DEFAULT_FINE_PERCENT = Decimal(2)
 DEFAULT_MONTHLY_INTEREST_PERCENT = Decimal(1)
@@ -165,55 +161,3 @@ class BillingSettingsOut(BaseModel):
             merchant_city=rules.merchant_city,
             updated_at=updated_at,
         )
-
-
-# --- use cases -------------------------------------------------------------------------------
-
-
-def _rules_of(row: BillingSettings | None) -> BillingRules:
-    if row is None:
-        return DEFAULT_RULES
-    return BillingRules(
-        fine_percent=row.fine_percent,
-        monthly_interest_percent=row.monthly_interest_percent,
-        charge_lead_days=row.charge_lead_days,
-        order_expiry_days=row.order_expiry_days,
-        pix_key=row.pix_key,
-        merchant_name=row.merchant_name,
-        merchant_city=row.merchant_city,
-    )
-
-
-async def billing_rules(session: AsyncSession, tenant_id: str) -> BillingRules:
-    """The tenant's billing rules (the defaults when it never saved any)."""
-    return _rules_of(await session.get(BillingSettings, tenant_id))
-
-
-async def get_billing_settings(session: AsyncSession, tenant_id: str) -> BillingSettingsOut:
-    row = await session.get(BillingSettings, tenant_id)
-    return BillingSettingsOut.of(_rules_of(row), row.updated_at if row else None)
-
-
-async def replace_billing_settings(
-    session: AsyncSession, clock: Clock, tenant_id: str, params: BillingSettingsIn
-) -> BillingSettingsOut:
-    """Store the whole settings (an upsert, so concurrent first writes cannot collide)."""
-    now = clock.now()
-    values = {
-        "fine_percent": params.fine_percent,
-        "monthly_interest_percent": params.monthly_interest_percent,
-        "charge_lead_days": params.charge_lead_days,
-        "order_expiry_days": params.order_expiry_days,
-        "pix_key": params.pix_key,
-        "merchant_name": params.merchant_name,
-        "merchant_city": params.merchant_city,
-        "updated_at": now,
-    }
-    table = cast(Table, BillingSettings.__table__)
-    statement = (
-        insert_on_conflict(session, table)
-        .values(tenant_id=tenant_id, **values)
-        .on_conflict_do_update(index_elements=[table.c.tenant_id], set_=values)
-    )
-    await session.execute(statement)
-    return BillingSettingsOut.of(params.rules(), now)

@@ -10,7 +10,7 @@ from assina.db.base import Base
 
 
 class BillingSettings(Base):
-    """A tenant's billing rules; a tenant without a row has the defaults (billing/settings.py)."""
+    """A tenant's billing rules; a tenant without a row has the defaults (schemas.py)."""
 
     __tablename__ = "billing_settings"
 
@@ -22,16 +22,4 @@ class BillingSettings(Base):
     pix_key: Mapped[str | None] = mapped_column(String(77))
     merchant_name: Mapped[str | None] = mapped_column(String(25))
     merchant_city: Mapped[str | None] = mapped_column(String(15))
-    updated_at: Mapped[datetime]
-
-
-class PriceIndexValue(Base):
-    """One month's value of a price index (IGP-M, IPCA), as the tenant recorded it."""
-
-    __tablename__ = "price_index_values"
-
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    index: Mapped[str] = mapped_column(String(8), primary_key=True)
-    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
-    percent: Mapped[Decimal]
     updated_at: Mapped[datetime]

@@ -1,5 +1,5 @@
 """One contract's calendar step for a day: cancellation at the period's end, trial end, yearly
-readjustment, and the charges whose issue day has come (see billing/calendar.py). Where the
+readjustment, and the charges whose issue day has come (see calendar/run.py). Where the
 contract stands in its schedule is contracts/schedule.py's."""
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import DunningCause
-from assina.billing.periods import Period
-from assina.billing.price_indexes import last_twelve
-from assina.billing.readjustment import Readjustment, index_percent
-from assina.billing.settings import BillingRules
+from assina.billing_settings.schemas import BillingRules
 from assina.charges.service import ChargeDraft, issue_charge
 from assina.contracts.changes import readjust_contract
 from assina.contracts.lifecycle import cancel_contract_now, move_contract
@@ -34,6 +30,10 @@ from assina.core.errors import Problem
 from assina.dunning.steps import reconsider_customer
 from assina.notifications.formatting import format_date
 from assina.notifications.models import Locale
+from assina.price_indexes.service import last_twelve
+from assina.rules.dunning import DunningCause
+from assina.rules.periods import Period
+from assina.rules.readjustment import Readjustment, index_percent
 
 logger = logging.getLogger("assina.calendar")
 
@@ -97,7 +97,7 @@ def only_charges_due(contract: Contract, day: date, rules: BillingRules) -> bool
     """Whether the contract's step for `day` is at most issuing its due charges: live, charged
     (active or trialing), no cancellation at the period's end, no trial ending and no yearly
     readjustment due. Such steps are pure computation plus inserts, so the calendar batches
-    them (billing/charge_batch.py); any other goes through `advance_contract`."""
+    them (calendar/charge_batch.py); any other goes through `advance_contract`."""
     return (
         contract.deleted_at is None
         and contract.status in CHARGED_STATUSES

@@ -15,7 +15,7 @@ For a day D (by default today in each tenant's time zone), every live contract w
    pending proration as its own line. Suspended contracts are not charged.
 
 Then `next_step_on` is set to the first day with something to do. Contracts are taken by id
-in batches of BATCH, each batch in ONE write transaction (billing/charge_batch.py: the
+in batches of BATCH, each batch in ONE write transaction (calendar/charge_batch.py: the
 contracts that only need charges are written in bulk, the others step by step), because a
 transaction per contract cannot go past a few hundred contracts a second. On PostgreSQL two
 batches are in flight: the next one locks and computes while the one before writes, and
@@ -37,18 +37,18 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, time
 from time import perf_counter
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.charge_batch import advance_batch
-from assina.billing.contract_steps import ContractStep, advance_contract
-from assina.billing.settings import DEFAULT_RULES, BillingRules, billing_rules
+from assina.billing_settings.schemas import DEFAULT_RULES, BillingRules
+from assina.billing_settings.service import billing_rules
+from assina.calendar.charge_batch import advance_batch
+from assina.calendar.contract_steps import ContractStep, advance_contract
 from assina.contracts.models import Contract
-from assina.core.clock import Clock, ShiftedClock
+from assina.core.clock import Clock, ShiftedClock, local_date, local_instant
 from assina.db.database import Database
 from assina.dunning.incremental import YesterdayDone
 from assina.dunning.run import DunningDays, run_dunning
@@ -85,10 +85,6 @@ class CalendarReport:
         self.readjusted += int(step.readjusted)
 
 
-def tenant_today(now: datetime, time_zone: str) -> date:
-    return now.astimezone(ZoneInfo(time_zone)).date()
-
-
 @dataclass(frozen=True)
 class PassOptions:
     """How a pass groups its work. `batched=False` advances every contract in its own
@@ -123,10 +119,10 @@ async def run_calendar(
     report = CalendarReport()
     for tenant in await calendar_tenants(database, tenant_id):
         tenant_clock = tenant.clock(clock)
-        today = tenant_today(tenant_clock.now(), tenant.time_zone)
+        today = local_date(tenant_clock.now(), tenant.time_zone)
         pass_day, pass_clock = today, tenant_clock
         if day is not None and day != today:
-            noon = datetime.combine(day, PASS_TIME, ZoneInfo(tenant.time_zone))
+            noon = local_instant(day, tenant.time_zone, PASS_TIME)
             pass_day, pass_clock = day, ShiftedClock(clock, noon - clock.now())
         if not tenant.sandbox:
             await run_tenant_day(
