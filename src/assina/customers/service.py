@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.billing.dunning import DunningCause
 from assina.core.clock import Clock
 from assina.core.documents import only_digits
 from assina.core.errors import conflict, not_found
@@ -19,7 +18,6 @@ from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer, CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate, stored_email
 from assina.db.functions import unicode_lower
-from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
 from assina.events.service import changed_fields, emit_event, snapshot
 from assina.tenants.counters import Counter, next_value
@@ -132,8 +130,6 @@ async def update_customer(
         previous=previous,
         customer_id=customer.id,
     )
-    if "dunning_exempt" in previous:  # left alone from now on, or dunned again from today
-        await reconsider_customer(session, clock, tenant_id, customer.id, DunningCause.EXEMPTED)
     return customer
 
 

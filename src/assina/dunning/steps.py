@@ -46,7 +46,6 @@ from assina.events.service import Change, emit_events
 from assina.notifications.models import EmailKind
 from assina.notifications.outbox import Notice, email_context, queue_emails
 from assina.tenants.models import Tenant
-from assina.webhooks.fanout import enabled_endpoints
 
 DUNNING_REASON = "dunning"
 
@@ -177,14 +176,13 @@ async def _move_customers(
     if not changes:
         return
     await session.flush()
-    listeners = await enabled_endpoints(session, tenant_id)
     await emit_events(
         session,
+        clock,
         tenant_id,
         EventType.CUSTOMER_STATUS_CHANGED,
         changes,
-        now,
-        listeners,
+        now=now,
         due_at=clock.real_now(),
     )
     step.status_changes += len(changes)
