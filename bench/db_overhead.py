@@ -21,6 +21,7 @@ import uvloop
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from assina import reactions
 from assina.core.clock import SystemClock
 from assina.core.secrets import SecretBox
 from assina.customers.schemas import CustomerCreate
@@ -44,6 +45,7 @@ async def measure(label: str, body: Callable[[], Awaitable[None]], count: int) -
 
 
 async def main() -> None:
+    reactions.install()  # create_customer emits customer.created
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transactions", type=int, default=1000)
     args = parser.parse_args()

@@ -114,8 +114,10 @@ def _charge(tenant_id: str, customer: Customer) -> Charge:
         boleto_line=None,
         dunning_exempt=False,
         metadata_={},
-        created_at=NOW,
-        updated_at=NOW,
+        # Issued before its due date: a charge issued late counts overdue from its issue
+        # day (late_issue_grace), and this bench wants 5 days overdue.
+        created_at=NOW - timedelta(days=30),
+        updated_at=NOW - timedelta(days=30),
     )
 
 

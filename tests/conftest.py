@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from assina import reactions
 from assina.app import create_app
 from assina.config import Settings
 from assina.core.clock import FrozenClock
@@ -34,6 +35,9 @@ from assina.db.database import Database, create_engine
 from assina.db.registry import metadata
 from assina.tenants.schemas import CreatedTenant
 from assina.tenants.service import create_tenant
+
+# What follows each event (webhook messages, e-mails, dunning), as every entry point does.
+reactions.install()
 
 settings.register_profile(
     "assina", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
-from assina import __version__
+from assina import __version__, reactions
 from assina.billing_settings.api import router as billing_settings_router
 from assina.charges.api import router as charges_router
 from assina.config import Settings
@@ -60,6 +60,7 @@ def create_app(
     clock: Clock | None = None,
 ) -> FastAPI:
     """Build the app. Tests pass their own database and clock; `serve` passes neither."""
+    reactions.install()
     settings = settings or Settings()
     owns_database = database is None
     database = database or Database.from_url(settings.database_url, settings.db_pool_size)

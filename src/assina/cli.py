@@ -20,7 +20,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina import __version__
+from assina import __version__, reactions
 from assina.config import Settings
 from assina.core.clock import SystemClock
 from assina.core.errors import Problem
@@ -65,6 +65,7 @@ def _options(
     ] = False,
 ) -> None:
     """assina: recurring billing with webhooks that are never lost."""
+    reactions.install()
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assina.core.ratelimit import Limits, Policy
-from assina.notifications.smtp import check_sender_address, parse_smtp_url
+from assina.core.smtp_target import check_sender_address, parse_smtp_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./assina.db"
 

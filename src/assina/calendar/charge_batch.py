@@ -37,7 +37,6 @@ from assina.calendar.contract_steps import (
 from assina.charges.service import ChargeDraft, issue_charges
 from assina.contracts.models import Contract
 from assina.core.clock import Clock
-from assina.webhooks.fanout import Listener, enabled_endpoints
 
 # Charges held in memory before they are written: a batch's contracts usually issue one each,
 # but a contract years behind issues up to MAX_CHARGES_PER_STEP at once.
@@ -61,8 +60,7 @@ async def advance_batch(
     written before `before_writing` returns (the batch's turn, see calendar.py): only the
     contracts are locked and their charges computed."""
     contracts = await _lock(session, tenant_id, contract_ids)
-    listeners = await enabled_endpoints(session, tenant_id)
-    writer = _BulkCharges(session, tenant_id, rules, clock, listeners, before_writing)
+    writer = _BulkCharges(session, tenant_id, rules, clock, before_writing)
     steps: list[ContractStep] = []
     for position, contract in enumerate(contracts, 1):
         if position % YIELD_EVERY == 0:
@@ -108,15 +106,14 @@ class _BulkCharges:
         tenant_id: str,
         rules: BillingRules,
         clock: Clock,
-        listeners: list[Listener],
         before_writing: Callable[[], Awaitable[None]],
     ) -> None:
         self.session = session
         self.tenant_id = tenant_id
         self.rules = rules
+        self.clock = clock
         self.now = clock.now()
         self.due_at = clock.real_now()
-        self.listeners = listeners
         self.before_writing = before_writing
         self.drafts: list[ChargeDraft] = []
         self.contracts: list[Contract] = []
@@ -139,11 +136,11 @@ class _BulkCharges:
         await self.before_writing()
         await issue_charges(
             self.session,
+            self.clock,
             self.tenant_id,
             self.drafts,
             self.rules,
-            self.now,
-            self.listeners,
+            now=self.now,
             due_at=self.due_at,
         )
         await _save_schedules(self.session, self.contracts)

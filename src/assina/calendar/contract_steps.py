@@ -27,11 +27,9 @@ from assina.contracts.schedule import (
 )
 from assina.core.clock import Clock
 from assina.core.errors import Problem
-from assina.dunning.steps import reconsider_customer
 from assina.notifications.formatting import format_date
 from assina.notifications.models import Locale
 from assina.price_indexes.service import last_twelve
-from assina.rules.dunning import DunningCause
 from assina.rules.periods import Period
 from assina.rules.readjustment import Readjustment, index_percent
 
@@ -67,11 +65,8 @@ async def advance_contract(
         await cancel_contract_now(
             session, clock, contract, "period_end", StatusReason.PERIOD_END, ends_on=cancellation
         )
-        # The charges it invalidated may have been overdue (a due date moved back): say why
-        # the customer is better off before the day's pass would call it a policy change.
-        await session.flush()
-        cause = DunningCause.CONTRACT_CANCELLED
-        await reconsider_customer(session, clock, contract.tenant_id, contract.customer_id, cause)
+        # The customer's standing is decided again with it (reactions/standing.py): the
+        # charges it invalidated may have been overdue (a due date moved back).
         step.cancelled = True
         return step
     step.trial_ended = await _end_trial(session, clock, contract, day)

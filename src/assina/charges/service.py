@@ -28,7 +28,6 @@ from assina.core.money import MAX_AMOUNT
 from assina.core.pagination import PageParams, fetch_page
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer
-from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
 from assina.events.service import (
     Change,
@@ -37,14 +36,9 @@ from assina.events.service import (
     emit_typed_events,
     snapshot,
 )
-from assina.notifications.models import EmailKind
-from assina.notifications.outbox import Notice, email_context, queue_emails
 from assina.products.models import Product, ProductStatus
-from assina.rules.dunning import DunningCause
 from assina.rules.pix import pix_code
-from assina.tenants.clock import tenant_today
 from assina.tenants.counters import Counter, next_value, reserve_values
-from assina.webhooks.fanout import Listener
 
 PIX_CURRENCY = "BRL"  # a BR Code is in reais (field 53 = 986)
 MAX_PIX_AMOUNT = 999_999_999_999  # "9999999999.99", the longest amount field 54 holds
@@ -74,12 +68,14 @@ class ChargeDraft:
 async def issue_charge(
     session: AsyncSession, clock: Clock, tenant_id: str, draft: ChargeDraft
 ) -> Charge:
-    """Issue an open charge and emit `charge.created` (for POST and the billing calendar).
+    """Issue an open charge and emit `charge.created` (for POST and the billing calendar);
+    a charge of 0 is settled at once (`charge.settled`). Its e-mail and what dunning makes of
+    it follow the events (reactions/).
 
     422 when the customer is not the tenant's or the lines add up to less than zero or more
     than MAX_AMOUNT.
     """
-    customer = await _require_customer(session, tenant_id, draft.customer_id)
+    await _require_customer(session, tenant_id, draft.customer_id)
     rules = await billing_rules(session, tenant_id)
     number = await next_value(session, tenant_id, Counter.CHARGE_NUMBER)
     charge = Charge(**charge_row(tenant_id, draft, number, rules, clock.now()))
@@ -94,36 +90,24 @@ async def issue_charge(
     )
     if charge.amount == 0:
         await _settle_at_issue(session, clock, charge)
-        return charge
-    if charge.amount > 0:  # nothing to pay, nothing to tell
-        notice = Notice(customer, charge)  # the charge is written: emit_event flushed it
-        await queue_emails(
-            session,
-            tenant_id,
-            EmailKind.CHARGE_CREATED,
-            [notice],
-            charge.created_at,
-            due_at=clock.real_now(),
-        )
     return charge
 
 
 async def issue_charges(
     session: AsyncSession,
+    clock: Clock,
     tenant_id: str,
     drafts: Sequence[ChargeDraft],
     rules: BillingRules,
-    now: datetime,
-    listeners: Sequence[Listener],
     *,
+    now: datetime,
     due_at: datetime,
 ) -> None:
     """Issue many charges at once, for the billing calendar's batches: the rows `issue_charge`
     writes, with one statement for their numbers and one multi-row INSERT each for the
-    charges, their `charge.created` events, the messages to `listeners` (the tenant's
-    enabled endpoints, read in this transaction) and the `charge_created` e-mails. The
-    customers are not checked again: the caller's contracts name them and the foreign key
-    holds."""
+    charges and their events, reacted to as one batch (their messages and e-mails, one
+    INSERT each). The customers are not checked again: the caller's contracts name them and
+    the foreign key holds."""
     if not drafts:
         return
     first = await reserve_values(session, tenant_id, Counter.CHARGE_NUMBER, len(drafts))
@@ -133,14 +117,16 @@ async def issue_charges(
     ]
     events: list[tuple[EventType, Change]] = []
     for offset, row in enumerate(rows):
-        events.append((EventType.CHARGE_CREATED, Change(ChargeOut.of_row(row), row["customer_id"])))
+        created = Change(ChargeOut.of_row(row), row["customer_id"], subject=row)
+        events.append((EventType.CHARGE_CREATED, created))
         if row["amount"] == 0:  # as `issue_charge` does: settled at once, after its creation
             rows[offset] = row = {**row, **settled_at_issue(now)}
-            settled = Change(ChargeOut.of_row(row), row["customer_id"], previous=dict(_WAS_OPEN))
+            settled = Change(
+                ChargeOut.of_row(row), row["customer_id"], dict(_WAS_OPEN), subject=row
+            )
             events.append((EventType.CHARGE_SETTLED, settled))
     await session.execute(insert(Charge), rows)
-    await emit_typed_events(session, tenant_id, events, now, listeners, due_at=due_at)
-    await _queue_charge_emails(session, tenant_id, rows, now, due_at)
+    await emit_typed_events(session, clock, tenant_id, events, now=now, due_at=due_at)
 
 
 # How a charge of 0 (a credit covered it) is recorded as settled when it is issued.
@@ -171,35 +157,6 @@ async def _settle_at_issue(session: AsyncSession, clock: Clock, charge: Charge) 
         ChargeOut.of(charge),
         previous=dict(_WAS_OPEN),
         customer_id=charge.customer_id,
-    )
-
-
-async def _queue_charge_emails(
-    session: AsyncSession,
-    tenant_id: str,
-    rows: Sequence[dict[str, Any]],
-    now: datetime,
-    due_at: datetime,
-) -> None:
-    """The `charge_created` e-mail of each charge with something to pay, as `issue_charge`
-    queues it, for many charges at once."""
-    to_pay = [row for row in rows if row["amount"] > 0]
-    if not to_pay:
-        return
-    context = await email_context(session, tenant_id, EmailKind.CHARGE_CREATED)
-    if context.disabled:
-        return  # not even the customers are read
-    customer_ids = {row["customer_id"] for row in to_pay}
-    customers = {
-        customer.id: customer
-        for customer in await session.scalars(
-            select(Customer).where(Customer.tenant_id == tenant_id, Customer.id.in_(customer_ids))
-        )
-    }
-    # Transient charges, never added to the session: the e-mail's variables read attributes.
-    notices = [Notice(customers[row["customer_id"]], Charge(**row)) for row in to_pay]
-    await queue_emails(
-        session, tenant_id, EmailKind.CHARGE_CREATED, notices, now, context, due_at=due_at
     )
 
 
@@ -251,11 +208,7 @@ async def create_charge(
         metadata=params.metadata,
         dunning_exempt=params.dunning_exempt,
     )
-    charge = await issue_charge(session, clock, tenant_id, draft)
-    if charge.due_date < await tenant_today(session, clock, tenant_id):  # overdue already
-        cause = DunningCause.CHARGE_CREATED
-        await reconsider_customer(session, clock, tenant_id, charge.customer_id, cause)
-    return charge
+    return await issue_charge(session, clock, tenant_id, draft)
 
 
 def charge_total(lines: Sequence[Mapping[str, Any]]) -> int:
@@ -433,10 +386,6 @@ async def update_charge(
         previous=previous,
         customer_id=charge.customer_id,
     )
-    if {"due_date", "dunning_exempt"} & previous.keys():
-        exempted = "dunning_exempt" in previous
-        cause = DunningCause.EXEMPTED if exempted else DunningCause.DUE_DATE_MOVED
-        await reconsider_customer(session, clock, tenant_id, charge.customer_id, cause)
     return charge
 
 

@@ -4,7 +4,8 @@
     open ──invalidate──▶ invalidated ──reactivate──▶ open
 
 Any other move is a 409 (`invalid-transition`) that changes nothing. Every move's event
-carries `previous = {"status": <old status>}`.
+carries `previous = {"status": <old status>}`. What follows a move (the receipt, the
+customer's standing decided again) is in reactions/table.py.
 """
 
 from __future__ import annotations
@@ -20,13 +21,8 @@ from assina.charges.schemas import ChargeOut, ChargeSettle
 from assina.charges.service import get_charge
 from assina.core.clock import Clock, local_date
 from assina.core.errors import conflict, invalid
-from assina.customers.models import Customer
-from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
 from assina.events.service import emit_event
-from assina.notifications.models import EmailKind
-from assina.notifications.outbox import queue_email
-from assina.rules.dunning import DunningCause
 from assina.rules.late_fees import LateFees, late_fees
 from assina.tenants.service import get_tenant
 
@@ -40,7 +36,6 @@ class Move:
     target: ChargeStatus
     event_type: EventType
     done: str  # past participle, for the 409's detail
-    cause: DunningCause  # what the customer's reconsideration is told
 
 
 SETTLE = Move(
@@ -48,28 +43,24 @@ SETTLE = Move(
     ChargeStatus.SETTLED,
     EventType.CHARGE_SETTLED,
     "settled",
-    DunningCause.SETTLED,
 )
 REVERSE = Move(
     ChargeStatus.SETTLED,
     ChargeStatus.REVERSED,
     EventType.CHARGE_REVERSED,
     "reversed",
-    DunningCause.REVERSED,
 )
 INVALIDATE = Move(
     ChargeStatus.OPEN,
     ChargeStatus.INVALIDATED,
     EventType.CHARGE_INVALIDATED,
     "invalidated",
-    DunningCause.INVALIDATED,
 )
 REACTIVATE = Move(
     ChargeStatus.INVALIDATED,
     ChargeStatus.OPEN,
     EventType.CHARGE_REACTIVATED,
     "reactivated",
-    DunningCause.REACTIVATED,
 )
 
 
@@ -96,17 +87,7 @@ async def settle_charge(
         params.amount if params.amount is not None else charge.amount + fees.total
     )
     charge.settlement_method = params.method.value if params.method else charge.payment_method
-    moved = await _moved(session, clock, charge, SETTLE)
-    await _queue_receipt(session, clock, charge)
-    return moved
-
-
-async def _queue_receipt(session: AsyncSession, clock: Clock, charge: Charge) -> None:
-    """The `receipt` e-mail, in the settlement's transaction."""
-    customer = await session.get(Customer, charge.customer_id)
-    if customer is None:
-        return
-    await queue_email(session, clock, charge.tenant_id, EmailKind.RECEIPT, customer, charge=charge)
+    return await _moved(session, clock, charge, SETTLE)
 
 
 async def reverse_charge(
@@ -183,6 +164,4 @@ async def _moved(session: AsyncSession, clock: Clock, charge: Charge, move: Move
         previous=previous,
         customer_id=charge.customer_id,
     )
-    # Paid, dropped or owed again: the customer's standing may change today, not tomorrow.
-    await reconsider_customer(session, clock, charge.tenant_id, charge.customer_id, move.cause)
     return charge

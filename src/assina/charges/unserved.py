@@ -1,30 +1,27 @@
 """A cancelled contract's charges for periods it will never serve: invalidated with their
 cancellation. Nobody owes for service that never comes: a trial cancelled before its end owes
 nothing, even when the first period's charge was issued ahead (`charge_lead_days`). Charges
-of periods already begun stay open: they were served, at least in part.
-
-Not in settlement.py: that module reconsiders the customer (dunning/steps.py), which imports
-the contracts' lifecycle, this module's caller; the callers reconsider themselves."""
+of periods already begun stay open: they were served, at least in part. The caller emits
+their events in one batch with the contract's `contract.cancelled`."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeOut
-from assina.core.clock import Clock
-from assina.events.catalog import EventType
-from assina.events.service import emit_event
+from assina.events.service import Change
 
 
 async def invalidate_unserved_charges(
-    session: AsyncSession, clock: Clock, tenant_id: str, contract_id: str, ends_on: date
-) -> int:
-    """open → invalidated (`charge.invalidated`, `previous: {"status": "open"}`) for every
-    open charge of the contract whose period starts on or after `ends_on`; how many."""
+    session: AsyncSession, tenant_id: str, contract_id: str, ends_on: date, now: datetime
+) -> list[Change]:
+    """open → invalidated for every open charge of the contract whose period starts on or
+    after `ends_on`: their changes, for `charge.invalidated` (`previous: {"status":
+    "open"}`)."""
     charges = await session.scalars(
         select(Charge)
         .where(
@@ -36,18 +33,10 @@ async def invalidate_unserved_charges(
         .order_by(Charge.period_start)
         .with_for_update()
     )
-    count = 0
+    changes = []
     for charge in charges.all():
         charge.status = ChargeStatus.INVALIDATED.value
-        charge.updated_at = clock.now()
-        await emit_event(
-            session,
-            clock,
-            tenant_id,
-            EventType.CHARGE_INVALIDATED,
-            ChargeOut.of(charge),
-            previous={"status": ChargeStatus.OPEN.value},
-            customer_id=charge.customer_id,
-        )
-        count += 1
-    return count
+        charge.updated_at = now
+        was_open = {"status": ChargeStatus.OPEN.value}
+        changes.append(Change(ChargeOut.of(charge), charge.customer_id, was_open))
+    return changes

@@ -41,10 +41,11 @@ from assina.contracts.common import (
 )
 from assina.contracts.models import Contract, ContractStatus, StatusReason
 from assina.contracts.schedule import ScheduleState, skip_missed_charges
-from assina.contracts.schemas import ContractCancel
+from assina.contracts.schemas import ContractCancel, ContractOut
 from assina.core.clock import Clock
 from assina.core.errors import conflict
 from assina.events.catalog import EventType
+from assina.events.service import Change, changed_fields, emit_typed_events
 from assina.tenants.clock import tenant_today
 
 
@@ -94,9 +95,17 @@ async def _end(
     contract.cancelled_at = clock.now()
     contract.cancel_reason = reason
     contract.next_step_on = None
-    await emit_if_changed(session, clock, contract, before, today, EventType.CONTRACT_CANCELLED)
-    await invalidate_unserved_charges(
-        session, clock, contract.tenant_id, contract.id, ends_on or today
+    now = contract.updated_at = clock.now()
+    previous = changed_fields(before, full_state(contract, today))
+    invalidated = await invalidate_unserved_charges(
+        session, contract.tenant_id, contract.id, ends_on or today, now
+    )
+    # One batch, so that what reacts to the cancellation sees its charges invalidated.
+    cancelled = Change(ContractOut.of(contract, today), contract.customer_id, previous)
+    events = [(EventType.CONTRACT_CANCELLED, cancelled)]
+    events += [(EventType.CHARGE_INVALIDATED, change) for change in invalidated]
+    await emit_typed_events(
+        session, clock, contract.tenant_id, events, now=now, due_at=clock.real_now()
     )
     return contract
 

@@ -44,9 +44,7 @@ from assina.core.errors import invalid
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
 from assina.customers.models import Customer, CustomerStatus
-from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
-from assina.rules.dunning import DunningCause
 from assina.rules.periods import Interval, first_billing_date
 from assina.tenants.clock import tenant_today
 from assina.tenants.counters import Counter, next_value
@@ -80,13 +78,8 @@ async def cancel_contract(
 ) -> Contract:
     """POST …/cancel (lifecycle.py). Cancelled at once, its charges for periods not begun are
     invalidated; should one of them be overdue (its due date moved back), the customer's
-    standing is decided again at once, reason `contract_cancelled`."""
-    contract = await lifecycle.cancel_contract(session, clock, tenant_id, contract_id, params)
-    if contract.status == ContractStatus.CANCELLED:
-        await session.flush()
-        cause = DunningCause.CONTRACT_CANCELLED
-        await reconsider_customer(session, clock, tenant_id, contract.customer_id, cause)
-    return contract
+    standing is decided again at once, reason `contract_cancelled` (reactions/standing.py)."""
+    return await lifecycle.cancel_contract(session, clock, tenant_id, contract_id, params)
 
 
 async def create_contract(

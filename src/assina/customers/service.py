@@ -18,10 +18,8 @@ from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer, CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate, stored_email
 from assina.db.functions import unicode_lower
-from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
 from assina.events.service import changed_fields, emit_event, snapshot
-from assina.rules.dunning import DunningCause
 from assina.tenants.counters import Counter, next_value
 
 
@@ -132,8 +130,6 @@ async def update_customer(
         previous=previous,
         customer_id=customer.id,
     )
-    if "dunning_exempt" in previous:  # left alone from now on, or dunned again from today
-        await reconsider_customer(session, clock, tenant_id, customer.id, DunningCause.EXEMPTED)
     return customer
 
 

@@ -45,7 +45,6 @@ from assina.rules.dunning import (
 )
 from assina.tenants.clock import tenant_today
 from assina.tenants.models import Tenant
-from assina.webhooks.fanout import enabled_endpoints
 
 DUNNING_REASON = "dunning"
 
@@ -176,14 +175,13 @@ async def _move_customers(
     if not changes:
         return
     await session.flush()
-    listeners = await enabled_endpoints(session, tenant_id)
     await emit_events(
         session,
+        clock,
         tenant_id,
         EventType.CUSTOMER_STATUS_CHANGED,
         changes,
-        now,
-        listeners,
+        now=now,
         due_at=clock.real_now(),
     )
     step.status_changes += len(changes)

@@ -1,9 +1,13 @@
 """Emitting events: services call `emit_event` inside the transaction that makes the change
-(or `emit_events` for a batch of changes of one type, as the billing calendar does)."""
+(or `emit_events` for a batch of changes of one type, as the billing calendar does). Each
+call writes its events, then hands them, as one batch, to the installed reactions
+(events/reacting.py): webhook messages, e-mails, the customer's standing, in the same
+session, before it returns; the events those reactions emit are reacted to likewise, inside
+them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +22,7 @@ from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
 from assina.events.catalog import EventType
 from assina.events.models import EVENT_SEQUENCE_NAME, Event
-from assina.webhooks.fanout import Listener, fan_out, fan_out_many
+from assina.events.reacting import Emitted, react
 
 # Fields that change on every write and say nothing about what changed.
 _NOT_DIFFED = frozenset({"updated_at"})
@@ -101,8 +105,8 @@ async def emit_event(
     customer_id: str | None = None,
     only_endpoint: str | None = None,
 ) -> Event:
-    """Write the event and its webhook messages. `only_endpoint` sends it to that endpoint alone
-    (a ping) instead of every endpoint whose filter matches."""
+    """Write the event, then what it causes (its webhook messages first). `only_endpoint`
+    sends it to that endpoint alone (a ping) instead of every endpoint whose filter matches."""
     row = event_row(
         tenant_id,
         event_type,
@@ -115,50 +119,62 @@ async def emit_event(
     event = Event(**row)
     session.add(event)
     await session.flush()
-    await fan_out(session, row, clock.real_now(), only_endpoint)
+    await react(
+        Emitted(
+            session,
+            clock,
+            tenant_id,
+            [row],
+            [None],
+            row["created_at"],
+            clock.real_now(),
+            only_endpoint,
+        )
+    )
     return event
 
 
 @dataclass(frozen=True)
 class Change:
-    """One object's change, for `emit_events`: the object after it, and its customer."""
+    """One object's change, for `emit_events`: the object after it, and its customer.
+    `subject`: the object's row when the caller wrote it in bulk (see `Emitted`)."""
 
     data: BaseModel
     customer_id: str | None = None
     previous: dict[str, Any] | None = None
+    subject: Mapping[str, Any] | None = None
 
 
 async def emit_events(
     session: AsyncSession,
+    clock: Clock,
     tenant_id: str,
     event_type: EventType,
     changes: Sequence[Change],
-    now: datetime,
-    listeners: Sequence[Listener],
     *,
+    now: datetime,
     due_at: datetime,
 ) -> None:
-    """Many events of one type and their messages, with one multi-row INSERT each (the
-    billing calendar's batches): the rows `emit_event` would write one by one, in order, for
-    endpoints the caller read in this transaction. Events dated `now`, messages due at
-    `due_at` (`Clock.real_now`)."""
+    """Many events of one type with one multi-row INSERT (the billing calendar's batches):
+    the rows `emit_event` would write one by one, in order, reacted to as one batch. Events
+    dated `now`, their deliveries due at `due_at` (`Clock.real_now`)."""
     await emit_typed_events(
         session,
+        clock,
         tenant_id,
         [(event_type, change) for change in changes],
-        now,
-        listeners,
+        now=now,
         due_at=due_at,
     )
 
 
 async def emit_typed_events(
     session: AsyncSession,
+    clock: Clock,
     tenant_id: str,
     events: Sequence[tuple[EventType, Change]],
-    now: datetime,
-    listeners: Sequence[Listener],
     *,
+    now: datetime,
     due_at: datetime,
 ) -> None:
     """`emit_events` for events of several types, in the order given (a charge's
@@ -179,7 +195,8 @@ async def emit_typed_events(
         for (event_type, change), sequence in zip(events, sequences, strict=True)
     ]
     await session.execute(insert(Event), rows)
-    await fan_out_many(session, rows, listeners, due_at)
+    subjects = [change.subject for _, change in events]
+    await react(Emitted(session, clock, tenant_id, rows, subjects, now, due_at))
 
 
 @dataclass(frozen=True)

@@ -9,64 +9,22 @@ User and password are percent-decoded (`p%40ss` for `p@ss`); the password is nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from types import TracebackType
-from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
+# Where they were first defined; config.py checks them without importing e-mail sending.
+from assina.core.smtp_target import DEFAULT_PORTS as DEFAULT_PORTS
+from assina.core.smtp_target import SmtpTarget as SmtpTarget
+from assina.core.smtp_target import check_sender_address as check_sender_address
+from assina.core.smtp_target import parse_smtp_url as parse_smtp_url
+
 TIMEOUT_SECONDS = 20.0
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    host: str
-    port: int
-    implicit_tls: bool
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    def __str__(self) -> str:
-        scheme = "smtps" if self.implicit_tls else "smtp"
-        user = f"{self.username}@" if self.username else ""
-        return f"{scheme}://{user}{self.host}:{self.port}"
-
-
-def parse_smtp_url(url: str) -> SmtpTarget:
-    """ValueError (naming no secret) for anything but the two forms above."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise ValueError("ASSINA_SMTP_URL is not a valid URL") from None
-    if parts.scheme not in DEFAULT_PORTS:
-        raise ValueError("ASSINA_SMTP_URL must start with smtp:// or smtps://")
-    if not parts.hostname:
-        raise ValueError("ASSINA_SMTP_URL needs a host: smtp://host:587")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError("ASSINA_SMTP_URL takes no path, query or fragment")
-    return SmtpTarget(
-        host=parts.hostname,
-        port=port or DEFAULT_PORTS[parts.scheme],
-        implicit_tls=parts.scheme == "smtps",
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
-    )
-
-
-def check_sender_address(address: str) -> None:
-    """ValueError unless `address` is one plain ASCII address (`assina@localhost`)."""
-    try:
-        parsed = Address(addr_spec=address)
-    except Exception as error:
-        raise ValueError(f"not an e-mail address: {error}") from None
-    if not parsed.username or not parsed.domain or not address.isascii():
-        raise ValueError("not an e-mail address such as assina@example.com")
 
 
 def ascii_address(address: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
+from assina import reactions
 from assina.calendar.run import run_calendar
 from assina.config import Settings
 from assina.core.clock import Clock
@@ -88,6 +89,7 @@ async def run_worker(
     metrics: WebhookMetrics | None = None,
 ) -> None:
     """`metrics`: the app's, when the worker runs inside `serve` (so `/metrics` shows them)."""
+    reactions.install()
     logger.info("worker started")
     dispatcher = Dispatcher(
         database,

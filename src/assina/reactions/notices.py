@@ -1,0 +1,85 @@
+"""The e-mails an event sends the customer at once: the charge to pay, the receipt. The
+reminders, overdue and suspension notices are the dunning policy's (dunning/steps.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.charges.models import Charge
+from assina.charges.service import ZERO_SETTLEMENT_METHOD
+from assina.customers.models import Customer
+from assina.events.reacting import Emitted
+from assina.notifications.models import EmailKind
+from assina.notifications.outbox import Notice, email_context, queue_email, queue_emails
+
+
+async def charge_created_email(emitted: Emitted) -> None:
+    """`charge_created` for each new charge with something to pay (unless the tenant does
+    not send the kind: then not even the customers are read)."""
+    to_pay = [(event, row) for event, row in emitted if event["data"]["amount"] > 0]
+    if not to_pay:
+        return
+    session, tenant_id = emitted.session, emitted.tenant_id
+    context = await email_context(session, tenant_id, EmailKind.CHARGE_CREATED)
+    if context.disabled:
+        return
+    charges = [await subject_charge(session, event, row) for event, row in to_pay]
+    customers = await _customers(session, tenant_id, {charge.customer_id for charge in charges})
+    notices = [Notice(customers[charge.customer_id], charge) for charge in charges]
+    # A batch's charges were all created at one instant: the e-mails are dated with it.
+    created_at = charges[0].created_at
+    await queue_emails(
+        session,
+        tenant_id,
+        EmailKind.CHARGE_CREATED,
+        notices,
+        created_at,
+        context,
+        due_at=emitted.due_at,
+    )
+
+
+async def receipt_email(emitted: Emitted) -> None:
+    """`receipt` for each settlement, except a charge of 0 settled as it was issued:
+    nothing was received."""
+    session = emitted.session
+    for event, row in emitted:
+        charge = await subject_charge(session, event, row)
+        if charge.settlement_method == ZERO_SETTLEMENT_METHOD:
+            continue
+        customer = await session.get(Customer, charge.customer_id)
+        if customer is None:
+            continue
+        await queue_email(
+            session, emitted.clock, emitted.tenant_id, EmailKind.RECEIPT, customer, charge=charge
+        )
+
+
+async def subject_charge(
+    session: AsyncSession, event: Mapping[str, Any], row: Mapping[str, Any] | None
+) -> Charge:
+    """The charge a `charge.*` event is about: from its row written in bulk (a transient
+    object, never added to the session), else from the session, where the emitter put it."""
+    if row is not None:
+        return Charge(**row)
+    charge = await session.get(Charge, event["data"]["id"])
+    if charge is None:
+        raise LookupError(f"the charge of event {event['id']} is not in the session")
+    return charge
+
+
+async def _customers(
+    session: AsyncSession, tenant_id: str, customer_ids: Collection[str]
+) -> dict[str, Customer]:
+    if len(customer_ids) == 1:  # one charge's: in the session already, no query
+        (customer_id,) = customer_ids
+        customer = await session.get(Customer, customer_id)
+        return {customer_id: customer} if customer is not None else {}
+    found = await session.scalars(
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.id.in_(customer_ids))
+    )
+    return {customer.id: customer for customer in found}

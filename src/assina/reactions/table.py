@@ -1,0 +1,57 @@
+"""What happens when an event is emitted, in the emitting transaction: the one place to read
+to answer "what happens when a charge is settled?".
+
+Every event first gets its webhook messages (reactions/webhooks.py). Then `REACTIONS` lists,
+by event type, what else follows, in order:
+
+- `charge_created_email`: the `charge_created` e-mail (reactions/notices.py);
+- `reconsider_standing`: the customer's standing decided again by the dunning policy, with
+  the cause the event gives (reactions/standing.py);
+- `receipt_email`: the `receipt` e-mail, after the standing (reactions/notices.py).
+
+Events emitted together (a batch of the billing calendar, a contract's cancellation with the
+charges it invalidates) are reacted to together: each reaction runs once for the events of
+the batch whose type lists it, in the order of `STEPS`. A reaction may emit events itself
+(the policy moving a customer or a contract); those are reacted to the same way inside it,
+before it returns, so the events of one transaction keep the order they were written in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from assina.events.catalog import EventType
+from assina.events.reacting import Emitted
+from assina.reactions.notices import charge_created_email, receipt_email
+from assina.reactions.standing import reconsider_standing
+from assina.reactions.webhooks import webhook_messages
+
+Reaction = Callable[[Emitted], Awaitable[None]]
+
+REACTIONS: dict[EventType, tuple[Reaction, ...]] = {
+    EventType.CHARGE_CREATED: (charge_created_email, reconsider_standing),
+    EventType.CHARGE_SETTLED: (reconsider_standing, receipt_email),
+    EventType.CHARGE_REVERSED: (reconsider_standing,),
+    EventType.CHARGE_INVALIDATED: (reconsider_standing,),
+    EventType.CHARGE_REACTIVATED: (reconsider_standing,),
+    EventType.CHARGE_UPDATED: (reconsider_standing,),
+    EventType.CUSTOMER_UPDATED: (reconsider_standing,),
+    EventType.CONTRACT_CANCELLED: (reconsider_standing,),
+}
+
+# The order the reactions of a batch run in; every row of REACTIONS follows it.
+STEPS: tuple[Reaction, ...] = (charge_created_email, reconsider_standing, receipt_email)
+
+# For each step, the event types that call for it.
+_TYPES_OF_STEP = {
+    step: frozenset(kind.value for kind, row in REACTIONS.items() if step in row) for step in STEPS
+}
+
+
+async def run_reactions(emitted: Emitted) -> None:
+    """The installed reactor (events/reacting.py)."""
+    await webhook_messages(emitted)
+    for step in STEPS:
+        concerned = emitted.of_types(_TYPES_OF_STEP[step])
+        if concerned.events:
+            await step(concerned)
