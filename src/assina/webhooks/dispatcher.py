@@ -167,8 +167,8 @@ class Dispatcher:
             await self.close()
 
     async def _claim_and_start(self) -> int:
-        # Cleared before the claim reads the free slots, not in `_idle`: a send that ends
-        # between the two must still wake `_idle`, or the next claim waits for the poll.
+        # Cleared before the claim reads the free slots, not in the relay's idle wait: a send
+        # that ends between the two must still wake it, or the next claim waits for the poll.
         self._freed.clear()
         room = self.config.max_in_flight - sum(self._in_flight.values())
         if room <= 0:
