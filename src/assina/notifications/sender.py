@@ -1,10 +1,12 @@
-"""The e-mail sender (a worker loop): claims due e-mails in batches with a lease, sends them
-over one SMTP connection per batch, and records the outcomes in one transaction per batch.
+"""The e-mail sender, the e-mail adapter of the relay kernel (relay/kernel.py): claims due
+e-mails in batches with a lease, sends them over one SMTP connection per batch, and records
+the outcomes in one transaction per batch.
 
 - No transaction, row lock or pooled connection is held while talking to the SMTP server.
   The claim is `… FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers share the work;
   a worker that dies holding a lease loses nothing: once `locked_until` passes, another
-  claims the e-mails again (at least once, never zero times).
+  claims the e-mails again (at least once, never zero times). It polls; it is not woken by
+  commits (e-mails are not urgent to the second).
 - Failures retry after 1 min, 5 min, 30 min, 2 h and 6 h; then the e-mail is `failed`. A 5xx
   answer to the recipient or to the message (550 no such mailbox, 554 rejected) is final at
   once; anything else (no connection, a timeout, a 4xx, a refused login) is retried.
@@ -15,21 +17,19 @@ over one SMTP connection per batch, and records the outcomes in one transaction 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import aiosmtplib
-from sqlalchemy import Table, bindparam, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, select, update
 
 from assina.config import Settings
 from assina.core.clock import Clock
 from assina.db.database import Database
-from assina.notifications.models import SENDABLE, Email, EmailStatus
+from assina.notifications.models import Email, EmailStatus
 from assina.notifications.smtp import (
     Outgoing,
     SmtpConnection,
@@ -38,6 +38,10 @@ from assina.notifications.smtp import (
     build_message,
     parse_smtp_url,
 )
+from assina.relay.kernel import Relay
+from assina.relay.outbox import Outbox, skip_locked
+from assina.relay.outcomes import Attempted, Delivered, FailedForGood, RetryLater, Verdict
+from assina.relay.schedule import RetrySchedule
 
 logger = logging.getLogger("assina.emails")
 
@@ -48,8 +52,17 @@ RETRY_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(hours=2),
     timedelta(hours=6),
 )
+EMAIL_RETRIES = RetrySchedule(RETRY_SCHEDULE)
 EMAILS: Table = Email.__table__  # type: ignore[assignment]
-MAX_ERROR = 500
+EMAIL_OUTBOX = Outbox(
+    EMAILS,
+    # `not_configured` ones are sent by the first sender that runs with a URL.
+    pending=(EmailStatus.PENDING.value, EmailStatus.NOT_CONFIGURED.value),
+    delivered=EmailStatus.SENT.value,
+    failed=EmailStatus.FAILED.value,
+    delivered_at="sent_at",
+    last_error="last_error",
+)
 
 
 @dataclass(frozen=True)
@@ -67,21 +80,18 @@ class SenderConfig:
         return cls(smtp=smtp, from_address=settings.smtp_from)
 
 
-@dataclass(frozen=True)
-class Result:
-    """One attempt: sent (`error` None), or the error and whether it is final."""
-
-    email_id: str
-    attempt_count: int  # attempts before this one
-    error: str | None = None
-    permanent: bool = False
-
-
 def retry_delay(failed_attempts: int) -> timedelta | None:
     """How long to wait after the `failed_attempts`-th failure; None once the schedule is spent."""
-    if 1 <= failed_attempts <= len(RETRY_SCHEDULE):
-        return RETRY_SCHEDULE[failed_attempts - 1]
-    return None
+    return EMAIL_RETRIES.delay(failed_attempts)
+
+
+def attempted(outgoing: Outgoing, verdict: Verdict) -> Attempted:
+    return Attempted(outgoing.email_id, outgoing.attempt_count, verdict, EMAIL_RETRIES)
+
+
+def classify(error: BaseException) -> Verdict:
+    text, permanent = describe_error(error)
+    return FailedForGood(text) if permanent else RetryLater(text)
 
 
 def describe_error(error: BaseException) -> tuple[str, bool]:
@@ -101,6 +111,14 @@ class EmailSender:
         self.database = database
         self.clock = clock
         self.config = config
+        self.relay = Relay(
+            database,
+            clock,
+            EMAIL_OUTBOX,
+            lease=config.lease,
+            poll_interval_seconds=config.poll_interval_seconds,
+            wake_on_commits=False,
+        )
 
     async def send_once(self) -> int:
         """One batch: claim, send, record; returns how many e-mails were claimed. Without an
@@ -111,25 +129,20 @@ class EmailSender:
         claimed = await self._claim()
         if claimed:
             results = await self._send(self.config.smtp, claimed)
-            tried = {result.email_id for result in results}
+            tried = {result.job_id for result in results}
             untried = [o.email_id for o in claimed if o.email_id not in tried]
-            async with self.database.write() as session:
-                await record_results(session, results, self.clock.now(), untried)
+            await self.relay.record(lambda _now: results, untried=untried)
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop`: batch after batch while there is work, else every poll."""
         if self.config.smtp is None:
             logger.warning("ASSINA_SMTP_URL is not set: e-mails are kept as not_configured")
-        while not stop.is_set():
-            claimed = 0
-            try:
-                claimed = await self.send_once()
-            except Exception:
-                logger.exception("e-mail pass failed")
-            if claimed < self.config.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.config.poll_interval_seconds)
+
+        async def step() -> bool:
+            return await self.send_once() >= self.config.batch_size
+
+        await self.relay.run(stop, step, "e-mail pass")
 
     async def _mark_not_configured(self) -> None:
         async with self.database.write() as session:
@@ -140,8 +153,7 @@ class EmailSender:
             )
 
     async def _claim(self) -> list[Outgoing]:
-        async with self.database.write() as session:
-            now = self.clock.now()
+        async with self.relay.claiming() as claim:
             due = (
                 select(
                     Email.id,
@@ -153,24 +165,15 @@ class EmailSender:
                     Email.reply_to,
                     Email.attempt_count,
                 )
-                .where(
-                    Email.status.in_(SENDABLE),
-                    Email.next_attempt_at <= now,
-                    or_(Email.locked_until.is_(None), Email.locked_until <= now),
-                )
+                .where(EMAIL_OUTBOX.due(claim.now))
                 .order_by(Email.next_attempt_at, Email.id)
                 .limit(self.config.batch_size)
             )
-            if not self.database.is_sqlite:
-                due = due.with_for_update(of=Email, skip_locked=True)
-            rows = (await session.execute(due)).all()
+            due = skip_locked(due, self.relay.lock_rows, of=Email)
+            rows = (await claim.session.execute(due)).all()
             if not rows:
                 return []
-            await session.execute(
-                update(EMAILS)
-                .where(EMAILS.c.id.in_([row.id for row in rows]))
-                .values(locked_until=now + self.config.lease)
-            )
+            await claim.lease([row.id for row in rows])
         return [
             Outgoing(
                 email_id=row.id,
@@ -185,11 +188,11 @@ class EmailSender:
             for row in rows
         ]
 
-    async def _send(self, target: SmtpTarget, batch: Sequence[Outgoing]) -> list[Result]:
+    async def _send(self, target: SmtpTarget, batch: Sequence[Outgoing]) -> list[Attempted]:
         """Send in order over one connection; stop (the rest unattempted) once half the
         lease is spent, so that no other worker takes over an e-mail being sent."""
         deadline = time.monotonic() + self.config.lease.total_seconds() / 2
-        results: list[Result] = []
+        results: list[Attempted] = []
         try:
             async with SmtpConnection(target, self.config.timeout_seconds) as connection:
                 for outgoing in batch:
@@ -199,73 +202,19 @@ class EmailSender:
         except Exception as error:  # no connection: every e-mail not tried fails alike
             message, _ = describe_error(error)
             logger.warning("SMTP server %s: %s", target, message)
-            tried = {result.email_id for result in results}
-            results += [
-                Result(o.email_id, o.attempt_count, message)
-                for o in batch
-                if o.email_id not in tried
-            ]
+            tried = {result.job_id for result in results}
+            results += [attempted(o, RetryLater(message)) for o in batch if o.email_id not in tried]
         return results
 
-    async def _send_one(self, connection: SmtpConnection, outgoing: Outgoing) -> Result:
+    async def _send_one(self, connection: SmtpConnection, outgoing: Outgoing) -> Attempted:
         from_address = self.config.from_address
         try:
             message = build_message(outgoing, from_address, self.clock.now())
             recipient = ascii_address(outgoing.to_address)
         except (ValueError, TypeError, IndexError) as error:
-            return Result(outgoing.email_id, outgoing.attempt_count, f"unsendable: {error}", True)
+            return attempted(outgoing, FailedForGood(f"unsendable: {error}"))
         try:
             await connection.send(message, from_address, recipient)
         except Exception as error:  # this e-mail's outcome; the next one reconnects if need be
-            text, permanent = describe_error(error)
-            return Result(outgoing.email_id, outgoing.attempt_count, text, permanent)
-        return Result(outgoing.email_id, outgoing.attempt_count)
-
-
-async def record_results(
-    session: AsyncSession, results: Sequence[Result], now: datetime, untried: Sequence[str] = ()
-) -> None:
-    """Move each attempted e-mail to sent, failed or pending again, and release the leases
-    (of the `untried` ones too)."""
-    if untried:
-        await session.execute(
-            update(EMAILS).where(EMAILS.c.id.in_(untried)).values(locked_until=None)
-        )
-    attempted = {
-        "attempt_count": EMAILS.c.attempt_count + 1,
-        "last_attempt_at": now,
-        "locked_until": None,
-    }
-    sent = [r.email_id for r in results if r.error is None]
-    if sent:
-        await session.execute(
-            update(EMAILS)
-            .where(EMAILS.c.id.in_(sent))
-            .values(status=EmailStatus.SENT.value, sent_at=now, last_error=None, **attempted)
-        )
-    moves = []
-    for result in results:
-        if result.error is None:
-            continue
-        delay = None if result.permanent else retry_delay(result.attempt_count + 1)
-        status = EmailStatus.FAILED if delay is None else EmailStatus.PENDING
-        moves.append(
-            {
-                "email": result.email_id,
-                "new_status": status.value,
-                "retry_at": now + delay if delay is not None else now,
-                "error": result.error[:MAX_ERROR],
-            }
-        )
-    if moves:
-        await session.execute(
-            update(EMAILS)
-            .where(EMAILS.c.id == bindparam("email"))
-            .values(
-                status=bindparam("new_status"),
-                next_attempt_at=bindparam("retry_at"),
-                last_error=bindparam("error"),
-                **attempted,
-            ),
-            moves,
-        )
+            return attempted(outgoing, classify(error))
+        return attempted(outgoing, Delivered())

@@ -1,9 +1,12 @@
-"""The dispatcher: claims due messages in batches with a lease, sends them concurrently, and
-records every attempt and outcome in one short transaction per batch.
+"""The dispatcher, the webhook adapter of the relay kernel (relay/kernel.py): claims due
+messages in batches with a lease, sends them concurrently, and records every attempt and
+outcome in one short transaction per batch.
 
 No transaction, row lock or pooled connection is held across an HTTP call. A worker that dies
 holding a lease loses nothing: once `locked_until` passes, another worker claims the message
 again (at least once, never zero times). Receivers dedupe on `webhook-id`, the message id.
+What is the dispatcher's own: per-endpoint shares of the sends in flight, `rate_limit`,
+`per_customer` ordering, and the endpoint's health (disabled on 410 or after 5 failing days).
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
-    or_,
     select,
     true,
     update,
@@ -44,6 +46,8 @@ from assina.events.catalog import EventType
 from assina.events.models import Event
 from assina.events.service import emit_event
 from assina.events.shapes import EndpointDisabledShape
+from assina.relay.kernel import Relay
+from assina.relay.outbox import skip_locked
 from assina.tenants.models import Tenant
 from assina.webhooks.headers import sendable_headers
 from assina.webhooks.metrics import WebhookMetrics
@@ -54,7 +58,7 @@ from assina.webhooks.models import (
     WebhookMessage,
 )
 from assina.webhooks.payloads import delivery_body
-from assina.webhooks.recording import record_attempts
+from assina.webhooks.recording import WEBHOOK_OUTBOX, attempted, insert_attempts
 from assina.webhooks.retries import schedule_from_seconds
 from assina.webhooks.sender import Delivery, Outcome, new_http_session, send
 from assina.webhooks.service import live_secrets
@@ -98,6 +102,15 @@ class Dispatcher:
         self.config = config
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self.metrics = metrics
+        self.relay = Relay(
+            database,
+            clock,
+            WEBHOOK_OUTBOX,
+            lease=config.lease,
+            poll_interval_seconds=config.poll_interval_seconds,
+            wake_on_commits=True,
+            rng=self.rng,
+        )
         self._http: aiohttp.ClientSession | None = None
         self._in_flight: collections.Counter[str] = collections.Counter()
         self._sending: set[asyncio.Task[None]] = set()
@@ -136,19 +149,16 @@ class Dispatcher:
         own task, and records outcomes in batches as they come, so that a slow endpoint never
         holds back the others. Wakes at once after a commit, else polls."""
         recorder = asyncio.create_task(self._record_as_they_come())
+
+        async def step() -> bool:
+            return await self._claim_and_start() > 0
+
         try:
-            await self._listen()
-            while not stop.is_set():
-                started = 0
-                try:
-                    started = await self._claim_and_start()
-                except SecretKeyMismatch:
-                    # Every later pass would fail alike and deliver nothing: stop the worker.
-                    raise
-                except Exception:
-                    logger.exception("dispatch pass failed")
-                if not started:
-                    await self._idle(stop)
+            # A secret that cannot be opened would fail every later pass alike and deliver
+            # nothing: it stops the worker.
+            await self.relay.run(
+                stop, step, "dispatch pass", woken_by=(self._freed,), fatal=(SecretKeyMismatch,)
+            )
         finally:
             if self._sending:
                 await asyncio.gather(*self._sending, return_exceptions=True)
@@ -157,8 +167,8 @@ class Dispatcher:
             await self.close()
 
     async def _claim_and_start(self) -> int:
-        # Cleared before the claim reads the free slots, not in `_idle`: a send that ends
-        # between the two must still wake `_idle`, or the next claim waits for the poll.
+        # Cleared before the claim reads the free slots, not in the relay's idle wait: a send
+        # that ends between the two must still wake it, or the next claim waits for the poll.
         self._freed.clear()
         room = self.config.max_in_flight - sum(self._in_flight.values())
         if room <= 0:
@@ -196,43 +206,19 @@ class Dispatcher:
                 for _ in batch:
                     self._outcomes.task_done()
 
-    async def _listen(self) -> None:
-        try:
-            await self.database.listen_for_commits()
-        except (OSError, RuntimeError) as error:
-            logger.warning("no cross-process wake-ups, polling only: %s", error)
-
-    async def _idle(self, stop: asyncio.Event) -> None:
-        commits = self.database.commits
-        waits = [
-            asyncio.ensure_future(commits.wait()),
-            asyncio.ensure_future(stop.wait()),
-            asyncio.ensure_future(self._freed.wait()),
-        ]
-        await asyncio.wait(
-            waits, timeout=self.config.poll_interval_seconds, return_when="FIRST_COMPLETED"
-        )
-        for waiting in waits:
-            waiting.cancel()
-        commits.clear()
-
     async def _claim(self, limit: int) -> tuple[list[Delivery], list[Outcome]]:
-        async with self.database.write() as session:
-            now = self.clock.now()
+        async with self.relay.claiming() as claim:
+            session, now = claim.session, claim.now
             known = {*self._in_flight, *self._recent_claims}
             # Endpoints with no room left are skipped, else a backlog on a stuck endpoint
             # could fill every claim and starve the rest.
             saturated = [endpoint_id for endpoint_id in known if self._room(endpoint_id, now) <= 0]
-            due = claim_statement(not self.database.is_sqlite, bool(saturated))
+            due = claim_statement(self.relay.lock_rows, bool(saturated))
             rows = (await session.execute(due, claim_parameters(now, limit, saturated))).all()
             ids = self._within_endpoint_shares(rows, now)
             if not ids:
                 return [], []
-            await session.execute(
-                update(WebhookMessage)
-                .where(WebhookMessage.id.in_(ids))
-                .values(locked_until=now + self.config.lease)
-            )
+            await claim.lease(ids)
             return await self._prepare(session, ids, now)
 
     def _room(self, endpoint_id: str, now: datetime) -> int:
@@ -329,13 +315,14 @@ class Dispatcher:
         return deliveries, unsendable
 
     async def _record(self, outcomes: Sequence[Outcome]) -> None:
-        async with self.database.write() as session:
-            now = self.clock.now()
-            await record_attempts(session, outcomes, now, self.rng)
+        async def also(session: AsyncSession, now: datetime) -> None:
+            await insert_attempts(session, outcomes, now)
             gone = {o.delivery.endpoint_id for o in outcomes if o.status_code == 410}
             for endpoint_id in sorted(gone):
                 await self._disable_endpoint(session, endpoint_id, GONE, now)
             await self._track_endpoint_health(session, outcomes, now)
+
+        await self.relay.record(lambda now: [attempted(o, now) for o in outcomes], also=also)
         if self.metrics is not None:
             for outcome in outcomes:
                 self.metrics.record(outcome)
@@ -427,9 +414,7 @@ def claim_statement(lock_rows: bool, skipping: bool) -> Select[str, str, int | N
     )
     if skipping:
         due = due.where(WebhookMessage.endpoint_id.not_in(bindparam("skip", expanding=True)))
-    if lock_rows:
-        due = due.with_for_update(of=WebhookMessage, skip_locked=True)
-    return due
+    return skip_locked(due, lock_rows, of=WebhookMessage)
 
 
 def _claim_by_endpoint() -> Select[str, str, int | None]:
@@ -439,16 +424,15 @@ def _claim_by_endpoint() -> Select[str, str, int | None]:
     reads it."""
     now = bindparam("now", type_=UTCDateTime())
     limit = bindparam("limit", type_=Integer())
-    per_endpoint = (
+    one_endpoints = (
         select(WebhookMessage.id, WebhookMessage.endpoint_id, WebhookMessage.next_attempt_at)
         .where(WebhookMessage.endpoint_id == WebhookEndpoint.id, *_due_message(now))
         # endpoint_id is one value here; ordering by it too matches the index exactly, so the
         # planner takes it over ix_webhook_messages_due, which would read other endpoints' rows.
         .order_by(WebhookMessage.endpoint_id, WebhookMessage.next_attempt_at, WebhookMessage.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
-        .lateral("due")
     )
+    per_endpoint = skip_locked(one_endpoints, lock_rows=True).lateral("due")
     return (
         select(per_endpoint.c.id, per_endpoint.c.endpoint_id, WebhookEndpoint.rate_limit)
         .select_from(WebhookEndpoint)
@@ -470,7 +454,7 @@ def _due_message(now: BindParameter[datetime]) -> tuple[ColumnElement[bool], ...
     return (
         WebhookMessage.status == MessageStatus.PENDING.value,
         WebhookMessage.next_attempt_at <= now,
-        or_(WebhookMessage.locked_until.is_(None), WebhookMessage.locked_until <= now),
+        WEBHOOK_OUTBOX.lease_free(now),
         ~_waits_for_an_earlier_message(),
     )
 

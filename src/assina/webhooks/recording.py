@@ -1,54 +1,61 @@
-"""Recording a batch of attempts: what each outcome does to its message, written with a few
-set-based statements per batch (one INSERT of the attempts, one UPDATE per kind of result)
-instead of loading and flushing every message."""
+"""Recording a batch of webhook attempts: each HTTP outcome classified into the relay kernel's
+typed outcome (which moves its message), and the attempts inserted with one statement per
+batch instead of loading and flushing every message."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.ids import new_id
+from assina.relay.outbox import Outbox
+from assina.relay.outcomes import Attempted, Delivered, FailedForGood, RetryLater, Verdict
+from assina.relay.schedule import parse_retry_after
 from assina.webhooks.models import MessageStatus, WebhookAttempt, WebhookMessage
-from assina.webhooks.retries import parse_retry_after, retry_delay
+from assina.webhooks.retries import WEBHOOK_RETRIES
 from assina.webhooks.sender import Outcome
 
 # Core tables, not the ORM classes: no identity map or unit of work for rows only written.
 MESSAGES: Table = WebhookMessage.__table__  # type: ignore[assignment]
 ATTEMPTS: Table = WebhookAttempt.__table__  # type: ignore[assignment]
 
-
-@dataclass(frozen=True)
-class MessageResult:
-    """Where an attempt leaves its message: delivered, failed for good, or pending again at
-    `retry_at`."""
-
-    message_id: str
-    status: MessageStatus
-    retry_at: datetime | None = None
+WEBHOOK_OUTBOX = Outbox(
+    MESSAGES,
+    pending=(MessageStatus.PENDING.value,),
+    delivered=MessageStatus.DELIVERED.value,
+    failed=MessageStatus.FAILED.value,
+    delivered_at="delivered_at",
+)
 
 
-def message_result(outcome: Outcome, now: datetime, rng: random.Random) -> MessageResult:
-    delivery = outcome.delivery
+def classify(outcome: Outcome, now: datetime) -> Verdict:
+    """A 2xx is delivered; a 410 (the endpoint is gone) or an unsendable message failed for
+    good; anything else is retried, later after a 429 or a timeout, or when the receiver
+    gave a `Retry-After`."""
     if outcome.delivered:
-        return MessageResult(delivery.message_id, MessageStatus.DELIVERED)
+        return Delivered()
+    reason = outcome.error or f"HTTP {outcome.status_code}"
     if outcome.status_code == 410 or outcome.permanent:
-        return MessageResult(delivery.message_id, MessageStatus.FAILED)
-    delay = retry_delay(
-        delivery.attempt_count + 1,
-        slow_down=outcome.timed_out or outcome.status_code == 429,
+        return FailedForGood(reason)
+    return RetryLater(
+        reason,
         retry_after=parse_retry_after(outcome.retry_after, now),
-        schedule=delivery.retry_schedule,
-        rng=rng,
+        slow_down=outcome.timed_out or outcome.status_code == 429,
     )
-    if delay is None:
-        return MessageResult(delivery.message_id, MessageStatus.FAILED)
-    return MessageResult(delivery.message_id, MessageStatus.PENDING, now + delay)
+
+
+def attempted(outcome: Outcome, now: datetime) -> Attempted:
+    delivery = outcome.delivery
+    return Attempted(
+        delivery.message_id,
+        delivery.attempt_count,
+        classify(outcome, now),
+        WEBHOOK_RETRIES.with_steps(delivery.retry_schedule),
+    )
 
 
 def attempt_row(outcome: Outcome, now: datetime) -> dict[str, Any]:
@@ -66,42 +73,8 @@ def attempt_row(outcome: Outcome, now: datetime) -> dict[str, Any]:
     }
 
 
-async def record_attempts(
-    session: AsyncSession, outcomes: Sequence[Outcome], now: datetime, rng: random.Random
+async def insert_attempts(
+    session: AsyncSession, outcomes: Sequence[Outcome], now: datetime
 ) -> None:
-    """Insert the attempts and move their messages, releasing their leases."""
-    if not outcomes:
-        return
-    await session.execute(insert(ATTEMPTS), [attempt_row(outcome, now) for outcome in outcomes])
-    results = [message_result(outcome, now, rng) for outcome in outcomes]
-    attempted = {
-        "attempt_count": MESSAGES.c.attempt_count + 1,
-        "last_attempt_at": now,
-        "locked_until": None,
-    }
-    delivered = [r.message_id for r in results if r.status == MessageStatus.DELIVERED]
-    if delivered:
-        await session.execute(
-            update(MESSAGES)
-            .where(MESSAGES.c.id.in_(delivered))
-            .values(status=MessageStatus.DELIVERED.value, delivered_at=now, **attempted)
-        )
-    failed = [r.message_id for r in results if r.status == MessageStatus.FAILED]
-    if failed:
-        await session.execute(
-            update(MESSAGES)
-            .where(MESSAGES.c.id.in_(failed))
-            .values(status=MessageStatus.FAILED.value, **attempted)
-        )
-    retries = [
-        {"message": r.message_id, "retry_at": r.retry_at}
-        for r in results
-        if r.status == MessageStatus.PENDING
-    ]
-    if retries:
-        await session.execute(
-            update(MESSAGES)
-            .where(MESSAGES.c.id == bindparam("message"))
-            .values(next_attempt_at=bindparam("retry_at"), **attempted),
-            retries,
-        )
+    if outcomes:
+        await session.execute(insert(ATTEMPTS), [attempt_row(outcome, now) for outcome in outcomes])

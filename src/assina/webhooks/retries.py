@@ -10,8 +10,21 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import timedelta
+
+from assina.relay.schedule import RetrySchedule, parse_retry_after
+
+# parse_retry_after is re-exported: tools and tests read it here with the schedule.
+__all__ = [
+    "DEFAULT_SCHEDULE",
+    "MAX_SCHEDULE_STEPS",
+    "MAX_STEP",
+    "WEBHOOK_RETRIES",
+    "parse_retry_after",
+    "retry_delay",
+    "schedule_from_seconds",
+    "schedule_in_seconds",
+]
 
 DEFAULT_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(seconds=5),
@@ -28,6 +41,13 @@ JITTER = 0.2
 SLOW_DOWN_MINIMUM = timedelta(seconds=60)
 RETRY_AFTER_MAXIMUM = timedelta(hours=24)
 
+WEBHOOK_RETRIES = RetrySchedule(
+    DEFAULT_SCHEDULE,
+    jitter=JITTER,
+    slow_down_minimum=SLOW_DOWN_MINIMUM,
+    retry_after_maximum=RETRY_AFTER_MAXIMUM,
+)
+
 
 def retry_delay(
     failed_attempts: int,
@@ -41,32 +61,9 @@ def retry_delay(
 
     `slow_down` is for a 429 or a timeout: the receiver is overloaded, so wait at least 60 s.
     """
-    if failed_attempts < 1 or failed_attempts > len(schedule):
-        return None
-    base = schedule[failed_attempts - 1]
-    jitter = (rng or random).uniform(1 - JITTER, 1 + JITTER)
-    delay = base * jitter
-    if slow_down:
-        delay = max(delay, SLOW_DOWN_MINIMUM)
-    if retry_after is not None:
-        delay = max(delay, min(max(retry_after, SLOW_DOWN_MINIMUM), RETRY_AFTER_MAXIMUM))
-    return delay
-
-
-def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """A `Retry-After` header: seconds, or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value[:9]))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(when - now, timedelta(0))
+    return WEBHOOK_RETRIES.with_steps(schedule).delay(
+        failed_attempts, slow_down=slow_down, retry_after=retry_after, rng=rng
+    )
 
 
 def schedule_from_seconds(seconds: Sequence[int] | None) -> tuple[timedelta, ...]:

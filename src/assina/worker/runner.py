@@ -6,7 +6,6 @@ tenant), the e-mail sender (notifications/sender.py, a pass every 5 s), and hous
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Coroutine
 from datetime import timedelta
@@ -21,6 +20,7 @@ from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.dunning.run import DunningDays
 from assina.notifications.sender import EmailSender, SenderConfig
+from assina.relay.loop import every
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
 from assina.webhooks.metrics import WebhookMetrics
 from assina.webhooks.retention import PRUNE_BATCH, prune_delivered_messages
@@ -52,16 +52,12 @@ async def housekeeping_pass(
 async def _housekeeping(
     database: Database, clock: Clock, retention: timedelta, stop: asyncio.Event
 ) -> None:
-    while not stop.is_set():
-        try:
-            keys, messages = await housekeeping_pass(database, clock, retention)
-            if keys or messages:
-                logger.info("pruned %d idempotency keys and %d delivered messages", keys, messages)
-        except Exception:
-            # One failed pass must not end the worker; the next pass tries again.
-            logger.exception("housekeeping pass failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), HOUSEKEEPING_INTERVAL_SECONDS)
+    async def one_pass() -> None:
+        keys, messages = await housekeeping_pass(database, clock, retention)
+        if keys or messages:
+            logger.info("pruned %d idempotency keys and %d delivered messages", keys, messages)
+
+    await every(stop, HOUSEKEEPING_INTERVAL_SECONDS, one_pass, "housekeeping pass")
 
 
 async def _calendar(database: Database, clock: Clock, stop: asyncio.Event) -> None:
@@ -69,15 +65,13 @@ async def _calendar(database: Database, clock: Clock, stop: asyncio.Event) -> No
     pass once per tenant and day (dunning/run.py). Passes are idempotent, so several workers
     may run them at once (row locks keep them apart)."""
     dunning_days = DunningDays()
-    while not stop.is_set():
-        try:
-            report = await run_calendar(database, clock, dunning_days=dunning_days)
-            if report.contracts or report.dunning.customers:
-                logger.info("calendar: %s", report)
-        except Exception:
-            logger.exception("calendar pass failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), CALENDAR_INTERVAL_SECONDS)
+
+    async def one_pass() -> None:
+        report = await run_calendar(database, clock, dunning_days=dunning_days)
+        if report.contracts or report.dunning.customers:
+            logger.info("calendar: %s", report)
+
+    await every(stop, CALENDAR_INTERVAL_SECONDS, one_pass, "calendar pass")
 
 
 async def run_worker(
