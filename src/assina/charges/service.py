@@ -29,6 +29,7 @@ from assina.core.money import MAX_AMOUNT
 from assina.core.pagination import PageParams, fetch_page
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer
+from assina.db.shapes import insert_rows, one_of
 from assina.dunning.steps import reconsider_customer
 from assina.events.catalog import EventType
 from assina.events.service import (
@@ -137,7 +138,7 @@ async def issue_charges(
             rows[offset] = row = {**row, **settled_at_issue(now)}
             settled = Change(ChargeOut.of_row(row), row["customer_id"], previous=dict(_WAS_OPEN))
             events.append((EventType.CHARGE_SETTLED, settled))
-    await session.execute(insert(Charge), rows)
+    await insert_rows(session, insert(Charge), rows)
     await emit_typed_events(session, tenant_id, events, now, listeners, due_at=due_at)
     await _queue_charge_emails(session, tenant_id, rows, now, due_at)
 
@@ -192,7 +193,9 @@ async def _queue_charge_emails(
     customers = {
         customer.id: customer
         for customer in await session.scalars(
-            select(Customer).where(Customer.tenant_id == tenant_id, Customer.id.in_(customer_ids))
+            select(Customer).where(
+                Customer.tenant_id == tenant_id, one_of(Customer.id, customer_ids)
+            )
         )
     }
     # Transient charges, never added to the session: the e-mail's variables read attributes.

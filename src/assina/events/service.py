@@ -16,6 +16,7 @@ from assina.core.clock import Clock
 from assina.core.errors import not_found
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
+from assina.db.shapes import insert_rows
 from assina.events.catalog import EventType
 from assina.events.models import EVENT_SEQUENCE_NAME, Event
 from assina.webhooks.fanout import Listener, fan_out, fan_out_many
@@ -178,7 +179,7 @@ async def emit_typed_events(
         )
         for (event_type, change), sequence in zip(events, sequences, strict=True)
     ]
-    await session.execute(insert(Event), rows)
+    await insert_rows(session, insert(Event), rows)
     await fan_out_many(session, rows, listeners, due_at)
 
 

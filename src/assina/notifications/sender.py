@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.config import Settings
 from assina.core.clock import Clock
 from assina.db.database import Database
+from assina.db.shapes import one_of
 from assina.notifications.models import SENDABLE, Email, EmailStatus
 from assina.notifications.smtp import (
     Outgoing,
@@ -168,7 +169,7 @@ class EmailSender:
                 return []
             await session.execute(
                 update(EMAILS)
-                .where(EMAILS.c.id.in_([row.id for row in rows]))
+                .where(one_of(EMAILS.c.id, [row.id for row in rows]))
                 .values(locked_until=now + self.config.lease)
             )
         return [
@@ -229,7 +230,7 @@ async def record_results(
     (of the `untried` ones too)."""
     if untried:
         await session.execute(
-            update(EMAILS).where(EMAILS.c.id.in_(untried)).values(locked_until=None)
+            update(EMAILS).where(one_of(EMAILS.c.id, untried)).values(locked_until=None)
         )
     attempted = {
         "attempt_count": EMAILS.c.attempt_count + 1,
@@ -240,7 +241,7 @@ async def record_results(
     if sent:
         await session.execute(
             update(EMAILS)
-            .where(EMAILS.c.id.in_(sent))
+            .where(one_of(EMAILS.c.id, sent))
             .values(status=EmailStatus.SENT.value, sent_at=now, last_error=None, **attempted)
         )
     moves = []

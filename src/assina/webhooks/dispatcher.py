@@ -40,6 +40,7 @@ from assina.core.secrets import SecretBox, SecretKeyMismatch
 from assina.customers.models import Customer
 from assina.db.base import UTCDateTime
 from assina.db.database import Database
+from assina.db.shapes import one_of
 from assina.events.catalog import EventType
 from assina.events.models import Event
 from assina.events.service import emit_event
@@ -230,8 +231,11 @@ class Dispatcher:
                 return [], []
             await session.execute(
                 update(WebhookMessage)
-                .where(WebhookMessage.id.in_(ids))
+                .where(one_of(WebhookMessage.id, ids))
                 .values(locked_until=now + self.config.lease)
+                # No message is in the session yet (the claim read columns): nothing to
+                # synchronise, and `one_of` is SQL the ORM cannot evaluate in Python.
+                .execution_options(synchronize_session=False)
             )
             return await self._prepare(session, ids, now)
 
@@ -275,7 +279,7 @@ class Dispatcher:
                 .join(Event, Event.id == WebhookMessage.event_id)
                 .join(Tenant, Tenant.id == WebhookMessage.tenant_id)
                 .outerjoin(Customer, Customer.id == WebhookMessage.customer_id)
-                .where(WebhookMessage.id.in_(ids))
+                .where(one_of(WebhookMessage.id, ids))
             )
         ).all()
         deliveries: list[Delivery] = []

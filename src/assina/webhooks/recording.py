@@ -14,6 +14,7 @@ from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.ids import new_id
+from assina.db.shapes import insert_rows, one_of
 from assina.webhooks.models import MessageStatus, WebhookAttempt, WebhookMessage
 from assina.webhooks.retries import parse_retry_after, retry_delay
 from assina.webhooks.sender import Outcome
@@ -72,7 +73,8 @@ async def record_attempts(
     """Insert the attempts and move their messages, releasing their leases."""
     if not outcomes:
         return
-    await session.execute(insert(ATTEMPTS), [attempt_row(outcome, now) for outcome in outcomes])
+    attempts = [attempt_row(outcome, now) for outcome in outcomes]
+    await insert_rows(session, insert(ATTEMPTS), attempts)
     results = [message_result(outcome, now, rng) for outcome in outcomes]
     attempted = {
         "attempt_count": MESSAGES.c.attempt_count + 1,
@@ -83,14 +85,14 @@ async def record_attempts(
     if delivered:
         await session.execute(
             update(MESSAGES)
-            .where(MESSAGES.c.id.in_(delivered))
+            .where(one_of(MESSAGES.c.id, delivered))
             .values(status=MessageStatus.DELIVERED.value, delivered_at=now, **attempted)
         )
     failed = [r.message_id for r in results if r.status == MessageStatus.FAILED]
     if failed:
         await session.execute(
             update(MESSAGES)
-            .where(MESSAGES.c.id.in_(failed))
+            .where(one_of(MESSAGES.c.id, failed))
             .values(status=MessageStatus.FAILED.value, **attempted)
         )
     retries = [
