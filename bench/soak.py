@@ -1,17 +1,27 @@
 """A mixed-load soak on PostgreSQL: does any process's memory grow while the load stays steady?
 
 One `assina serve --no-worker`, two `assina worker` processes and a webhook receiver (in this
-process, answering 204 and only counting), on database `assina_soak` of the server of
-ASSINA_BENCH_PG_URL (default postgres@127.0.0.1:5432), created anew at the start and dropped at
-the end. Paced clients write and read through the API for `--minutes`: each round creates a
-customer, a contract, a charge, settles every other charge, lists customers and events and
-reads the charge back; two endpoints receive every event; `assina billing run` runs every two
-minutes (the workers' own calendar passes run every minute). Every 10 s the VmRSS of each
-assina process is read from /proc/<pid>/status (psutil is not installed) and a table row
+process, answering 204 and only counting), on database `assina_soak` (or `--database`) of the
+server of ASSINA_BENCH_PG_URL (default postgres@127.0.0.1:5432), created anew at the start and
+dropped at the end. Paced clients write and read through the API for `--minutes`: each round
+creates a customer, a contract, a charge, settles every other charge, lists customers and
+events and reads the charge back; two endpoints receive every event; `assina billing run` runs
+every two minutes (the workers' own calendar passes run every minute). Every 10 s the VmRSS of
+each assina process is read from /proc/<pid>/status (psutil is not installed) and a table row
 printed; at the end, each process's slope in MB per minute over the last 8 minutes (least
 squares; the whole run when it is shorter), which is flat memory when close to 0.
 
     .venv/bin/python bench/soak.py [--minutes 10] [--clients 4] [--round-seconds 1.0]
+        [--database assina_soak] [--worker-env KEY=VALUE ...] [--statement-cache N]
+        [--traced-workers DIR] [--keep-logs DIR]
+
+`--database` names the database (so that two soaks can run at once on one server);
+`--worker-env KEY=VALUE` (repeatable) adds to the workers' environment only, e.g.
+`MALLOC_ARENA_MAX=2`. `--statement-cache N` and `--traced-workers DIR` start the workers through
+bench/soak_worker.py, the same `assina worker` with N prepared statements per connection, or
+under tracemalloc writing a snapshot, the cached statements and malloc's account into DIR
+every minute (compare snapshots with bench/traced_diff.py). `--keep-logs DIR` keeps the
+processes' logs.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,9 +114,10 @@ class Soak:
         )
         return env
 
-    def spawn(self, name: str, args: Sequence[str]) -> None:
+    def spawn(self, name: str, args: Sequence[str], extra: dict[str, str] | None = None) -> None:
+        env = {**self.env, **(extra or {})}
         with (self.work / f"{name}.log").open("wb") as out:
-            process = subprocess.Popen(args, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.stack.callback(_stop, process)
         self.processes[name] = process
 
@@ -146,13 +158,28 @@ class Soak:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         self.spawn("serve", [ASSINA, "serve", "--no-worker", "--port", str(port)])
-        self.spawn("worker-1", [ASSINA, "worker"])
-        self.spawn("worker-2", [ASSINA, "worker"])
+        for name in ("worker-1", "worker-2"):
+            self.spawn(name, self.worker_command(name), self.worker_env(name))
         await self.wait_ready()
         for _ in range(2):
             await self.call("POST", "/v1/webhook-endpoints", {"url": receiver_url})
         product = await self.call("POST", "/v1/products", {"name": "Mensalidade", "amount": 45000})
         self.product_id = product["id"]
+
+    def worker_command(self, name: str) -> list[str]:
+        if self.args.traced_workers is None and self.args.statement_cache is None:
+            return [ASSINA, "worker"]
+        return [sys.executable, str(Path(__file__).with_name("soak_worker.py"))]
+
+    def worker_env(self, name: str) -> dict[str, str]:
+        extra = dict(pair.split("=", 1) for pair in self.args.worker_env)
+        if self.args.traced_workers is not None:
+            traced = Path(self.args.traced_workers).resolve() / name
+            traced.mkdir(parents=True, exist_ok=True)
+            extra["ASSINA_SOAK_TRACE_DIR"] = str(traced)
+        if self.args.statement_cache is not None:
+            extra["ASSINA_SOAK_STATEMENT_CACHE"] = str(self.args.statement_cache)
+        return extra
 
     async def client_rounds(self, client: int, until: float) -> None:
         """Paced rounds: the load stays the same all along, whatever the latency."""
@@ -243,6 +270,26 @@ def work_directory() -> Iterator[Path]:
         yield Path(directory)
 
 
+def banner(args: argparse.Namespace) -> str:
+    line = (
+        f"soak: {args.minutes:g} min, {args.clients} clients, one round each per "
+        f"{args.round_seconds:g} s; serve + 2 workers on {args.database}"
+    )
+    if args.worker_env:
+        line += "; workers with " + " ".join(args.worker_env)
+    if args.statement_cache is not None:
+        line += f"; {args.statement_cache} prepared statements per connection"
+    if args.traced_workers:
+        line += "; workers traced"
+    return line
+
+
+def keep_logs(work: Path, keep: Path) -> None:
+    keep.mkdir(parents=True, exist_ok=True)
+    for log in work.glob("*.log"):
+        shutil.copy(log, keep / log.name)
+
+
 async def receiver(counts: Counts) -> tuple[web.AppRunner, str]:
     async def hook(request: web.Request) -> web.Response:
         await request.read()
@@ -287,28 +334,38 @@ async def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--round-seconds", type=float, default=1.0)
+    parser.add_argument("--database", default=DATABASE_NAME, help="created and dropped")
+    parser.add_argument(
+        "--worker-env", action="append", default=[], metavar="KEY=VALUE", help="workers only"
+    )
+    parser.add_argument("--traced-workers", metavar="DIR", help="tracemalloc snapshots here")
+    parser.add_argument(
+        "--statement-cache", type=int, metavar="N", help="prepared statements per connection"
+    )
+    parser.add_argument("--keep-logs", metavar="DIR", help="copy the processes' logs here")
     args = parser.parse_args()
     server = os.environ.get("ASSINA_BENCH_PG_URL", DEFAULT_SERVER)
-    url = make_url(server).set(database=DATABASE_NAME).render_as_string(hide_password=False)
+    url = make_url(server).set(database=args.database).render_as_string(hide_password=False)
     await recreate_pg(url)
     counts = Counts()
     runner, receiver_url = await receiver(counts)
     try:
         with work_directory() as work, contextlib.ExitStack() as stack:
-            async with aiohttp.ClientSession() as http:
-                soak = Soak(args, url, work, http, stack, counts)
-                await soak.start(receiver_url)
-                began = time.monotonic()
-                until = began + args.minutes * 60
-                print(
-                    f"soak: {args.minutes:g} min, {args.clients} clients, one round each per "
-                    f"{args.round_seconds:g} s; serve + 2 workers on {DATABASE_NAME}",
-                    flush=True,
-                )
-                load = [soak.client_rounds(c, until) for c in range(args.clients)]
-                await asyncio.gather(soak.sample(began, until), soak.billing_runs(until), *load)
-                print(f"pending messages at the end: {await backlog(url)}")
-                soak.report()
+            try:
+                async with aiohttp.ClientSession() as http:
+                    soak = Soak(args, url, work, http, stack, counts)
+                    await soak.start(receiver_url)
+                    began = time.monotonic()
+                    until = began + args.minutes * 60
+                    print(banner(args), flush=True)
+                    load = [soak.client_rounds(c, until) for c in range(args.clients)]
+                    await asyncio.gather(soak.sample(began, until), soak.billing_runs(until), *load)
+                    print(f"pending messages at the end: {await backlog(url)}")
+                    soak.report()
+            finally:
+                if args.keep_logs:
+                    stack.close()  # the processes stop and flush their logs first
+                    keep_logs(work, Path(args.keep_logs))
     finally:
         await runner.cleanup()
         await drop_database(url)

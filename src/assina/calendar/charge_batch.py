@@ -37,6 +37,7 @@ from assina.calendar.contract_steps import (
 from assina.charges.service import ChargeDraft, issue_charges
 from assina.contracts.models import Contract
 from assina.core.clock import Clock
+from assina.db.shapes import one_of
 
 # Charges held in memory before they are written: a batch's contracts usually issue one each,
 # but a contract years behind issues up to MAX_CHARGES_PER_STEP at once.
@@ -88,7 +89,7 @@ async def _lock(
     them itself, so the unit of work must not write them a second time."""
     statement = (
         select(Contract)
-        .where(Contract.tenant_id == tenant_id, Contract.id.in_(contract_ids))
+        .where(Contract.tenant_id == tenant_id, one_of(Contract.id, contract_ids))
         .order_by(Contract.id)
         .with_for_update()
     )

@@ -28,6 +28,7 @@ from assina.core.money import MAX_AMOUNT
 from assina.core.pagination import PageParams, fetch_page
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer
+from assina.db.shapes import insert_rows
 from assina.events.catalog import EventType
 from assina.events.service import (
     Change,
@@ -125,7 +126,7 @@ async def issue_charges(
                 ChargeOut.of_row(row), row["customer_id"], dict(_WAS_OPEN), subject=row
             )
             events.append((EventType.CHARGE_SETTLED, settled))
-    await session.execute(insert(Charge), rows)
+    await insert_rows(session, insert(Charge), rows)
     await emit_typed_events(session, clock, tenant_id, events, now=now, due_at=due_at)
 
 

@@ -20,6 +20,7 @@ from assina.core.clock import Clock
 from assina.core.errors import not_found
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
+from assina.db.shapes import insert_rows
 from assina.events.catalog import EventType
 from assina.events.models import EVENT_SEQUENCE_NAME, Event
 from assina.events.reacting import Emitted, react
@@ -194,7 +195,7 @@ async def emit_typed_events(
         )
         for (event_type, change), sequence in zip(events, sequences, strict=True)
     ]
-    await session.execute(insert(Event), rows)
+    await insert_rows(session, insert(Event), rows)
     subjects = [change.subject for _, change in events]
     await react(Emitted(session, clock, tenant_id, rows, subjects, now, due_at))
 

@@ -28,6 +28,7 @@ from assina.contracts.models import Contract
 from assina.core.clock import Clock
 from assina.core.ids import new_id
 from assina.customers.models import Customer
+from assina.db.shapes import one_of, pages
 from assina.db.upsert import insert_on_conflict
 from assina.notifications.budget import render_off_loop
 from assina.notifications.defaults import default_sources
@@ -286,7 +287,10 @@ async def queue_emails(
         .on_conflict_do_nothing(index_elements=[table.c.tenant_id, table.c.notice_key])
         .returning(Email.id)
     )
-    return len((await session.scalars(statement, rows)).all())
+    queued = 0
+    for page in pages(rows):  # see db/shapes.py
+        queued += len((await session.scalars(statement, page)).all())
+    return queued
 
 
 async def _not_queued_yet(
@@ -303,7 +307,7 @@ async def _not_queued_yet(
         (
             await session.scalars(
                 select(Email.notice_key).where(
-                    Email.tenant_id == tenant_id, Email.notice_key.in_(keys)
+                    Email.tenant_id == tenant_id, one_of(Email.notice_key, keys)
                 )
             )
         ).all()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.charges.models import Charge
 from assina.charges.service import ZERO_SETTLEMENT_METHOD
 from assina.customers.models import Customer
+from assina.db.shapes import one_of
 from assina.events.reacting import Emitted
 from assina.notifications.models import EmailKind
 from assina.notifications.outbox import Notice, email_context, queue_email, queue_emails
@@ -80,6 +81,6 @@ async def _customers(
         customer = await session.get(Customer, customer_id)
         return {customer_id: customer} if customer is not None else {}
     found = await session.scalars(
-        select(Customer).where(Customer.tenant_id == tenant_id, Customer.id.in_(customer_ids))
+        select(Customer).where(Customer.tenant_id == tenant_id, one_of(Customer.id, customer_ids))
     )
     return {customer.id: customer for customer in found}

@@ -13,6 +13,7 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assina.db.shapes import one_of
 from assina.relay.outcomes import Attempted, Next, settle
 
 MAX_ERROR = 500
@@ -42,14 +43,14 @@ class Outbox:
 
     async def take_lease(self, session: AsyncSession, ids: Sequence[str], until: datetime) -> None:
         await session.execute(
-            update(self.table).where(self.table.c.id.in_(ids)).values(locked_until=until)
+            update(self.table).where(one_of(self.table.c.id, ids)).values(locked_until=until)
         )
 
     async def release(self, session: AsyncSession, ids: Sequence[str]) -> None:
         """Give back leases of jobs claimed but not attempted: due again at once."""
         if ids:
             await session.execute(
-                update(self.table).where(self.table.c.id.in_(ids)).values(locked_until=None)
+                update(self.table).where(one_of(self.table.c.id, ids)).values(locked_until=None)
             )
 
     async def record(
@@ -74,7 +75,7 @@ class Outbox:
             cleared = {self.last_error: None} if self.last_error else {}
             await session.execute(
                 update(self.table)
-                .where(c.id.in_(delivered))
+                .where(one_of(c.id, delivered))
                 .values(status=self.delivered, **{self.delivered_at: now}, **cleared, **attempted)
             )
         retry_values: dict[str, Any] = {"next_attempt_at": bindparam("retry_at")}

@@ -42,6 +42,7 @@ from assina.core.secrets import SecretBox, SecretKeyMismatch
 from assina.customers.models import Customer
 from assina.db.base import UTCDateTime
 from assina.db.database import Database
+from assina.db.shapes import one_of
 from assina.events.catalog import EventType
 from assina.events.models import Event
 from assina.events.service import emit_event
@@ -261,7 +262,7 @@ class Dispatcher:
                 .join(Event, Event.id == WebhookMessage.event_id)
                 .join(Tenant, Tenant.id == WebhookMessage.tenant_id)
                 .outerjoin(Customer, Customer.id == WebhookMessage.customer_id)
-                .where(WebhookMessage.id.in_(ids))
+                .where(one_of(WebhookMessage.id, ids))
             )
         ).all()
         deliveries: list[Delivery] = []

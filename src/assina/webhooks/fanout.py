@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.ids import new_id
 from assina.db.database import NEW_MESSAGES
+from assina.db.shapes import insert_rows
 from assina.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage
 from assina.webhooks.schemas import ALL_EVENTS
 
@@ -114,5 +115,5 @@ async def fan_out_many(
     if not rows:
         return 0
     session.info[NEW_MESSAGES] = True
-    await session.execute(insert(WebhookMessage), rows)
+    await insert_rows(session, insert(WebhookMessage), rows)
     return len(rows)

@@ -12,6 +12,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.ids import new_id
+from assina.db.shapes import insert_rows
 from assina.relay.outbox import Outbox
 from assina.relay.outcomes import Attempted, Delivered, FailedForGood, RetryLater, Verdict
 from assina.relay.schedule import parse_retry_after
@@ -77,4 +78,6 @@ async def insert_attempts(
     session: AsyncSession, outcomes: Sequence[Outcome], now: datetime
 ) -> None:
     if outcomes:
-        await session.execute(insert(ATTEMPTS), [attempt_row(outcome, now) for outcome in outcomes])
+        await insert_rows(
+            session, insert(ATTEMPTS), [attempt_row(outcome, now) for outcome in outcomes]
+        )
