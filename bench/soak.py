@@ -13,15 +13,16 @@ squares; the whole run when it is shorter), which is flat memory when close to 0
 
     .venv/bin/python bench/soak.py [--minutes 10] [--clients 4] [--round-seconds 1.0]
         [--database assina_soak] [--worker-env KEY=VALUE ...] [--statement-cache N]
-        [--traced-workers DIR] [--keep-logs DIR]
+        [--malloc-trim SECONDS] [--traced-workers DIR] [--keep-logs DIR]
 
 `--database` names the database (so that two soaks can run at once on one server);
 `--worker-env KEY=VALUE` (repeatable) adds to the workers' environment only, e.g.
 `MALLOC_ARENA_MAX=2`. `--statement-cache N` and `--traced-workers DIR` start the workers through
 bench/soak_worker.py, the same `assina worker` with N prepared statements per connection, or
 under tracemalloc writing a snapshot, the cached statements and malloc's account into DIR
-every minute (compare snapshots with bench/traced_diff.py). `--keep-logs DIR` keeps the
-processes' logs.
+every minute (compare snapshots with bench/traced_diff.py); `--malloc-trim SECONDS` too, the
+worker then calling glibc's malloc_trim(0) that often. `--keep-logs DIR` keeps the processes'
+logs.
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ class Soak:
         self.product_id = product["id"]
 
     def worker_command(self, name: str) -> list[str]:
-        if self.args.traced_workers is None and self.args.statement_cache is None:
+        wrapped = (self.args.traced_workers, self.args.statement_cache, self.args.malloc_trim)
+        if wrapped == (None, None, None):
             return [ASSINA, "worker"]
         return [sys.executable, str(Path(__file__).with_name("soak_worker.py"))]
 
@@ -179,6 +181,8 @@ class Soak:
             extra["ASSINA_SOAK_TRACE_DIR"] = str(traced)
         if self.args.statement_cache is not None:
             extra["ASSINA_SOAK_STATEMENT_CACHE"] = str(self.args.statement_cache)
+        if self.args.malloc_trim is not None:
+            extra["ASSINA_SOAK_MALLOC_TRIM_SECONDS"] = str(self.args.malloc_trim)
         return extra
 
     async def client_rounds(self, client: int, until: float) -> None:
@@ -279,6 +283,8 @@ def banner(args: argparse.Namespace) -> str:
         line += "; workers with " + " ".join(args.worker_env)
     if args.statement_cache is not None:
         line += f"; {args.statement_cache} prepared statements per connection"
+    if args.malloc_trim is not None:
+        line += f"; workers call malloc_trim every {args.malloc_trim:g} s"
     if args.traced_workers:
         line += "; workers traced"
     return line
@@ -341,6 +347,9 @@ async def main() -> None:
     parser.add_argument("--traced-workers", metavar="DIR", help="tracemalloc snapshots here")
     parser.add_argument(
         "--statement-cache", type=int, metavar="N", help="prepared statements per connection"
+    )
+    parser.add_argument(
+        "--malloc-trim", type=float, metavar="SECONDS", help="workers call malloc_trim(0)"
     )
     parser.add_argument("--keep-logs", metavar="DIR", help="copy the processes' logs here")
     args = parser.parse_args()

@@ -6,6 +6,10 @@ connection instead of SQLAlchemy's 100 (0: none), by adding `connect_args` where
 assina.db.database creates the engine (a URL query parameter would also reach asyncpg's own
 connect of the NOTIFY listener, which refuses it).
 
+ASSINA_SOAK_MALLOC_TRIM_SECONDS=S: a daemon thread calls glibc's `malloc_trim(0)` every S
+seconds, which gives the free pages inside malloc's heaps back to the system: what the worker
+then still holds is memory in use, not memory glibc kept after it was freed.
+
 ASSINA_SOAK_TRACE_DIR=DIR: tracemalloc is started (after the imports), and a daemon thread
 writes into DIR every ASSINA_SOAK_TRACE_SECONDS (60): `snapshot-MM.pickle` (tracemalloc,
 ASSINA_SOAK_TRACE_FRAMES frames per trace, 8 by default), `statements-MM.tsv` (the adapter's
@@ -138,6 +142,13 @@ def limit_statement_cache(size: int) -> None:
     database.create_async_engine = create_async_engine
 
 
+def trim_every(seconds: float) -> None:
+    libc = ctypes.CDLL("libc.so.6")
+    while True:
+        time.sleep(seconds)
+        libc.malloc_trim(0)
+
+
 def main() -> None:
     # Imported before tracing starts: traced, the imports take tens of seconds, and what they
     # allocate is there from the first snapshot on anyway (the command imports the runner).
@@ -147,6 +158,9 @@ def main() -> None:
     if "ASSINA_SOAK_STATEMENT_CACHE" in os.environ:
         limit_statement_cache(int(os.environ["ASSINA_SOAK_STATEMENT_CACHE"]))
     sys.argv = ["assina", "worker"]
+    if "ASSINA_SOAK_MALLOC_TRIM_SECONDS" in os.environ:
+        seconds = float(os.environ["ASSINA_SOAK_MALLOC_TRIM_SECONDS"])
+        threading.Thread(target=trim_every, args=(seconds,), daemon=True).start()
     if "ASSINA_SOAK_TRACE_DIR" in os.environ:
         directory = Path(os.environ["ASSINA_SOAK_TRACE_DIR"])
         directory.mkdir(parents=True, exist_ok=True)
