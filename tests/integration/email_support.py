@@ -27,12 +27,12 @@ from sqlalchemy import select
 from assina.charges.models import Charge
 from assina.contracts.models import Contract
 from assina.core.clock import FrozenClock
+from assina.core.smtp_target import parse_smtp_url
 from assina.customers.models import Customer
 from assina.db.database import Database
 from assina.notifications.models import Email, EmailKind
 from assina.notifications.outbox import queue_email
 from assina.notifications.sender import EmailSender, SenderConfig
-from assina.notifications.smtp import parse_smtp_url
 from tests.conftest import TenantClient
 
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from assina.config import Settings
+from assina.core.smtp_target import SmtpTarget, parse_smtp_url
 from assina.notifications.budget import LIMITS, Limits, render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.formatting import (
@@ -27,8 +28,8 @@ from assina.notifications.formatting import (
     format_recurrence,
 )
 from assina.notifications.models import EmailKind, Locale
-from assina.notifications.sender import RETRY_SCHEDULE, describe_error, retry_delay
-from assina.notifications.smtp import Outgoing, SmtpTarget, build_message, parse_smtp_url
+from assina.notifications.sender import EMAIL_RETRIES, RETRY_SCHEDULE, describe_error
+from assina.notifications.smtp import Outgoing, build_message
 from assina.notifications.templates import (
     MAX_OUTPUT,
     Part,
@@ -546,7 +547,7 @@ def test_an_address_that_no_header_can_carry_is_refused() -> None:
 
 
 def test_the_retry_schedule() -> None:
-    assert [retry_delay(n) for n in range(1, 7)] == [*RETRY_SCHEDULE, None]
+    assert [EMAIL_RETRIES.delay(n) for n in range(1, 7)] == [*RETRY_SCHEDULE, None]
     assert (
         timedelta(minutes=1),
         timedelta(minutes=5),
@@ -554,7 +555,7 @@ def test_the_retry_schedule() -> None:
         timedelta(hours=2),
         timedelta(hours=6),
     ) == RETRY_SCHEDULE
-    assert retry_delay(0) is None
+    assert EMAIL_RETRIES.delay(0) is None
 
 
 def test_which_errors_are_final() -> None:

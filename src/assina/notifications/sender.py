@@ -28,16 +28,10 @@ from sqlalchemy import Table, select, update
 
 from assina.config import Settings
 from assina.core.clock import Clock
+from assina.core.smtp_target import SmtpTarget, parse_smtp_url
 from assina.db.database import Database
 from assina.notifications.models import Email, EmailStatus
-from assina.notifications.smtp import (
-    Outgoing,
-    SmtpConnection,
-    SmtpTarget,
-    ascii_address,
-    build_message,
-    parse_smtp_url,
-)
+from assina.notifications.smtp import Outgoing, SmtpConnection, ascii_address, build_message
 from assina.relay.kernel import Relay
 from assina.relay.outbox import Outbox, skip_locked
 from assina.relay.outcomes import Attempted, Delivered, FailedForGood, RetryLater, Verdict
@@ -78,11 +72,6 @@ class SenderConfig:
     def from_settings(cls, settings: Settings) -> SenderConfig:
         smtp = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
         return cls(smtp=smtp, from_address=settings.smtp_from)
-
-
-def retry_delay(failed_attempts: int) -> timedelta | None:
-    """How long to wait after the `failed_attempts`-th failure; None once the schedule is spent."""
-    return EMAIL_RETRIES.delay(failed_attempts)
 
 
 def attempted(outgoing: Outgoing, verdict: Verdict) -> Attempted:

@@ -18,11 +18,7 @@ from types import TracebackType
 
 import aiosmtplib
 
-# Where they were first defined; config.py checks them without importing e-mail sending.
-from assina.core.smtp_target import DEFAULT_PORTS as DEFAULT_PORTS
-from assina.core.smtp_target import SmtpTarget as SmtpTarget
-from assina.core.smtp_target import check_sender_address as check_sender_address
-from assina.core.smtp_target import parse_smtp_url as parse_smtp_url
+from assina.core.smtp_target import SmtpTarget
 
 TIMEOUT_SECONDS = 20.0
 

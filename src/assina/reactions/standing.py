@@ -3,7 +3,7 @@ after a change to its debts, so that a customer who pays is active again, its co
 resumed, in the same transaction, not at the next day's pass.
 
 Which events call for it, and the cause the policy is told (it names a move back to a better
-standing, billing/dunning.py `DunningCause`), read from the event:
+standing, rules/dunning.py `DunningCause`), read from the event:
 
 - `charge.settled` `settled`, except a charge of 0 settled as it was issued (that is its
   creation); `charge.reversed` `reversed`; `charge.reactivated` `reactivated`;

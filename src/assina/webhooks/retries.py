@@ -8,23 +8,10 @@ schedule is spent the message has failed for good.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from datetime import timedelta
 
-from assina.relay.schedule import RetrySchedule, parse_retry_after
-
-# parse_retry_after is re-exported: tools and tests read it here with the schedule.
-__all__ = [
-    "DEFAULT_SCHEDULE",
-    "MAX_SCHEDULE_STEPS",
-    "MAX_STEP",
-    "WEBHOOK_RETRIES",
-    "parse_retry_after",
-    "retry_delay",
-    "schedule_from_seconds",
-    "schedule_in_seconds",
-]
+from assina.relay.schedule import RetrySchedule
 
 DEFAULT_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(seconds=5),
@@ -47,23 +34,6 @@ WEBHOOK_RETRIES = RetrySchedule(
     slow_down_minimum=SLOW_DOWN_MINIMUM,
     retry_after_maximum=RETRY_AFTER_MAXIMUM,
 )
-
-
-def retry_delay(
-    failed_attempts: int,
-    *,
-    slow_down: bool = False,
-    retry_after: timedelta | None = None,
-    schedule: Sequence[timedelta] = DEFAULT_SCHEDULE,
-    rng: random.Random | None = None,
-) -> timedelta | None:
-    """How long to wait after the `failed_attempts`-th failure; None once the schedule is spent.
-
-    `slow_down` is for a 429 or a timeout: the receiver is overloaded, so wait at least 60 s.
-    """
-    return WEBHOOK_RETRIES.with_steps(schedule).delay(
-        failed_attempts, slow_down=slow_down, retry_after=retry_after, rng=rng
-    )
 
 
 def schedule_from_seconds(seconds: Sequence[int] | None) -> tuple[timedelta, ...]:
