@@ -9,11 +9,12 @@ events and reads the charge back; two endpoints receive every event; `assina bil
 every two minutes (the workers' own calendar passes run every minute). Every 10 s the VmRSS of
 each assina process is read from /proc/<pid>/status (psutil is not installed) and a table row
 printed; at the end, each process's slope in MB per minute over the last 8 minutes (least
-squares; the whole run when it is shorter), which is flat memory when close to 0.
+squares; `--slope-minutes`; the whole run when it is shorter), which is flat memory when close
+to 0.
 
     .venv/bin/python bench/soak.py [--minutes 10] [--clients 4] [--round-seconds 1.0]
         [--database assina_soak] [--worker-env KEY=VALUE ...] [--statement-cache N]
-        [--malloc-trim SECONDS] [--traced-workers DIR] [--keep-logs DIR]
+        [--malloc-trim SECONDS] [--traced-workers DIR] [--keep-logs DIR] [--slope-minutes 8]
 
 `--database` names the database (so that two soaks can run at once on one server);
 `--worker-env KEY=VALUE` (repeatable) adds to the workers' environment only, e.g.
@@ -54,7 +55,6 @@ from api import ASSINA, free_port, recreate_pg, run_cli
 DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench"
 DATABASE_NAME = "assina_soak"
 SAMPLE_SECONDS = 10.0
-SLOPE_WINDOW_MINUTES = 8.0
 BILLING_RUN_SECONDS = 120.0
 
 
@@ -241,7 +241,7 @@ class Soak:
 
     def report(self) -> None:
         last = self.samples[-1][0]
-        window = min(SLOPE_WINDOW_MINUTES, last)
+        window = min(self.args.slope_minutes, last)
         print(f"\nslope over the last {window:.1f} minutes (least squares, MB per minute):")
         for name in self.processes:
             points = [(t, row[name]) for t, row in self.samples if t >= last - window]
@@ -352,6 +352,9 @@ async def main() -> None:
         "--malloc-trim", type=float, metavar="SECONDS", help="workers call malloc_trim(0)"
     )
     parser.add_argument("--keep-logs", metavar="DIR", help="copy the processes' logs here")
+    parser.add_argument(
+        "--slope-minutes", type=float, default=8.0, help="the slope's window, at the end"
+    )
     args = parser.parse_args()
     server = os.environ.get("ASSINA_BENCH_PG_URL", DEFAULT_SERVER)
     url = make_url(server).set(database=args.database).render_as_string(hide_password=False)

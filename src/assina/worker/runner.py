@@ -15,6 +15,7 @@ from assina import reactions
 from assina.calendar.run import run_calendar
 from assina.config import Settings
 from assina.core.clock import Clock
+from assina.core.heap import give_free_heap_back
 from assina.core.idempotency import prune_idempotency_keys
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
@@ -70,6 +71,8 @@ async def _calendar(database: Database, clock: Clock, stop: asyncio.Event) -> No
         report = await run_calendar(database, clock, dunning_days=dunning_days)
         if report.contracts or report.dunning.customers:
             logger.info("calendar: %s", report)
+            # A pass's buffers leave free pages glibc would keep for good (core/heap.py).
+            give_free_heap_back()
 
     await every(stop, CALENDAR_INTERVAL_SECONDS, one_pass, "calendar pass")
 
