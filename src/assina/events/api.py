@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep
 from assina.events import service
 from assina.events.catalog import CATALOG
 from assina.events.schemas import EventOut, EventTypeList, EventTypeOut
+from assina.tenants.deps import CallerDep
 
 router = APIRouter(tags=["events"])
 
