@@ -27,6 +27,7 @@ from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut
 from assina.db.database import Database
 from assina.dunning.api import router as dunning_router
+from assina.event_types.api import router as event_types_router
 from assina.events.api import router as events_router
 from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
@@ -111,6 +112,7 @@ def create_app(
         billing_settings_router,
         dunning_router,
         events_router,
+        event_types_router,
         webhooks_router,
         notifications_router,
         sandbox_router,
