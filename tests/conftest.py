@@ -32,7 +32,7 @@ from assina.core.clock import FrozenClock
 from assina.core.secrets import SecretBox
 from assina.db import migrate
 from assina.db.database import Database, create_engine
-from assina.db.registry import metadata
+from assina.registry import metadata
 from assina.tenants.schemas import CreatedTenant
 from assina.tenants.service import create_tenant
 

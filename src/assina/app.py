@@ -26,8 +26,8 @@ from assina.customers.api import router as customers_router
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut
 from assina.db.database import Database
-from assina.deps import EarlyRefusalMiddleware, Runtime
 from assina.dunning.api import router as dunning_router
+from assina.event_types.api import router as event_types_router
 from assina.events.api import router as events_router
 from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
@@ -36,6 +36,7 @@ from assina.products.api import router as products_router
 from assina.sandbox.api import router as sandbox_router
 from assina.tenants.api import router as tenants_router
 from assina.tenants.auth import ApiKeyAuthenticator
+from assina.tenants.deps import EarlyRefusalMiddleware, Runtime
 from assina.tenants.keys_api import router as api_keys_router
 from assina.webhooks.api import router as webhooks_router
 from assina.webhooks.metrics import WebhookMetrics
@@ -111,6 +112,7 @@ def create_app(
         billing_settings_router,
         dunning_router,
         events_router,
+        event_types_router,
         webhooks_router,
         notifications_router,
         sandbox_router,

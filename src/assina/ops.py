@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from assina.core.clock import Clock
 from assina.db.database import Database
-from assina.deps import Runtime, RuntimeDep
+from assina.tenants.deps import Runtime, RuntimeDep
 from assina.webhooks.metrics import WebhookMetrics
 
 router = APIRouter(tags=["operations"])

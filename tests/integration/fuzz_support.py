@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from assina.db.database import Database
-from assina.db.registry import metadata
+from assina.registry import metadata
 from tests.conftest import TenantClient
 
 PROBLEM_JSON = "application/problem+json"

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from assina.core.clock import FrozenClock
+from assina.event_types import catalog as data_catalog
 from assina.events import catalog as catalog_module
-from assina.events.catalog import CATALOG
+from assina.events.catalog import CATALOG, EventType
 from tests.assertions import iso
 from tests.conftest import START, TenantClient
 
@@ -465,15 +466,22 @@ async def test_event_types_say_which_events_nothing_raises_yet(api: TenantClient
 
 
 def test_raised_matches_the_code_that_raises_events() -> None:
-    """An event is `raised` exactly when some module besides the catalog names its type (every
-    emit_event / emit_events call does), so the flag cannot go stale when a feature lands."""
+    """An event is `raised` exactly when some module besides the two catalogs (names and labels;
+    the shapes of `data`) names its type (every emit_event / emit_events call does), so the flag
+    cannot go stale when a feature lands."""
+    catalogs = {Path(catalog_module.__file__), Path(data_catalog.__file__)}
     source = Path(catalog_module.__file__).parents[1]
     named: set[str] = set()
     for path in source.rglob("*.py"):
-        if path.name != "catalog.py":
+        if path not in catalogs:
             named |= set(re.findall(r"EventType\.([A-Z_]+)", path.read_text()))
     for kind in CATALOG:
         assert kind.raised == (kind.name.name in named), kind.name
+
+
+def test_every_event_type_has_its_label_and_the_shape_of_its_data() -> None:
+    assert [kind.name for kind in CATALOG] == list(EventType)
+    assert list(data_catalog.DATA_MODELS) == list(EventType)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from assina.customers.schemas import CustomerCreate
 from assina.customers.service import create_customer
 from assina.db import migrate
 from assina.db.database import Database
-from assina.db.registry import metadata
+from assina.registry import metadata
 from assina.tenants.service import create_tenant
 from tests.conftest import START, TEST_SECRET_KEY
 

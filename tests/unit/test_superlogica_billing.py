@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from assina.event_types.catalog import data_model
 from assina.events.catalog import CATALOG
 from assina.webhooks.superlogica import superlogica_body
 from tests.unit.test_superlogica import SP, TOKEN, parse_body
@@ -55,7 +56,7 @@ CHARGE: dict[str, Any] = {
 
 def snapshot(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """The data as events carry it: validated by the catalog's model, dumped as JSON."""
-    model = KINDS[event_type].data_model
+    model = data_model(KINDS[event_type].name)
     dumped: dict[str, Any] = model.model_validate(data).model_dump(mode="json")
     return dumped
 

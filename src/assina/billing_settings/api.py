@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from assina.billing_settings import service
 from assina.billing_settings.schemas import BillingSettingsIn, BillingSettingsOut
 from assina.core.openapi import problem_responses
-from assina.deps import CallerDep
+from assina.tenants.deps import CallerDep
 
 router = APIRouter(prefix="/v1/billing-settings", tags=["billing settings"])
 

@@ -16,8 +16,8 @@ from assina.core.clock import Clock
 from assina.core.inputs import CalendarDate, UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
 from assina.events.service import snapshot
+from assina.tenants.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
 
 router = APIRouter(prefix="/v1/charges", tags=["charges"])
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing_settings.schemas import BillingRules
 from assina.billing_settings.service import billing_rules
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeCreate, ChargeItemIn, ChargeOut, ChargeUpdate, stored_line
-from assina.contracts.models import PaymentMethod
+from assina.contracts.models import Contract, PaymentMethod
 from assina.core.clock import Clock
 from assina.core.errors import conflict, invalid, not_found
 from assina.core.ids import new_id
@@ -347,6 +347,34 @@ async def list_charges(
     if filters.created_lt is not None:
         statement = statement.where(Charge.created_at < filters.created_lt)
     return await fetch_page(session, statement, Charge.id, page)
+
+
+# A first charge the trial's e-mail may mention: one still to pay, or paid ahead.
+FIRST_CHARGE_STATUSES = (ChargeStatus.OPEN.value, ChargeStatus.SETTLED.value)
+
+
+async def first_paid_charges(
+    session: AsyncSession, tenant_id: str, contracts: Sequence[Contract]
+) -> dict[str, Charge]:
+    """The charge already issued (open or settled) for the first paid period of each contract
+    with a trial that has one, by contract id: the period starting on `trial_end`. One query."""
+    trialing = [contract.id for contract in contracts if contract.trial_end is not None]
+    if not trialing:
+        return {}
+    charges = await session.scalars(
+        select(Charge)
+        .join(
+            Contract,
+            and_(Contract.tenant_id == Charge.tenant_id, Contract.id == Charge.contract_id),
+        )
+        .where(
+            Charge.tenant_id == tenant_id,
+            Charge.contract_id.in_(trialing),
+            Charge.period_start == Contract.trial_end,
+            or_(*(Charge.status == status for status in FIRST_CHARGE_STATUSES)),
+        )
+    )
+    return {charge.contract_id: charge for charge in charges if charge.contract_id}
 
 
 # --- changing an open charge -------------------------------------------------------------------

@@ -22,8 +22,8 @@ from assina.contracts.schemas import (
 from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
 from assina.events.service import snapshot
+from assina.tenants.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 

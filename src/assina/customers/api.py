@@ -14,8 +14,8 @@ from assina.core.pagination import Page, PageQuery
 from assina.customers import service
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate
-from assina.deps import CallerDep, IdempotentCallerDep
 from assina.events.service import snapshot
+from assina.tenants.deps import CallerDep, IdempotentCallerDep
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 

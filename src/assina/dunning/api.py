@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from assina.core.openapi import problem_responses
-from assina.deps import CallerDep
 from assina.dunning import policy
 from assina.dunning.schemas import DunningPolicyIn, DunningPolicyOut
+from assina.tenants.deps import CallerDep
 
 router = APIRouter(prefix="/v1/dunning-policy", tags=["dunning"])
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, Subquery, and_, or_, select, union
+from sqlalchemy import Select, Subquery, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge, ChargeStatus
@@ -32,9 +32,6 @@ LIVE_CONTRACT_STATUSES = (
     ContractStatus.ACTIVE.value,
     ContractStatus.SUSPENDED.value,
 )
-
-# A first charge the trial's e-mail may mention: one still to pay, or paid ahead.
-FIRST_CHARGE_STATUSES = (ChargeStatus.OPEN.value, ChargeStatus.SETTLED.value)
 
 
 def notice_horizon(day: date, policy: DunningPolicy) -> date:
@@ -163,27 +160,3 @@ async def load_files(
         CustomerFile(customer, charges[customer.id], contracts[customer.id], time_zone or "UTC")
         for customer in customers
     ]
-
-
-async def first_paid_charges(
-    session: AsyncSession, tenant_id: str, contracts: Sequence[Contract]
-) -> dict[str, Charge]:
-    """The charge already issued (open or settled) for the first paid period of each contract
-    with a trial that has one, by contract id: the period starting on `trial_end`. One query."""
-    trialing = [contract.id for contract in contracts if contract.trial_end is not None]
-    if not trialing:
-        return {}
-    charges = await session.scalars(
-        select(Charge)
-        .join(
-            Contract,
-            and_(Contract.tenant_id == Charge.tenant_id, Contract.id == Charge.contract_id),
-        )
-        .where(
-            Charge.tenant_id == tenant_id,
-            Charge.contract_id.in_(trialing),
-            Charge.period_start == Contract.trial_end,
-            or_(*(Charge.status == status for status in FIRST_CHARGE_STATUSES)),
-        )
-    )
-    return {charge.contract_id: charge for charge in charges if charge.contract_id}

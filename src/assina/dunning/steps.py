@@ -20,12 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge
+from assina.charges.service import first_paid_charges
 from assina.contracts.lifecycle import cancel_contract_now, move_contract, resume_contract
 from assina.contracts.models import Contract, ContractStatus, StatusReason
 from assina.core.clock import Clock, local_date
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
-from assina.dunning.facts import CustomerFile, first_paid_charges, load_files
+from assina.dunning.facts import CustomerFile, load_files
 from assina.dunning.policy import dunning_policy
 from assina.events.catalog import EventType
 from assina.events.service import Change, emit_events

@@ -1,4 +1,4 @@
-"""HTTP for the event log and the event catalog."""
+"""HTTP for the event log (the catalog of event types: event_types/api.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from fastapi import APIRouter, Query
 from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep
 from assina.events import service
-from assina.events.catalog import CATALOG
-from assina.events.schemas import EventOut, EventTypeList, EventTypeOut
+from assina.events.schemas import EventOut
+from assina.tenants.deps import CallerDep
 
 router = APIRouter(tags=["events"])
 
@@ -56,27 +55,3 @@ async def get_event(event_id: str, caller: CallerDep) -> EventOut:
     the fields that changed."""
     async with caller.database.read() as session:
         return EventOut.of(await service.get_event(session, caller.tenant_id, event_id))
-
-
-@router.get(
-    "/v1/event-types",
-    response_model=EventTypeList,
-    response_model_by_alias=True,
-    responses=problem_responses(401),
-    summary="The event catalog: names, Portuguese labels and the JSON schema of `data`",
-)
-async def list_event_types(_caller: CallerDep) -> EventTypeList:
-    """Every event type assina raises: its name, Portuguese label, description and the
-    JSON Schema of its `data`. The same types are in this document's `webhooks` section."""
-    return EventTypeList(
-        data=[
-            EventTypeOut(
-                name=kind.name.value,
-                label=kind.label,
-                description=kind.description,
-                raised=kind.raised,
-                schema=kind.data_schema(),
-            )
-            for kind in CATALOG
-        ]
-    )

@@ -1,18 +1,12 @@
-"""The event catalog: the 26 seed events (names fixed by product.md §3) and our extras."""
+"""The event catalog: the 26 seed events (names fixed by product.md §3) and our extras, with
+their Portuguese labels. What each event's `data` looks like is published above the domains,
+in event_types/catalog.py: the domains' response schemas cannot be read from here, where every
+domain emits from."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-from pydantic import BaseModel
-
-from assina.charges.schemas import ChargeOut
-from assina.contracts.schemas import ContractOut, ContractReadjustedOut
-from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
-from assina.events import shapes
-from assina.products.schemas import ProductOut
 
 
 class EventType(StrEnum):
@@ -66,188 +60,152 @@ class EventKind:
     name: EventType
     label: str
     description: str
-    data_model: type[BaseModel]
 
     @property
     def raised(self) -> bool:
         return self.name not in NOT_RAISED_YET
 
-    def data_schema(self) -> dict[str, Any]:
-        return self.data_model.model_json_schema(mode="serialization")
-
-
-def _kind(type_: EventType, label: str, description: str, model: type[BaseModel]) -> EventKind:
-    return EventKind(type_, label, description, model)
-
 
 CATALOG: tuple[EventKind, ...] = (
-    _kind(
+    EventKind(
         EventType.CUSTOMER_CREATED,
         "Cliente novo",
         "Um cliente foi cadastrado.",
-        CustomerOut,
     ),
-    _kind(
+    EventKind(
         EventType.CUSTOMER_UPDATED,
         "Cliente atualizado",
         "Dados do cliente foram alterados.",
-        CustomerOut,
     ),
-    _kind(
+    EventKind(
         EventType.CUSTOMER_DEACTIVATED,
         "Cliente desativado",
         "O cliente foi desativado.",
-        CustomerOut,
     ),
-    _kind(
+    EventKind(
         EventType.CUSTOMER_REACTIVATED,
         "Cliente reativado",
         "O cliente foi reativado.",
-        CustomerOut,
     ),
-    _kind(
+    EventKind(
         EventType.CUSTOMER_STATUS_CHANGED,
         "Cliente status",
         "A situação do cliente mudou: adimplente, inadimplente ou suspenso.",
-        CustomerStatusChangedOut,
     ),
-    _kind(
+    EventKind(
         EventType.PRODUCT_CREATED,
         "Produto ou serviço novo",
         "Um produto ou serviço foi cadastrado.",
-        ProductOut,
     ),
-    _kind(
+    EventKind(
         EventType.PRODUCT_UPDATED,
         "Produto ou serviço atualizado",
         "Dados do produto ou serviço foram alterados.",
-        ProductOut,
     ),
-    _kind(
+    EventKind(
         EventType.PRODUCT_DEACTIVATED,
         "Produto ou serviço desativado",
         "O produto ou serviço foi desativado e não pode ser vendido.",
-        ProductOut,
     ),
-    _kind(
+    EventKind(
         EventType.PRODUCT_DELETED,
         "Produto ou serviço excluído",
         "O produto ou serviço foi excluído.",
-        ProductOut,
     ),
-    _kind(
+    EventKind(
         EventType.CONTRACT_CREATED,
         "Contrato novo",
         "Um contrato (assinatura) foi criado.",
-        ContractOut,
     ),
-    _kind(
+    EventKind(
         EventType.CONTRACT_UPDATED,
         "Contrato atualizado",
         "O contrato mudou: dados, fim do trial, suspensão ou retomada.",
-        ContractOut,
     ),
-    _kind(
+    EventKind(
         EventType.CONTRACT_DELETED,
         "Contrato excluído",
         "Um contrato sem cobranças foi excluído.",
-        ContractOut,
     ),
-    _kind(
+    EventKind(
         EventType.CONTRACT_CANCELLED,
         "Contrato cancelado",
         "O contrato foi cancelado.",
-        ContractOut,
     ),
-    _kind(
+    EventKind(
         EventType.CHARGE_CREATED,
         "Cobrança criada",
         "Uma cobrança foi gerada.",
-        ChargeOut,
     ),
-    _kind(
+    EventKind(
         EventType.CHARGE_UPDATED,
         "Cobrança atualizada",
         "Uma cobrança em aberto foi alterada.",
-        ChargeOut,
     ),
-    _kind(
+    EventKind(
         EventType.CHARGE_SETTLED,
         "Cobrança liquidada",
         "Uma cobrança foi paga.",
-        ChargeOut,
     ),
-    _kind(
+    EventKind(
         EventType.CHARGE_REVERSED,
         "Cobrança estornada",
         "Uma cobrança paga foi estornada.",
-        ChargeOut,
     ),
-    _kind(
+    EventKind(
         EventType.CHARGE_INVALIDATED,
         "Cobrança invalidada",
         "Uma cobrança em aberto foi invalidada.",
-        ChargeOut,
     ),
-    _kind(
+    EventKind(
         EventType.CHARGE_REACTIVATED,
         "Cobrança reativada",
         "Uma cobrança invalidada voltou a ficar em aberto.",
-        ChargeOut,
     ),
-    _kind(
+    EventKind(
         EventType.CONTRACT_READJUSTED,
         "Mensalidade reajustada",
         "O valor do contrato foi reajustado por percentual ou índice.",
-        ContractReadjustedOut,
     ),
-    _kind(
+    EventKind(
         EventType.EXPENSE_SETTLED,
         "Despesa liquidada",
         "Uma despesa foi paga.",
-        shapes.ExpenseShape,
     ),
-    _kind(
+    EventKind(
         EventType.EXPENSE_REVERSED,
         "Despesa estornada",
         "O pagamento de uma despesa foi estornado.",
-        shapes.ExpenseShape,
     ),
-    _kind(
+    EventKind(
         EventType.EXPENSE_UPDATED,
         "Despesa alterada",
         "Dados de uma despesa foram alterados.",
-        shapes.ExpenseShape,
     ),
-    _kind(
+    EventKind(
         EventType.CARD_DECLINED,
         "Cartão de crédito negado",
         "Uma tentativa de cobrança no cartão foi negada pela operadora.",
-        shapes.CardDeclinedShape,
     ),
-    _kind(
+    EventKind(
         EventType.ORDER_STATUS_CHANGED,
         "Pedido status",
         "Um pedido mudou de situação.",
-        shapes.OrderShape,
     ),
-    _kind(
+    EventKind(
         EventType.FISCAL_INVOICE_ISSUED,
         "Nota fiscal convertida",
         "Uma cobrança liquidada foi convertida em nota fiscal de serviço (NFS-e).",
-        shapes.FiscalInvoiceShape,
     ),
-    _kind(
+    EventKind(
         EventType.WEBHOOK_PING,
         "Teste de webhook",
         "Enviado a um único endpoint por POST /v1/webhook-endpoints/{id}/ping.",
-        shapes.PingShape,
     ),
-    _kind(
+    EventKind(
         EventType.ENDPOINT_DISABLED,
         "Endpoint desativado",
         "Um endpoint de webhook foi desativado: respondeu 410 ou falhou por 5 dias.",
-        shapes.EndpointDisabledShape,
     ),
 )
 

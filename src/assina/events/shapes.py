@@ -1,7 +1,7 @@
 """Shapes of `data` for the event types whose domains are not built yet (product.md §3).
 
 They fix what the catalog promises receivers today; each domain replaces its entry in
-`catalog.py` with its own response schema when it lands.
+`event_types/catalog.py` with its own response schema when it lands.
 """
 
 from __future__ import annotations

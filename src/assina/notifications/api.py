@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.inputs import UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 from assina.events.service import snapshot
 from assina.notifications import service
 from assina.notifications.models import EmailKind, EmailStatus
@@ -25,6 +24,7 @@ from assina.notifications.schemas import (
     TemplateIn,
     TemplateOut,
 )
+from assina.tenants.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 
 router = APIRouter(tags=["emails"])
 

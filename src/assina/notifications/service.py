@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from assina.charges.models import Charge
+from assina.charges.service import first_paid_charges
 from assina.config import Settings
 from assina.contracts.models import Contract
 from assina.core.clock import Clock
@@ -20,7 +21,6 @@ from assina.core.errors import FieldError, Problem, invalid, not_found
 from assina.core.pagination import PageParams, fetch_page
 from assina.customers.models import Customer
 from assina.db.upsert import insert_on_conflict
-from assina.dunning.facts import first_paid_charges
 from assina.notifications.budget import render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query
 
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep
 from assina.price_indexes import service
 from assina.price_indexes.models import PriceIndex
 from assina.price_indexes.schemas import (
@@ -16,6 +15,7 @@ from assina.price_indexes.schemas import (
     PriceIndexValueIn,
     PriceIndexValueOut,
 )
+from assina.tenants.deps import CallerDep
 
 router = APIRouter(prefix="/v1/price-indexes", tags=["price indexes"])
 

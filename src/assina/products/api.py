@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep, IdempotentCallerDep
 from assina.events.service import snapshot
 from assina.products import service
 from assina.products.models import BillingInterval, ProductStatus
 from assina.products.schemas import ProductCreate, ProductOut, ProductUpdate
+from assina.tenants.deps import CallerDep, IdempotentCallerDep
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
 

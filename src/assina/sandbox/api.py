@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from assina.core.openapi import problem_responses
-from assina.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 from assina.sandbox import service
 from assina.sandbox.schemas import ClockAdvanced, ClockAdvanceIn, ClockReading
+from assina.tenants.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 
 router = APIRouter(prefix="/v1/test-clock", tags=["sandbox"])
 

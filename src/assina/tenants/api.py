@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from assina.core.openapi import problem_responses
-from assina.deps import CallerDep, RuntimeDep
 from assina.tenants import service
+from assina.tenants.deps import CallerDep, RuntimeDep
 from assina.tenants.schemas import TenantOut, TenantUpdate
 
 router = APIRouter(prefix="/v1/tenant", tags=["tenant"])

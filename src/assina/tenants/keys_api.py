@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 from assina.tenants import keys
+from assina.tenants.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 from assina.tenants.schemas import ApiKeyIssued, ApiKeyOut
 from assina.tenants.service import add_api_key
 

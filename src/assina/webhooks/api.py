@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
-from assina.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 from assina.events.schemas import EventOut
 from assina.events.service import snapshot
+from assina.tenants.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 from assina.webhooks import repair, service
 from assina.webhooks.models import MessageStatus
 from assina.webhooks.schemas import (

@@ -11,6 +11,7 @@ from fastapi.openapi.models import Schema
 from pydantic import BaseModel, Field, create_model
 from pydantic.json_schema import models_json_schema
 
+from assina.event_types.catalog import data_model
 from assina.events.catalog import CATALOG, EventKind
 from assina.events.schemas import EventOut
 from assina.webhooks.signing import TOLERANCE_SECONDS
@@ -104,7 +105,7 @@ def payload_model(kind: EventKind) -> type[BaseModel]:
     fields: dict[str, Any] = {
         "type": (Literal[kind.name.value], Field(description="The event type.")),
         "label": (Literal[kind.label], Field(description="Its Portuguese label.")),
-        "data": (kind.data_model, Field(description="The object after the change.")),
+        "data": (data_model(kind.name), Field(description="The object after the change.")),
     }
     model: type[BaseModel] = create_model(
         f"{name}Payload",

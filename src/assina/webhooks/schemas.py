@@ -9,7 +9,7 @@ from assina.core.inputs import InputModel, UtcDatetime
 from assina.core.metadata import Metadata
 from assina.core.patching import reject_null
 from assina.core.secrets import SecretBox
-from assina.events.catalog import CATALOG
+from assina.events.catalog import EventType
 from assina.webhooks.headers import (
     HEADERS_SCHEMA,
     MAX_HEADERS,
@@ -35,7 +35,7 @@ from assina.webhooks.retries import (
 from assina.webhooks.ssrf import UnsafeTarget, parse_target
 
 ALL_EVENTS = "*"
-EVENT_NAMES = frozenset(kind.name.value for kind in CATALOG)
+EVENT_NAMES = frozenset(event_type.value for event_type in EventType)
 MAX_RATE_LIMIT = 10_000
 
 

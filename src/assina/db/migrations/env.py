@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from assina.db.database import create_engine
-from assina.db.registry import metadata
+from assina.registry import metadata
 
 config = context.config
 

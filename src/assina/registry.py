@@ -1,4 +1,6 @@
-"""Imports every domain's models so that `Base.metadata` knows all tables (for Alembic)."""
+"""Imports every domain's models so that `Base.metadata` knows all tables (for Alembic and the
+tests). It imports from every floor, so it stands at the top (pyproject.toml's layers contract),
+not in `db/`: only the migrations' environment script and the tests read it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""What every request needs: the runtime (database, clock, secrets) and the calling tenant."""
+"""What every request needs: the runtime (database, clock, secrets) and the calling tenant.
+
+It lives in tenants/ because it admits a request by its tenant's API key (auth.py): every
+router, the tenants' own included, takes its caller from here, and tenants/ imports nothing
+above it (pyproject.toml's layers contract)."""
 
 from __future__ import annotations
 
