@@ -38,7 +38,7 @@ logger = logging.getLogger("assina.calendar")
 ADJUSTMENT_DESCRIPTION = "Ajuste proporcional"
 # A contract years behind (a pass after a long outage) is caught up a bounded step at a time.
 MAX_CHARGES_PER_STEP = 400
-CHARGED_STATUSES = (ContractStatus.ACTIVE.value, ContractStatus.TRIALING.value)
+CHARGED_STATUSES = (ContractStatus.ACTIVE, ContractStatus.TRIALING)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assina.db.base import Base, id_column
+from assina.db.base import Base, EnumText, id_column
 
 
 class ChargeStatus(StrEnum):
@@ -48,7 +48,7 @@ class Charge(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     due_date: Mapped[date]
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ChargeStatus] = mapped_column(EnumText(ChargeStatus, 16))
     payment_method: Mapped[str] = mapped_column(String(8))
     settled_at: Mapped[datetime | None]
     settled_amount: Mapped[int | None] = mapped_column(BigInteger)

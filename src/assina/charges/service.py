@@ -132,14 +132,14 @@ async def issue_charges(
 
 # How a charge of 0 (a credit covered it) is recorded as settled when it is issued.
 ZERO_SETTLEMENT_METHOD = "credit"
-_WAS_OPEN = {"status": ChargeStatus.OPEN.value}
+_WAS_OPEN = {"status": ChargeStatus.OPEN}
 
 
 def settled_at_issue(now: datetime) -> dict[str, Any]:
     """The columns of a charge of 0 settled as it is issued: nothing to pay, so nothing to
     remind or dun. No receipt either: nothing was received."""
     return {
-        "status": ChargeStatus.SETTLED.value,
+        "status": ChargeStatus.SETTLED,
         "settled_at": now,
         "settled_amount": 0,
         "settlement_method": ZERO_SETTLEMENT_METHOD,
@@ -180,7 +180,7 @@ def charge_row(
         "amount": amount,
         "currency": draft.currency,
         "due_date": draft.due_date,
-        "status": ChargeStatus.OPEN.value,
+        "status": ChargeStatus.OPEN,
         "payment_method": PaymentMethod(draft.payment_method).value,
         "settled_at": None,
         "settled_amount": None,
@@ -337,7 +337,7 @@ async def list_charges(
     if filters.contract_id is not None:
         statement = statement.where(Charge.contract_id == filters.contract_id)
     if filters.status is not None:
-        statement = statement.where(Charge.status == filters.status.value)
+        statement = statement.where(Charge.status == filters.status)
     if filters.due_gte is not None:
         statement = statement.where(Charge.due_date >= filters.due_gte)
     if filters.due_lt is not None:

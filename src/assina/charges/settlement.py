@@ -153,7 +153,7 @@ async def _late_fees(
 
 async def _moved(session: AsyncSession, clock: Clock, charge: Charge, move: Move) -> Charge:
     previous = {"status": charge.status}
-    charge.status = move.target.value
+    charge.status = move.target
     charge.updated_at = clock.now()
     await emit_event(
         session,

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assina.db.base import Base, id_column
+from assina.db.base import Base, EnumText, id_column
 
 
 class ContractStatus(StrEnum):
@@ -63,7 +63,7 @@ class Contract(Base):
     items: Mapped[list[dict[str, Any]]]
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ContractStatus] = mapped_column(EnumText(ContractStatus, 16))
     interval: Mapped[str] = mapped_column(String(8))
     interval_count: Mapped[int]
     billing_day: Mapped[int]

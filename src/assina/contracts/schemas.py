@@ -213,7 +213,7 @@ class ContractOut(BaseModel):
             items=[ContractItemOut.model_validate(item) for item in contract.items],
             amount=contract.amount,
             currency=contract.currency,
-            status=ContractStatus(contract.status),
+            status=contract.status,
             start_date=contract.start_date,
             trial_end=contract.trial_end,
             billing_day=contract.billing_day,

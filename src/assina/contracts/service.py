@@ -188,7 +188,7 @@ async def list_contracts(
     if filters.customer_id is not None:
         statement = statement.where(Contract.customer_id == filters.customer_id)
     if filters.status is not None:
-        statement = statement.where(Contract.status == filters.status.value)
+        statement = statement.where(Contract.status == filters.status)
     if filters.created_gte is not None:
         statement = statement.where(Contract.created_at >= filters.created_gte)
     if filters.created_lt is not None:

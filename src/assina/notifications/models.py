@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assina.db.base import Base, id_column
+from assina.db.base import Base, EnumText, id_column
 
 
 class EmailKind(StrEnum):
@@ -34,7 +34,7 @@ class EmailStatus(StrEnum):
 
 
 # What the sender may still send (the partial index below holds only these rows).
-SENDABLE = (EmailStatus.PENDING.value, EmailStatus.NOT_CONFIGURED.value)
+SENDABLE = (EmailStatus.PENDING, EmailStatus.NOT_CONFIGURED)
 SENDABLE_PREDICATE = "status IN ('pending', 'not_configured')"
 
 
@@ -105,7 +105,7 @@ class Email(Base):
     subject: Mapped[str] = mapped_column(Text)
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[EmailStatus] = mapped_column(EnumText(EmailStatus, 16))
     attempt_count: Mapped[int]
     next_attempt_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]

@@ -143,7 +143,7 @@ class EmailOut(BaseModel):
             "kind": EmailKind(email.kind),
             "to": email.to_address,
             "subject": email.subject,
-            "status": EmailStatus(email.status),
+            "status": email.status,
             "attempt_count": email.attempt_count,
             "next_attempt_at": email.next_attempt_at if waiting else None,
             "last_attempt_at": email.last_attempt_at,

@@ -330,7 +330,7 @@ async def list_emails(
     if filters.kind is not None:
         statement = statement.where(Email.kind == filters.kind.value)
     if filters.status is not None:
-        statement = statement.where(Email.status == filters.status.value)
+        statement = statement.where(Email.status == filters.status)
     if filters.created_gte is not None:
         statement = statement.where(Email.created_at >= filters.created_gte)
     if filters.created_lt is not None:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from assina.charges.models import Charge
-from assina.contracts.models import Contract
+from assina.charges.models import Charge, ChargeStatus
+from assina.contracts.models import Contract, ContractStatus
 from assina.core.clock import local_date
 from assina.customers.models import Customer
 from assina.notifications.formatting import (
@@ -267,7 +267,7 @@ def sample_charge(customer_id: str, today: date) -> Charge:
         amount=131456,
         currency="BRL",
         due_date=today + timedelta(days=10),
-        status="open",
+        status=ChargeStatus.OPEN,
         payment_method="pix",
         settled_at=None,
         settled_amount=None,
@@ -292,7 +292,7 @@ def sample_contract(customer_id: str, today: date) -> Contract:
         items=[{"product_id": "prd_SAMPLE", "description": "Plano Essencial", "quantity": 1}],
         amount=9990,
         currency="BRL",
-        status="trialing",
+        status=ContractStatus.TRIALING,
         interval="month",
         interval_count=1,
         start_date=today - timedelta(days=27),
@@ -314,7 +314,7 @@ def sample_first_charge(contract: Contract) -> Charge:
 
 def sample_settled(charge: Charge, now: datetime) -> Charge:
     """A receipt's sample: the sample charge, paid today."""
-    charge.status = "settled"
+    charge.status = ChargeStatus.SETTLED
     charge.settled_at = now.astimezone(UTC)
     charge.settled_amount = charge.amount
     return charge
@@ -337,9 +337,9 @@ def sample_objects(
     else:
         contract = sample_contract(customer.id, today)
         if kind == EmailKind.SUSPENSION:
-            contract.status = "suspended"
+            contract.status = ContractStatus.SUSPENDED
         elif kind == EmailKind.CANCELLATION:
-            contract.status = "cancelled"
+            contract.status = ContractStatus.CANCELLED
             contract.cancel_reason = "Pedido do cliente"
         elif kind == EmailKind.TRIAL_ENDING:
             charge = sample_first_charge(contract)

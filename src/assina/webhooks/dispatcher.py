@@ -453,7 +453,7 @@ def _live_endpoint() -> ColumnElement[bool]:
 
 def _due_message(now: BindParameter[datetime]) -> tuple[ColumnElement[bool], ...]:
     return (
-        WebhookMessage.status == MessageStatus.PENDING.value,
+        WebhookMessage.status == MessageStatus.PENDING,
         WebhookMessage.next_attempt_at <= now,
         WEBHOOK_OUTBOX.lease_free(now),
         ~_waits_for_an_earlier_message(),
@@ -470,7 +470,7 @@ def _waits_for_an_earlier_message() -> ColumnElement[bool]:
         exists().where(
             earlier.endpoint_id == WebhookMessage.endpoint_id,
             earlier.customer_id == WebhookMessage.customer_id,
-            earlier.status == MessageStatus.PENDING.value,
+            earlier.status == MessageStatus.PENDING,
             earlier.id < WebhookMessage.id,
         ),
     )

@@ -63,7 +63,7 @@ def message_rows(
             "event_id": event["id"],
             "event_type": event["type"],
             "customer_id": event["customer_id"],
-            "status": MessageStatus.PENDING.value,
+            "status": MessageStatus.PENDING,
             "attempt_count": 0,
             "next_attempt_at": due_at,
             "locked_until": None,

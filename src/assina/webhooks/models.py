@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assina.db.base import Base, id_column
+from assina.db.base import Base, EnumText, id_column
 
 
 class EndpointFormat(StrEnum):
@@ -99,7 +99,7 @@ class WebhookMessage(Base):
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"), nullable=False)
     event_type: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[MessageStatus] = mapped_column(EnumText(MessageStatus, 16))
     attempt_count: Mapped[int]
     next_attempt_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]

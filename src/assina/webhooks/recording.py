@@ -26,9 +26,9 @@ ATTEMPTS: Table = WebhookAttempt.__table__  # type: ignore[assignment]
 
 WEBHOOK_OUTBOX = Outbox(
     MESSAGES,
-    pending=(MessageStatus.PENDING.value,),
-    delivered=MessageStatus.DELIVERED.value,
-    failed=MessageStatus.FAILED.value,
+    pending=(MessageStatus.PENDING,),
+    delivered=MessageStatus.DELIVERED,
+    failed=MessageStatus.FAILED,
     delivered_at="delivered_at",
 )
 

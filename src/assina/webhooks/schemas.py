@@ -223,7 +223,7 @@ class MessageOut(BaseModel):
             endpoint_id=message.endpoint_id,
             event_id=message.event_id,
             event_type=message.event_type,
-            status=MessageStatus(message.status),
+            status=message.status,
             attempt_count=message.attempt_count,
             next_attempt_at=message.next_attempt_at if pending else None,
             last_attempt_at=message.last_attempt_at,

@@ -237,7 +237,7 @@ async def list_messages(
         WebhookMessage.tenant_id == tenant_id, WebhookMessage.endpoint_id == endpoint_id
     )
     if filters.status is not None:
-        statement = statement.where(WebhookMessage.status == filters.status.value)
+        statement = statement.where(WebhookMessage.status == filters.status)
     if filters.event_type is not None:
         statement = statement.where(WebhookMessage.event_type == filters.event_type)
     return await fetch_page(session, statement, WebhookMessage.id, page)
