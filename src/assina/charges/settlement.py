@@ -86,7 +86,7 @@ async def settle_charge(
     charge.settled_amount = (
         params.amount if params.amount is not None else charge.amount + fees.total
     )
-    charge.settlement_method = params.method.value if params.method else charge.payment_method
+    charge.settlement_method = (params.method or charge.payment_method).value
     return await _moved(session, clock, charge, SETTLE)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -73,7 +73,7 @@ class Contract(Base):
     next_period: Mapped[int]
     # Stub days before the anchor, charged once at the prorated amount (0 when none).
     stub_amount: Mapped[int] = mapped_column(BigInteger)
-    payment_method: Mapped[str] = mapped_column(String(8))
+    payment_method: Mapped[PaymentMethod] = mapped_column(EnumText(PaymentMethod, 8))
     # Signed proration from mid-period changes, added to the next charge as its own line.
     pending_adjustment: Mapped[int] = mapped_column(BigInteger)
     readjustment_index: Mapped[str | None] = mapped_column(String(8))
@@ -90,3 +90,14 @@ class Contract(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
+
+
+class ScheduleRow(TypedDict):
+    """Where a contract stands in its schedule, with its id: a row of the billing calendar's
+    executemany UPDATE (calendar/charge_batch.py)."""
+
+    id: str
+    next_period: int
+    stub_amount: int
+    pending_adjustment: int
+    next_step_on: date | None

@@ -223,7 +223,7 @@ class ContractOut(BaseModel):
             pending_proration_amount=pending_proration(
                 state, contract.amount, contract.pending_adjustment
             ),
-            payment_method=PaymentMethod(contract.payment_method),
+            payment_method=contract.payment_method,
             readjustment_index=PriceIndex(contract.readjustment_index)
             if contract.readjustment_index
             else None,

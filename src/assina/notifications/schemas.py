@@ -140,7 +140,7 @@ class EmailOut(BaseModel):
             "customer_id": email.customer_id,
             "charge_id": email.charge_id,
             "contract_id": email.contract_id,
-            "kind": EmailKind(email.kind),
+            "kind": email.kind,
             "to": email.to_address,
             "subject": email.subject,
             "status": email.status,

@@ -465,7 +465,7 @@ def _waits_for_an_earlier_message() -> ColumnElement[bool]:
     customer is still pending there (not yet delivered, nor failed for good)."""
     earlier = aliased(WebhookMessage)
     return and_(
-        WebhookEndpoint.ordering == EndpointOrdering.PER_CUSTOMER.value,
+        WebhookEndpoint.ordering == EndpointOrdering.PER_CUSTOMER,
         WebhookMessage.customer_id.is_not(None),
         exists().where(
             earlier.endpoint_id == WebhookMessage.endpoint_id,
