@@ -35,7 +35,7 @@ from assina.calendar.contract_steps import (
     take_due_charges,
 )
 from assina.charges.service import ChargeDraft, issue_charges
-from assina.contracts.models import Contract
+from assina.contracts.models import Contract, ScheduleRow
 from assina.core.clock import Clock
 from assina.db.shapes import one_of
 
@@ -154,7 +154,7 @@ async def _save_schedules(session: AsyncSession, contracts: Sequence[Contract]) 
     stays, as in the per-contract step: issuing a charge does not change the contract."""
     if not contracts:
         return
-    rows = [
+    rows: list[ScheduleRow] = [
         {
             "id": contract.id,
             "next_period": contract.next_period,

@@ -5,6 +5,7 @@ contract stands in its schedule is contracts/schedule.py's."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -12,6 +13,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing_settings.schemas import BillingRules
+from assina.charges.models import ChargeLine
+from assina.charges.schemas import stored_line
 from assina.charges.service import ChargeDraft, issue_charge
 from assina.contracts.changes import readjust_contract
 from assina.contracts.lifecycle import cancel_contract_now, move_contract
@@ -38,7 +41,7 @@ logger = logging.getLogger("assina.calendar")
 ADJUSTMENT_DESCRIPTION = "Ajuste proporcional"
 # A contract years behind (a pass after a long outage) is caught up a bounded step at a time.
 MAX_CHARGES_PER_STEP = 400
-CHARGED_STATUSES = (ContractStatus.ACTIVE.value, ContractStatus.TRIALING.value)
+CHARGED_STATUSES = (ContractStatus.ACTIVE, ContractStatus.TRIALING)
 
 
 @dataclass
@@ -244,6 +247,7 @@ def _draft(contract: Contract, state: ScheduleState, due: date) -> ChargeDraft:
     """The next charge: the stub's prorated line or the contract's items, plus the pending
     proration. A credit larger than the charge is used up to its amount (the charge is 0)
     and the rest waits for the next charge."""
+    items: list[Mapping[str, Any]]
     if stub_pending(state):
         period = _stub(state)
         items = [_stub_line(contract, period)]
@@ -266,7 +270,7 @@ def _draft(contract: Contract, state: ScheduleState, due: date) -> ChargeDraft:
     )
 
 
-def _total(items: list[dict[str, Any]]) -> int:
+def _total(items: Sequence[Mapping[str, Any]]) -> int:
     return sum(int(item["quantity"]) * int(item["amount"]) for item in items)
 
 
@@ -277,7 +281,7 @@ def _stub(state: ScheduleState) -> Period:
     return stub[0]
 
 
-def _stub_line(contract: Contract, period: Period) -> dict[str, Any]:
+def _stub_line(contract: Contract, period: Period) -> ChargeLine:
     return _line(f"Período proporcional {period_text(period)}", contract.stub_amount)
 
 
@@ -289,8 +293,8 @@ def period_text(period: Period) -> str:
     return f"{first} a {last}"
 
 
-def _line(description: str, amount: int) -> dict[str, Any]:
-    return {"product_id": None, "description": description, "quantity": 1, "amount": amount}
+def _line(description: str, amount: int) -> ChargeLine:
+    return stored_line(None, description, 1, amount)
 
 
 def _mark_charged(contract: Contract, state: ScheduleState) -> None:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assina.db.base import Base, id_column
+from assina.contracts.models import PaymentMethod
+from assina.db.base import Base, EnumText, JSONType, id_column
 
 
 class ChargeStatus(StrEnum):
@@ -15,6 +16,54 @@ class ChargeStatus(StrEnum):
     SETTLED = "settled"
     REVERSED = "reversed"
     INVALIDATED = "invalidated"
+
+
+class ChargeLine(TypedDict):
+    """A line as the `items` column keeps it (the JSON of ChargeLineOut): `amount` is the unit
+    amount, the line's total quantity * amount."""
+
+    product_id: str | None
+    description: str | None
+    quantity: int
+    amount: int
+
+
+class ChargeRow(TypedDict):
+    """A `charges` row by attribute name, as the billing calendar's batches insert it."""
+
+    id: str
+    tenant_id: str
+    number: int
+    customer_id: str
+    contract_id: str | None
+    period_start: date | None
+    period_end: date | None
+    items: list[ChargeLine]
+    amount: int
+    currency: str
+    due_date: date
+    status: ChargeStatus
+    payment_method: PaymentMethod
+    settled_at: datetime | None
+    settled_amount: int | None
+    settlement_method: str | None
+    fine_amount: int
+    interest_amount: int
+    pix_code: str | None
+    boleto_line: str | None
+    dunning_exempt: bool
+    metadata_: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SettledColumns(TypedDict):
+    """The columns a settlement sets (charges/service.py `settled_at_issue`)."""
+
+    status: ChargeStatus
+    settled_at: datetime
+    settled_amount: int
+    settlement_method: str
 
 
 class Charge(Base):
@@ -44,12 +93,12 @@ class Charge(Base):
     contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"))
     period_start: Mapped[date | None]
     period_end: Mapped[date | None]
-    items: Mapped[list[dict[str, Any]]]
+    items: Mapped[list[ChargeLine]] = mapped_column(JSONType)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     due_date: Mapped[date]
-    status: Mapped[str] = mapped_column(String(16))
-    payment_method: Mapped[str] = mapped_column(String(8))
+    status: Mapped[ChargeStatus] = mapped_column(EnumText(ChargeStatus, 16))
+    payment_method: Mapped[PaymentMethod] = mapped_column(EnumText(PaymentMethod, 8))
     settled_at: Mapped[datetime | None]
     settled_amount: Mapped[int | None] = mapped_column(BigInteger)
     settlement_method: Mapped[str | None] = mapped_column(String(16))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from assina.charges.models import Charge, ChargeStatus
+from assina.charges.models import Charge, ChargeLine, ChargeStatus
 from assina.contracts.models import PaymentMethod
 from assina.core.inputs import BILLING_YEARS, CalendarDate, InputModel, UtcDatetime, sent
 from assina.core.metadata import Metadata
@@ -182,8 +182,8 @@ class ChargeOut(BaseModel):
             amount=row["amount"],
             currency=row["currency"],
             due_date=row["due_date"],
-            status=ChargeStatus(row["status"]),
-            payment_method=PaymentMethod(row["payment_method"]),
+            status=row["status"],
+            payment_method=row["payment_method"],
             settled_at=row["settled_at"],
             settled_amount=row["settled_amount"],
             fine_amount=row["fine_amount"],
@@ -225,7 +225,7 @@ _SHOWN_COLUMNS = (
 
 def stored_line(
     product_id: str | None, description: str | None, quantity: int, amount: int
-) -> dict[str, Any]:
+) -> ChargeLine:
     """A line as the `items` column keeps it (the JSON of ChargeLineOut)."""
     return {
         "product_id": product_id,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing_settings.schemas import BillingRules
 from assina.billing_settings.service import billing_rules
-from assina.charges.models import Charge, ChargeStatus
+from assina.charges.models import Charge, ChargeLine, ChargeRow, ChargeStatus, SettledColumns
 from assina.charges.schemas import ChargeCreate, ChargeItemIn, ChargeOut, ChargeUpdate, stored_line
 from assina.contracts.models import Contract, PaymentMethod
 from assina.core.clock import Clock
@@ -48,11 +48,12 @@ PIX_TXID_PREFIX = "ASSINA"
 
 @dataclass(frozen=True)
 class ChargeDraft:
-    """Everything needed to issue a charge. `items` are dicts with `product_id` (or None),
-    `description`, `quantity` and `amount` (the unit amount, in minor units)."""
+    """Everything needed to issue a charge. `items` are lines with `product_id` (or None),
+    `description`, `quantity` and `amount` (the unit amount, in minor units): a contract's
+    stored items, or charge lines."""
 
     customer_id: str
-    items: list[dict[str, Any]]
+    items: Sequence[Mapping[str, Any]]
     due_date: date
     payment_method: PaymentMethod | str  # a PaymentMethod value
     currency: str
@@ -132,14 +133,14 @@ async def issue_charges(
 
 # How a charge of 0 (a credit covered it) is recorded as settled when it is issued.
 ZERO_SETTLEMENT_METHOD = "credit"
-_WAS_OPEN = {"status": ChargeStatus.OPEN.value}
+_WAS_OPEN = {"status": ChargeStatus.OPEN}
 
 
-def settled_at_issue(now: datetime) -> dict[str, Any]:
+def settled_at_issue(now: datetime) -> SettledColumns:
     """The columns of a charge of 0 settled as it is issued: nothing to pay, so nothing to
     remind or dun. No receipt either: nothing was received."""
     return {
-        "status": ChargeStatus.SETTLED.value,
+        "status": ChargeStatus.SETTLED,
         "settled_at": now,
         "settled_amount": 0,
         "settlement_method": ZERO_SETTLEMENT_METHOD,
@@ -163,7 +164,7 @@ async def _settle_at_issue(session: AsyncSession, clock: Clock, charge: Charge) 
 
 def charge_row(
     tenant_id: str, draft: ChargeDraft, number: int, rules: BillingRules, now: datetime
-) -> dict[str, Any]:
+) -> ChargeRow:
     """A new open charge's `charges` row, by attribute name: lines normalised, amount summed
     (422 outside 0 to MAX_AMOUNT), PIX code when the tenant has a receiver."""
     lines = [_normalised_line(item) for item in draft.items]
@@ -180,8 +181,8 @@ def charge_row(
         "amount": amount,
         "currency": draft.currency,
         "due_date": draft.due_date,
-        "status": ChargeStatus.OPEN.value,
-        "payment_method": PaymentMethod(draft.payment_method).value,
+        "status": ChargeStatus.OPEN,
+        "payment_method": PaymentMethod(draft.payment_method),
         "settled_at": None,
         "settled_amount": None,
         "settlement_method": None,
@@ -240,7 +241,7 @@ def pix_code_for(rules: BillingRules, number: int, amount: int, currency: str) -
 
 async def resolve_items(
     session: AsyncSession, tenant_id: str, items: Sequence[ChargeItemIn], currency: str
-) -> list[dict[str, Any]]:
+) -> list[ChargeLine]:
     """Lines as stored: a product's line takes the product's name and price unless given."""
     products = await _products_by_id(session, tenant_id, items)
     return [
@@ -251,7 +252,7 @@ async def resolve_items(
 
 def _resolved_line(
     index: int, item: ChargeItemIn, product: Product | None, currency: str
-) -> dict[str, Any]:
+) -> ChargeLine:
     if item.product_id is None:
         return stored_line(None, item.description, item.quantity, item.amount or 0)
     where = f"items.{index}"
@@ -285,7 +286,7 @@ async def _products_by_id(
     return {product.id: product for product in found}
 
 
-def _normalised_line(item: Mapping[str, Any]) -> dict[str, Any]:
+def _normalised_line(item: Mapping[str, Any]) -> ChargeLine:
     return stored_line(
         item.get("product_id"), item.get("description"), int(item["quantity"]), int(item["amount"])
     )
@@ -337,7 +338,7 @@ async def list_charges(
     if filters.contract_id is not None:
         statement = statement.where(Charge.contract_id == filters.contract_id)
     if filters.status is not None:
-        statement = statement.where(Charge.status == filters.status.value)
+        statement = statement.where(Charge.status == filters.status)
     if filters.due_gte is not None:
         statement = statement.where(Charge.due_date >= filters.due_gte)
     if filters.due_lt is not None:
@@ -350,7 +351,7 @@ async def list_charges(
 
 
 # A first charge the trial's e-mail may mention: one still to pay, or paid ahead.
-FIRST_CHARGE_STATUSES = (ChargeStatus.OPEN.value, ChargeStatus.SETTLED.value)
+FIRST_CHARGE_STATUSES = (ChargeStatus.OPEN, ChargeStatus.SETTLED)
 
 
 async def first_paid_charges(

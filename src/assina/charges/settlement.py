@@ -86,7 +86,7 @@ async def settle_charge(
     charge.settled_amount = (
         params.amount if params.amount is not None else charge.amount + fees.total
     )
-    charge.settlement_method = params.method.value if params.method else charge.payment_method
+    charge.settlement_method = (params.method or charge.payment_method).value
     return await _moved(session, clock, charge, SETTLE)
 
 
@@ -153,7 +153,7 @@ async def _late_fees(
 
 async def _moved(session: AsyncSession, clock: Clock, charge: Charge, move: Move) -> Charge:
     previous = {"status": charge.status}
-    charge.status = move.target.value
+    charge.status = move.target
     charge.updated_at = clock.now()
     await emit_event(
         session,

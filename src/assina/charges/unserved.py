@@ -27,7 +27,7 @@ async def invalidate_unserved_charges(
         .where(
             Charge.tenant_id == tenant_id,
             Charge.contract_id == contract_id,
-            Charge.status == ChargeStatus.OPEN.value,
+            Charge.status == ChargeStatus.OPEN,
             Charge.period_start >= ends_on,
         )
         .order_by(Charge.period_start)
@@ -35,8 +35,8 @@ async def invalidate_unserved_charges(
     )
     changes = []
     for charge in charges.all():
-        charge.status = ChargeStatus.INVALIDATED.value
+        charge.status = ChargeStatus.INVALIDATED
         charge.updated_at = now
-        was_open = {"status": ChargeStatus.OPEN.value}
+        was_open = {"status": ChargeStatus.OPEN}
         changes.append(Change(ChargeOut.of(charge), charge.customer_id, was_open))
     return changes

@@ -90,7 +90,7 @@ async def _end(
 ) -> Contract:
     today = await tenant_today(session, clock, contract.tenant_id)
     before = full_state(contract, today)
-    contract.status = ContractStatus.CANCELLED.value
+    contract.status = ContractStatus.CANCELLED
     contract.status_reason = status_reason.value
     contract.cancelled_at = clock.now()
     contract.cancel_reason = reason
@@ -143,9 +143,9 @@ async def move_contract(
     refuse_if_cancelled(contract)
     today = await tenant_today(session, clock, contract.tenant_id)
     before = full_state(contract, today)
-    if contract.status != status.value:
+    if contract.status != status:
         contract.status_reason = reason.value
-    contract.status = status.value
+    contract.status = status
     await emit_if_changed(session, clock, contract, before, today)
     return contract
 
@@ -164,7 +164,7 @@ async def resume_contract(
         )
     today = await tenant_today(session, clock, contract.tenant_id)
     before = full_state(contract, today)
-    contract.status = _status_on_resume(contract, today).value
+    contract.status = _status_on_resume(contract, today)
     contract.status_reason = reason
     state = ScheduleState.of(contract)
     contract.next_period, contract.stub_amount = skip_missed_charges(state, today)

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assina.db.base import Base, id_column
+from assina.db.base import Base, EnumText, id_column
 
 
 class ContractStatus(StrEnum):
@@ -63,7 +63,7 @@ class Contract(Base):
     items: Mapped[list[dict[str, Any]]]
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ContractStatus] = mapped_column(EnumText(ContractStatus, 16))
     interval: Mapped[str] = mapped_column(String(8))
     interval_count: Mapped[int]
     billing_day: Mapped[int]
@@ -73,7 +73,7 @@ class Contract(Base):
     next_period: Mapped[int]
     # Stub days before the anchor, charged once at the prorated amount (0 when none).
     stub_amount: Mapped[int] = mapped_column(BigInteger)
-    payment_method: Mapped[str] = mapped_column(String(8))
+    payment_method: Mapped[PaymentMethod] = mapped_column(EnumText(PaymentMethod, 8))
     # Signed proration from mid-period changes, added to the next charge as its own line.
     pending_adjustment: Mapped[int] = mapped_column(BigInteger)
     readjustment_index: Mapped[str | None] = mapped_column(String(8))
@@ -90,3 +90,14 @@ class Contract(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
+
+
+class ScheduleRow(TypedDict):
+    """Where a contract stands in its schedule, with its id: a row of the billing calendar's
+    executemany UPDATE (calendar/charge_batch.py)."""
+
+    id: str
+    next_period: int
+    stub_amount: int
+    pending_adjustment: int
+    next_step_on: date | None

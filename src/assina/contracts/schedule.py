@@ -70,7 +70,7 @@ class ScheduleState:
     @classmethod
     def of(cls, contract: Contract) -> ScheduleState:
         return cls(
-            status=ContractStatus(contract.status),
+            status=contract.status,
             interval=Interval(contract.interval),
             interval_count=contract.interval_count,
             billing_day=contract.billing_day,

@@ -213,7 +213,7 @@ class ContractOut(BaseModel):
             items=[ContractItemOut.model_validate(item) for item in contract.items],
             amount=contract.amount,
             currency=contract.currency,
-            status=ContractStatus(contract.status),
+            status=contract.status,
             start_date=contract.start_date,
             trial_end=contract.trial_end,
             billing_day=contract.billing_day,
@@ -223,7 +223,7 @@ class ContractOut(BaseModel):
             pending_proration_amount=pending_proration(
                 state, contract.amount, contract.pending_adjustment
             ),
-            payment_method=PaymentMethod(contract.payment_method),
+            payment_method=contract.payment_method,
             readjustment_index=PriceIndex(contract.readjustment_index)
             if contract.readjustment_index
             else None,

@@ -102,13 +102,13 @@ async def create_contract(
         tenant_id=tenant_id,
         number=await next_value(session, tenant_id, Counter.CONTRACT_NUMBER),
         customer_id=params.customer_id,
-        status=(ContractStatus.TRIALING if trial_end else ContractStatus.ACTIVE).value,
+        status=ContractStatus.TRIALING if trial_end else ContractStatus.ACTIVE,
         start_date=start,
         trial_end=trial_end,
         billing_day=billing_day,
         anchor_date=first_billing_date(service_start, billing_day, interval),
         next_period=0,
-        payment_method=params.payment_method.value,
+        payment_method=params.payment_method,
         pending_adjustment=0,
         readjustment_index=params.readjustment_index.value if params.readjustment_index else None,
         last_readjusted_on=None,
@@ -188,7 +188,7 @@ async def list_contracts(
     if filters.customer_id is not None:
         statement = statement.where(Contract.customer_id == filters.customer_id)
     if filters.status is not None:
-        statement = statement.where(Contract.status == filters.status.value)
+        statement = statement.where(Contract.status == filters.status)
     if filters.created_gte is not None:
         statement = statement.where(Contract.created_at >= filters.created_gte)
     if filters.created_lt is not None:

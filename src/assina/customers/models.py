@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assina.db.base import Base, id_column
+from assina.db.base import Base, EnumText, id_column
 
 
 class CustomerStatus(StrEnum):
@@ -35,7 +35,7 @@ class Customer(Base):
     document: Mapped[str | None] = mapped_column(String(14))
     phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[dict[str, Any] | None]
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[CustomerStatus] = mapped_column(EnumText(CustomerStatus, 16))
     # Left alone by the dunning policy (Superlógica's "ignorar bloqueio automático").
     dunning_exempt: Mapped[bool] = mapped_column(default=False, server_default=false())
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata")

@@ -140,7 +140,7 @@ class CustomerOut(BaseModel):
             phone=customer.phone,
             # As stored: an address saved before a rule changed must still read.
             address=Address.model_construct(**customer.address) if customer.address else None,
-            status=CustomerStatus(customer.status),
+            status=customer.status,
             dunning_exempt=customer.dunning_exempt,
             metadata=customer.metadata_,
             created_at=customer.created_at,

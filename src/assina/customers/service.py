@@ -36,7 +36,7 @@ async def create_customer(
         document=params.document,
         phone=params.phone,
         address=params.address.model_dump(mode="json") if params.address else None,
-        status=CustomerStatus.ACTIVE.value,
+        status=CustomerStatus.ACTIVE,
         dunning_exempt=params.dunning_exempt,
         metadata_=params.metadata,
         created_at=now,
@@ -92,7 +92,7 @@ async def list_customers(
 ) -> tuple[Sequence[Customer], bool]:
     statement = select(Customer).where(Customer.tenant_id == tenant_id)
     if filters.status is not None:
-        statement = statement.where(Customer.status == filters.status.value)
+        statement = statement.where(Customer.status == filters.status)
     if filters.email is not None:
         statement = statement.where(Customer.email == stored_email(filters.email))
     if filters.document:
@@ -171,7 +171,7 @@ async def _move_customer(
     event_type: EventType,
 ) -> Customer:
     previous = {"status": customer.status}
-    customer.status = status.value
+    customer.status = status
     customer.updated_at = clock.now()
     await emit_event(
         session,

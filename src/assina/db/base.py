@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, MetaData, String
 from sqlalchemy.dialects.postgresql import JSONB
@@ -68,6 +69,36 @@ class Percent(TypeDecorator[Decimal]):
         if value is None:
             return None
         return Decimal(value) / self.SCALE
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A StrEnum stored as its value in a plain String column: the text is the same as a
+    `String(n)` column holding `.value` (SQLAlchemy's own `Enum` type would store member
+    names, and a CHECK or a native type), and rows come back as members.
+
+    A member or its value binds the same way, so Core inserts of dict rows and comparisons
+    with either work; anything else is refused.
+    """
+
+    impl = String()
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        if value is None:
+            return None
+        return self.enum(value)
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")

@@ -28,9 +28,9 @@ from assina.rules.dunning import (
 from assina.tenants.models import Tenant
 
 LIVE_CONTRACT_STATUSES = (
-    ContractStatus.TRIALING.value,
-    ContractStatus.ACTIVE.value,
-    ContractStatus.SUSPENDED.value,
+    ContractStatus.TRIALING,
+    ContractStatus.ACTIVE,
+    ContractStatus.SUSPENDED,
 )
 
 
@@ -48,7 +48,7 @@ def candidates_query(
     charged = select(Charge.customer_id.label("customer_id")).where(
         Charge.tenant_id == tenant_id,
         Charge.customer_id > after,
-        Charge.status == ChargeStatus.OPEN.value,
+        Charge.status == ChargeStatus.OPEN,
         Charge.due_date <= notice_horizon(day, policy),
     )
     # One part per status, each an equality on (tenant_id, status, id): with `status IN`,
@@ -57,12 +57,12 @@ def candidates_query(
         select(Customer.id.label("customer_id")).where(
             Customer.tenant_id == tenant_id, Customer.status == status, Customer.id > after
         )
-        for status in (CustomerStatus.DELINQUENT.value, CustomerStatus.SUSPENDED.value)
+        for status in (CustomerStatus.DELINQUENT, CustomerStatus.SUSPENDED)
     ]
     trials = select(Contract.customer_id.label("customer_id")).where(
         Contract.tenant_id == tenant_id,
         Contract.customer_id > after,
-        Contract.status == ContractStatus.TRIALING.value,
+        Contract.status == ContractStatus.TRIALING,
         Contract.deleted_at.is_(None),
         Contract.trial_end >= day,
         Contract.trial_end <= day + timedelta(days=TRIAL_ENDING_NOTICE_DAYS),
@@ -110,7 +110,7 @@ class CustomerFile:
         )
         status = self.customer.status
         if self.customer.dunning_exempt:
-            status = CustomerStatus.INACTIVE.value  # left alone like an inactive customer
+            status = CustomerStatus.INACTIVE  # left alone like an inactive customer
         return CustomerFacts(self.customer.id, status, overdue, contracts)
 
 
@@ -137,7 +137,7 @@ async def load_files(
         .where(
             Charge.tenant_id == tenant_id,
             Charge.customer_id.in_(customer_ids),
-            Charge.status == ChargeStatus.OPEN.value,
+            Charge.status == ChargeStatus.OPEN,
             Charge.due_date <= notice_horizon(day, policy),
         )
         .order_by(Charge.due_date, Charge.id)

@@ -69,7 +69,7 @@ def changed_candidates_query(
     since = local_instant(day - timedelta(days=1), time_zone)
     charges = select(Charge.customer_id.label("customer_id")).where(
         Charge.tenant_id == tenant_id,
-        Charge.status == ChargeStatus.OPEN.value,
+        Charge.status == ChargeStatus.OPEN,
         Charge.customer_id > after,
         or_(Charge.due_date.in_(due_dates), Charge.updated_at >= since, *issued_on),
     )
@@ -79,7 +79,7 @@ def changed_candidates_query(
         or_(
             Contract.updated_at >= since,
             and_(
-                Contract.status == ContractStatus.TRIALING.value,
+                Contract.status == ContractStatus.TRIALING,
                 Contract.trial_end >= day,
                 Contract.trial_end <= day + timedelta(days=TRIAL_ENDING_NOTICE_DAYS),
             ),

@@ -166,7 +166,7 @@ async def _move_customers(
             continue
         customer = file.customer
         before = customer.status
-        customer.status = plan.customer_status
+        customer.status = CustomerStatus(plan.customer_status)
         customer.updated_at = now
         shown = CustomerOut.of(customer).model_dump()
         data = CustomerStatusChangedOut(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TypedDict
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assina.db.base import Base, id_column
+from assina.db.base import Base, EnumText, id_column
 
 
 class EmailKind(StrEnum):
@@ -34,7 +35,7 @@ class EmailStatus(StrEnum):
 
 
 # What the sender may still send (the partial index below holds only these rows).
-SENDABLE = (EmailStatus.PENDING.value, EmailStatus.NOT_CONFIGURED.value)
+SENDABLE = (EmailStatus.PENDING, EmailStatus.NOT_CONFIGURED)
 SENDABLE_PREDICATE = "status IN ('pending', 'not_configured')"
 
 
@@ -49,7 +50,7 @@ class EmailTemplate(Base):
     __tablename__ = "email_templates"
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[EmailKind] = mapped_column(EnumText(EmailKind, 32), primary_key=True)
     subject: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
@@ -97,7 +98,7 @@ class Email(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
     charge_id: Mapped[str | None] = mapped_column(ForeignKey("charges.id"))
     contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[EmailKind] = mapped_column(EnumText(EmailKind, 32))
     notice_key: Mapped[str | None] = mapped_column(String(200))
     to_address: Mapped[str | None] = mapped_column(String(320))
     from_name: Mapped[str | None] = mapped_column(String(100))
@@ -105,7 +106,7 @@ class Email(Base):
     subject: Mapped[str] = mapped_column(Text)
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[EmailStatus] = mapped_column(EnumText(EmailStatus, 16))
     attempt_count: Mapped[int]
     next_attempt_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
@@ -113,3 +114,29 @@ class Email(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class EmailRow(TypedDict):
+    """An `emails` row by attribute name, as queueing renders it (notifications/outbox.py)."""
+
+    id: str
+    tenant_id: str
+    customer_id: str
+    charge_id: str | None
+    contract_id: str | None
+    kind: EmailKind
+    notice_key: str | None
+    to_address: str | None
+    from_name: str | None
+    reply_to: str | None
+    subject: str
+    text_body: str
+    html_body: str
+    status: EmailStatus
+    attempt_count: int
+    next_attempt_at: datetime
+    locked_until: datetime | None
+    last_attempt_at: datetime | None
+    last_error: str | None
+    sent_at: datetime | None
+    created_at: datetime

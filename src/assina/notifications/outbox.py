@@ -35,6 +35,7 @@ from assina.notifications.defaults import default_sources
 from assina.notifications.models import (
     Email,
     EmailKind,
+    EmailRow,
     EmailSettings,
     EmailStatus,
     EmailTemplate,
@@ -103,7 +104,7 @@ async def email_context(session: AsyncSession, tenant_id: str, kind: EmailKind) 
             .outerjoin(EmailSettings, EmailSettings.tenant_id == Tenant.id)
             .outerjoin(
                 EmailTemplate,
-                and_(EmailTemplate.tenant_id == Tenant.id, EmailTemplate.kind == kind.value),
+                and_(EmailTemplate.tenant_id == Tenant.id, EmailTemplate.kind == kind),
             )
             .where(Tenant.id == tenant_id)
         )
@@ -160,7 +161,7 @@ async def email_rows(
     context: EmailContext,
     now: datetime,
     due_at: datetime,
-) -> list[dict[str, Any]]:
+) -> list[EmailRow]:
     """The rendered `emails` rows of the notices, by attribute name: `pending`, or
     `no_recipient` when the customer has no e-mail address. Dated `now` (business time),
     due to be sent at `due_at` (real time: `Clock.real_now`). Rendered in a render thread."""
@@ -190,7 +191,7 @@ def _email_row(
     due_at: datetime,
     rendered: Rendered,
     note: str | None,
-) -> dict[str, Any]:
+) -> EmailRow:
     customer = notice.customer
     status = EmailStatus.PENDING if customer.email else EmailStatus.NO_RECIPIENT
     return {
@@ -199,7 +200,7 @@ def _email_row(
         "customer_id": customer.id,
         "charge_id": notice.charge.id if notice.charge is not None else None,
         "contract_id": notice.contract.id if notice.contract is not None else None,
-        "kind": kind.value,
+        "kind": kind,
         "notice_key": notice.notice_key,
         "to_address": customer.email,
         "from_name": context.from_name,
@@ -207,7 +208,7 @@ def _email_row(
         "subject": rendered.subject,
         "text_body": rendered.text,
         "html_body": rendered.html,
-        "status": status.value,
+        "status": status,
         "attempt_count": 0,
         "next_attempt_at": due_at,
         "locked_until": None,

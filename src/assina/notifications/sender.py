@@ -51,9 +51,9 @@ EMAILS: Table = Email.__table__  # type: ignore[assignment]
 EMAIL_OUTBOX = Outbox(
     EMAILS,
     # `not_configured` ones are sent by the first sender that runs with a URL.
-    pending=(EmailStatus.PENDING.value, EmailStatus.NOT_CONFIGURED.value),
-    delivered=EmailStatus.SENT.value,
-    failed=EmailStatus.FAILED.value,
+    pending=(EmailStatus.PENDING, EmailStatus.NOT_CONFIGURED),
+    delivered=EmailStatus.SENT,
+    failed=EmailStatus.FAILED,
     delivered_at="sent_at",
     last_error="last_error",
 )
@@ -137,8 +137,8 @@ class EmailSender:
         async with self.database.write() as session:
             await session.execute(
                 update(EMAILS)
-                .where(EMAILS.c.status == EmailStatus.PENDING.value)
-                .values(status=EmailStatus.NOT_CONFIGURED.value)
+                .where(EMAILS.c.status == EmailStatus.PENDING)
+                .values(status=EmailStatus.NOT_CONFIGURED)
             )
 
     async def _claim(self) -> list[Outgoing]:

@@ -104,7 +104,7 @@ async def list_templates(session: AsyncSession, tenant_id: str) -> list[Template
     }
     listed = []
     for kind in EmailKind:
-        row = saved.get(kind.value)
+        row = saved.get(kind)
         if row is None:
             listed.append(_template_out(kind, default_sources(kind, locale), False, None))
         else:
@@ -136,7 +136,7 @@ async def replace_template(
     table = cast(Table, EmailTemplate.__table__)
     await session.execute(
         insert_on_conflict(session, table)
-        .values(tenant_id=tenant_id, kind=kind.value, **values)
+        .values(tenant_id=tenant_id, kind=kind, **values)
         .on_conflict_do_update(index_elements=[table.c.tenant_id, table.c.kind], set_=values)
     )
     return _template_out(kind, sources, True, now)
@@ -146,7 +146,7 @@ async def restore_default(session: AsyncSession, tenant_id: str, kind: EmailKind
     """Forget the tenant's template for the kind: the default of its locale applies again."""
     await session.execute(
         delete(EmailTemplate).where(
-            EmailTemplate.tenant_id == tenant_id, EmailTemplate.kind == kind.value
+            EmailTemplate.tenant_id == tenant_id, EmailTemplate.kind == kind
         )
     )
     locale = await tenant_locale(session, tenant_id)
@@ -328,9 +328,9 @@ async def list_emails(
     if filters.customer_id is not None:
         statement = statement.where(Email.customer_id == filters.customer_id)
     if filters.kind is not None:
-        statement = statement.where(Email.kind == filters.kind.value)
+        statement = statement.where(Email.kind == filters.kind)
     if filters.status is not None:
-        statement = statement.where(Email.status == filters.status.value)
+        statement = statement.where(Email.status == filters.status)
     if filters.created_gte is not None:
         statement = statement.where(Email.created_at >= filters.created_gte)
     if filters.created_lt is not None:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from assina.charges.models import Charge
-from assina.contracts.models import Contract
+from assina.charges.models import Charge, ChargeStatus
+from assina.contracts.models import Contract, ContractStatus, PaymentMethod
 from assina.core.clock import local_date
 from assina.customers.models import Customer
 from assina.notifications.formatting import (
@@ -165,7 +165,7 @@ def charge_variables(charge: Charge, setting: Setting) -> Variables:
         "due_date": setting.day(charge.due_date),
         "description": ", ".join(str(line["description"]) for line in lines if line["description"]),
         "lines": lines,
-        "payment_method": charge.payment_method,
+        "payment_method": charge.payment_method.value,
         "pix_code": charge.pix_code or "",
         "boleto_line": charge.boleto_line or "",
         "settled_amount": setting.money(settled, currency),
@@ -185,7 +185,7 @@ def contract_variables(contract: Contract, setting: Setting) -> Variables:
         "recurrence": format_recurrence(contract.interval, contract.interval_count, setting.locale),
         "start_date": setting.day(contract.start_date),
         "trial_end": setting.day(contract.trial_end),
-        "status": contract.status,
+        "status": contract.status.value,
         "cancel_reason": contract.cancel_reason or "",
     }
 
@@ -261,14 +261,14 @@ def sample_charge(customer_id: str, today: date) -> Charge:
         customer_id=customer_id,
         contract_id=None,
         items=[
-            {"description": "Mensalidade", "quantity": 1, "amount": 119990},
-            {"description": "Material didático", "quantity": 2, "amount": 5733},
+            {"product_id": None, "description": "Mensalidade", "quantity": 1, "amount": 119990},
+            {"product_id": None, "description": "Material didático", "quantity": 2, "amount": 5733},
         ],
         amount=131456,
         currency="BRL",
         due_date=today + timedelta(days=10),
-        status="open",
-        payment_method="pix",
+        status=ChargeStatus.OPEN,
+        payment_method=PaymentMethod.PIX,
         settled_at=None,
         settled_amount=None,
         fine_amount=0,
@@ -292,7 +292,7 @@ def sample_contract(customer_id: str, today: date) -> Contract:
         items=[{"product_id": "prd_SAMPLE", "description": "Plano Essencial", "quantity": 1}],
         amount=9990,
         currency="BRL",
-        status="trialing",
+        status=ContractStatus.TRIALING,
         interval="month",
         interval_count=1,
         start_date=today - timedelta(days=27),
@@ -307,14 +307,21 @@ def sample_first_charge(contract: Contract) -> Charge:
     charge = sample_charge(contract.customer_id, due_date - timedelta(days=10))
     charge.number = 1235
     charge.contract_id = contract.id
-    charge.items = [{"description": "Plano Essencial", "quantity": 1, "amount": contract.amount}]
+    charge.items = [
+        {
+            "product_id": None,
+            "description": "Plano Essencial",
+            "quantity": 1,
+            "amount": contract.amount,
+        }
+    ]
     charge.amount = contract.amount
     return charge
 
 
 def sample_settled(charge: Charge, now: datetime) -> Charge:
     """A receipt's sample: the sample charge, paid today."""
-    charge.status = "settled"
+    charge.status = ChargeStatus.SETTLED
     charge.settled_at = now.astimezone(UTC)
     charge.settled_amount = charge.amount
     return charge
@@ -337,9 +344,9 @@ def sample_objects(
     else:
         contract = sample_contract(customer.id, today)
         if kind == EmailKind.SUSPENSION:
-            contract.status = "suspended"
+            contract.status = ContractStatus.SUSPENDED
         elif kind == EmailKind.CANCELLATION:
-            contract.status = "cancelled"
+            contract.status = ContractStatus.CANCELLED
             contract.cancel_reason = "Pedido do cliente"
         elif kind == EmailKind.TRIAL_ENDING:
             charge = sample_first_charge(contract)
@@ -361,7 +368,9 @@ def sparse_variables(kind: EmailKind, setting: Setting, now: datetime) -> Variab
     if kind not in CHARGE_KINDS:
         charge = None  # trial_ending: no first charge issued yet
     if charge is not None:
-        charge.items = [{"description": "", "quantity": 1, "amount": charge.amount}]
+        charge.items = [
+            {"product_id": None, "description": "", "quantity": 1, "amount": charge.amount}
+        ]
         charge.pix_code = None
         charge.due_date = today
         charge.settled_at = None

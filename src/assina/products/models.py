@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assina.db.base import Base, id_column
+from assina.db.base import Base, EnumText, id_column
 
 
 class ProductStatus(StrEnum):
@@ -40,7 +40,7 @@ class Product(Base):
     interval: Mapped[str] = mapped_column(String(8))
     interval_count: Mapped[int]
     trial_days: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ProductStatus] = mapped_column(EnumText(ProductStatus, 16))
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -79,7 +79,7 @@ class ProductOut(BaseModel):
             interval=BillingInterval(product.interval),
             interval_count=product.interval_count,
             trial_days=product.trial_days,
-            status=ProductStatus(product.status),
+            status=product.status,
             metadata=product.metadata_,
             created_at=product.created_at,
             updated_at=product.updated_at,

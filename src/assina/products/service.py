@@ -37,7 +37,7 @@ async def create_product(
         interval=params.interval.value,
         interval_count=params.interval_count,
         trial_days=params.trial_days,
-        status=ProductStatus.ACTIVE.value,
+        status=ProductStatus.ACTIVE,
         metadata_=params.metadata,
         created_at=now,
         updated_at=now,
@@ -75,7 +75,7 @@ async def list_products(
 ) -> tuple[Sequence[Product], bool]:
     statement = select(Product).where(Product.tenant_id == tenant_id, Product.deleted_at.is_(None))
     if filters.status is not None:
-        statement = statement.where(Product.status == filters.status.value)
+        statement = statement.where(Product.status == filters.status)
     if filters.interval is not None:
         statement = statement.where(Product.interval == filters.interval.value)
     if filters.created_gte is not None:
@@ -117,7 +117,7 @@ async def deactivate_product(
     if product.status == ProductStatus.INACTIVE:
         raise conflict(f"Product {product_id} is already inactive.", "invalid-transition")
     previous = {"status": product.status}
-    product.status = ProductStatus.INACTIVE.value
+    product.status = ProductStatus.INACTIVE
     product.updated_at = clock.now()
     await emit_event(
         session,
@@ -157,7 +157,7 @@ async def _used_by_live_contract(session: AsyncSession, tenant_id: str, product_
         select(Contract.items).where(
             Contract.tenant_id == tenant_id,
             Contract.deleted_at.is_(None),
-            Contract.status != ContractStatus.CANCELLED.value,
+            Contract.status != ContractStatus.CANCELLED,
         )
     )
     return any(item.get("product_id") == product_id for items in rows for item in items)

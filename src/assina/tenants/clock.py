@@ -66,9 +66,7 @@ async def calendar_tenants(
             statement = statement.where(Tenant.id == tenant_id)
         rows = (await session.execute(statement)).all()
     return [
-        CalendarTenant(
-            row.id, row.time_zone, TenantMode(row.mode), timedelta(microseconds=row.clock_offset_us)
-        )
+        CalendarTenant(row.id, row.time_zone, row.mode, timedelta(microseconds=row.clock_offset_us))
         for row in rows
     ]
 
@@ -84,7 +82,7 @@ async def calendar_tenant(session: AsyncSession, tenant_id: str) -> CalendarTena
     if row is None:
         return None
     return CalendarTenant(
-        row.id, row.time_zone, TenantMode(row.mode), timedelta(microseconds=row.clock_offset_us)
+        row.id, row.time_zone, row.mode, timedelta(microseconds=row.clock_offset_us)
     )
 
 
@@ -108,7 +106,7 @@ async def _take(database: Database, clock: Clock, tenant_id: str) -> ClockHold |
             update(Tenant)
             .where(
                 Tenant.id == tenant_id,
-                Tenant.mode == TenantMode.SANDBOX.value,
+                Tenant.mode == TenantMode.SANDBOX,
                 or_(Tenant.clock_advancing_until.is_(None), Tenant.clock_advancing_until <= now),
             )
             .values(clock_advancing_until=until)

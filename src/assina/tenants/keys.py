@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.clock import Clock
 from assina.core.errors import conflict, not_found
 from assina.core.pagination import PageParams, fetch_page
-from assina.tenants.models import ApiKey, Tenant, TenantMode
+from assina.tenants.models import ApiKey, Tenant
 from assina.tenants.service import TenantContext
 
 # `last_used_at` is exact to this much: a key in use is written at most once per interval.
@@ -40,7 +40,7 @@ async def authenticate(session: AsyncSession, key_hash: str) -> KeyOwner | None:
     if row is None:
         return None
     key_id, last_used_at, tenant_id, time_zone, mode = row
-    tenant = TenantContext(tenant_id=tenant_id, time_zone=time_zone, mode=TenantMode(mode))
+    tenant = TenantContext(tenant_id=tenant_id, time_zone=time_zone, mode=mode)
     return KeyOwner(key_id=key_id, last_used_at=last_used_at, tenant=tenant)
 
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assina.db.base import Base, id_column
+from assina.db.base import Base, EnumText, id_column
 
 DEFAULT_TIME_ZONE = "America/Sao_Paulo"
 
@@ -28,8 +28,8 @@ class Tenant(Base):
     validation_token_sealed: Mapped[str] = mapped_column(String(512))
     # Seconds between webhook retries; None for the default schedule (webhooks/retries.py).
     webhook_retry_schedule: Mapped[list[int] | None]
-    mode: Mapped[str] = mapped_column(
-        String(8), default=TenantMode.LIVE.value, server_default=text("'live'")
+    mode: Mapped[TenantMode] = mapped_column(
+        EnumText(TenantMode, 8), default=TenantMode.LIVE, server_default=text("'live'")
     )
     # A sandbox tenant's test clock: how far its business time runs ahead of real time, in
     # microseconds (only grows; always 0 for a live tenant).

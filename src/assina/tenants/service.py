@@ -53,7 +53,7 @@ async def create_tenant(
         name=name,
         time_zone=time_zone,
         validation_token_sealed=box.seal(validation_token),
-        mode=TenantMode.SANDBOX.value if sandbox else TenantMode.LIVE.value,
+        mode=TenantMode.SANDBOX if sandbox else TenantMode.LIVE,
         clock_offset_us=0,
         created_at=now,
         updated_at=now,

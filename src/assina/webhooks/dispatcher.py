@@ -453,7 +453,7 @@ def _live_endpoint() -> ColumnElement[bool]:
 
 def _due_message(now: BindParameter[datetime]) -> tuple[ColumnElement[bool], ...]:
     return (
-        WebhookMessage.status == MessageStatus.PENDING.value,
+        WebhookMessage.status == MessageStatus.PENDING,
         WebhookMessage.next_attempt_at <= now,
         WEBHOOK_OUTBOX.lease_free(now),
         ~_waits_for_an_earlier_message(),
@@ -465,12 +465,12 @@ def _waits_for_an_earlier_message() -> ColumnElement[bool]:
     customer is still pending there (not yet delivered, nor failed for good)."""
     earlier = aliased(WebhookMessage)
     return and_(
-        WebhookEndpoint.ordering == EndpointOrdering.PER_CUSTOMER.value,
+        WebhookEndpoint.ordering == EndpointOrdering.PER_CUSTOMER,
         WebhookMessage.customer_id.is_not(None),
         exists().where(
             earlier.endpoint_id == WebhookMessage.endpoint_id,
             earlier.customer_id == WebhookMessage.customer_id,
-            earlier.status == MessageStatus.PENDING.value,
+            earlier.status == MessageStatus.PENDING,
             earlier.id < WebhookMessage.id,
         ),
     )

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.ids import new_id
 from assina.db.database import NEW_MESSAGES
 from assina.db.shapes import insert_rows
-from assina.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessage
+from assina.webhooks.models import MessageRow, MessageStatus, WebhookEndpoint, WebhookMessage
 from assina.webhooks.schemas import ALL_EVENTS
 
 
@@ -51,7 +51,7 @@ async def enabled_endpoints(
 
 def message_rows(
     event: Mapping[str, Any], endpoint_ids: Sequence[str], due_at: datetime
-) -> list[dict[str, Any]]:
+) -> list[MessageRow]:
     """The messages of one event (an `events` row, by attribute name) for these endpoints,
     due at once: `due_at` is real time (`Clock.real_now`), which for a sandbox tenant is not
     the event's business time."""
@@ -63,7 +63,7 @@ def message_rows(
             "event_id": event["id"],
             "event_type": event["type"],
             "customer_id": event["customer_id"],
-            "status": MessageStatus.PENDING.value,
+            "status": MessageStatus.PENDING,
             "attempt_count": 0,
             "next_attempt_at": due_at,
             "locked_until": None,

@@ -57,7 +57,7 @@ class WebhookMetrics:
             self.latency.observe(outcome.latency_ms / 1000)
 
     async def refresh_backlog(self, session: AsyncSession, now: datetime) -> None:
-        pending = WebhookMessage.status == MessageStatus.PENDING.value
+        pending = WebhookMessage.status == MessageStatus.PENDING
         count, oldest = (
             await session.execute(
                 select(

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TypedDict
 
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assina.db.base import Base, id_column
+from assina.db.base import Base, EnumText, id_column
 
 
 class EndpointFormat(StrEnum):
@@ -38,11 +39,11 @@ class WebhookEndpoint(Base):
     description: Mapped[str | None] = mapped_column(String(500))
     event_types: Mapped[list[str]]
     enabled: Mapped[bool]
-    format: Mapped[str] = mapped_column(String(16))
+    format: Mapped[EndpointFormat] = mapped_column(EnumText(EndpointFormat, 16))
     # Custom header values often hold a partner's credentials: each value is sealed.
     headers_sealed: Mapped[dict[str, str]] = mapped_column("headers")
     rate_limit: Mapped[int | None]
-    ordering: Mapped[str] = mapped_column(String(16))
+    ordering: Mapped[EndpointOrdering] = mapped_column(EnumText(EndpointOrdering, 16))
     secret_sealed: Mapped[str] = mapped_column(String(512))
     # After a rotation the old secret keeps signing (a second signature) until this instant.
     previous_secret_sealed: Mapped[str | None] = mapped_column(String(512))
@@ -99,13 +100,32 @@ class WebhookMessage(Base):
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"), nullable=False)
     event_type: Mapped[str] = mapped_column(String(64))
     customer_id: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[MessageStatus] = mapped_column(EnumText(MessageStatus, 16))
     attempt_count: Mapped[int]
     next_attempt_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
     last_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class MessageRow(TypedDict):
+    """A `webhook_messages` row by attribute name, as the fan-out writes it
+    (webhooks/fanout.py)."""
+
+    id: str
+    tenant_id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    customer_id: str | None
+    status: MessageStatus
+    attempt_count: int
+    next_attempt_at: datetime
+    locked_until: datetime | None
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
 
 
 class WebhookAttempt(Base):
@@ -125,3 +145,18 @@ class WebhookAttempt(Base):
     latency_ms: Mapped[int]
     response_excerpt: Mapped[str | None] = mapped_column(String(4096))
     error: Mapped[str | None] = mapped_column(String(500))
+
+
+class AttemptRow(TypedDict):
+    """A `webhook_attempts` row by attribute name, as the dispatcher records a batch's tries
+    (webhooks/recording.py)."""
+
+    id: str
+    tenant_id: str
+    message_id: str
+    endpoint_id: str
+    attempted_at: datetime
+    status_code: int | None
+    latency_ms: int
+    response_excerpt: str | None
+    error: str | None

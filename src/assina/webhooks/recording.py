@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +15,7 @@ from assina.db.shapes import insert_rows
 from assina.relay.outbox import Outbox
 from assina.relay.outcomes import Attempted, Delivered, FailedForGood, RetryLater, Verdict
 from assina.relay.schedule import parse_retry_after
-from assina.webhooks.models import MessageStatus, WebhookAttempt, WebhookMessage
+from assina.webhooks.models import AttemptRow, MessageStatus, WebhookAttempt, WebhookMessage
 from assina.webhooks.retries import WEBHOOK_RETRIES
 from assina.webhooks.sender import Outcome
 
@@ -26,9 +25,9 @@ ATTEMPTS: Table = WebhookAttempt.__table__  # type: ignore[assignment]
 
 WEBHOOK_OUTBOX = Outbox(
     MESSAGES,
-    pending=(MessageStatus.PENDING.value,),
-    delivered=MessageStatus.DELIVERED.value,
-    failed=MessageStatus.FAILED.value,
+    pending=(MessageStatus.PENDING,),
+    delivered=MessageStatus.DELIVERED,
+    failed=MessageStatus.FAILED,
     delivered_at="delivered_at",
 )
 
@@ -59,7 +58,7 @@ def attempted(outcome: Outcome, now: datetime) -> Attempted:
     )
 
 
-def attempt_row(outcome: Outcome, now: datetime) -> dict[str, Any]:
+def attempt_row(outcome: Outcome, now: datetime) -> AttemptRow:
     delivery = outcome.delivery
     return {
         "id": new_id("att"),

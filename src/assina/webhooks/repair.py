@@ -52,7 +52,7 @@ async def retry_message(
     await admit(message.endpoint_id)
     if message.locked_until is not None and message.locked_until > clock.real_now():
         raise conflict("The message is being delivered right now; try again shortly.")
-    message.status = MessageStatus.PENDING.value
+    message.status = MessageStatus.PENDING
     message.next_attempt_at = clock.real_now()
     message.locked_until = None
     return message
@@ -75,11 +75,11 @@ async def recover_endpoint(
         .where(
             WebhookMessage.tenant_id == tenant_id,
             WebhookMessage.endpoint_id == endpoint_id,
-            WebhookMessage.status == MessageStatus.FAILED.value,
+            WebhookMessage.status == MessageStatus.FAILED,
             WebhookMessage.created_at >= since,
         )
         .values(
-            status=MessageStatus.PENDING.value,
+            status=MessageStatus.PENDING,
             next_attempt_at=clock.real_now(),
             locked_until=None,
             attempt_count=0,

@@ -22,7 +22,7 @@ async def prune_delivered_messages(
         await session.scalars(
             select(WebhookMessage.id)
             .where(
-                WebhookMessage.status == MessageStatus.DELIVERED.value,
+                WebhookMessage.status == MessageStatus.DELIVERED,
                 WebhookMessage.delivered_at < now - retention,
             )
             .limit(batch)

@@ -56,10 +56,10 @@ async def create_endpoint(
         description=params.description,
         event_types=params.event_types,
         enabled=params.enabled,
-        format=params.format.value,
+        format=params.format,
         headers_sealed=box.seal_values(params.headers),
         rate_limit=params.rate_limit,
-        ordering=params.ordering.value,
+        ordering=params.ordering,
         secret_sealed=box.seal(secret),
         previous_secret_sealed=None,
         previous_secret_expires_at=None,
@@ -237,7 +237,7 @@ async def list_messages(
         WebhookMessage.tenant_id == tenant_id, WebhookMessage.endpoint_id == endpoint_id
     )
     if filters.status is not None:
-        statement = statement.where(WebhookMessage.status == filters.status.value)
+        statement = statement.where(WebhookMessage.status == filters.status)
     if filters.event_type is not None:
         statement = statement.where(WebhookMessage.event_type == filters.event_type)
     return await fetch_page(session, statement, WebhookMessage.id, page)
