@@ -20,6 +20,7 @@ from assina.core.clock import Clock
 from assina.core.errors import not_found
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
+from assina.db.dialect import next_sequence_value, reserve_sequence_values
 from assina.db.shapes import insert_rows
 from assina.events.catalog import EventType
 from assina.events.models import EVENT_SEQUENCE_NAME, Event
@@ -44,15 +45,9 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, A
 
 
 def _next_sequence(session: AsyncSession, tenant_id: str) -> ColumnElement[int]:
-    """The event's `sequence`, computed by the database inside the INSERT itself.
-
-    PostgreSQL: one global sequence, so writers never wait on each other for it (values
-    increase for every tenant, with gaps). SQLite: the tenant's highest value plus one, which
-    is safe because SQLite has one writer at a time.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return func.nextval(EVENT_SEQUENCE_NAME)
-    return _highest_sequence(tenant_id).scalar_subquery() + 1
+    """The event's `sequence`, computed by the database inside the INSERT itself (db/dialect.py:
+    a global sequence on PostgreSQL, the tenant's highest plus one on SQLite)."""
+    return next_sequence_value(session, EVENT_SEQUENCE_NAME, _highest_sequence(tenant_id))
 
 
 def _highest_sequence(tenant_id: str) -> Select[int]:
@@ -61,15 +56,10 @@ def _highest_sequence(tenant_id: str) -> Select[int]:
 
 async def reserve_sequences(session: AsyncSession, tenant_id: str, count: int) -> list[int]:
     """`count` increasing `sequence` values for a batch of events, from the same source as
-    `_next_sequence`: the PostgreSQL sequence, or on SQLite the tenant's highest plus 1..count
-    (read inside the write transaction, which holds SQLite's single write lock)."""
-    if session.get_bind().dialect.name == "postgresql":
-        taken = select(func.nextval(EVENT_SEQUENCE_NAME)).select_from(
-            func.generate_series(1, count)
-        )
-        return sorted(int(value) for value in (await session.scalars(taken)).all())
-    highest = int(await session.scalar(_highest_sequence(tenant_id)) or 0)
-    return list(range(highest + 1, highest + count + 1))
+    `_next_sequence`."""
+    return await reserve_sequence_values(
+        session, EVENT_SEQUENCE_NAME, _highest_sequence(tenant_id), count
+    )
 
 
 def event_row(
