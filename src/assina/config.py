@@ -91,7 +91,3 @@ class Settings(BaseSettings):
             ),
             max_webhook_endpoints=self.max_webhook_endpoints,
         )
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

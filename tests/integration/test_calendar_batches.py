@@ -226,12 +226,12 @@ async def twelve_contracts(api: TenantClient) -> list[dict[str, Any]]:
 
 
 # Clock readings in the pass of April 2 in batches of 4, one batch at a time: 0 is the
-# tenant's today; 1, 11 and 21 start the three batches; 2-10, 12-20 and 22-39 are the trials'
-# steps (contract.updated, then their charges), which come after the batch's first two
-# contracts were written in bulk.
+# tenant's today; 1, 8 and 15 start the three batches; 2-7, 9-14 and 16-27 are the trials'
+# steps (contract.updated, then their charges, one reading each), which come after the
+# batch's first two contracts were written in bulk.
 @pytest.mark.parametrize(
     ("readings_before_death", "batches_done"),
-    [(0, 0), (1, 0), (5, 0), (11, 1), (15, 1), (31, 2)],
+    [(0, 0), (1, 0), (5, 0), (8, 1), (12, 1), (22, 2)],
 )
 async def test_a_batch_killed_midway_leaves_nothing_and_the_next_pass_finishes(
     api: TenantClient,

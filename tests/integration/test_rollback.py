@@ -102,7 +102,7 @@ async def refuse_events_after_a_customer(
     state write. It names the tenant, so it cannot touch other tests' data."""
     tenant_id = tenant.tenant_id
     assert tenant_id.replace("_", "").isalnum()
-    if database.is_sqlite:
+    if database.engine.dialect.name == "sqlite":
         create = [
             f"""CREATE TRIGGER refuse_event_{tenant_id} BEFORE INSERT ON events
             WHEN NEW.tenant_id = '{tenant_id}'
@@ -181,7 +181,7 @@ async def test_a_colliding_event_sequence_leaves_no_state(
 ) -> None:
     """PostgreSQL draws `sequence` from one global sequence: a row already holding the next
     value for this tenant makes the event insert hit the unique (tenant_id, sequence)."""
-    if database.is_sqlite:
+    if database.engine.dialect.name == "sqlite":
         pytest.skip("SQLite computes max(sequence) + 1 per tenant, which cannot collide")
     tenant_id = tenant.tenant_id
     async with database.write() as session:

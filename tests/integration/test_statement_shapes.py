@@ -48,7 +48,7 @@ async def test_one_of_and_insert_rows_give_the_same_rows_as_in_and_one_insert(
                     select(SCRATCH.c.n).where(one_of(SCRATCH.c.id, ids)).order_by(SCRATCH.c.n)
                 )
                 assert list(found) == sorted(int(i[1:]) for i in ids if i != "missing")
-            if not database.is_sqlite:
+            if database.engine.dialect.name == "postgresql":
                 # One prepared statement for every length of the list; one per page size.
                 every = await session.scalars(text("SELECT statement FROM pg_prepared_statements"))
                 prepared = [s for s in every if "shape_scratch" in s]

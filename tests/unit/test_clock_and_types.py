@@ -12,6 +12,7 @@ from assina.core.clock import FrozenClock, local_date, local_instant
 from assina.core.secrets import SecretBox
 from assina.db.base import UTCDateTime
 from assina.db.database import Database
+from assina.db.dialect import stores_naive_datetimes
 from assina.tenants.models import Tenant
 from assina.tenants.service import create_tenant
 
@@ -140,7 +141,7 @@ async def test_aware_utc_round_trip(
             assert value.replace(tzinfo=None) == datetime(2026, 7, 5, 0, 15, 30, 123456)  # noqa: DTZ001
 
     raw = await _raw_created_at(database, created.tenant_id)
-    if database.is_sqlite:
+    if stores_naive_datetimes(database.engine):
         # Stored as UTC wall time, not as the local time it was given in.
         assert isinstance(raw, str)
         assert datetime.fromisoformat(raw) == datetime(2026, 7, 5, 0, 15, 30, 123456)  # noqa: DTZ001
@@ -152,7 +153,7 @@ async def test_aware_utc_round_trip(
 async def test_postgres_session_time_zone_does_not_leak(
     database: Database, clock: FrozenClock, secret_box: SecretBox
 ) -> None:
-    if database.is_sqlite:
+    if database.engine.dialect.name == "sqlite":
         pytest.skip("SQLite has no session time zone")
     async with database.write() as session:
         created = await create_tenant(session, clock, secret_box, "Escola Alfa")

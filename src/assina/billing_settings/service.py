@@ -16,7 +16,7 @@ from assina.billing_settings.schemas import (
     BillingSettingsOut,
 )
 from assina.core.clock import Clock
-from assina.db.upsert import insert_on_conflict
+from assina.db.dialect import insert_on_conflict
 
 
 def _rules_of(row: BillingSettings | None) -> BillingRules:

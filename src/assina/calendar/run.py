@@ -50,6 +50,7 @@ from assina.calendar.contract_steps import ContractStep, advance_contract
 from assina.contracts.models import Contract
 from assina.core.clock import Clock, ShiftedClock, local_date, local_instant
 from assina.db.database import Database
+from assina.db.dialect import runs_concurrent_writers
 from assina.dunning.incremental import YesterdayDone
 from assina.dunning.run import DunningDays, run_dunning
 from assina.dunning.steps import DunningStep
@@ -186,7 +187,7 @@ class _TenantPass:
         if not self.options.batched:
             async for ids in self._due_batches():
                 await self._one_by_one(ids)
-        elif self.options.in_flight < 2 or self.database.is_sqlite:
+        elif self.options.in_flight < 2 or not runs_concurrent_writers(self.database.engine):
             async for ids in self._due_batches():
                 await self._in_one_transaction(ids, _Turn(None))
         else:

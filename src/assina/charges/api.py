@@ -44,7 +44,7 @@ async def create_charge(
 
     async def use_case(session: AsyncSession) -> dict[str, object]:
         charge = await service.create_charge(session, caller.clock, caller.tenant_id, body)
-        return snapshot(ChargeOut.of(charge))
+        return snapshot(charge)
 
     return await caller.respond_once(request, 201, use_case)
 

@@ -39,7 +39,7 @@ from assina.events.service import (
 )
 from assina.products.models import Product, ProductStatus
 from assina.rules.pix import pix_code
-from assina.tenants.counters import Counter, next_value, reserve_values
+from assina.tenants.counters import Counter, reserve_values
 
 PIX_CURRENCY = "BRL"  # a BR Code is in reais (field 53 = 986)
 MAX_PIX_AMOUNT = 999_999_999_999  # "9999999999.99", the longest amount field 54 holds
@@ -69,30 +69,22 @@ class ChargeDraft:
 
 async def issue_charge(
     session: AsyncSession, clock: Clock, tenant_id: str, draft: ChargeDraft
-) -> Charge:
-    """Issue an open charge and emit `charge.created` (for POST and the billing calendar);
-    a charge of 0 is settled at once (`charge.settled`). Its e-mail and what dunning makes of
-    it follow the events (reactions/).
+) -> ChargeOut:
+    """Issue one charge (POST /v1/charges, a contract's step of the billing calendar): the
+    customer checked, then `issue_charges` with a batch of one. What the session still holds
+    unwritten (the contract the calendar moved past its period) is written first, so that
+    what reacts reads it.
 
     422 when the customer is not the tenant's or the lines add up to less than zero or more
     than MAX_AMOUNT.
     """
     await _require_customer(session, tenant_id, draft.customer_id)
     rules = await billing_rules(session, tenant_id)
-    number = await next_value(session, tenant_id, Counter.CHARGE_NUMBER)
-    charge = Charge(**charge_row(tenant_id, draft, number, rules, clock.now()))
-    session.add(charge)
-    await emit_event(
-        session,
-        clock,
-        tenant_id,
-        EventType.CHARGE_CREATED,
-        ChargeOut.of(charge),
-        customer_id=charge.customer_id,
+    await session.flush()
+    [issued] = await issue_charges(
+        session, clock, tenant_id, [draft], rules, now=clock.now(), due_at=clock.real_now()
     )
-    if charge.amount == 0:
-        await _settle_at_issue(session, clock, charge)
-    return charge
+    return issued
 
 
 async def issue_charges(
@@ -104,31 +96,34 @@ async def issue_charges(
     *,
     now: datetime,
     due_at: datetime,
-) -> None:
-    """Issue many charges at once, for the billing calendar's batches: the rows `issue_charge`
-    writes, with one statement for their numbers and one multi-row INSERT each for the
-    charges and their events, reacted to as one batch (their messages and e-mails, one
-    INSERT each). The customers are not checked again: the caller's contracts name them and
-    the foreign key holds."""
+) -> list[ChargeOut]:
+    """Issue open charges and emit their `charge.created`; a charge of 0 is settled at once
+    (`charge.settled`, after its creation). One statement for their numbers and one
+    multi-row INSERT each for the charges and their events, reacted to as one batch (their
+    messages and e-mails, what dunning makes of them: reactions/). The customers are not
+    checked here: `issue_charge` checks its one, the calendar's contracts name theirs and the
+    foreign key holds. Returns the charges as issued, in order."""
     if not drafts:
-        return
+        return []
     first = await reserve_values(session, tenant_id, Counter.CHARGE_NUMBER, len(drafts))
     rows = [
         charge_row(tenant_id, draft, first + offset, rules, now)
         for offset, draft in enumerate(drafts)
     ]
     events: list[tuple[EventType, Change]] = []
+    issued: list[ChargeOut] = []
     for offset, row in enumerate(rows):
-        created = Change(ChargeOut.of_row(row), row["customer_id"], subject=row)
-        events.append((EventType.CHARGE_CREATED, created))
-        if row["amount"] == 0:  # as `issue_charge` does: settled at once, after its creation
+        shown = ChargeOut.of_row(row)
+        events.append((EventType.CHARGE_CREATED, Change(shown, row["customer_id"], subject=row)))
+        if row["amount"] == 0:  # nothing to pay: settled as it is issued
             rows[offset] = row = {**row, **settled_at_issue(now)}
-            settled = Change(
-                ChargeOut.of_row(row), row["customer_id"], dict(_WAS_OPEN), subject=row
-            )
+            shown = ChargeOut.of_row(row)
+            settled = Change(shown, row["customer_id"], dict(_WAS_OPEN), subject=row)
             events.append((EventType.CHARGE_SETTLED, settled))
+        issued.append(shown)
     await insert_rows(session, insert(Charge), rows)
     await emit_typed_events(session, clock, tenant_id, events, now=now, due_at=due_at)
+    return issued
 
 
 # How a charge of 0 (a credit covered it) is recorded as settled when it is issued.
@@ -145,21 +140,6 @@ def settled_at_issue(now: datetime) -> SettledColumns:
         "settled_amount": 0,
         "settlement_method": ZERO_SETTLEMENT_METHOD,
     }
-
-
-async def _settle_at_issue(session: AsyncSession, clock: Clock, charge: Charge) -> None:
-    """open → settled with `charge.settled`, right after `charge.created`."""
-    for name, value in settled_at_issue(charge.created_at).items():
-        setattr(charge, name, value)
-    await emit_event(
-        session,
-        clock,
-        charge.tenant_id,
-        EventType.CHARGE_SETTLED,
-        ChargeOut.of(charge),
-        previous=dict(_WAS_OPEN),
-        customer_id=charge.customer_id,
-    )
 
 
 def charge_row(
@@ -199,7 +179,7 @@ def charge_row(
 
 async def create_charge(
     session: AsyncSession, clock: Clock, tenant_id: str, params: ChargeCreate
-) -> Charge:
+) -> ChargeOut:
     """POST /v1/charges: resolve the lines' products, then issue."""
     draft = ChargeDraft(
         customer_id=params.customer_id,

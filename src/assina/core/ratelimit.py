@@ -32,6 +32,7 @@ from assina.core.clock import Clock
 from assina.core.errors import Problem
 from assina.core.turns import Turns
 from assina.db.base import Base, UTCDateTime
+from assina.db.dialect import holds_rate_buckets
 
 # The scope key under which a request's decisions wait for the middleware.
 _SCOPE_KEY = "assina.rate_limits"
@@ -206,7 +207,7 @@ class RateLimiter:
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine, clock: Clock) -> RateLimiter:
-        if engine.dialect.name == "postgresql":
+        if holds_rate_buckets(engine):
             return cls(PostgresBuckets(engine), clock)
         return cls(MemoryBuckets(), clock)
 

@@ -12,6 +12,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from assina.db.dialect import stores_naive_datetimes
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -37,7 +39,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
         value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
+        if stores_naive_datetimes(dialect):
             return value.replace(tzinfo=None)
         return value
 

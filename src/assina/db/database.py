@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from assina.db.dialect import announces_commits, keeps_planner_statistics, runs_concurrent_writers
 from assina.db.functions import SQLITE_LOWER, sqlite_lower
 from assina.db.notify import PgNotifier
 
@@ -77,7 +78,7 @@ def _install_sqlite_transaction_control(engine: AsyncEngine) -> None:
 
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    if url.startswith("sqlite"):
+    if not runs_concurrent_writers(url):  # SQLite
         _create_private_sqlite_file(url)
         engine = create_async_engine(
             url, pool_size=pool_size, max_overflow=0, pool_timeout=60, hide_parameters=True
@@ -109,25 +110,20 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.dialect = engine.dialect.name
         self._reads = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         write_engine = engine.execution_options(**{_WRITE_OPTION: True})
         self._writes = async_sessionmaker(write_engine, expire_on_commit=False, autoflush=False)
         # SQLite has one writer at a time. Queueing writers here, instead of in SQLite's busy
         # handler (which sleeps in steps of milliseconds), keeps write latency flat under load.
-        self._sqlite_writer = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._sqlite_writer = None if runs_concurrent_writers(engine) else asyncio.Lock()
         # Set after a commit that wrote webhook messages (here, or in another process through
         # PostgreSQL's NOTIFY): wakes the dispatcher at once.
         self.commits = asyncio.Event()
-        self.notifier = PgNotifier(engine.url) if self.dialect == "postgresql" else None
+        self.notifier = PgNotifier(engine.url) if announces_commits(engine) else None
 
     @classmethod
     def from_url(cls, url: str, pool_size: int = 10) -> Database:
         return cls(create_engine(url, pool_size))
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.dialect == "sqlite"
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -164,7 +160,7 @@ class Database:
         """ANALYZE `tables` on PostgreSQL (nothing on SQLite, whose planner keeps no row
         counts), after a step that wrote many of their rows at once: a planner that still
         believes a table empty picks plans that read all of it (docs/performance.md)."""
-        if self.dialect != "postgresql":
+        if not keeps_planner_statistics(self.engine):
             return
         async with self.engine.connect() as connection:
             for table in tables:

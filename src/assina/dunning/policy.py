@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
 from assina.core.errors import invalid
-from assina.db.upsert import insert_on_conflict
+from assina.db.dialect import insert_on_conflict
 from assina.dunning.models import DunningPolicyRow
 from assina.dunning.schemas import DunningPolicyIn, DunningPolicyOut
 from assina.rules.dunning import (

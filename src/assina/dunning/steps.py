@@ -26,6 +26,7 @@ from assina.contracts.models import Contract, ContractStatus, StatusReason
 from assina.core.clock import Clock, local_date
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
+from assina.db.dialect import runs_concurrent_writers
 from assina.dunning.facts import CustomerFile, load_files
 from assina.dunning.policy import dunning_policy
 from assina.events.catalog import EventType
@@ -138,7 +139,7 @@ async def apply_dunning(
     policy: DunningPolicy,
     cause: DunningCause = DunningCause.DAY_PASSED,
 ) -> DunningStep:
-    lock = session.get_bind().dialect.name == "postgresql"
+    lock = runs_concurrent_writers(session)
     files = await load_files(session, tenant_id, customer_ids, day, policy, lock)
     plans = [(file, plan_dunning(file.facts(day, policy), day, policy, cause)) for file in files]
     step = DunningStep(customers=len(files))

@@ -1,16 +1,16 @@
 """Emitting events: services call `emit_event` inside the transaction that makes the change
-(or `emit_events` for a batch of changes of one type, as the billing calendar does). Each
-call writes its events, then hands them, as one batch, to the installed reactions
-(events/reacting.py): webhook messages, e-mails, the customer's standing, in the same
-session, before it returns; the events those reactions emit are reacted to likewise, inside
-them."""
+(or `emit_events` / `emit_typed_events` for a batch, as the billing calendar does). One path
+serves both (`_emit`, one event being a batch of one): it writes the events, then hands them,
+as one batch, to the installed reactions (events/reacting.py): webhook messages, e-mails, the
+customer's standing, in the same session, before it returns; the events those reactions emit
+are reacted to likewise, inside them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, func, insert, select
@@ -20,6 +20,7 @@ from assina.core.clock import Clock
 from assina.core.errors import not_found
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
+from assina.db.dialect import next_sequence_value, reserve_sequence_values
 from assina.db.shapes import insert_rows
 from assina.events.catalog import EventType
 from assina.events.models import EVENT_SEQUENCE_NAME, Event
@@ -44,15 +45,9 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, A
 
 
 def _next_sequence(session: AsyncSession, tenant_id: str) -> ColumnElement[int]:
-    """The event's `sequence`, computed by the database inside the INSERT itself.
-
-    PostgreSQL: one global sequence, so writers never wait on each other for it (values
-    increase for every tenant, with gaps). SQLite: the tenant's highest value plus one, which
-    is safe because SQLite has one writer at a time.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return func.nextval(EVENT_SEQUENCE_NAME)
-    return _highest_sequence(tenant_id).scalar_subquery() + 1
+    """The event's `sequence`, computed by the database inside the INSERT itself (db/dialect.py:
+    a global sequence on PostgreSQL, the tenant's highest plus one on SQLite)."""
+    return next_sequence_value(session, EVENT_SEQUENCE_NAME, _highest_sequence(tenant_id))
 
 
 def _highest_sequence(tenant_id: str) -> Select[int]:
@@ -61,36 +56,47 @@ def _highest_sequence(tenant_id: str) -> Select[int]:
 
 async def reserve_sequences(session: AsyncSession, tenant_id: str, count: int) -> list[int]:
     """`count` increasing `sequence` values for a batch of events, from the same source as
-    `_next_sequence`: the PostgreSQL sequence, or on SQLite the tenant's highest plus 1..count
-    (read inside the write transaction, which holds SQLite's single write lock)."""
-    if session.get_bind().dialect.name == "postgresql":
-        taken = select(func.nextval(EVENT_SEQUENCE_NAME)).select_from(
-            func.generate_series(1, count)
-        )
-        return sorted(int(value) for value in (await session.scalars(taken)).all())
-    highest = int(await session.scalar(_highest_sequence(tenant_id)) or 0)
-    return list(range(highest + 1, highest + count + 1))
+    `_next_sequence`."""
+    return await reserve_sequence_values(
+        session, EVENT_SEQUENCE_NAME, _highest_sequence(tenant_id), count
+    )
+
+
+class EventRow(TypedDict):
+    """An `events` row by attribute name: what one event stores, for one or many."""
+
+    id: str
+    tenant_id: str
+    sequence: int
+    type: str
+    customer_id: str | None
+    data: dict[str, Any]
+    previous: dict[str, Any] | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Change:
+    """One object's change: the object after it, and its customer. `subject`: the object's
+    row when the caller wrote it in bulk (see `Emitted`)."""
+
+    data: BaseModel
+    customer_id: str | None = None
+    previous: dict[str, Any] | None = None
+    subject: Mapping[str, Any] | None = None
 
 
 def event_row(
-    tenant_id: str,
-    event_type: EventType,
-    data: BaseModel,
-    *,
-    sequence: int | ColumnElement[int],
-    created_at: datetime,
-    previous: dict[str, Any] | None = None,
-    customer_id: str | None = None,
-) -> dict[str, Any]:
-    """An `events` row, by attribute name: what one event stores, for one or many."""
+    tenant_id: str, event_type: EventType, change: Change, sequence: int, created_at: datetime
+) -> EventRow:
     return {
         "id": new_id("evt"),
         "tenant_id": tenant_id,
         "sequence": sequence,
         "type": event_type.value,
-        "customer_id": customer_id,
-        "data": snapshot(data),
-        "previous": previous,
+        "customer_id": change.customer_id,
+        "data": snapshot(change.data),
+        "previous": change.previous,
         "created_at": created_at,
     }
 
@@ -105,45 +111,22 @@ async def emit_event(
     previous: dict[str, Any] | None = None,
     customer_id: str | None = None,
     only_endpoint: str | None = None,
-) -> Event:
-    """Write the event, then what it causes (its webhook messages first). `only_endpoint`
-    sends it to that endpoint alone (a ping) instead of every endpoint whose filter matches."""
-    row = event_row(
-        tenant_id,
-        event_type,
-        data,
-        sequence=_next_sequence(session, tenant_id),
-        created_at=clock.now(),
-        previous=previous,
-        customer_id=customer_id,
-    )
-    event = Event(**row)
-    session.add(event)
+) -> EventRow:
+    """One event, now: a batch of one (`emit_typed_events`). What the session still holds
+    unwritten (the object the event is about) is written first, so that what reacts reads
+    it. `only_endpoint` sends it to that endpoint alone (a ping) instead of every endpoint
+    whose filter matches."""
     await session.flush()
-    await react(
-        Emitted(
-            session,
-            clock,
-            tenant_id,
-            [row],
-            [None],
-            row["created_at"],
-            clock.real_now(),
-            only_endpoint,
-        )
+    [row] = await _emit(
+        session,
+        clock,
+        tenant_id,
+        [(event_type, Change(data, customer_id, previous))],
+        now=clock.now(),
+        due_at=clock.real_now(),
+        only_endpoint=only_endpoint,
     )
-    return event
-
-
-@dataclass(frozen=True)
-class Change:
-    """One object's change, for `emit_events`: the object after it, and its customer.
-    `subject`: the object's row when the caller wrote it in bulk (see `Emitted`)."""
-
-    data: BaseModel
-    customer_id: str | None = None
-    previous: dict[str, Any] | None = None
-    subject: Mapping[str, Any] | None = None
+    return row
 
 
 async def emit_events(
@@ -156,9 +139,8 @@ async def emit_events(
     now: datetime,
     due_at: datetime,
 ) -> None:
-    """Many events of one type with one multi-row INSERT (the billing calendar's batches):
-    the rows `emit_event` would write one by one, in order, reacted to as one batch. Events
-    dated `now`, their deliveries due at `due_at` (`Clock.real_now`)."""
+    """Many events of one type (the billing calendar's batches, the dunning pass's moves):
+    `emit_typed_events` with one type."""
     await emit_typed_events(
         session,
         clock,
@@ -178,26 +160,53 @@ async def emit_typed_events(
     now: datetime,
     due_at: datetime,
 ) -> None:
-    """`emit_events` for events of several types, in the order given (a charge's
-    `charge.created` then its `charge.settled`, then the next charge's)."""
+    """Events of any types, in the order given (a charge's `charge.created` then its
+    `charge.settled`, then the next charge's), written together and reacted to as one
+    batch. Events dated `now`, their deliveries due at `due_at` (`Clock.real_now`)."""
+    await _emit(session, clock, tenant_id, events, now=now, due_at=due_at)
+
+
+async def _emit(
+    session: AsyncSession,
+    clock: Clock,
+    tenant_id: str,
+    events: Sequence[tuple[EventType, Change]],
+    *,
+    now: datetime,
+    due_at: datetime,
+    only_endpoint: str | None = None,
+) -> list[EventRow]:
+    """The one path of every emission, one event or many: the rows, then their reactions."""
     if not events:
-        return
+        return []
+    rows = await _write_events(session, tenant_id, events, now)
+    subjects = [change.subject for _, change in events]
+    await react(Emitted(session, clock, tenant_id, rows, subjects, now, due_at, only_endpoint))
+    return rows
+
+
+async def _write_events(
+    session: AsyncSession,
+    tenant_id: str,
+    events: Sequence[tuple[EventType, Change]],
+    now: datetime,
+) -> list[EventRow]:
+    """Insert the events in order, with increasing sequences. One event (every API write)
+    takes its sequence inside its INSERT, in one round trip; many reserve theirs first and go
+    in one multi-row INSERT (db/shapes.py's pages)."""
+    if len(events) == 1:
+        [(event_type, change)] = events
+        row = event_row(tenant_id, event_type, change, 0, now)  # its sequence: below
+        written = insert(Event).values({**row, "sequence": _next_sequence(session, tenant_id)})
+        row["sequence"] = (await session.execute(written.returning(Event.sequence))).scalar_one()
+        return [row]
     sequences = await reserve_sequences(session, tenant_id, len(events))
     rows = [
-        event_row(
-            tenant_id,
-            event_type,
-            change.data,
-            sequence=sequence,
-            created_at=now,
-            previous=change.previous,
-            customer_id=change.customer_id,
-        )
+        event_row(tenant_id, event_type, change, sequence, now)
         for (event_type, change), sequence in zip(events, sequences, strict=True)
     ]
     await insert_rows(session, insert(Event), rows)
-    subjects = [change.subject for _, change in events]
-    await react(Emitted(session, clock, tenant_id, rows, subjects, now, due_at))
+    return rows
 
 
 @dataclass(frozen=True)

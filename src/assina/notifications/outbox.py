@@ -28,8 +28,8 @@ from assina.contracts.models import Contract
 from assina.core.clock import Clock
 from assina.core.ids import new_id
 from assina.customers.models import Customer
+from assina.db.dialect import insert_on_conflict
 from assina.db.shapes import one_of, pages
-from assina.db.upsert import insert_on_conflict
 from assina.notifications.budget import render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (

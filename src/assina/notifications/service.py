@@ -20,7 +20,7 @@ from assina.core.clock import Clock
 from assina.core.errors import FieldError, Problem, invalid, not_found
 from assina.core.pagination import PageParams, fetch_page
 from assina.customers.models import Customer
-from assina.db.upsert import insert_on_conflict
+from assina.db.dialect import insert_on_conflict
 from assina.notifications.budget import render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
 from assina.db.database import Database
+from assina.db.dialect import runs_concurrent_writers
 from assina.relay.loop import NO_FATAL, keep_running, wait_or_stop
 from assina.relay.outbox import Outbox
 from assina.relay.outcomes import Attempted
@@ -68,7 +69,7 @@ class Relay:
     @property
     def lock_rows(self) -> bool:
         """Whether the claim must skip rows locked by another worker (PostgreSQL)."""
-        return not self.database.is_sqlite
+        return runs_concurrent_writers(self.database.engine)
 
     @asynccontextmanager
     async def claiming(self) -> AsyncIterator[Claim]:

@@ -8,7 +8,7 @@ from typing import cast
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.db.upsert import insert_on_conflict
+from assina.db.dialect import insert_on_conflict
 from assina.tenants.models import TenantCounter
 
 

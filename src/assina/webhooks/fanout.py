@@ -1,8 +1,8 @@
 """Fan-out at write time: the transaction that writes an event writes one message per enabled
 endpoint whose filter matches, so a committed event is never without its deliveries.
 
-One event (`fan_out`, for every use case) or many at once (`fan_out_many`, for the billing
-calendar's batches, which read the endpoints once per batch): the same rows either way.
+One path for one event or many (`fan_out`: the events an emission wrote, for endpoints read
+once per emission).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def wants(event_types: list[str], event_type: str) -> bool:
 async def enabled_endpoints(
     session: AsyncSession, tenant_id: str, only_endpoint: str | None = None
 ) -> list[Listener]:
-    """The tenant's enabled endpoints (or only `only_endpoint`, if enabled)."""
+    """The tenant's enabled endpoints; or only `only_endpoint`, if enabled, taking every
+    event whatever its filter (a ping)."""
     statement = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
         WebhookEndpoint.tenant_id == tenant_id,
         WebhookEndpoint.enabled.is_(True),
@@ -46,6 +47,8 @@ async def enabled_endpoints(
     if only_endpoint is not None:
         statement = statement.where(WebhookEndpoint.id == only_endpoint)
     rows = (await session.execute(statement)).all()
+    if only_endpoint is not None:
+        return [Listener(row.id, [ALL_EVENTS]) for row in rows]
     return [Listener(row.id, row.event_types) for row in rows]
 
 
@@ -81,32 +84,13 @@ def _targets(listeners: Sequence[Listener], event_type: str) -> list[str]:
 
 async def fan_out(
     session: AsyncSession,
-    event: Mapping[str, Any],
-    due_at: datetime,
-    only_endpoint: str | None = None,
-) -> int:
-    """Write one event's messages (`event` as `events` row values); returns how many.
-    `only_endpoint` sends it to that endpoint alone, whatever its filter (a ping)."""
-    listeners = await enabled_endpoints(session, event["tenant_id"], only_endpoint)
-    if only_endpoint is not None:
-        targets = [listener.id for listener in listeners]
-    else:
-        targets = _targets(listeners, event["type"])
-    if not targets:
-        return 0
-    session.info[NEW_MESSAGES] = True
-    session.add_all(WebhookMessage(**row) for row in message_rows(event, targets, due_at))
-    return len(targets)
-
-
-async def fan_out_many(
-    session: AsyncSession,
     events: Sequence[Mapping[str, Any]],
     listeners: Sequence[Listener],
     due_at: datetime,
 ) -> int:
-    """Write the messages of many events with one multi-row INSERT, for endpoints the caller
-    read once (in this transaction); returns how many."""
+    """Write the messages of the events (`events` rows by attribute name, one or many) with
+    one multi-row INSERT, for endpoints the caller read once (in this transaction); returns
+    how many."""
     rows = [
         row
         for event in events

@@ -17,7 +17,7 @@ from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.core.secrets import SecretBox, new_validation_token
 from assina.events.catalog import EventType
 from assina.events.models import Event
-from assina.events.service import emit_event
+from assina.events.service import emit_event, get_event
 from assina.events.shapes import PingShape
 from assina.tenants.models import Tenant
 from assina.tenants.service import get_tenant
@@ -251,8 +251,7 @@ async def ping_endpoint(
     if not endpoint.enabled:
         raise conflict("The endpoint is disabled; enable it (PATCH) to ping it.")
     ping = PingShape(endpoint_id=endpoint.id, message="Olá! Este é um teste do assina.")
-    event = await emit_event(
+    row = await emit_event(
         session, clock, tenant_id, EventType.WEBHOOK_PING, ping, only_endpoint=endpoint.id
     )
-    await session.refresh(event)  # the database computed its `sequence`
-    return event
+    return await get_event(session, tenant_id, row["id"])
