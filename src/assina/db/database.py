@@ -91,11 +91,6 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=False,
         pool_recycle=1800,
-        # The most recently returned connection is taken first, so a process that is not
-        # busy keeps using one or two connections: the others' prepared-statement caches do
-        # not fill with the same statements, and recycling closes them (the soak's memory,
-        # docs/performance.md).
-        pool_use_lifo=True,
         hide_parameters=True,
     )
     # Many-row INSERTs (the billing calendar's batches) go as multi-row VALUES statements, as

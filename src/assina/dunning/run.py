@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
 from assina.db.database import Database
+from assina.db.scope import TenantScope
 from assina.dunning.facts import candidates_query
 from assina.dunning.incremental import YesterdayDone, changed_candidates_query
 from assina.dunning.policy import dunning_policy
@@ -123,7 +124,7 @@ async def _pass(
             async with database.write() as session:
                 if await _overtaken(session, tenant_id, day):
                     return done
-                step = await apply_dunning(session, clock, tenant_id, ids, day, policy)
+                step = await apply_dunning(TenantScope(session, clock, tenant_id), ids, day, policy)
             done.add(step)
         except Exception:
             logger.exception("dunning batch failed; redoing it one customer at a time")
@@ -148,7 +149,8 @@ async def _one_customer(
             if await _overtaken(session, tenant_id, day):
                 return
             policy = await dunning_policy(session, tenant_id)
-            done.add(await apply_dunning(session, clock, tenant_id, [customer_id], day, policy))
+            scope = TenantScope(session, clock, tenant_id)
+            done.add(await apply_dunning(scope, [customer_id], day, policy))
     except Exception:
         logger.exception("dunning failed for customer %s", customer_id)
         failed.append(customer_id)

@@ -23,10 +23,11 @@ from assina.charges.models import Charge
 from assina.charges.service import first_paid_charges
 from assina.contracts.lifecycle import cancel_contract_now, move_contract, resume_contract
 from assina.contracts.models import Contract, ContractStatus, StatusReason
-from assina.core.clock import Clock, local_date
+from assina.core.clock import local_date
 from assina.customers.models import CustomerStatus
 from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
 from assina.db.dialect import runs_concurrent_writers
+from assina.db.scope import TenantScope
 from assina.dunning.facts import CustomerFile, load_files
 from assina.dunning.policy import dunning_policy
 from assina.events.catalog import EventType
@@ -111,7 +112,7 @@ def _trial_notice_days(contract: Contract, day: date) -> int | None:
 
 
 async def reconsider_customer(
-    session: AsyncSession, clock: Clock, tenant_id: str, customer_id: str, cause: DunningCause
+    scope: TenantScope, customer_id: str, cause: DunningCause
 ) -> DunningStep:
     """Apply the tenant's policy to one customer at once, in the caller's transaction: after
     a change to its debts (`cause`: a charge paid, invalidated or reopened, an exempt flag),
@@ -119,10 +120,11 @@ async def reconsider_customer(
     not at the next day's pass. Decided for today, or for the day of the tenant's last pass
     when that is later (a pass for a later day ran): a decision never goes back in time.
     Its pending ORM changes must be flushed."""
+    session, tenant_id = scope.session, scope.tenant_id
     policy = await dunning_policy(session, tenant_id)
-    today = await tenant_today(session, clock, tenant_id)
+    today = await tenant_today(session, scope.clock, tenant_id)
     day = max(today, await last_dunning_day(session, tenant_id) or today)
-    return await apply_dunning(session, clock, tenant_id, [customer_id], day, policy, cause)
+    return await apply_dunning(scope, [customer_id], day, policy, cause)
 
 
 async def last_dunning_day(session: AsyncSession, tenant_id: str) -> date | None:
@@ -131,36 +133,33 @@ async def last_dunning_day(session: AsyncSession, tenant_id: str) -> date | None
 
 
 async def apply_dunning(
-    session: AsyncSession,
-    clock: Clock,
-    tenant_id: str,
+    scope: TenantScope,
     customer_ids: Sequence[str],
     day: date,
     policy: DunningPolicy,
     cause: DunningCause = DunningCause.DAY_PASSED,
 ) -> DunningStep:
+    session, tenant_id = scope.session, scope.tenant_id
     lock = runs_concurrent_writers(session)
     files = await load_files(session, tenant_id, customer_ids, day, policy, lock)
     plans = [(file, plan_dunning(file.facts(day, policy), day, policy, cause)) for file in files]
     step = DunningStep(customers=len(files))
-    await _move_customers(session, clock, tenant_id, plans, step)
+    await _move_customers(scope, plans, step)
     mails: list[_Mail] = []
     issued = await _issued(session, tenant_id, files, day)
     for file, plan in plans:
-        await _move_contracts(session, clock, day, file, plan, cause, step, mails)
+        await _move_contracts(scope, day, file, plan, cause, step, mails)
         mails.extend(_notices(file, plan, day, policy, issued))
-    step.emails = await _queue(session, clock, tenant_id, mails)
+    step.emails = await _queue(scope, mails)
     return step
 
 
 async def _move_customers(
-    session: AsyncSession,
-    clock: Clock,
-    tenant_id: str,
+    scope: TenantScope,
     plans: Sequence[tuple[CustomerFile, DunningPlan]],
     step: DunningStep,
 ) -> None:
-    now = clock.now()
+    now = scope.clock.now()
     changes = []
     for file, plan in plans:
         if plan.customer_status is None or plan.reason is None:
@@ -176,22 +175,21 @@ async def _move_customers(
         changes.append(Change(data, customer.id, previous={"status": before}))
     if not changes:
         return
-    await session.flush()
+    await scope.session.flush()
     await emit_events(
-        session,
-        clock,
-        tenant_id,
+        scope.session,
+        scope.clock,
+        scope.tenant_id,
         EventType.CUSTOMER_STATUS_CHANGED,
         changes,
         now=now,
-        due_at=clock.real_now(),
+        due_at=scope.clock.real_now(),
     )
     step.status_changes += len(changes)
 
 
 async def _move_contracts(
-    session: AsyncSession,
-    clock: Clock,
+    scope: TenantScope,
     day: date,
     file: CustomerFile,
     plan: DunningPlan,
@@ -199,6 +197,7 @@ async def _move_contracts(
     step: DunningStep,
     mails: list[_Mail],
 ) -> None:
+    session, clock = scope.session, scope.clock
     contracts = {contract.id: contract for contract in file.contracts}
     resumed_because = better_reason(cause)
     for contract_id in plan.suspend:
@@ -260,12 +259,7 @@ def _notices(
     return mails
 
 
-async def _queue(
-    session: AsyncSession,
-    clock: Clock,
-    tenant_id: str,
-    mails: Sequence[_Mail],
-) -> int:
+async def _queue(scope: TenantScope, mails: Sequence[_Mail]) -> int:
     """Queue the batch's e-mails, a multi-row INSERT per kind; those whose notice key is in
     the outbox already (a day run twice) are skipped by the database."""
     by_kind: dict[EmailKind, list[Notice]] = {}
@@ -273,7 +267,8 @@ async def _queue(
         by_kind.setdefault(mail.kind, []).append(mail.notice)
     queued = 0
     for kind, notices in by_kind.items():
+        now, due_at = scope.clock.now(), scope.clock.real_now()
         queued += await queue_emails(
-            session, tenant_id, kind, notices, clock.now(), due_at=clock.real_now()
+            scope.session, scope.tenant_id, kind, notices, now, due_at=due_at
         )
     return queued

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
+from assina.db.scope import TenantScope
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class Emitted:
 
     def __iter__(self) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any] | None]]:
         return iter(zip(self.events, self.subjects, strict=True))
+
+    @property
+    def scope(self) -> TenantScope:
+        """The session, clock and tenant that wrote the events, for what reacts to them."""
+        return TenantScope(self.session, self.clock, self.tenant_id)
 
     def __len__(self) -> int:
         return len(self.events)

@@ -57,9 +57,7 @@ async def reconsider_standing(emitted: Emitted) -> None:
         return
     await emitted.session.flush()  # the policy reads the change from the database
     for customer_id, cause in wanted:
-        await reconsider_customer(
-            emitted.session, emitted.clock, emitted.tenant_id, customer_id, cause
-        )
+        await reconsider_customer(emitted.scope, customer_id, cause)
 
 
 async def _cause(
