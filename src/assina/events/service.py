@@ -1,9 +1,9 @@
 """Emitting events: services call `emit_event` inside the transaction that makes the change
 (or `emit_events` / `emit_typed_events` for a batch, as the billing calendar does). One path
-serves both (`_emit`, one event being a batch of one): it writes the events, then hands them,
-as one batch, to the installed reactions (events/reacting.py): webhook messages, e-mails, the
-customer's standing, in the same session, before it returns; the events those reactions emit
-are reacted to likewise, inside them."""
+serves both (`emit_typed_events`, one event being a batch of one): it writes the events,
+then hands them, as one batch, to the installed reactions (events/reacting.py): webhook
+messages, e-mails, the customer's standing, in the same session, before it returns; the
+events those reactions emit are reacted to likewise, inside them."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ async def emit_event(
     it. `only_endpoint` sends it to that endpoint alone (a ping) instead of every endpoint
     whose filter matches."""
     await session.flush()
-    [row] = await _emit(
+    [row] = await emit_typed_events(
         session,
         clock,
         tenant_id,
@@ -159,24 +159,12 @@ async def emit_typed_events(
     *,
     now: datetime,
     due_at: datetime,
-) -> None:
-    """Events of any types, in the order given (a charge's `charge.created` then its
-    `charge.settled`, then the next charge's), written together and reacted to as one
-    batch. Events dated `now`, their deliveries due at `due_at` (`Clock.real_now`)."""
-    await _emit(session, clock, tenant_id, events, now=now, due_at=due_at)
-
-
-async def _emit(
-    session: AsyncSession,
-    clock: Clock,
-    tenant_id: str,
-    events: Sequence[tuple[EventType, Change]],
-    *,
-    now: datetime,
-    due_at: datetime,
     only_endpoint: str | None = None,
 ) -> list[EventRow]:
-    """The one path of every emission, one event or many: the rows, then their reactions."""
+    """The one path of every emission, one event or many: events of any types, in the order
+    given (a charge's `charge.created` then its `charge.settled`, then the next charge's),
+    written together and reacted to as one batch. Events dated `now`, their deliveries due
+    at `due_at` (`Clock.real_now`); `only_endpoint`: a ping's one endpoint."""
     if not events:
         return []
     rows = await _write_events(session, tenant_id, events, now)
