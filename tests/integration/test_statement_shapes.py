@@ -1,13 +1,21 @@
 """Statements whose text does not depend on how many values they carry (db/shapes.py): on
 PostgreSQL each distinct text is another prepared statement kept on every pooled connection,
-so lists of ids and many-row INSERTs must not make a new text for every length."""
+so lists of ids and many-row INSERTs must not make a new text for every length.
+SQLite, which prepares nothing across calls, takes many-row INSERTs in `pages`."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from assina.db.base import EnumText, JSONType, UTCDateTime
 from assina.db.database import Database
+from assina.db.dialect import insert_on_conflict
 from assina.db.shapes import PAGE, insert_rows, one_of, pages
 
 SCRATCH = Table(
@@ -49,11 +57,73 @@ async def test_one_of_and_insert_rows_give_the_same_rows_as_in_and_one_insert(
                 )
                 assert list(found) == sorted(int(i[1:]) for i in ids if i != "missing")
             if database.engine.dialect.name == "postgresql":
-                # One prepared statement for every length of the list; one per page size.
+                # One prepared statement for every length of the list and every row count.
                 every = await session.scalars(text("SELECT statement FROM pg_prepared_statements"))
                 prepared = [s for s in every if "shape_scratch" in s]
                 assert sum("ANY" in statement for statement in prepared) == 1
                 inserts = [s for s in prepared if s.startswith("INSERT")]
-                # 1; 2 + 1; 128 + 64 + 8; 4 + 1 rows
-                assert len(inserts) == len({1, 2, 128, 64, 8, 4})
+                assert len(inserts) == 1
+                assert "unnest(" in inserts[0]
             await session.rollback()
+
+
+class Mood(StrEnum):
+    CALM = "calm"
+    LOUD = "loud"
+
+
+class _Scratch(DeclarativeBase):
+    pass
+
+
+class Typed(_Scratch):
+    """A mapped class whose attribute and column names differ, with the column types the
+    domains use: what `insert_rows` turns into one array per column on PostgreSQL."""
+
+    __tablename__ = "shape_typed"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    mood: Mapped[Mood | None] = mapped_column(EnumText(Mood, 10))
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    metadata_: Mapped[Any] = mapped_column("metadata", JSONType)
+
+
+async def test_insert_rows_keeps_every_type_and_returns_what_was_inserted(
+    database: Database,
+) -> None:
+    start = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    rows = [
+        {
+            "id": f"t{i}",
+            "mood": [Mood.CALM, "loud", None][i % 3],
+            "at": None if i % 4 == 3 else start + timedelta(minutes=i),
+            # A list value must stay one JSON value, not become a dimension of the array.
+            "metadata_": [{"n": str(i)}, [i, "x"], {}, None][i % 4],
+        }
+        for i in range(300)
+    ]
+    async with database.engine.connect() as connection:
+        await connection.run_sync(_Scratch.metadata.create_all)
+        try:
+            async with AsyncSession(bind=connection) as session:
+                statement = (
+                    insert_on_conflict(session, Typed)
+                    .on_conflict_do_nothing(index_elements=[Typed.id])
+                    .returning(Typed.id)
+                )
+                inserted = await insert_rows(session, statement, rows[:200])
+                assert sorted(inserted) == sorted(row["id"] for row in rows[:200])
+                # The first 200 again: ON CONFLICT skips them, RETURNING names the rest.
+                inserted = await insert_rows(session, statement, rows[100:])
+                assert sorted(inserted) == sorted(row["id"] for row in rows[200:])
+                assert await insert_rows(session, statement, []) == []
+                stored = {typed.id: typed for typed in await session.scalars(select(Typed))}
+                assert len(stored) == 300
+                for row in rows:
+                    typed = stored[row["id"]]
+                    assert typed.mood == (None if row["mood"] is None else Mood(row["mood"]))
+                    assert typed.at == row["at"]
+                    assert typed.metadata_ == row["metadata_"]
+                await session.rollback()
+        finally:
+            await connection.run_sync(_Scratch.metadata.drop_all)
+            await connection.commit()

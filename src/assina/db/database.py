@@ -93,9 +93,10 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         pool_recycle=1800,
         hide_parameters=True,
     )
-    # Many-row INSERTs (the billing calendar's batches) go as multi-row VALUES statements, as
-    # SQLAlchemy does with psycopg2, instead of asyncpg executing the statement once per row:
-    # about a third less server time per row (docs/performance.md, issue #4).
+    # An executemany INSERT goes as multi-row VALUES statements, as SQLAlchemy does with
+    # psycopg2, instead of asyncpg executing the statement once per row: about a third less
+    # server time per row (docs/performance.md, issue #4). The batches of the calendar and the
+    # dispatcher go through db/shapes.py's `insert_rows` instead (one array per column).
     engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
 

@@ -65,6 +65,13 @@ def holds_rate_buckets(bind: Bind) -> bool:
     return _is_postgresql(bind)
 
 
+def prepares_statements(bind: Bind) -> bool:
+    """Whether every distinct statement text is prepared and kept on each pooled connection
+    (PostgreSQL through asyncpg, up to 100 per connection), so that texts must not multiply
+    with the number of values (db/shapes.py). SQLite's driver keeps none across calls."""
+    return _is_postgresql(bind)
+
+
 def insert_on_conflict(session: AsyncSession, target: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT into `target` (a table or a mapped class) that may take
     `on_conflict_do_update` / `on_conflict_do_nothing`; PostgreSQL and SQLite spell it the

@@ -10,9 +10,10 @@ its memory grew with them (docs/performance.md, "Where the workers' memory went"
 
 - `one_of(column, values)`: `column = ANY($1)` with one array parameter on PostgreSQL, the
   usual expanding `IN` elsewhere (SQLite caches no prepared statements);
-- `insert_rows` / `pages`: many rows in pages of 128 rows, the rest in pages whose sizes are
-  powers of two, so a table's INSERT has at most 8 texts (128, 64, …, 1 rows); a batch of
-  500 rows is 7 statements instead of 1, on one connection, in order.
+- `insert_rows`: many rows in one INSERT whose text names each column once. On PostgreSQL
+  every column's values go as one array parameter, `INSERT … SELECT * FROM unnest($1, $2,
+  …)`: one text per table whatever the number of rows, of as many parameters as columns.
+  On SQLite, multi-row VALUES in `pages` of 128 rows and then of powers of two.
 """
 
 from __future__ import annotations
@@ -20,13 +21,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Boolean, ColumnElement, Executable, any_, bindparam
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ColumnElement,
+    Insert,
+    Select,
+    any_,
+    bindparam,
+    func,
+    inspect,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.visitors import InternalTraversal
+
+from assina.db.dialect import prepares_statements
 
 T = TypeVar("T")
 
@@ -75,8 +91,41 @@ def pages(rows: Sequence[T]) -> Iterator[Sequence[T]]:
 
 
 async def insert_rows(
-    session: AsyncSession, statement: Executable, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """Execute the INSERT `statement` for `rows`, page by page (see `pages`)."""
+    session: AsyncSession, statement: Insert, rows: Sequence[Mapping[str, Any]]
+) -> list[Any]:
+    """Execute the INSERT `statement` (without values of its own; it may carry ON CONFLICT
+    and RETURNING) for `rows`, keyed by attribute name for a mapped class and by column name
+    for a table, every row with the same keys. Returns what RETURNING gave, in no promised
+    order ([] without RETURNING)."""
+    if not rows:
+        return []
+    returns = len(statement.exported_columns) > 0  # it has RETURNING
+    if prepares_statements(session):
+        result = await session.execute(_from_arrays(statement, rows))
+        return list(result.scalars()) if returns else []
+    returned: list[Any] = []
     for page in pages(rows):
-        await session.execute(statement, page)
+        result = await session.execute(statement, page)
+        returned += result.scalars() if returns else []
+    return returned
+
+
+def _from_arrays(statement: Insert, rows: Sequence[Mapping[str, Any]]) -> Insert:
+    """`statement` taking its rows from one array per column: `unnest` turns the arrays back
+    into rows, in order. Only the text of the columns' names and types is prepared."""
+    keys = list(rows[0])
+    columns = [_column(statement, key) for key in keys]
+    arrays = [
+        bindparam(None, [row[key] for row in rows], type_=ARRAY(column.type, dimensions=1))
+        for key, column in zip(keys, columns, strict=True)
+    ]
+    source: Select[Any] = select(literal_column("*")).select_from(func.unnest(*arrays))
+    return statement.from_select(columns, source)
+
+
+def _column(statement: Insert, key: str) -> ColumnClause[Any]:
+    entity = statement.entity_description.get("entity")
+    if entity is not None:  # a mapped class: rows are keyed by attribute name
+        column: Column[Any] = inspect(entity).columns[key]
+        return column
+    return statement.table.c[key]

@@ -181,7 +181,7 @@ async def _write_events(
 ) -> list[EventRow]:
     """Insert the events in order, with increasing sequences. One event (every API write)
     takes its sequence inside its INSERT, in one round trip; many reserve theirs first and go
-    in one multi-row INSERT (db/shapes.py's pages)."""
+    in one INSERT of many rows (db/shapes.py's `insert_rows`)."""
     if len(events) == 1:
         [(event_type, change)] = events
         row = event_row(tenant_id, event_type, change, 0, now)  # its sequence: below

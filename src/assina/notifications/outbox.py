@@ -29,7 +29,7 @@ from assina.core.clock import Clock
 from assina.core.ids import new_id
 from assina.customers.models import Customer
 from assina.db.dialect import insert_on_conflict
-from assina.db.shapes import one_of, pages
+from assina.db.shapes import insert_rows, one_of
 from assina.notifications.budget import render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (
@@ -288,10 +288,7 @@ async def queue_emails(
         .on_conflict_do_nothing(index_elements=[table.c.tenant_id, table.c.notice_key])
         .returning(Email.id)
     )
-    queued = 0
-    for page in pages(rows):  # see db/shapes.py
-        queued += len((await session.scalars(statement, page)).all())
-    return queued
+    return len(await insert_rows(session, statement, rows))
 
 
 async def _not_queued_yet(
