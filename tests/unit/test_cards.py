@@ -44,7 +44,8 @@ STRIPE = {
     "3056930009020004": CardBrand.DINERS,
     "36227206271667": CardBrand.DINERS,
 }
-# Older lists of Stripe's and EBANX's test cards (gists of 2015 and later) and Adyen's.
+# Other public lists of test cards, each number's source beside it (EBANX's list as republished
+# in 2015 gists).
 OTHERS = {
     "4111111111111111": CardBrand.VISA,  # Adyen, Rapyd, Omise
     "30569309025904": CardBrand.DINERS,  # Stripe's older list, EBANX
@@ -53,7 +54,7 @@ OTHERS = {
     "6062825624254001": CardBrand.HIPERCARD,  # EBANX
     "5067766783888311": CardBrand.ELO,  # Mercado Pago Brasil (debit)
     "6447032400000000001": CardBrand.DISCOVER,  # Omise (19 digits)
-    "4222222222222": CardBrand.VISA,  # 13 digits (PayPal's and Braintree's sandbox lists)
+    "4222222222222": CardBrand.VISA,  # 13 digits: PayPal Payflow's test numbers
 }
 KNOWN_VALID = {**STRIPE, **OTHERS}
 
