@@ -1,14 +1,32 @@
-"""The PIX BR Code: Banco Central's published examples, and round trips for any input."""
+"""The PIX BR Code: Banco Central's published examples, and round trips for any input; its QR
+code, read back by a real decoder.
+
+The QR code is rasterised by `rsvg-convert` (Debian's librsvg2-bin) and decoded by `zbarimg`
+(zbar-tools), both installed by .ci/run; without them those tests skip, unless
+`ASSINA_TEST_ALL_RECEIVERS=1` (CI) turns the missing tool into a failure.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import string
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assina.rules.pix import crc16_ccitt_false, crc_is_valid, emv_field, parse_emv, pix_code
+from assina.rules.pix import (
+    crc16_ccitt_false,
+    crc_is_valid,
+    emv_field,
+    parse_emv,
+    pix_code,
+    pix_qr_svg,
+)
 
 # ../shared/data/test-vectors.md (Banco Central's manual)
 STATIC_EXAMPLE = (
@@ -192,3 +210,148 @@ def test_plain_ascii_names_are_kept_as_given(name: str) -> None:
     fields = parse_emv(code)
     assert fields["59"] == " ".join(name.split())[:25].rstrip()
     assert fields["60"] == " ".join(name.split())[:15].rstrip()
+
+
+# --- the QR code ---------------------------------------------------------------------------
+
+ACCENTED_CODE = pix_code(
+    key="+5561999999999",
+    merchant_name="Associação Recreativa",
+    merchant_city="São Paulo",
+    amount=123456,
+    txid="pedido-2026/04",
+)
+QR_EXAMPLES = [STATIC_EXAMPLE, DYNAMIC_EXAMPLE, ACCENTED_CODE]
+VIEWBOX = re.compile(r'viewBox="0 0 (\d+) (\d+)"')
+# ISO/IEC 18004 format information: the 2 bits of the error correction level, once unmasked.
+LEVEL_BITS = {0b01: "L", 0b00: "M", 0b11: "Q", 0b10: "H"}
+FORMAT_MASK = 0b101010000010010
+
+
+def dark_modules(svg: str) -> set[tuple[int, int]]:
+    """The dark modules (x, y) an SVG path of horizontal runs draws (M/m moves, h runs)."""
+    path = re.fullmatch(r'.*<path [^>]*d="([^"]+)"/>.*', svg)
+    assert path is not None
+    dark: set[tuple[int, int]] = set()
+    x = y = 0.0
+    for command, dx, dy in re.findall(r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?", path.group(1)):
+        if command == "M":
+            x, y = float(dx), float(dy)
+        elif command == "m":
+            x, y = x + float(dx), y + float(dy)
+        else:
+            run = int(float(dx))
+            dark.update((int(x) + step, int(y)) for step in range(run))
+            x += run
+    return dark
+
+
+def error_correction_level(dark: set[tuple[int, int]], quiet: int) -> str:
+    """Read from the format information beside the top-left finder pattern."""
+    cells = [(column, 8) for column in (0, 1, 2, 3, 4, 5, 7, 8)]
+    cells += [(8, row) for row in (7, 5, 4, 3, 2, 1, 0)]
+    bits = 0
+    for column, row in cells:
+        bits = bits << 1 | ((column + quiet, row + quiet) in dark)
+    return LEVEL_BITS[(bits ^ FORMAT_MASK) >> 13]
+
+
+@pytest.mark.parametrize("code", QR_EXAMPLES)
+def test_the_qr_svg_is_one_scalable_path(code: str) -> None:
+    svg = pix_qr_svg(code)
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ')
+    assert svg.endswith("</svg>")
+    assert "<?xml" not in svg
+    assert "\n" not in svg
+    assert svg.count("<path") == 1
+    assert not re.search(r"\s(width|height)=", svg)  # no pixel size: it scales
+    assert len(svg) < 8000  # compact enough to inline in a page and in JSON
+
+
+@pytest.mark.parametrize("code", QR_EXAMPLES)
+def test_the_qr_has_level_m_and_a_quiet_zone_of_4(code: str) -> None:
+    svg = pix_qr_svg(code)
+    viewbox = VIEWBOX.search(svg)
+    assert viewbox is not None
+    size = int(viewbox.group(1))
+    assert viewbox.group(2) == viewbox.group(1)
+    symbol = size - 2 * 4
+    assert (symbol - 17) % 4 == 0  # a QR symbol is 17 + 4 * version modules wide
+    dark = dark_modules(svg)
+    # Nothing in the quiet zone; the finder patterns' corners sit right inside it.
+    assert all(4 <= x < size - 4 and 4 <= y < size - 4 for x, y in dark)
+    assert {(4, 4), (size - 5, 4), (4, size - 5)} <= dark
+    assert error_correction_level(dark, quiet=4) == "M"
+
+
+def test_the_static_example_takes_version_8_at_level_m() -> None:
+    # 137 bytes: ISO/IEC 18004's byte capacity is 122 at 7-M and 152 at 8-M (154 at 7-L), so
+    # level M needs version 8: 49 modules, 57 with the quiet zone.
+    assert len(STATIC_EXAMPLE) == 137
+    assert 'viewBox="0 0 57 57"' in pix_qr_svg(STATIC_EXAMPLE)
+
+
+def test_a_short_code_stays_at_level_m() -> None:
+    # 10 bytes fit version 1 at level Q too; the level must not be raised to fill the room.
+    svg = pix_qr_svg("0123456789")
+    assert 'viewBox="0 0 29 29"' in svg
+    assert error_correction_level(dark_modules(svg), quiet=4) == "M"
+
+
+@pytest.mark.parametrize("code", QR_EXAMPLES)
+def test_the_same_code_draws_the_same_svg(code: str) -> None:
+    assert pix_qr_svg(code) == pix_qr_svg(code)
+    assert pix_qr_svg(code) != pix_qr_svg(code[:-1])
+
+
+def test_another_process_draws_the_same_svg() -> None:
+    # Nothing may hang on the process: set iteration order, hash seeds, the time.
+    script = "import sys; from assina.rules.pix import pix_qr_svg; print(pix_qr_svg(sys.argv[1]))"
+    other = subprocess.run(  # noqa: S603 - the suite's own interpreter and script
+        [sys.executable, "-c", script, ACCENTED_CODE],
+        capture_output=True,
+        check=True,
+        timeout=60,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    ).stdout
+    assert other.decode("ascii") == pix_qr_svg(ACCENTED_CODE) + "\n"
+
+
+@pytest.mark.parametrize("code", ["", "código", "line\nbreak"])
+def test_a_qr_of_anything_but_printable_ascii_is_refused(code: str) -> None:
+    with pytest.raises(ValueError):
+        pix_qr_svg(code)
+
+
+def decoding_tools() -> tuple[str, str]:
+    rasteriser, decoder = shutil.which("rsvg-convert"), shutil.which("zbarimg")
+    if rasteriser is None or decoder is None:
+        reason = "rsvg-convert (librsvg2-bin) or zbarimg (zbar-tools) is not installed"
+        if os.environ.get("ASSINA_TEST_ALL_RECEIVERS") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return rasteriser, decoder
+
+
+@pytest.mark.parametrize("code", QR_EXAMPLES)
+def test_a_real_decoder_reads_the_code_back(code: str) -> None:
+    rasteriser, decoder = decoding_tools()
+    svg = pix_qr_svg(code)
+    viewbox = VIEWBOX.search(svg)
+    assert viewbox is not None
+    # 4 pixels a module, on white: what a phone's camera would see on the payment page.
+    png = subprocess.run(  # noqa: S603 - our own SVG into a fixed tool
+        [rasteriser, "--background-color=white", "--width", str(4 * int(viewbox.group(1)))],
+        input=svg.encode(),
+        capture_output=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    decoded = subprocess.run(  # noqa: S603 - our own PNG into a fixed tool
+        [decoder, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", "-"],
+        input=png,
+        capture_output=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    assert decoded.decode("ascii") == code + "\n"

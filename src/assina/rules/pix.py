@@ -8,11 +8,17 @@ Normalisation of what the payer's bank shows: name (≤ 25) and city (≤ 15) lo
 (NFKD, combining marks dropped), any other character outside printable ASCII is dropped, runs
 of whitespace become one space, and the result is trimmed, then truncated. The txid keeps only
 ASCII letters and digits (≤ 25); empty means "***", a code without txid.
+
+The QR code the payer scans (`pix_qr_svg`) is drawn by segno: error correction level M, the
+standard quiet zone of 4 modules, as one SVG path in module units.
 """
 
 from __future__ import annotations
 
+import io
 import unicodedata
+
+import segno
 
 GUI_PIX = "br.gov.bcb.pix"
 MAX_KEY = 77  # template 26 holds at most 99 chars: 22 go to the GUI and the key's own header
@@ -22,6 +28,7 @@ MAX_TXID = 25
 MAX_AMOUNT_CHARS = 13  # field 54: up to "9999999999.99"
 NO_TXID = "***"
 CRC_HEADER = "6304"
+QR_QUIET_ZONE = 4  # modules: what ISO/IEC 18004 asks around a QR code
 
 
 def _crc_table() -> tuple[int, ...]:
@@ -120,6 +127,30 @@ def crc_is_valid(code: str) -> bool:
     except ValueError:
         return False
     return list(fields)[-1] == "63" and code[-4:] == _crc_hex(code[:-4])
+
+
+def pix_qr_svg(code: str) -> str:
+    """The QR code of a PIX code as a compact SVG: no XML declaration, a `viewBox` in modules
+    and no width or height, so it scales to whatever box holds it, inlined in a page or carried
+    in JSON. The dark modules are one black path on a transparent ground (the page puts it on
+    a light one). The same code always gives the same text."""
+    if not code or not _is_printable_ascii(code):
+        raise ValueError("a PIX code is printable ASCII text")
+    # Level M exactly: segno's boost_error would raise it whenever the version leaves room,
+    # and then the level would depend on the code's length.
+    qr = segno.make_qr(code, error="m", boost_error=False)
+    out = io.BytesIO()
+    qr.save(
+        out,
+        kind="svg",
+        border=QR_QUIET_ZONE,
+        xmldecl=False,
+        omitsize=True,
+        svgclass=None,
+        lineclass=None,
+        nl=False,
+    )
+    return out.getvalue().decode("ascii")
 
 
 # --- helpers ------------------------------------------------------------------------------
