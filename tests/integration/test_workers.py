@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -26,6 +27,7 @@ from assina.tenants.service import create_tenant
 from assina.webhooks.schemas import EndpointCreate
 from assina.webhooks.service import create_endpoint
 from tests.conftest import TEST_SECRET_KEY
+from tests.integration.chaos_support import free_port
 
 WORKER = [str(Path(sys.executable).with_name("assina")), "worker"]
 
@@ -74,7 +76,9 @@ async def counting_receiver() -> AsyncIterator[CountingReceiver]:
     await runner.cleanup()
 
 
-def start_worker(db_url: str, tmp_path: Path, lease_seconds: int = 60) -> subprocess.Popen[bytes]:
+def start_worker(
+    db_url: str, tmp_path: Path, lease_seconds: int = 60, metrics_port: int | None = None
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSINA_")}
     env.update(
         ASSINA_DATABASE_URL=db_url,
@@ -84,9 +88,25 @@ def start_worker(db_url: str, tmp_path: Path, lease_seconds: int = 60) -> subpro
         ASSINA_WEBHOOK_LEASE_SECONDS=str(lease_seconds),
         ASSINA_LOG_LEVEL="warning",
     )
+    metrics = [] if metrics_port is None else ["--metrics-port", str(metrics_port)]
     return subprocess.Popen(  # noqa: S603 - our own console script
-        WORKER, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [*WORKER, *metrics], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+
+
+async def running(metrics_port: int, timeout: float = 120) -> None:  # noqa: ASYNC109
+    """Until the worker answers on its metrics port, which it opens after it has set its
+    SIGTERM handler: a worker stopped before that (a loaded machine still importing) would
+    end by the signal's default action, not by its clean stop."""
+    async with asyncio.timeout(timeout), aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(f"http://127.0.0.1:{metrics_port}/metrics") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
 
 
 def stop(process: subprocess.Popen[bytes]) -> int:
@@ -120,8 +140,11 @@ async def test_three_workers_deliver_3000_messages_each_once(
 ) -> None:
     postgres_only(db_url)
     await seed(database, counting_receiver.url, endpoints=10, customers=300)
-    workers = [start_worker(db_url, tmp_path) for _ in range(3)]
+    ports = [free_port() for _ in range(3)]
+    workers = [start_worker(db_url, tmp_path, metrics_port=port) for port in ports]
     try:
+        for port in ports:
+            await running(port)
         await counting_receiver.wait_for(lambda: len(counting_receiver.deliveries) == 3000)
     finally:
         codes = [stop(worker) for worker in workers]
