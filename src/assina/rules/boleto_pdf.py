@@ -7,9 +7,9 @@ that date). The caller formats what only it knows (CPF/CNPJ, addresses, the inst
 `late_fee_instruction` writes the usual one); this module formats amounts (`R$ 1.234,56`) and
 dates (`dd/mm/aaaa`).
 
-The barcode is Interleaved 2 of 5 (`interleaved_2_of_5`), as FEBRABAN asks: narrow bars
-0.33 mm, wide ones 3 times that, 13 mm tall, a quiet zone of 6.35 mm (¼ in) either side.
-docs/payments.md, "The printable boleto", gives the sources of each number.
+The barcode is Interleaved 2 of 5 (`interleaved_2_of_5`), as FEBRABAN asks, drawn as vector
+bars: narrow 0.33 mm, wide 3 times that, 13 mm tall, a quiet zone of 6.35 mm (¼ in) either
+side. docs/payments.md, "The printable boleto", gives the source of each number.
 
 The text uses the PDF's built-in Helvetica, whose encoding (Latin-1) holds Portuguese; any
 other character loses its accent or becomes "?" (`_printable`).
@@ -188,7 +188,7 @@ HEADER_HEIGHT = 10.0
 ROW = 8.0
 RECEIPT_TOP = 10.0
 CUT_LINE_Y = 150.0
-SLIP_TOP = 158.0  # the ficha: FEBRABAN wants it at the foot of an A4 page
+SLIP_TOP = 158.0  # on A4 the ficha goes at the foot of the page (Banco do Brasil's spec)
 
 FONT = "Helvetica"
 LABEL_SIZE = 5.5
