@@ -134,11 +134,7 @@ def pix_qr_svg(code: str) -> str:
     and no width or height, so it scales to whatever box holds it, inlined in a page or carried
     in JSON. The dark modules are one black path on a transparent ground (the page puts it on
     a light one). The same code always gives the same text."""
-    if not code or not _is_printable_ascii(code):
-        raise ValueError("a PIX code is printable ASCII text")
-    # Level M exactly: segno's boost_error would raise it whenever the version leaves room,
-    # and then the level would depend on the code's length.
-    qr = segno.make_qr(code, error="m", boost_error=False)
+    qr = _pix_qr(code)
     out = io.BytesIO()
     qr.save(
         out,
@@ -153,7 +149,24 @@ def pix_qr_svg(code: str) -> str:
     return out.getvalue().decode("ascii")
 
 
+def pix_qr_modules(code: str) -> tuple[tuple[bool, ...], ...]:
+    """The same QR code as `pix_qr_svg`, as rows of modules (True is dark), quiet zone
+    included: for a drawing that is not SVG (the boleto's PDF)."""
+    qr = _pix_qr(code)
+    return tuple(
+        tuple(bool(module) for module in row) for row in qr.matrix_iter(border=QR_QUIET_ZONE)
+    )
+
+
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _pix_qr(code: str) -> segno.QRCode:
+    if not code or not _is_printable_ascii(code):
+        raise ValueError("a PIX code is printable ASCII text")
+    # Level M exactly: segno's boost_error would raise it whenever the version leaves room,
+    # and then the level would depend on the code's length.
+    return segno.make_qr(code, error="m", boost_error=False)
 
 
 def _crc_hex(body: str) -> str:
