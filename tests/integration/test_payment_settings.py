@@ -20,6 +20,7 @@ from assina.core.clock import FrozenClock
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.payments.service import tenant_for_inbound_token
+from assina.secret_rotation import reseal_everything
 from assina.tenants.service import create_tenant
 from tests.assertions import assert_invalid, iso
 from tests.conftest import TEST_SECRET_KEY, UNEMPTIED_BURST, TenantClient
@@ -437,3 +438,28 @@ def test_the_public_url_must_be_http(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="ASSINA_PUBLIC_URL"):
         Settings(data_dir=tmp_path, public_url="assina.example.com")
     assert Settings(data_dir=tmp_path, public_url=" ").public_url is None
+
+
+async def test_a_secret_key_rotation_reseals_the_payment_secrets(
+    api: TenantClient, database: Database, db_url: str, tmp_path: Path, clock: FrozenClock
+) -> None:
+    both = {"api_key": API_KEY, "webhook_token": WEBHOOK_TOKEN}
+    before = await put(api, {"card": {"provider": "asaas"}, "asaas": both})
+    report = await reseal_everything(database, TEST_SECRET_KEY, "the-next-secret-key")
+    assert report.payment_secrets == 4  # the key, the token, two inbound tokens
+    new_box = SecretBox("the-next-secret-key")
+    async with database.read() as session:
+        query = "SELECT asaas_api_key_sealed, asaas_webhook_token_sealed FROM payment_settings"
+        key, token = (await session.execute(text(query))).one()
+    assert (new_box.open(key), new_box.open(token)) == (API_KEY, WEBHOOK_TOKEN)
+
+    settings = Settings(
+        database_url=db_url,
+        secret_key="the-next-secret-key",
+        data_dir=tmp_path,
+        api_rate_limit_burst=UNEMPTIED_BURST,
+    )
+    app = create_app(settings, database=database, clock=clock)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+        assert await read(TenantClient(api.tenant, http)) == before
