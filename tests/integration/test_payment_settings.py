@@ -5,6 +5,7 @@ inbound URLs with the lookup of a tenant by its inbound token. Both databases.""
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -344,6 +345,20 @@ async def test_secrets_never_leave_in_clear(api: TenantClient, database: Databas
     for stored in (settings, replays):
         assert API_KEY[6:-4] not in stored and WEBHOOK_TOKEN not in stored
     assert API_KEY[-4:] in settings  # the last four, shown to tell keys apart, are the exception
+
+
+async def test_secrets_are_never_logged(
+    api: TenantClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")  # statements, not parameters
+    body = {"asaas": {"api_key": API_KEY, "webhook_token": WEBHOOK_TOKEN}}
+    await put(api, body)
+    refused = {"asaas": {"api_key": API_KEY + " x"}}
+    assert (await api.http.put(URL, json=refused, headers=api.headers)).status_code == 422
+    assert "payment_settings" in caplog.text  # the statements are logged...
+    for secret in (API_KEY, API_KEY[6:-4], WEBHOOK_TOKEN):
+        assert secret not in caplog.text  # ...never a secret
 
 
 async def test_secrets_are_sealed_with_the_secret_key(
