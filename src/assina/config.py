@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Manual retries of messages, and recovers, per webhook endpoint per hour.
     message_retries_per_hour: int = Field(default=100, ge=1)
     endpoint_recovers_per_hour: int = Field(default=20, ge=1)
+    # The server's public base URL (`https://assina.example.com`), from which providers reach
+    # it: the inbound URLs of the payment settings are built on it. Unset: each request's own.
+    public_url: str | None = None
     # Exposes `POST /_bench/bare`, a route that touches no database, for bench/api.py only.
     bench_endpoints: bool = False
 
@@ -64,6 +67,17 @@ class Settings(BaseSettings):
             return None
         if isinstance(value, str):
             parse_smtp_url(value)  # a malformed URL stops the process at start, clearly
+        return value
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str):
+            if not value.startswith(("http://", "https://")):
+                raise ValueError("ASSINA_PUBLIC_URL must start with http:// or https://")
+            return value.strip().rstrip("/")
         return value
 
     @field_validator("smtp_from")

@@ -1,6 +1,7 @@
 """Rotating ASSINA_SECRET_KEY (`assina secret-key rotate`): every value sealed with the old key
-(validation tokens, endpoint secrets, endpoint custom header values, stored idempotent answers)
-is opened and sealed again with the new key, in one transaction.
+(validation tokens, endpoint secrets, endpoint custom header values, the payment settings'
+Asaas credentials and inbound tokens, stored idempotent answers) is opened and sealed again
+with the new key, in one transaction.
 
 Nothing is lost if the command stops midway, whenever that is:
 - the new key is on disk (or in the operator's hands) before the transaction starts;
@@ -29,6 +30,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from assina.core.idempotency import IdempotencyKey
 from assina.core.secrets import SECRET_KEY_FILE, SecretBox, SecretKeyMismatch
 from assina.db.database import Database
+from assina.payments.models import InboundToken, PaymentSettings
 from assina.tenants.models import Tenant
 from assina.webhooks.models import WebhookEndpoint
 
@@ -58,6 +60,8 @@ class RotationReport:
     validation_tokens: int = 0
     endpoint_secrets: int = 0
     endpoint_header_values: int = 0
+    # The Asaas API keys and webhook tokens, and the inbound tokens (payments/).
+    payment_secrets: int = 0
     idempotent_answers: int = 0
     already_new: int = 0
     replaced_key_file: str | None = None
@@ -231,6 +235,43 @@ async def _reseal_endpoints(
             )
 
 
+async def _reseal_payment_settings(session: AsyncSession, resealer: _Resealer) -> int:
+    count = 0
+    columns = [PaymentSettings.asaas_api_key_sealed, PaymentSettings.asaas_webhook_token_sealed]
+    async for tenant_id, api_key, webhook_token in _rows(
+        session, [PaymentSettings.tenant_id], columns
+    ):
+        changes: dict[str, Any] = {}
+        if api_key and (resealed := resealer.reseal(api_key)) is not None:
+            changes["asaas_api_key_sealed"] = resealed
+        if webhook_token and (resealed := resealer.reseal(webhook_token)) is not None:
+            changes["asaas_webhook_token_sealed"] = resealed
+        if changes:
+            await session.execute(
+                update(PaymentSettings)
+                .where(PaymentSettings.tenant_id == tenant_id)
+                .values(changes)
+            )
+            count += len(changes)
+    return count
+
+
+async def _reseal_inbound_tokens(session: AsyncSession, resealer: _Resealer) -> int:
+    count = 0
+    keys = [InboundToken.tenant_id, InboundToken.provider]
+    async for tenant_id, provider, sealed in _rows(session, keys, [InboundToken.token_sealed]):
+        resealed = resealer.reseal(sealed)
+        if resealed is None:
+            continue
+        await session.execute(
+            update(InboundToken)
+            .where(InboundToken.tenant_id == tenant_id, InboundToken.provider == provider)
+            .values(token_sealed=resealed)
+        )
+        count += 1
+    return count
+
+
 async def _reseal_answers(session: AsyncSession, resealer: _Resealer) -> int:
     count = 0
     keys = [IdempotencyKey.tenant_id, IdempotencyKey.key]
@@ -257,6 +298,8 @@ async def reseal_everything(database: Database, old_key: str, new_key: str) -> R
     async with database.write() as session:
         report.validation_tokens = await _reseal_tenants(session, resealer)
         await _reseal_endpoints(session, resealer, report)
+        report.payment_secrets = await _reseal_payment_settings(session, resealer)
+        report.payment_secrets += await _reseal_inbound_tokens(session, resealer)
         report.idempotent_answers = await _reseal_answers(session, resealer)
     return report
 

@@ -61,6 +61,10 @@ BEYOND_THE_SCHEMA: dict[str, str] = {
     "POST /v1/contracts/{contract_id}/readjust": "reference_month",
     # grace_days < suspend_after_days < cancel_after_days.
     "PUT /v1/dunning-policy": "suspend_after_days|cancel_after_days",
+    # The sandbox providers serve sandbox tenants only; `asaas` needs an Asaas API key stored
+    # or sent; the sandbox's boletos need a bank agreement its bank's layout accepts (digits
+    # of the right lengths, a 6-digit convênio with agência and conta); retry days increase.
+    "PUT /v1/payment-settings": r"(card|boleto|pix)\.provider|boleto\.bank|card\.retry_days",
     # Custom headers: 8192 bytes in all, and no name twice in two cases.
     "POST /v1/webhook-endpoints": "headers",
     "PATCH /v1/webhook-endpoints/{endpoint_id}": "headers",
