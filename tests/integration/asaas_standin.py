@@ -558,11 +558,11 @@ class AsaasStandin:
                 headers[WEBHOOK_TOKEN_HEADER] = self.webhook_token
             status: int | None = None
             try:
-                assert self.webhook_url is not None
-                async with self._http.post(
-                    self.webhook_url, data=json.dumps(event), headers=headers
-                ) as answer:
-                    status = answer.status
+                if self.webhook_url is not None:  # a test may have taken it away since
+                    async with self._http.post(
+                        self.webhook_url, data=json.dumps(event), headers=headers
+                    ) as answer:
+                        status = answer.status
             except (aiohttp.ClientError, TimeoutError):
                 status = None
             finally:
