@@ -32,7 +32,7 @@ HOLDER = {
 }
 # The sandbox guide's approved example, and the two cards it says are refused.
 APPROVED_VISA = "4444444444444444"
-REFUSED_MASTERCARD = "5184019740373151"
+REFUSED_CARDS = ("5184019740373151", "4916561358240741")
 
 
 def card(number: str, year: str = "2030") -> dict[str, str]:
@@ -320,12 +320,13 @@ async def test_the_refused_sandbox_card_is_declined_and_no_payment_is_made(api: 
         "billingType": "CREDIT_CARD",
         "value": 50,
         "dueDate": "2026-03-02",
-        "creditCard": card(REFUSED_MASTERCARD),
         "creditCardHolderInfo": HOLDER,
         "remoteIp": "203.0.113.7",
     }
-    status, body = await api.call("POST", "/v3/payments", request)
-    assert (status, codes(body)) == (400, ["invalid_creditCard"])
+    for number in REFUSED_CARDS:
+        refused = {**request, "creditCard": card(number)}
+        status, body = await api.call("POST", "/v3/payments", refused)
+        assert (status, codes(body)) == (400, ["invalid_creditCard"]), number
     expired = {**request, "creditCard": card(APPROVED_VISA, year="2025")}
     status, body = await api.call("POST", "/v3/payments", expired)
     assert (status, codes(body)) == (400, ["invalid_creditCard"])
