@@ -84,7 +84,7 @@ class AsaasStandin:
         self.customers: dict[str, dict[str, Any]] = {}
         self.payments: dict[str, Payment] = {}
         self.cards: dict[str, SavedCard] = {}
-        self.pix_key = str(uuid.UUID(int=0x5A5A))  # a random-key ("EVP") PIX key of the account
+        self.pix_key = str(uuid.UUID(int=0x5A5A))  # the account's PIX key, a random (EVP) one
         self._sequence = 0
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._runner: web.AppRunner | None = None
