@@ -1,4 +1,5 @@
-"""Fixtures for the integration tests' fuzzing (test_fuzz.py, test_nasty_inputs.py)."""
+"""Fixtures for the integration tests' fuzzing (test_fuzz.py, test_nasty_inputs.py), and the
+Asaas v3 stand-in (`asaas_standin`, tests/integration/asaas_standin.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from assina.db.database import Database, create_engine
 from tests.conftest import TenantClient, fresh_pg_database, postgres_base_url
+from tests.integration.asaas_standin import asaas_standin  # noqa: F401  (a fixture)
 from tests.integration.delivery_support import Received, Receiver
 from tests.integration.fuzz_openapi import (
     Schemas,
