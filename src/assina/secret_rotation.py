@@ -194,15 +194,23 @@ def _after(
     return tuple_(*keys) > tuple_(*after)
 
 
-async def _reseal_tenants(session: AsyncSession, resealer: _Resealer) -> int:
+async def _reseal_column(
+    session: AsyncSession,
+    resealer: _Resealer,
+    keys: Sequence[InstrumentedAttribute[Any]],
+    column: InstrumentedAttribute[Any],
+) -> int:
+    """Every value of one sealed column sealed with the new key; how many changed. An empty
+    one is skipped: an optional secret not set, or an answer whose use case still runs."""
     count = 0
-    async for tenant_id, sealed in _rows(session, [Tenant.id], [Tenant.validation_token_sealed]):
+    async for *key, sealed in _rows(session, keys, [column]):
+        if not sealed:
+            continue
         resealed = resealer.reseal(sealed)
         if resealed is None:
             continue
-        await session.execute(
-            update(Tenant).where(Tenant.id == tenant_id).values(validation_token_sealed=resealed)
-        )
+        same_row = [name == value for name, value in zip(keys, key, strict=True)]
+        await session.execute(update(column.class_).where(*same_row).values({column: resealed}))
         count += 1
     return count
 
@@ -235,72 +243,31 @@ async def _reseal_endpoints(
             )
 
 
-async def _reseal_payment_settings(session: AsyncSession, resealer: _Resealer) -> int:
-    count = 0
-    columns = [PaymentSettings.asaas_api_key_sealed, PaymentSettings.asaas_webhook_token_sealed]
-    async for tenant_id, api_key, webhook_token in _rows(
-        session, [PaymentSettings.tenant_id], columns
-    ):
-        changes: dict[str, Any] = {}
-        if api_key and (resealed := resealer.reseal(api_key)) is not None:
-            changes["asaas_api_key_sealed"] = resealed
-        if webhook_token and (resealed := resealer.reseal(webhook_token)) is not None:
-            changes["asaas_webhook_token_sealed"] = resealed
-        if changes:
-            await session.execute(
-                update(PaymentSettings)
-                .where(PaymentSettings.tenant_id == tenant_id)
-                .values(changes)
-            )
-            count += len(changes)
-    return count
-
-
-async def _reseal_inbound_tokens(session: AsyncSession, resealer: _Resealer) -> int:
-    count = 0
-    keys = [InboundToken.tenant_id, InboundToken.provider]
-    async for tenant_id, provider, sealed in _rows(session, keys, [InboundToken.token_sealed]):
-        resealed = resealer.reseal(sealed)
-        if resealed is None:
-            continue
-        await session.execute(
-            update(InboundToken)
-            .where(InboundToken.tenant_id == tenant_id, InboundToken.provider == provider)
-            .values(token_sealed=resealed)
-        )
-        count += 1
-    return count
-
-
-async def _reseal_answers(session: AsyncSession, resealer: _Resealer) -> int:
-    count = 0
-    keys = [IdempotencyKey.tenant_id, IdempotencyKey.key]
-    async for tenant_id, key, sealed in _rows(session, keys, [IdempotencyKey.response_sealed]):
-        if not sealed:
-            continue  # a use case still running has no answer yet
-        resealed = resealer.reseal(sealed)
-        if resealed is None:
-            continue
-        await session.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key)
-            .values(response_sealed=resealed)
-        )
-        count += 1
-    return count
-
-
 async def reseal_everything(database: Database, old_key: str, new_key: str) -> RotationReport:
     """Every sealed value sealed with `new_key`, in one transaction. SecretKeyMismatch (and
     nothing changed) when a value opens with neither key."""
     report = RotationReport()
     resealer = _Resealer(old_key, new_key, report)
     async with database.write() as session:
-        report.validation_tokens = await _reseal_tenants(session, resealer)
+        report.validation_tokens = await _reseal_column(
+            session, resealer, [Tenant.id], Tenant.validation_token_sealed
+        )
         await _reseal_endpoints(session, resealer, report)
-        report.payment_secrets = await _reseal_payment_settings(session, resealer)
-        report.payment_secrets += await _reseal_inbound_tokens(session, resealer)
-        report.idempotent_answers = await _reseal_answers(session, resealer)
+        for column in (
+            PaymentSettings.asaas_api_key_sealed,
+            PaymentSettings.asaas_webhook_token_sealed,
+        ):
+            report.payment_secrets += await _reseal_column(
+                session, resealer, [PaymentSettings.tenant_id], column
+            )
+        inbound_keys = [InboundToken.tenant_id, InboundToken.provider]
+        report.payment_secrets += await _reseal_column(
+            session, resealer, inbound_keys, InboundToken.token_sealed
+        )
+        answer_keys = [IdempotencyKey.tenant_id, IdempotencyKey.key]
+        report.idempotent_answers = await _reseal_column(
+            session, resealer, answer_keys, IdempotencyKey.response_sealed
+        )
     return report
 
 
