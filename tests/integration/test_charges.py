@@ -28,6 +28,7 @@ from tests.integration.charge_support import (
     read_charge,
     state,
 )
+from tests.qr_support import decode_svg_qr
 
 MISSING = "chg_00000000000000000000000000"
 
@@ -318,6 +319,29 @@ async def test_no_pix_code_without_a_whole_receiver_in_reais(api: TenantClient) 
     assert zero["payment_instructions"]["pix_code"] is None
     beyond = await create_charge(api, items=[line(10**12)])  # longer than a BR Code's amount
     assert beyond["payment_instructions"]["pix_code"] is None
+
+
+async def test_the_pix_qr_of_a_charge_decodes_to_its_pix_code(api: TenantClient) -> None:
+    await set_pix(api)
+    charge = await create_charge(api, items=[line(12345)])
+    response = await api.get(f"/v1/charges/{charge['id']}/pix.svg")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/svg+xml"
+    assert response.headers["cache-control"] == "private, no-cache"
+    assert response.text.startswith("<svg")
+    assert decode_svg_qr(response.text) == charge["payment_instructions"]["pix_code"]
+
+
+async def test_no_pix_qr_without_a_pix_code_nor_for_another_tenant(
+    api: TenantClient, other_api: TenantClient
+) -> None:
+    without = await create_charge(api)
+    assert without["payment_instructions"]["pix_code"] is None
+    assert_problem(await api.get(f"/v1/charges/{without['id']}/pix.svg"), 409, "no-pix-code")
+    await set_pix(api)
+    with_code = await create_charge(api)
+    assert_problem(await other_api.get(f"/v1/charges/{with_code['id']}/pix.svg"), 404)
+    assert_problem(await api.get("/v1/charges/chg_missing/pix.svg"), 404)
 
 
 # --- PATCH -------------------------------------------------------------------------------------

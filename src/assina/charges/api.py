@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges import service, settlement
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeCreate, ChargeOut, ChargeSettle, ChargeUpdate
 from assina.core.clock import Clock
+from assina.core.errors import conflict
 from assina.core.inputs import CalendarDate, UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.events.service import snapshot
+from assina.rules.pix import pix_qr_svg
 from assina.tenants.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
 
 router = APIRouter(prefix="/v1/charges", tags=["charges"])
@@ -94,6 +97,40 @@ async def get_charge(charge_id: str, caller: CallerDep) -> ChargeOut:
     """One charge by id, with its items, late fees once settled, and payment instructions."""
     async with caller.database.read() as session:
         return ChargeOut.of(await service.get_charge(session, caller.tenant_id, charge_id))
+
+
+SVG_MEDIA_TYPE = "image/svg+xml"
+
+
+@router.get(
+    "/{charge_id}/pix.svg",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {SVG_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "description": "The QR code of the charge's PIX code, as SVG.",
+        },
+        **problem_responses(401, 404, 409),
+    },
+    summary="The QR code of a charge's PIX code (SVG)",
+)
+async def get_charge_pix_qr(charge_id: str, caller: CallerDep) -> Response:
+    """The QR code a payer scans to pay the charge by PIX: its `payment_instructions.pix_code`
+    drawn as SVG (error correction level M, a quiet zone of 4 modules, scalable, dark modules
+    on a transparent ground: put it on a light one). 409 when the charge has no PIX code (the
+    tenant has no PIX receiver in its billing settings)."""
+    async with caller.database.read() as session:
+        pix_code = (await service.get_charge(session, caller.tenant_id, charge_id)).pix_code
+    if pix_code is None:
+        raise conflict(
+            f"Charge {charge_id!r} has no PIX code: set a PIX receiver in the billing settings.",
+            "no-pix-code",
+        )
+    # Drawing takes ~8 ms of pure Python: in a thread, the event loop keeps serving meanwhile.
+    svg = await asyncio.to_thread(pix_qr_svg, pix_code)
+    # Private: the code names the tenant's PIX key and the amount.
+    headers = {"Cache-Control": "private, no-cache"}
+    return Response(svg, media_type=SVG_MEDIA_TYPE, headers=headers)
 
 
 @router.patch(
