@@ -22,7 +22,6 @@ from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.payments.service import tenant_for_inbound_token
 from assina.secret_rotation import reseal_everything
-from assina.tenants.service import create_tenant
 from tests.assertions import assert_invalid, iso
 from tests.conftest import TEST_SECRET_KEY, UNEMPTIED_BURST, TenantClient
 from tests.integration.charge_support import state
@@ -59,15 +58,6 @@ SANDBOX_DEFAULTS = {
     "pix": {"provider": "sandbox"},
 }
 SANDBOX_ONLY = "the sandbox providers serve sandbox tenants only"
-
-
-@pytest.fixture
-async def sandbox(
-    client: httpx.AsyncClient, database: Database, clock: FrozenClock, secret_box: SecretBox
-) -> TenantClient:
-    async with database.write() as session:
-        created = await create_tenant(session, clock, secret_box, "Sandbox Alfa", sandbox=True)
-    return TenantClient(created, client)
 
 
 async def read(api: TenantClient) -> dict[str, Any]:
@@ -369,6 +359,21 @@ async def test_secrets_are_sealed_with_the_secret_key(
         query = "SELECT asaas_api_key_sealed, asaas_webhook_token_sealed FROM payment_settings"
         key, token = (await session.execute(text(query))).one()
     assert (secret_box.open(key), secret_box.open(token)) == (API_KEY, WEBHOOK_TOKEN)
+
+
+async def test_a_secret_left_out_is_not_sealed_again(api: TenantClient, database: Database) -> None:
+    """A PUT that does not send a secret leaves its sealed column as it was (no opening and
+    sealing again, which would give new ciphertext); one it sends is sealed anew."""
+    query = "SELECT asaas_api_key_sealed, asaas_webhook_token_sealed FROM payment_settings"
+    await put(api, {"asaas": {"api_key": API_KEY, "webhook_token": WEBHOOK_TOKEN}})
+    async with database.read() as session:
+        key, token = (await session.execute(text(query))).one()
+    await put(api, {"card": {"provider": "asaas"}, "asaas": {"environment": "production"}})
+    await put(api, {"asaas": {"webhook_token": WEBHOOK_TOKEN}})
+    async with database.read() as session:
+        key_after, token_after = (await session.execute(text(query))).one()
+    assert key_after == key
+    assert token_after != token  # sent again: sealed again (Fernet: a new IV each time)
 
 
 # --- inbound URLs -----------------------------------------------------------------------------

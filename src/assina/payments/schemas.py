@@ -9,10 +9,10 @@ provider), except the Asaas secrets, which are write-only: left out keeps the st
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from itertools import pairwise
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
@@ -88,14 +88,6 @@ def default_choices(sandbox: bool) -> PaymentChoices:
         provider = PaymentProvider.SANDBOX
         return PaymentChoices(provider, provider, SANDBOX_BANK, provider)
     return PaymentChoices(None, None, None, None)
-
-
-@dataclass(frozen=True)
-class AsaasSecrets:
-    """The Asaas credentials in clear, only in memory, only while a request needs them."""
-
-    api_key: str | None = None
-    webhook_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -230,19 +222,12 @@ class PaymentSettingsIn(InputModel):
             asaas_environment=self.asaas.environment if self.asaas else AsaasEnvironment.SANDBOX,
         )
 
-    def secrets(self, stored: AsaasSecrets) -> AsaasSecrets:
-        """The Asaas secrets after this request: a secret left out keeps the stored one."""
-        sent = self.asaas
-        if sent is None:
-            return stored
-        return AsaasSecrets(
-            api_key=sent.api_key if "api_key" in sent.model_fields_set else stored.api_key,
-            webhook_token=(
-                sent.webhook_token
-                if "webhook_token" in sent.model_fields_set
-                else stored.webhook_token
-            ),
-        )
+    def sent_secrets(self) -> dict[str, str | None]:
+        """The Asaas secrets this request sets (null: removes); one left out is not here."""
+        if self.asaas is None:
+            return {}
+        sent = self.asaas.model_dump(include={"api_key", "webhook_token"}, exclude_unset=True)
+        return cast(dict[str, str | None], sent)
 
 
 def _chosen(
@@ -319,15 +304,7 @@ class PaymentSettingsOut(BaseModel):
             card=CardOut(provider=choices.card_provider, retry_days=list(choices.card_retry_days)),
             boleto=BoletoOut(
                 provider=choices.boleto_provider,
-                bank=BankOut(
-                    code=bank.code,
-                    agreement=bank.agreement,
-                    wallet=bank.wallet,
-                    agency=bank.agency,
-                    account=bank.account,
-                )
-                if bank
-                else None,
+                bank=BankOut(**asdict(bank)) if bank else None,
             ),
             pix=PixOut(provider=choices.pix_provider),
             asaas=AsaasOut(

@@ -18,7 +18,6 @@ from assina.db.dialect import insert_on_conflict
 from assina.payments.models import InboundToken, PaymentProvider, PaymentSettings
 from assina.payments.schemas import (
     SANDBOX_ONLY,
-    AsaasSecrets,
     BankAgreement,
     InboundUrl,
     PaymentChoices,
@@ -144,21 +143,6 @@ async def payment_view(
     )
 
 
-async def asaas_secrets(session: AsyncSession, box: SecretBox, tenant_id: str) -> AsaasSecrets:
-    """The tenant's Asaas credentials in clear (none when never saved)."""
-    row = await session.get(PaymentSettings, tenant_id)
-    if row is None:
-        return AsaasSecrets()
-    return AsaasSecrets(
-        api_key=_opened(box, row.asaas_api_key_sealed),
-        webhook_token=_opened(box, row.asaas_webhook_token_sealed),
-    )
-
-
-def _opened(box: SecretBox, sealed: str | None) -> str | None:
-    return box.open(sealed) if sealed is not None else None
-
-
 def _sealed(box: SecretBox, plain: str | None) -> str | None:
     return box.seal(plain) if plain is not None else None
 
@@ -170,13 +154,13 @@ def _last_characters(api_key: str | None) -> str | None:
     return api_key[-LAST_CHARACTERS_SHOWN:]
 
 
-def check_choices(tenant: TenantContext, choices: PaymentChoices, api_key: str | None) -> None:
+def check_choices(tenant: TenantContext, choices: PaymentChoices, has_api_key: bool) -> None:
     """422 for settings the tenant cannot use: the sandbox on a live tenant, Asaas without an
     API key, the sandbox's boletos without a bank agreement."""
     for name, provider in choices.rails().items():
         if provider == PaymentProvider.SANDBOX and not tenant.sandbox:
             raise invalid(name, SANDBOX_ONLY)
-        if provider == PaymentProvider.ASAAS and api_key is None:
+        if provider == PaymentProvider.ASAAS and not has_api_key:
             raise invalid(name, "asaas needs an Asaas API key: send it in asaas.api_key")
     if choices.boleto_provider == PaymentProvider.SANDBOX and choices.boleto_bank is None:
         raise invalid("boleto.bank", "the sandbox issues boletos under a bank agreement: send one")
@@ -190,11 +174,15 @@ async def replace_payment_settings(
     params: PaymentSettingsIn,
 ) -> None:
     """Store the whole settings (an upsert, so concurrent first writes cannot collide); 422
-    and nothing stored when the tenant cannot use them."""
+    and nothing stored when the tenant cannot use them. A secret not sent is not touched: its
+    sealed column stays as it is, neither opened nor sealed again."""
     choices = params.choices(tenant.sandbox)
-    kept = await asaas_secrets(session, box, tenant.tenant_id)
-    after = params.secrets(kept)
-    check_choices(tenant, choices, after.api_key)
+    sent = params.sent_secrets()
+    if "api_key" in sent:
+        has_api_key = sent["api_key"] is not None
+    else:
+        has_api_key = await _stores_api_key(session, tenant.tenant_id)
+    check_choices(tenant, choices, has_api_key)
     bank = choices.boleto_bank
     values: dict[str, Any] = {
         "card_provider": choices.card_provider,
@@ -203,11 +191,13 @@ async def replace_payment_settings(
         "boleto_bank": asdict(bank) if bank else None,
         "pix_provider": choices.pix_provider,
         "asaas_environment": choices.asaas_environment,
-        "asaas_api_key_sealed": _sealed(box, after.api_key),
-        "asaas_api_key_last4": _last_characters(after.api_key),
-        "asaas_webhook_token_sealed": _sealed(box, after.webhook_token),
         "updated_at": clock.now(),
     }
+    if "api_key" in sent:
+        values["asaas_api_key_sealed"] = _sealed(box, sent["api_key"])
+        values["asaas_api_key_last4"] = _last_characters(sent["api_key"])
+    if "webhook_token" in sent:
+        values["asaas_webhook_token_sealed"] = _sealed(box, sent["webhook_token"])
     table = cast(Table, PaymentSettings.__table__)
     statement = (
         insert_on_conflict(session, table)
@@ -215,3 +205,12 @@ async def replace_payment_settings(
         .on_conflict_do_update(index_elements=[table.c.tenant_id], set_=values)
     )
     await session.execute(statement)
+
+
+async def _stores_api_key(session: AsyncSession, tenant_id: str) -> bool:
+    stored = await session.scalar(
+        select(PaymentSettings.asaas_api_key_sealed.is_not(None)).where(
+            PaymentSettings.tenant_id == tenant_id
+        )
+    )
+    return bool(stored)
