@@ -227,6 +227,16 @@ async def api(
 
 
 @pytest.fixture
+async def sandbox(
+    client: httpx.AsyncClient, database: Database, clock: FrozenClock, secret_box: SecretBox
+) -> TenantClient:
+    """A sandbox tenant's client (test clock, sandbox providers)."""
+    async with database.write() as session:
+        created = await create_tenant(session, clock, secret_box, "Sandbox Alfa", sandbox=True)
+    return TenantClient(created, client)
+
+
+@pytest.fixture
 async def other_api(
     client: httpx.AsyncClient, database: Database, clock: FrozenClock, secret_box: SecretBox
 ) -> TenantClient:

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -18,7 +17,6 @@ from assina.calendar.run import run_calendar
 from assina.charges.models import Charge
 from assina.contracts.models import Contract
 from assina.core.clock import FrozenClock
-from assina.core.secrets import SecretBox
 from assina.customers.models import Customer
 from assina.db.database import Database
 from assina.events.models import Event
@@ -26,7 +24,6 @@ from assina.notifications.models import Email
 from assina.sandbox.schemas import ClockAdvanceIn
 from assina.sandbox.service import advance_test_clock
 from assina.tenants.clock import hold_test_clock
-from assina.tenants.service import create_tenant
 from assina.webhooks.models import WebhookMessage
 from tests.conftest import START, TenantClient
 from tests.integration.contract_support import new_contract, new_customer
@@ -34,15 +31,6 @@ from tests.integration.test_calendar import DyingClock, charges_of, monthly, sch
 
 ZONE = ZoneInfo("America/Sao_Paulo")
 MONTHS_2026 = [f"2026-{month:02d}" for month in range(1, 13)]
-
-
-@pytest.fixture
-async def sandbox(
-    client: httpx.AsyncClient, database: Database, clock: FrozenClock, secret_box: SecretBox
-) -> TenantClient:
-    async with database.write() as session:
-        created = await create_tenant(session, clock, secret_box, "Sandbox Alfa", sandbox=True)
-    return TenantClient(created, client)
 
 
 async def advance(api: TenantClient, **body: Any) -> dict[str, Any]:
