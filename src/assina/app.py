@@ -31,7 +31,7 @@ from assina.event_types.api import router as event_types_router
 from assina.events.api import router as events_router
 from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
-from assina.payments.api import router as payments_router
+from assina.payment_settings.api import router as payment_settings_router
 from assina.price_indexes.api import router as price_indexes_router
 from assina.products.api import router as products_router
 from assina.sandbox.api import router as sandbox_router
@@ -111,7 +111,7 @@ def create_app(
         price_indexes_router,
         charges_router,
         billing_settings_router,
-        payments_router,
+        payment_settings_router,
         dunning_router,
         events_router,
         event_types_router,

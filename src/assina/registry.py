@@ -14,7 +14,7 @@ from assina.db.base import Base
 from assina.dunning.models import DunningPolicyRow
 from assina.events.models import Event
 from assina.notifications.models import Email, EmailSettings, EmailTemplate
-from assina.payments.models import InboundToken, PaymentSettings
+from assina.payment_settings.models import InboundToken, PaymentSettings
 from assina.price_indexes.models import PriceIndexValue
 from assina.products.models import Product
 from assina.tenants.models import ApiKey, Tenant, TenantCounter

@@ -30,7 +30,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from assina.core.idempotency import IdempotencyKey
 from assina.core.secrets import SECRET_KEY_FILE, SecretBox, SecretKeyMismatch
 from assina.db.database import Database
-from assina.payments.models import InboundToken, PaymentSettings
+from assina.payment_settings.models import InboundToken, PaymentSettings
 from assina.tenants.models import Tenant
 from assina.webhooks.models import WebhookEndpoint
 

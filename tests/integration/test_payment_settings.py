@@ -20,7 +20,7 @@ from assina.config import Settings
 from assina.core.clock import FrozenClock
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
-from assina.payments.service import tenant_for_inbound_token
+from assina.payment_settings.service import tenant_for_inbound_token
 from assina.secret_rotation import reseal_everything
 from tests.assertions import assert_invalid, iso
 from tests.conftest import TEST_SECRET_KEY, UNEMPTIED_BURST, TenantClient

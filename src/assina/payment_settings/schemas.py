@@ -17,7 +17,7 @@ from typing import Annotated, Literal, cast
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from assina.core.inputs import InputModel
-from assina.payments.models import AsaasEnvironment, PaymentProvider
+from assina.payment_settings.models import AsaasEnvironment, PaymentProvider
 from assina.rules.boleto import free_field
 
 DEFAULT_RETRY_DAYS = (1, 3, 5)

@@ -15,8 +15,8 @@ from assina.core.clock import Clock
 from assina.core.errors import invalid
 from assina.core.secrets import SecretBox
 from assina.db.dialect import insert_on_conflict
-from assina.payments.models import InboundToken, PaymentProvider, PaymentSettings
-from assina.payments.schemas import (
+from assina.payment_settings.models import InboundToken, PaymentProvider, PaymentSettings
+from assina.payment_settings.schemas import (
     SANDBOX_ONLY,
     BankAgreement,
     InboundUrl,

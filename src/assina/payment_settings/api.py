@@ -7,8 +7,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.openapi import problem_responses
-from assina.payments import service
-from assina.payments.schemas import PaymentSettingsIn, PaymentSettingsOut
+from assina.payment_settings import service
+from assina.payment_settings.schemas import PaymentSettingsIn, PaymentSettingsOut
 from assina.tenants.deps import CallerDep, IdempotentCallerDep, Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1/payment-settings", tags=["payment settings"])
