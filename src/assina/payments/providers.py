@@ -16,7 +16,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from assina.rules.cards import CardBrand, DeclineCode
+from assina.rules.cards import CardBrand, ChargeOutcome, DeclineCode
 
 
 class ProviderError(Exception):
@@ -88,15 +88,9 @@ class CardToken:
     exp_year: int
 
 
-class CardOutcome(StrEnum):
-    APPROVED = "approved"
-    DECLINED = "declined"
-    PROCESSING = "processing"  # decided later, by a notification
-
-
 @dataclass(frozen=True)
 class CardAttemptResult:
-    outcome: CardOutcome
+    outcome: ChargeOutcome  # PROCESSING: decided later, by a notification
     provider_payment_id: str
     decline_code: DeclineCode | None = None
     message: str | None = None
