@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,8 +169,13 @@ def app_settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(app_settings: Settings, database: Database, clock: FrozenClock) -> Iterator[FastAPI]:
-    yield create_app(app_settings, database=database, clock=clock)
+async def app(
+    app_settings: Settings, database: Database, clock: FrozenClock
+) -> AsyncIterator[FastAPI]:
+    app = create_app(app_settings, database=database, clock=clock)
+    yield app
+    # What the app started on demand (the sandbox payment provider, its HTTP session).
+    await app.state.provider_connections.close()
 
 
 @pytest.fixture

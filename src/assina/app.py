@@ -32,6 +32,8 @@ from assina.events.api import router as events_router
 from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
 from assina.payment_settings.api import router as payment_settings_router
+from assina.payments.api import router as payments_router
+from assina.payments.connections import ProviderConnections
 from assina.price_indexes.api import router as price_indexes_router
 from assina.products.api import router as products_router
 from assina.sandbox.api import router as sandbox_router
@@ -79,9 +81,12 @@ def create_app(
         key_turns=Turns(settings.api_concurrency_per_key),
     )
 
+    connections = ProviderConnections(database, box, clock)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await connections.close()
         if owns_database:
             await database.dispose()
 
@@ -96,6 +101,7 @@ def create_app(
         dependencies=[Depends(refuse_unstorable_url)],
     )
     app.state.runtime = runtime
+    app.state.provider_connections = connections
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
     app.state.webhook_metrics = WebhookMetrics(registry)
@@ -112,6 +118,7 @@ def create_app(
         charges_router,
         billing_settings_router,
         payment_settings_router,
+        payments_router,
         dunning_router,
         events_router,
         event_types_router,

@@ -15,6 +15,8 @@ from assina.dunning.models import DunningPolicyRow
 from assina.events.models import Event
 from assina.notifications.models import Email, EmailSettings, EmailTemplate
 from assina.payment_settings.models import InboundToken, PaymentSettings
+from assina.payments.models import InboundEvent, ReconciliationMark
+from assina.payments.sandbox.models import SandboxPayment
 from assina.price_indexes.models import PriceIndexValue
 from assina.products.models import Product
 from assina.tenants.models import ApiKey, Tenant, TenantCounter
@@ -42,5 +44,8 @@ ALL_MODELS = (
     RateBucket,
     PaymentSettings,
     InboundToken,
+    InboundEvent,
+    ReconciliationMark,
+    SandboxPayment,
 )
 metadata = Base.metadata

@@ -22,6 +22,7 @@ from tests.integration.fuzz_openapi import (
 from tests.integration.fuzz_support import (
     event_log,
 )
+from tests.integration.payment_support import live  # noqa: F401  (a fixture)
 
 
 async def first_message(client: TenantClient, endpoint_id: str) -> str:

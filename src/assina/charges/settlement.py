@@ -136,6 +136,12 @@ def _settlement_instant(settled_at: datetime | None, now: datetime) -> datetime:
     return settled_at
 
 
+async def amount_due(session: AsyncSession, tenant_id: str, charge: Charge, at: datetime) -> int:
+    """What settles the charge at `at`: its amount plus the late fees owed by then."""
+    fees = await _late_fees(session, tenant_id, charge, at)
+    return charge.amount + fees.total
+
+
 async def _late_fees(
     session: AsyncSession, tenant_id: str, charge: Charge, settled_at: datetime
 ) -> LateFees:

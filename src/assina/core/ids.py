@@ -31,6 +31,7 @@ PREFIXES = frozenset(
         "msg",
         "att",
         "eml",
+        "inb",  # an inbound notification from a payment provider
     }
 )
 

@@ -58,6 +58,17 @@ class SecretBox:
             info=b"assina secrets at rest v1",
         ).derive(secret_key.encode())
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        self._secret_key = secret_key
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for one purpose (the sandbox provider's accounts, say), derived from the
+        secret key like the sealing key but never equal to it: a new secret key changes it."""
+        return HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=None,
+            info=f"assina {purpose} v1".encode(),
+        ).derive(self._secret_key.encode())
 
     def seal(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()

@@ -126,6 +126,12 @@ def _choices_of(row: PaymentSettings) -> PaymentChoices:
     )
 
 
+async def payment_choices(session: AsyncSession, tenant_id: str, sandbox: bool) -> PaymentChoices:
+    """The tenant's settings as the code reads them: stored, or its mode's defaults."""
+    row = await session.get(PaymentSettings, tenant_id)
+    return default_choices(sandbox) if row is None else _choices_of(row)
+
+
 async def payment_view(
     session: AsyncSession, tenant: TenantContext, inbound: list[InboundUrl]
 ) -> PaymentView:

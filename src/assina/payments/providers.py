@@ -57,6 +57,10 @@ class PaymentOrder:
     due_date: date
     description: str
     idempotency_key: str
+    # The tenant's now (a sandbox tenant's test clock), and where a provider that takes a
+    # notification URL per payment (the sandbox) sends what becomes of it.
+    requested_at: datetime
+    notification_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,7 @@ class InboundReader(Protocol):
     parsed. Pure: no I/O."""
 
     def read_notifications(
-        self, headers: Mapping[str, str], body: bytes, secret: str
+        self, headers: Mapping[str, str], body: bytes, secret: str, now: datetime
     ) -> Sequence[Notification]:
         """The notifications in one request; NotificationRefused when it does not verify or
         does not parse."""

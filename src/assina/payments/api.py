@@ -1,0 +1,230 @@
+"""HTTP for payments: the providers' inbound route, the inbound events, reconciliation on
+demand, and the sandbox's "the payer paid" control."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from assina.charges.models import ChargeStatus
+from assina.charges.service import get_charge
+from assina.charges.settlement import amount_due
+from assina.core.errors import Problem, conflict, not_found
+from assina.core.openapi import problem_responses
+from assina.core.pagination import Page, PageQuery
+from assina.payment_settings.models import PaymentProvider
+from assina.payment_settings.service import ensure_inbound_urls, tenant_for_inbound_token
+from assina.payments import inbound
+from assina.payments.connections import ProviderConnections
+from assina.payments.models import InboundOutcome
+from assina.payments.providers import NotificationRefused, ProviderRefused, ProviderUnavailable
+from assina.payments.reconciliation import reconcile
+from assina.payments.schemas import (
+    InboundAnswer,
+    InboundEventOut,
+    ReconciliationOut,
+    RecordedOut,
+    SandboxPayIn,
+    SandboxPaymentOut,
+)
+from assina.tenants.clock import calendar_tenant
+from assina.tenants.deps import CallerDep, IdempotentCallerDep, Runtime, RuntimeDep
+
+router = APIRouter(tags=["payments"])
+
+Token = Annotated[str, Path(max_length=128)]
+
+
+def provider_connections(request: Request) -> ProviderConnections:
+    connections: ProviderConnections = request.app.state.provider_connections
+    return connections
+
+
+ConnectionsDep = Annotated[ProviderConnections, Depends(provider_connections)]
+
+
+def _base_url(runtime: Runtime, request: Request) -> str:
+    return runtime.settings.public_url or str(request.base_url)
+
+
+def _refused(error: NotificationRefused) -> Problem:
+    if error.unauthenticated:
+        return Problem(401, "inbound-unverified", str(error), "Notification not verified")
+    return Problem(400, "inbound-unreadable", str(error), "Notification not readable")
+
+
+def _provider_failed(error: ProviderRefused | ProviderUnavailable) -> Problem:
+    if isinstance(error, ProviderUnavailable):
+        return Problem(503, "provider-unavailable", str(error), "Provider unavailable")
+    return Problem(502, "provider-refused", str(error), "Provider refused the request")
+
+
+@router.post(
+    "/v1/inbound/{provider}/{token}",
+    response_model=InboundAnswer,
+    responses=problem_responses(400, 401, 404, 413),
+    summary="Where a payment provider notifies assina (no API key: the URL's token)",
+)
+async def receive_notification(
+    provider: Annotated[str, Path(max_length=32)],
+    token: Token,
+    request: Request,
+    runtime: RuntimeDep,
+    connections: ConnectionsDep,
+) -> InboundAnswer:
+    """The URL `GET /v1/payment-settings` gives each provider. The notification is verified
+    as its provider signs it (the sandbox: `sandbox-signature`), then recorded once per the
+    provider's event id and applied with the settlement it brings, in one transaction. A
+    replay answers 200 and changes nothing; a charge that is not open is not settled again
+    (`already_settled`); a reference to no charge is kept as `unmatched`. 404 for an unknown
+    URL, 401 for a signature that does not verify (nothing is written), 400 for a body that
+    is not the provider's."""
+    reader = connections.inbound_reader(PaymentProvider(provider)) if _known(provider) else None
+    async with runtime.database.read() as session:
+        tenant_id = await tenant_for_inbound_token(session, provider, token)
+        tenant = await calendar_tenant(session, tenant_id) if tenant_id else None
+    if tenant is None or reader is None:
+        raise not_found("inbound URL", f"{provider}/…")
+    body = await request.body()
+    secret = connections.sandbox_notification_secret(tenant.id)
+    try:
+        notifications = reader.read_notifications(
+            request.headers, body, secret, runtime.clock.real_now()
+        )
+    except NotificationRefused as error:
+        raise _refused(error) from error
+    payload = json.loads(body)
+    async with runtime.database.write() as session:
+        recorded = await inbound.record_notifications(
+            session,
+            tenant.clock(runtime.clock),
+            tenant.id,
+            PaymentProvider(provider),
+            notifications,
+            payload if isinstance(payload, dict) else {"body": payload},
+        )
+    return InboundAnswer(received=[RecordedOut.of(entry) for entry in recorded])
+
+
+def _known(provider: str) -> bool:
+    return provider in set(PaymentProvider)
+
+
+@router.get(
+    "/v1/inbound-events",
+    response_model=Page[InboundEventOut],
+    responses=problem_responses(401, 422),
+    summary="What the payment providers told assina",
+)
+async def list_inbound_events(
+    caller: CallerDep,
+    page: PageQuery,
+    provider: PaymentProvider | None = None,
+    outcome: InboundOutcome | None = None,
+    charge_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[InboundEventOut]:
+    """Every notification received (and every payment reconciliation found), oldest first,
+    with what assina did with it; `?outcome=unmatched` lists what needs a person."""
+    filters = inbound.InboundFilters(provider=provider, outcome=outcome, charge_id=charge_id)
+    async with caller.database.read() as session:
+        rows, has_more = await inbound.list_inbound_events(session, caller.tenant_id, filters, page)
+        return Page[InboundEventOut](data=[InboundEventOut.of(r) for r in rows], has_more=has_more)
+
+
+@router.get(
+    "/v1/inbound-events/{inbound_event_id}",
+    response_model=InboundEventOut,
+    responses=problem_responses(401, 404),
+    summary="One notification a provider sent",
+)
+async def get_inbound_event(inbound_event_id: str, caller: CallerDep) -> InboundEventOut:
+    """One inbound event by id: what the provider sent, as sent, and what assina did."""
+    async with caller.database.read() as session:
+        row = await inbound.get_inbound_event(session, caller.tenant_id, inbound_event_id)
+        return InboundEventOut.of(row)
+
+
+@router.post(
+    "/v1/reconciliations",
+    response_model=ReconciliationOut,
+    responses=problem_responses(401, 404, 502, 503),
+    summary="Ask the sandbox provider now what it received (the worker does it periodically)",
+)
+async def reconcile_now(
+    request: Request, caller: IdempotentCallerDep, connections: ConnectionsDep
+) -> JSONResponse:
+    """Asks the provider what it received since the last look and records what no
+    notification brought. Sandbox tenants (the sandbox provider); 404 for a live tenant
+    until a live provider reconciles."""
+    if not caller.tenant.sandbox:
+        raise not_found("reconciliation", "sandbox")
+
+    async def use_case() -> dict[str, Any]:
+        client = await connections.sandbox_client(caller.tenant_id)
+        try:
+            done = await reconcile(
+                caller.database, caller.clock, caller.tenant_id, PaymentProvider.SANDBOX, client
+            )
+        except (ProviderRefused, ProviderUnavailable) as error:
+            raise _provider_failed(error) from error
+        shown = ReconciliationOut(
+            provider=done.provider,
+            looked_since=done.looked_since,
+            found=done.found,
+            recorded=[RecordedOut.of(entry) for entry in done.recorded],
+        )
+        return shown.model_dump(mode="json")
+
+    return await caller.respond_once_in_steps(request, 200, use_case)
+
+
+@router.post(
+    "/v1/sandbox/charges/{charge_id}/pay",
+    status_code=202,
+    response_model=SandboxPaymentOut,
+    responses=problem_responses(400, 401, 404, 409, 413, 422, 502, 503),
+    summary="Sandbox: the payer pays a charge by PIX or boleto",
+    tags=["sandbox"],
+)
+async def pay_in_sandbox(
+    charge_id: str,
+    body: SandboxPayIn,
+    request: Request,
+    caller: IdempotentCallerDep,
+    runtime: RuntimeDep,
+    connections: ConnectionsDep,
+) -> JSONResponse:
+    """The sandbox provider receives a payment for the charge, as a bank would: by default
+    what settles it today (fees included), or any `amount` (a partial payment settles the
+    charge with what was received). It then notifies assina's inbound URL, signed, which
+    settles the charge (`charge.settled`) a moment after this answer; paying a charge that
+    is no longer open is recorded as `already_settled` and settles nothing. Sandbox tenants
+    only (404 for a live tenant)."""
+    if not caller.tenant.sandbox:
+        raise not_found("charge", charge_id)
+    base_url = _base_url(runtime, request)
+
+    async def use_case() -> dict[str, Any]:
+        now = caller.clock.now()
+        async with caller.database.read() as session:
+            charge = await get_charge(session, caller.tenant_id, charge_id)
+            amount = body.amount or await amount_due(session, caller.tenant_id, charge, now)
+            invalidated = charge.status == ChargeStatus.INVALIDATED
+        if amount <= 0 or invalidated:
+            raise conflict(f"Charge {charge_id} has nothing to pay.", "nothing-to-pay")
+        async with caller.database.write() as session:
+            urls = await ensure_inbound_urls(
+                session, caller.clock, runtime.secret_box, caller.tenant_id, base_url
+            )
+        notify_url = next(url.url for url in urls if url.provider == PaymentProvider.SANDBOX)
+        client = await connections.sandbox_client(caller.tenant_id)
+        try:
+            paid = await client.record_payment(charge_id, body.method, amount, now, notify_url)
+        except (ProviderRefused, ProviderUnavailable) as error:
+            raise _provider_failed(error) from error
+        return SandboxPaymentOut.model_validate(paid).model_dump(mode="json")
+
+    return await caller.respond_once_in_steps(request, 202, use_case)

@@ -1,0 +1,50 @@
+"""What reaches the payment providers from one process: one HTTP session for every provider
+call, and the built-in sandbox provider (started the first time a call needs it)."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from assina.core.clock import Clock
+from assina.core.secrets import SecretBox
+from assina.db.database import Database
+from assina.payment_settings.models import PaymentProvider
+from assina.payments.providers import InboundReader
+from assina.payments.sandbox.client import SandboxClient, SandboxInboundReader
+from assina.payments.sandbox.server import SandboxProvider
+from assina.payments.sandbox.signing import account_key, notification_secret
+
+
+class ProviderConnections:
+    def __init__(
+        self, database: Database, box: SecretBox, clock: Clock, *, sandbox_port: int = 0
+    ) -> None:
+        self.box = box
+        self.sandbox = SandboxProvider(database, box, clock, port=sandbox_port)
+        self._http: aiohttp.ClientSession | None = None
+
+    def http(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the running event loop it then belongs to.
+        if self._http is None:
+            self._http = aiohttp.ClientSession()
+        return self._http
+
+    async def sandbox_client(self, tenant_id: str) -> SandboxClient:
+        """The sandbox provider, called as the tenant's account."""
+        base_url = await self.sandbox.url()
+        return SandboxClient(self.http(), base_url, account_key(self.box, tenant_id))
+
+    def inbound_reader(self, provider: PaymentProvider) -> InboundReader | None:
+        """How `provider`'s notifications are read; None for one assina cannot read yet."""
+        if provider == PaymentProvider.SANDBOX:
+            return SandboxInboundReader()
+        return None
+
+    def sandbox_notification_secret(self, tenant_id: str) -> str:
+        return notification_secret(self.box, tenant_id)
+
+    async def close(self) -> None:
+        await self.sandbox.stop()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None

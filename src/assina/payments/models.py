@@ -1,0 +1,64 @@
+"""What payment providers told assina (inbound events, kept for audit) and how far each
+provider's reconciliation has looked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assina.db.base import Base, EnumText, id_column
+from assina.payment_settings.models import PaymentProvider
+
+
+class InboundOutcome(StrEnum):
+    """What assina did with one notification."""
+
+    SETTLED = "settled"  # the charge was open and is now settled
+    ALREADY_SETTLED = "already_settled"  # money for a charge no longer open: to refund by hand
+    UNMATCHED = "unmatched"  # no charge of the tenant has the reference it names
+    DECLINED = "declined"  # a card payment the provider declined after all
+    IGNORED = "ignored"  # a notification assina does not act on (created, overdue, …)
+
+
+class InboundEvent(Base):
+    """One notification of a provider, once: the provider's event id is unique per tenant and
+    provider, so a replay finds it and changes nothing."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "provider", "event_id"),
+        Index("ix_inbound_events_tenant_id_id", "tenant_id", "id"),
+        Index("ix_inbound_events_tenant_id_outcome_id", "tenant_id", "outcome", "id"),
+    )
+
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
+    provider: Mapped[PaymentProvider] = mapped_column(EnumText(PaymentProvider, 16))
+    event_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[InboundOutcome] = mapped_column(EnumText(InboundOutcome, 24))
+    # Found by: "notification" (the provider called) or "reconciliation" (assina asked).
+    source: Mapped[str] = mapped_column(String(16))
+    charge_id: Mapped[str | None] = mapped_column(String(64))
+    provider_payment_id: Mapped[str | None] = mapped_column(String(128))
+    rail: Mapped[str | None] = mapped_column(String(16))
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    paid_at: Mapped[datetime | None]
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+
+
+class ReconciliationMark(Base):
+    """Up to when a provider's received payments were last asked for, per tenant."""
+
+    __tablename__ = "payment_reconciliation_marks"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    provider: Mapped[PaymentProvider] = mapped_column(
+        EnumText(PaymentProvider, 16), primary_key=True
+    )
+    looked_until: Mapped[datetime]

@@ -1,0 +1,1 @@
+"""The sandbox payment provider: a remote provider that runs on loopback, for sandbox tenants."""

@@ -1,0 +1,178 @@
+"""assina's side of the sandbox provider: the HTTP client that calls it (a card gateway and a
+reconciler, plus the test control that makes it receive a payment) and the reader of its
+signed notifications."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+
+from assina.payments.providers import (
+    CardAttemptResult,
+    CardDetails,
+    CardToken,
+    DeclinedPayment,
+    IgnoredNotification,
+    Notification,
+    NotificationRefused,
+    Payer,
+    PaymentOrder,
+    PaymentRail,
+    ProviderRefused,
+    ProviderUnavailable,
+    ReceivedPayment,
+)
+from assina.payments.sandbox.signing import SIGNATURE_HEADER, signature_valid
+from assina.rules.cards import DECLINE_MESSAGES, CardBrand, ChargeOutcome, DeclineCode
+
+REQUEST_TIMEOUT_SECONDS = 15.0
+
+
+class SandboxClient:
+    """Calls the sandbox provider at `base_url` as one tenant's account."""
+
+    def __init__(self, http: aiohttp.ClientSession, base_url: str, account_key: str) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {account_key}"}
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+        try:
+            async with self._http.request(
+                method, self._base + path, headers=self._headers, timeout=timeout, **kwargs
+            ) as answer:
+                body = await answer.json(content_type=None)
+                status = answer.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+            raise ProviderUnavailable(f"the sandbox provider did not answer: {error!r}") from error
+        if status >= 500 or status == 429:
+            raise ProviderUnavailable(f"the sandbox provider answered {status}")
+        return status, body
+
+    async def _created(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        status, answer = await self._call("POST", path, json=body)
+        if status != 201:
+            raise ProviderRefused(_error_message(answer))
+        return dict(answer)
+
+    async def record_payment(
+        self, charge_id: str, method: str, amount: int, paid_at: datetime, notify_url: str | None
+    ) -> dict[str, Any]:
+        """Test control: the payer paid `amount` for the charge by boleto or PIX. The same
+        call made again (same charge, method, amount and time) records it once."""
+        key = f"{charge_id}:{method}:{amount}:{paid_at.isoformat()}"
+        body = {
+            "charge_id": charge_id,
+            "method": method,
+            "amount": amount,
+            "paid_at": paid_at.isoformat(),
+            "notification_url": notify_url,
+            "idempotency_key": key,
+        }
+        return await self._created("/v1/payments", body)
+
+    # --- card gateway -------------------------------------------------------------------------
+
+    async def tokenize_card(self, payer: Payer, card: CardDetails) -> CardToken:
+        body = {
+            "number": card.number,
+            "exp_month": card.exp_month,
+            "exp_year": card.exp_year,
+            "cvc": card.cvc,
+            "holder_name": card.holder_name,
+        }
+        answer = await self._created("/v1/cards", body)
+        return CardToken(
+            token=answer["token"],
+            brand=CardBrand(answer["brand"]),
+            last4=answer["last4"],
+            exp_month=answer["exp_month"],
+            exp_year=answer["exp_year"],
+        )
+
+    async def charge_card(self, order: PaymentOrder, card_token: str) -> CardAttemptResult:
+        """One charge of a saved card; the sandbox records the order's `requested_at` (the
+        tenant's now) as the payment's time."""
+        body = {
+            "card_token": card_token,
+            "charge_id": order.charge_id,
+            "amount": order.amount,
+            "paid_at": order.requested_at.isoformat(),
+            "notification_url": order.notification_url,
+            "idempotency_key": order.idempotency_key,
+        }
+        answer = await self._created("/v1/card-payments", body)
+        return _card_attempt(answer)
+
+    # --- reconciliation -----------------------------------------------------------------------
+
+    async def received_since(self, since: datetime) -> Sequence[ReceivedPayment]:
+        status, answer = await self._call(
+            "GET", "/v1/payments", params={"received_since": since.isoformat()}
+        )
+        if status != 200:
+            raise ProviderRefused(_error_message(answer))
+        return [_received(payment, f"{payment['id']}.received") for payment in answer["data"]]
+
+
+def _error_message(answer: Any) -> str:
+    if isinstance(answer, dict) and isinstance(answer.get("error"), dict):
+        return str(answer["error"].get("message") or answer["error"].get("code"))
+    return "the sandbox provider refused the request"
+
+
+def _card_attempt(answer: Mapping[str, Any]) -> CardAttemptResult:
+    status = answer["status"]
+    if status == "received":
+        return CardAttemptResult(ChargeOutcome.APPROVED, answer["id"])
+    if status == "processing":
+        return CardAttemptResult(ChargeOutcome.PROCESSING, answer["id"])
+    code = DeclineCode(answer["decline_code"])
+    return CardAttemptResult(ChargeOutcome.DECLINED, answer["id"], code, DECLINE_MESSAGES[code])
+
+
+def _received(payment: Mapping[str, Any], event_id: str) -> ReceivedPayment:
+    return ReceivedPayment(
+        event_id=event_id,
+        provider_payment_id=payment["id"],
+        charge_id=payment["charge_id"],
+        rail=PaymentRail(payment["method"]),
+        amount=int(payment["amount"]),
+        paid_at=datetime.fromisoformat(payment["paid_at"]),
+        end_to_end_id=payment.get("end_to_end_id"),
+    )
+
+
+class SandboxInboundReader:
+    """Reads the sandbox's notifications: `sandbox-signature` checked against the tenant's
+    notification secret within five minutes of `now`, then the JSON body."""
+
+    def read_notifications(
+        self, headers: Mapping[str, str], body: bytes, secret: str, now: datetime
+    ) -> Sequence[Notification]:
+        header = headers.get(SIGNATURE_HEADER)
+        if header is None or not signature_valid(secret, header, body, int(now.timestamp())):
+            raise NotificationRefused("the sandbox-signature does not verify", unauthenticated=True)
+        try:
+            return [_notification(json.loads(body))]
+        except (ValueError, KeyError, TypeError) as error:
+            raise NotificationRefused(
+                f"not a sandbox notification: {error!r}", unauthenticated=False
+            ) from error
+
+
+def _notification(body: Mapping[str, Any]) -> Notification:
+    event_id, kind, payment = str(body["id"]), str(body["type"]), body["data"]
+    if kind == "payment.received":
+        return _received(payment, event_id)
+    if kind == "payment.declined":
+        code = DeclineCode(payment["decline_code"])
+        return DeclinedPayment(
+            event_id, payment["id"], payment.get("charge_id"), code, DECLINE_MESSAGES[code]
+        )
+    return IgnoredNotification(event_id, kind, payment.get("id"), payment.get("charge_id"))

@@ -1,0 +1,109 @@
+"""What the payments API takes and answers: inbound events, the sandbox's payments, a
+reconciliation's summary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from assina.core.inputs import InputModel
+from assina.core.money import MAX_AMOUNT
+from assina.payment_settings.models import PaymentProvider
+from assina.payments.inbound import Recorded
+from assina.payments.models import InboundEvent, InboundOutcome
+
+
+class InboundEventOut(BaseModel):
+    object: str = "inbound_event"
+    id: str
+    provider: PaymentProvider
+    event_id: str = Field(description="The provider's id of the notification: unique, once.")
+    kind: str = Field(description="payment_received, payment_declined, or the provider's own.")
+    outcome: InboundOutcome = Field(
+        description=(
+            "settled: the charge was settled by it; already_settled: money for a charge no "
+            "longer open (refund it by hand); unmatched: no charge of this tenant has its "
+            "reference; declined: a card payment declined after processing; ignored."
+        )
+    )
+    source: str = Field(description="notification (the provider called) or reconciliation.")
+    charge_id: str | None
+    provider_payment_id: str | None
+    rail: str | None
+    amount: int | None
+    paid_at: datetime | None
+    payload: dict[str, Any] = Field(description="What the provider sent, as it sent it.")
+    received_at: datetime
+
+    @classmethod
+    def of(cls, row: InboundEvent) -> InboundEventOut:
+        return cls(
+            id=row.id,
+            provider=row.provider,
+            event_id=row.event_id,
+            kind=row.kind,
+            outcome=row.outcome,
+            source=row.source,
+            charge_id=row.charge_id,
+            provider_payment_id=row.provider_payment_id,
+            rail=row.rail,
+            amount=row.amount,
+            paid_at=row.paid_at,
+            payload=row.payload,
+            received_at=row.received_at,
+        )
+
+
+class RecordedOut(BaseModel):
+    event_id: str
+    inbound_event_id: str | None = Field(description="None: a replay, which changed nothing.")
+    outcome: InboundOutcome | None
+
+    @classmethod
+    def of(cls, recorded: Recorded) -> RecordedOut:
+        return cls(
+            event_id=recorded.event_id,
+            inbound_event_id=recorded.inbound_event_id,
+            outcome=recorded.outcome,
+        )
+
+
+class InboundAnswer(BaseModel):
+    received: list[RecordedOut]
+
+
+class SandboxMethod(StrEnum):
+    PIX = "pix"
+    BOLETO = "boleto"
+
+
+class SandboxPayIn(InputModel):
+    method: SandboxMethod
+    amount: int | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_AMOUNT,
+        description="What the payer pays; default: what settles the charge today (fees included).",
+    )
+
+
+class SandboxPaymentOut(BaseModel):
+    object: str = "sandbox_payment"
+    id: str = Field(description="The sandbox provider's payment id.")
+    charge_id: str
+    method: str
+    status: str
+    amount: int
+    paid_at: datetime | None
+    end_to_end_id: str | None
+
+
+class ReconciliationOut(BaseModel):
+    object: str = "reconciliation"
+    provider: PaymentProvider
+    looked_since: datetime
+    found: int = Field(description="Payments the provider says it received since then.")
+    recorded: list[RecordedOut] = Field(description="Those assina had not heard of yet.")
