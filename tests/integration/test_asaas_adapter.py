@@ -325,7 +325,9 @@ async def test_every_request_carries_the_key_and_a_user_agent(
     asaas: AsaasProvider, asaas_standin: AsaasStandin
 ) -> None:
     await asaas.register_boleto(order())
-    assert len(asaas_standin.requests) == 5  # find + create customer, find + create, numbers
+    assert (
+        len(asaas_standin.requests) == 5
+    )  # find the payment, find + create the customer, create, numbers
     for request in asaas_standin.requests:
         assert request.headers["access_token"] == STANDIN_API_KEY
         assert request.headers["User-Agent"].startswith("assina/")

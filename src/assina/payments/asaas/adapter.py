@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assina.core.clock import Clock, local_date
 from assina.payments.asaas.client import AsaasClient, AsaasRefused, Json
@@ -23,16 +23,20 @@ from assina.payments.asaas.payment import (
     text_field,
 )
 from assina.payments.providers import (
+    BoletoIssuer,
     CardAttemptResult,
     CardDetails,
+    CardGateway,
     CardRefused,
     CardToken,
     Payer,
     PaymentOrder,
     PixCharge,
+    PixProvider,
     ProviderRefused,
     ProviderUnavailable,
     ReceivedPayment,
+    Reconciler,
     RegisteredBoleto,
 )
 from assina.rules import pix
@@ -68,9 +72,7 @@ class AsaasProvider:
 
     async def customer_for(self, payer: Payer) -> str:
         """The Asaas customer of this payer: found by its externalReference, else created."""
-        found = await self._client.get(
-            "/customers", {"externalReference": payer.customer_id, "limit": 1}
-        )
+        found = await self._client.get("/customers", {"externalReference": payer.customer_id})
         for customer in _page(found):
             customer_id = text_field(customer, "id")
             if customer_id is not None and not customer.get("deleted"):
@@ -180,10 +182,10 @@ class AsaasProvider:
     async def charge_card(self, order: PaymentOrder, card_token: str) -> CardAttemptResult:
         if not order.remote_ip:
             raise ProviderRefused("Asaas needs the payer's IP (remoteIp) to charge a card")
-        customer_id = await self.customer_for(order.payer)
-        paid = await self._existing_payment(order.charge_id, "CREDIT_CARD", customer_id)
+        paid = await self._existing_payment(order.charge_id, "CREDIT_CARD")
         if paid is not None:
             return _attempt(paid)
+        customer_id = await self.customer_for(order.payer)
         today = local_date(self._clock.now(), ASAAS_TIME_ZONE)
         try:
             payment = await self._client.post(
@@ -234,22 +236,16 @@ class AsaasProvider:
 
     async def _payment_for(self, order: PaymentOrder, billing_type: str) -> Json:
         """The order's payment: the one a previous try made, else a new one."""
-        customer_id = await self.customer_for(order.payer)
-        existing = await self._existing_payment(order.charge_id, billing_type, customer_id)
+        existing = await self._existing_payment(order.charge_id, billing_type)
         if existing is not None:
             return existing
+        customer_id = await self.customer_for(order.payer)
         return await self._client.post("/payments", _payment_body(order, billing_type, customer_id))
 
-    async def _existing_payment(
-        self, charge_id: str, billing_type: str, customer_id: str
-    ) -> Json | None:
+    async def _existing_payment(self, charge_id: str, billing_type: str) -> Json | None:
         """A live payment of this charge and rail (Asaas does not list deleted ones); for a
         card, only one paid or being analysed."""
-        query = {
-            "externalReference": charge_id,
-            "billingType": billing_type,
-            "customer": customer_id,
-        }
+        query = {"externalReference": charge_id, "billingType": billing_type}
         async for payment in self._all_payments(query):
             if payment.get("deleted"):
                 continue
@@ -281,6 +277,14 @@ class AsaasProvider:
                 return
         body = {} if amount is None else {"value": reais(amount)}
         await self._client.post(f"/payments/{provider_payment_id}/refund", body)
+
+
+if TYPE_CHECKING:  # mypy checks that the provider is each of the interfaces
+
+    def _interfaces(
+        provider: AsaasProvider,
+    ) -> tuple[CardGateway, BoletoIssuer, PixProvider, Reconciler]:
+        return provider, provider, provider, provider
 
 
 # --- pure helpers ---------------------------------------------------------------------------

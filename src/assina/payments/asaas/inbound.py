@@ -14,12 +14,13 @@ import hmac
 import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assina.payments.asaas.payment import received_payment, text_field
 from assina.payments.providers import (
     DeclinedPayment,
     IgnoredNotification,
+    InboundReader,
     Notification,
     NotificationRefused,
 )
@@ -39,6 +40,10 @@ class AsaasInboundReader:
     ) -> Sequence[Notification]:
         verify_token(headers, secret)
         return [read_event(_event_object(body))]
+
+
+if TYPE_CHECKING:  # mypy checks that the reader is an InboundReader
+    _reader: InboundReader = AsaasInboundReader()
 
 
 def verify_token(headers: Mapping[str, str], secret: str) -> None:
