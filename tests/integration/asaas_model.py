@@ -70,6 +70,8 @@ LIST_FILTERS = (
     "paymentDate[ge]", "paymentDate[le]", "dueDate[ge]", "dueDate[le]",
     "dateCreated[ge]", "dateCreated[le]",
 )  # fmt: skip
+# GET /v3/customers: the reference's filters (name, email, cpfCnpj, externalReference).
+CUSTOMER_FILTERS = ("name", "email", "cpfCnpj", "externalReference")
 LIST_UNSUPPORTED = (
     "installment", "customerGroupName", "subscription", "paymentDate", "invoiceStatus",
     "estimatedCreditDate", "pixQrCodeId", "anticipated", "anticipable",
@@ -264,6 +266,19 @@ def matches(payment: Payment, query: Mapping[str, str], bounds: Mapping[str, dat
         if day is None or (day < bound if name.endswith("[ge]") else day > bound):
             return False
     return True
+
+
+def list_page(items: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
+    """One page of a listing, in the shape of every Asaas list."""
+    page = items[offset : offset + limit]
+    return {
+        "object": "list",
+        "hasMore": offset + len(page) < len(items),
+        "totalCount": len(items),
+        "limit": limit,
+        "offset": offset,
+        "data": page,
+    }
 
 
 def random_slug() -> str:

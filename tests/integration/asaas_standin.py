@@ -33,6 +33,7 @@ from assina.core.clock import FrozenClock
 from assina.rules import boleto, pix
 from assina.rules.cards import card_brand, card_expired
 from tests.integration import asaas_fields as check
+from tests.integration.asaas_faults import Faults
 from tests.integration.asaas_fields import FieldErrors
 from tests.integration.asaas_model import (
     BILLING_TYPES,
@@ -40,6 +41,7 @@ from tests.integration.asaas_model import (
     BOLETO_BANK,
     BOLETO_WALLET,
     CARD_CREDIT_DAYS,
+    CUSTOMER_FILTERS,
     CUSTOMER_TEXT_FIELDS,
     DEFAULT_EVENTS,
     LIST_FILTERS,
@@ -61,6 +63,7 @@ from tests.integration.asaas_model import (
     asaas_error,
     invalid,
     json_object,
+    list_page,
     matches,
     not_found,
     query_int,
@@ -80,6 +83,7 @@ class AsaasStandin:
         self.webhook_token: str | None = None  # the webhook's "authToken"
         self.webhook_events: frozenset[str] = DEFAULT_EVENTS
         self.requests: list[RecordedRequest] = []
+        self.faults = Faults()  # fail_next / hold_next: a test control, not Asaas's
         self.deliveries: list[Delivery] = []
         self.customers: dict[str, dict[str, Any]] = {}
         self.payments: dict[str, Payment] = {}
@@ -94,8 +98,11 @@ class AsaasStandin:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._record, self._authenticate])
+        app = web.Application(
+            middlewares=[self._record, self.faults.middleware, self._authenticate]
+        )
         app.router.add_post("/v3/customers", self._create_customer)
+        app.router.add_get("/v3/customers", self._list_customers)
         app.router.add_get("/v3/customers/{id}", self._get_customer)
         app.router.add_post("/v3/payments", self._create_payment)
         app.router.add_get("/v3/payments", self._list_payments)
@@ -117,6 +124,7 @@ class AsaasStandin:
         self._sender = asyncio.create_task(self._send_webhooks())
 
     async def stop(self) -> None:
+        self.faults.release()
         if self._sender is not None:
             self._sender.cancel()
             await asyncio.gather(self._sender, return_exceptions=True)
@@ -260,6 +268,21 @@ class AsaasStandin:
         }
         self.customers[customer_id] = customer
         return web.json_response(customer)
+
+    async def _list_customers(self, request: web.Request) -> web.Response:
+        """GET /v3/customers: the reference's filters, exact matches, in creation order."""
+        query, errors = request.query, FieldErrors()
+        check.only_known_fields(query, errors, known=(*CUSTOMER_FILTERS, "offset", "limit"))
+        offset = query_int(query, "offset", 0, errors, maximum=None)
+        limit = query_int(query, "limit", 10, errors, maximum=100)
+        if errors:
+            return invalid(errors)
+        matching = [
+            customer
+            for customer in self.customers.values()
+            if all(customer.get(name) == query[name] for name in CUSTOMER_FILTERS if name in query)
+        ]
+        return web.json_response(list_page(matching, offset, limit))
 
     async def _get_customer(self, request: web.Request) -> web.Response:
         customer = self.customers.get(request.match_info["id"])
@@ -444,18 +467,10 @@ class AsaasStandin:
                 errors.add(f"invalid_{name}", f"O filtro {name} deve ser AAAA-MM-DD.")
         if errors:
             return invalid(errors)
-        matching = [p for p in self.payments.values() if matches(p, query, bounds)]
-        page = matching[offset : offset + limit]
-        return web.json_response(
-            {
-                "object": "list",
-                "hasMore": offset + len(page) < len(matching),
-                "totalCount": len(matching),
-                "limit": limit,
-                "offset": offset,
-                "data": [payment.to_json(self.url) for payment in page],
-            }
-        )
+        matching = [
+            p.to_json(self.url) for p in self.payments.values() if matches(p, query, bounds)
+        ]
+        return web.json_response(list_page(matching, offset, limit))
 
     # --- cards ----------------------------------------------------------------------------
 

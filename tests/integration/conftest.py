@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from assina.db.database import Database, create_engine
 from tests.conftest import TenantClient, fresh_pg_database, postgres_base_url
+from tests.integration.asaas_adapter_support import asaas, inbox  # noqa: F401  (fixtures)
 from tests.integration.asaas_standin import asaas_standin  # noqa: F401  (a fixture)
 from tests.integration.delivery_support import Received, Receiver
 from tests.integration.fuzz_openapi import (

@@ -31,6 +31,15 @@ class ProviderRefused(ProviderError):
     """The provider refused the request as it is: retrying it unchanged fails again."""
 
 
+class CardRefused(ProviderRefused):
+    """The gateway refused the card itself (when saving it): why, and what the payer reads."""
+
+    def __init__(self, decline_code: DeclineCode, message: str) -> None:
+        super().__init__(message)
+        self.decline_code = decline_code
+        self.message = message
+
+
 # --- what assina sends ------------------------------------------------------------------------
 
 
@@ -42,6 +51,10 @@ class Payer:
     name: str
     document: str | None  # CPF or CNPJ, digits only
     email: str | None
+    # What Asaas asks of a card's holder besides the above (creditCardHolderInfo).
+    phone: str | None = None  # digits, with the area code
+    postal_code: str | None = None  # CEP, 8 digits
+    address_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,9 @@ class PaymentOrder:
     # notification URL per payment (the sandbox) sends what becomes of it.
     requested_at: datetime
     notification_url: str | None = None
+    # The payer's IP for a card payment (Asaas's remoteIp, required with a card and never the
+    # server's): where the payer is now, or where their card was saved from.
+    remote_ip: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,7 @@ class CardDetails:
     exp_year: int
     cvc: str
     holder_name: str
+    remote_ip: str | None = None  # the payer's browser's IP (Asaas's remoteIp)
 
     def __repr__(self) -> str:
         return f"CardDetails(number='…{self.number[-4:]}', exp={self.exp_month}/{self.exp_year})"
@@ -95,7 +112,7 @@ class CardToken:
 @dataclass(frozen=True)
 class CardAttemptResult:
     outcome: ChargeOutcome  # PROCESSING: decided later, by a notification
-    provider_payment_id: str
+    provider_payment_id: str | None  # None when the card was declined before a payment existed
     decline_code: DeclineCode | None = None
     message: str | None = None
 
