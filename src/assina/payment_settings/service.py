@@ -132,6 +132,16 @@ async def payment_choices(session: AsyncSession, tenant_id: str, sandbox: bool) 
     return default_choices(sandbox) if row is None else _choices_of(row)
 
 
+async def asaas_webhook_token(session: AsyncSession, box: SecretBox, tenant_id: str) -> str | None:
+    """The token Asaas sends in `asaas-access-token` with the tenant's webhooks, if stored."""
+    sealed = await session.scalar(
+        select(PaymentSettings.asaas_webhook_token_sealed).where(
+            PaymentSettings.tenant_id == tenant_id
+        )
+    )
+    return box.open(sealed) if sealed else None
+
+
 async def payment_view(
     session: AsyncSession, tenant: TenantContext, inbound: list[InboundUrl]
 ) -> PaymentView:

@@ -76,20 +76,28 @@ async def receive_notification(
     connections: ConnectionsDep,
 ) -> InboundAnswer:
     """The URL `GET /v1/payment-settings` gives each provider. The notification is verified
-    as its provider signs it (the sandbox: `sandbox-signature`), then recorded once per the
+    as its provider vouches for it (the sandbox: `sandbox-signature`; Asaas: the
+    `asaas-access-token` the tenant stored as its webhook token), then recorded once per the
     provider's event id and applied with the settlement it brings, in one transaction. A
     replay answers 200 and changes nothing; a charge that is not open is not settled again
     (`already_settled`); a reference to no charge is kept as `unmatched`. 404 for an unknown
     URL, 401 for a signature that does not verify (nothing is written), 400 for a body that
     is not the provider's."""
-    reader = connections.inbound_reader(PaymentProvider(provider)) if _known(provider) else None
     async with runtime.database.read() as session:
         tenant_id = await tenant_for_inbound_token(session, provider, token)
         tenant = await calendar_tenant(session, tenant_id) if tenant_id else None
-    if tenant is None or reader is None:
-        raise not_found("inbound URL", f"{provider}/…")
+        if tenant is None:  # the token was found for this provider, so the provider is known
+            raise not_found("inbound URL", f"{provider}/…")
+        secret = await connections.inbound_secret(session, PaymentProvider(provider), tenant.id)
+    if secret is None:
+        raise Problem(
+            401,
+            "inbound-unverified",
+            "no webhook token is stored for this provider: set it in PUT /v1/payment-settings",
+            "Notification not verified",
+        )
+    reader = connections.inbound_reader(PaymentProvider(provider))
     body = await request.body()
-    secret = connections.sandbox_notification_secret(tenant.id)
     try:
         notifications = reader.read_notifications(
             request.headers, body, secret, runtime.clock.real_now()
@@ -107,10 +115,6 @@ async def receive_notification(
             payload if isinstance(payload, dict) else {"body": payload},
         )
     return InboundAnswer(received=[RecordedOut.of(entry) for entry in recorded])
-
-
-def _known(provider: str) -> bool:
-    return provider in set(PaymentProvider)
 
 
 @router.get(

@@ -4,11 +4,14 @@ call, and the built-in sandbox provider (started the first time a call needs it)
 from __future__ import annotations
 
 import aiohttp
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.payment_settings.models import PaymentProvider
+from assina.payment_settings.service import asaas_webhook_token
+from assina.payments.asaas.inbound import AsaasInboundReader
 from assina.payments.providers import InboundReader
 from assina.payments.sandbox.client import SandboxClient, SandboxInboundReader
 from assina.payments.sandbox.server import SandboxProvider
@@ -34,14 +37,20 @@ class ProviderConnections:
         base_url = await self.sandbox.url()
         return SandboxClient(self.http(), base_url, account_key(self.box, tenant_id))
 
-    def inbound_reader(self, provider: PaymentProvider) -> InboundReader | None:
-        """How `provider`'s notifications are read; None for one assina cannot read yet."""
+    def inbound_reader(self, provider: PaymentProvider) -> InboundReader:
+        """How `provider`'s notifications are read."""
         if provider == PaymentProvider.SANDBOX:
             return SandboxInboundReader()
-        return None
+        return AsaasInboundReader()
 
-    def sandbox_notification_secret(self, tenant_id: str) -> str:
-        return notification_secret(self.box, tenant_id)
+    async def inbound_secret(
+        self, session: AsyncSession, provider: PaymentProvider, tenant_id: str
+    ) -> str | None:
+        """What the tenant's notifications from `provider` are verified with: the sandbox's
+        signing secret, or the Asaas webhook token the tenant stored (None: none stored)."""
+        if provider == PaymentProvider.SANDBOX:
+            return notification_secret(self.box, tenant_id)
+        return await asaas_webhook_token(session, self.box, tenant_id)
 
     async def close(self) -> None:
         await self.sandbox.stop()
