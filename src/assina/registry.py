@@ -15,7 +15,7 @@ from assina.dunning.models import DunningPolicyRow
 from assina.events.models import Event
 from assina.notifications.models import Email, EmailSettings, EmailTemplate
 from assina.payment_settings.models import InboundToken, PaymentSettings
-from assina.payments.models import InboundEvent, ReconciliationMark
+from assina.payments.models import CardAttempt, CustomerCard, InboundEvent, ReconciliationMark
 from assina.payments.sandbox.models import SandboxPayment
 from assina.price_indexes.models import PriceIndexValue
 from assina.products.models import Product
@@ -47,5 +47,7 @@ ALL_MODELS = (
     InboundEvent,
     ReconciliationMark,
     SandboxPayment,
+    CustomerCard,
+    CardAttempt,
 )
 metadata = Base.metadata

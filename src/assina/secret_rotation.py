@@ -31,6 +31,7 @@ from assina.core.idempotency import IdempotencyKey
 from assina.core.secrets import SECRET_KEY_FILE, SecretBox, SecretKeyMismatch
 from assina.db.database import Database
 from assina.payment_settings.models import InboundToken, PaymentSettings
+from assina.payments.models import CustomerCard
 from assina.tenants.models import Tenant
 from assina.webhooks.models import WebhookEndpoint
 
@@ -263,6 +264,9 @@ async def reseal_everything(database: Database, old_key: str, new_key: str) -> R
         inbound_keys = [InboundToken.tenant_id, InboundToken.provider]
         report.payment_secrets += await _reseal_column(
             session, resealer, inbound_keys, InboundToken.token_sealed
+        )
+        report.payment_secrets += await _reseal_column(
+            session, resealer, [CustomerCard.id], CustomerCard.token_sealed
         )
         answer_keys = [IdempotencyKey.tenant_id, IdempotencyKey.key]
         report.idempotent_answers = await _reseal_column(

@@ -32,6 +32,8 @@ PREFIXES = frozenset(
         "att",
         "eml",
         "inb",  # an inbound notification from a payment provider
+        "card",  # a customer's saved card (product.md §3)
+        "cat",  # one card attempt: a charge tried on a card
     }
 )
 

@@ -3,7 +3,7 @@ provider's reconciliation has looked."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -62,3 +62,60 @@ class ReconciliationMark(Base):
         EnumText(PaymentProvider, 16), primary_key=True
     )
     looked_until: Mapped[datetime]
+
+
+class CustomerCard(Base):
+    """A card a customer saved: the provider's token (sealed: it can charge the card) and what
+    may be shown of it. Never the number or the CVC."""
+
+    __tablename__ = "customer_cards"
+    __table_args__ = (Index("ix_customer_cards_tenant_id_customer_id", "tenant_id", "customer_id"),)
+
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
+    provider: Mapped[PaymentProvider] = mapped_column(EnumText(PaymentProvider, 16))
+    token_sealed: Mapped[str] = mapped_column(String(1024))
+    brand: Mapped[str] = mapped_column(String(16))
+    last4: Mapped[str] = mapped_column(String(4))
+    exp_month: Mapped[int]
+    exp_year: Mapped[int]
+    is_default: Mapped[bool]
+    # The payer's IP when the card was saved: Asaas wants one with every charge of the card.
+    saved_from_ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class CardAttemptStatus(StrEnum):
+    PENDING = "pending"  # written before the gateway is called
+    APPROVED = "approved"
+    DECLINED = "declined"
+    PROCESSING = "processing"  # the gateway decides later, by a notification
+    FAILED = "failed"  # the gateway could not be reached: the attempt is tried again
+
+
+class CardAttempt(Base):
+    """One try of a charge on a card. Its number counts the charge's tries (1 on the due date,
+    then one per retry day); (charge, number) is unique, so a calendar pass run twice tries
+    nothing twice, and the idempotency key sent to the gateway is the attempt's id."""
+
+    __tablename__ = "card_attempts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "charge_id", "number"),
+        Index("ix_card_attempts_tenant_id_status", "tenant_id", "status"),
+    )
+
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
+    charge_id: Mapped[str] = mapped_column(ForeignKey("charges.id"), nullable=False)
+    card_id: Mapped[str] = mapped_column(ForeignKey("customer_cards.id"), nullable=False)
+    number: Mapped[int]
+    scheduled_on: Mapped[date]  # the tenant's day it belongs to
+    status: Mapped[CardAttemptStatus] = mapped_column(EnumText(CardAttemptStatus, 16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    provider_payment_id: Mapped[str | None] = mapped_column(String(128))
+    decline_code: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
