@@ -9,11 +9,19 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from assina.charges.schemas import ChargeOut
 from assina.core.inputs import InputModel
 from assina.core.money import MAX_AMOUNT
 from assina.payment_settings.models import PaymentProvider
 from assina.payments.inbound import Recorded
-from assina.payments.models import InboundEvent, InboundOutcome
+from assina.payments.models import (
+    CardAttempt,
+    CardAttemptStatus,
+    CustomerCard,
+    InboundEvent,
+    InboundOutcome,
+)
+from assina.rules.cards import DeclineCode
 
 
 class InboundEventOut(BaseModel):
@@ -107,3 +115,80 @@ class ReconciliationOut(BaseModel):
     looked_since: datetime
     found: int = Field(description="Payments the provider says it received since then.")
     recorded: list[RecordedOut] = Field(description="Those assina had not heard of yet.")
+
+
+class CardOut(BaseModel):
+    """A saved card as shown: never its number, never its token."""
+
+    id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+    @classmethod
+    def of(cls, card: CustomerCard) -> CardOut:
+        return cls(
+            id=card.id,
+            brand=card.brand,
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+        )
+
+
+class CardDeclinedOut(BaseModel):
+    """`card.declined`'s data: one declined attempt, the card, and the charge as it stands
+    (still open; the `superlogica` format sends its `_recb` columns with `tentativa`)."""
+
+    charge_id: str
+    customer_id: str
+    card_id: str
+    card: CardOut
+    attempt: int = Field(description="1 on the due date, then one more per retry day.")
+    decline_code: DeclineCode
+    message: str = Field(description="What the customer reads (pt-BR).")
+    attempted_at: datetime
+    charge: ChargeOut
+
+
+class CardAttemptOut(BaseModel):
+    object: str = "card_attempt"
+    id: str
+    charge_id: str
+    card_id: str
+    attempt: int
+    status: CardAttemptStatus
+    amount: int
+    decline_code: DeclineCode | None
+    message: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+    @classmethod
+    def of(cls, attempt: CardAttempt) -> CardAttemptOut:
+        return cls(
+            id=attempt.id,
+            charge_id=attempt.charge_id,
+            card_id=attempt.card_id,
+            attempt=attempt.number,
+            status=attempt.status,
+            amount=attempt.amount,
+            decline_code=DeclineCode(attempt.decline_code) if attempt.decline_code else None,
+            message=attempt.message,
+            created_at=attempt.created_at,
+            decided_at=attempt.decided_at,
+        )
+
+
+class ChargePayIn(InputModel):
+    card_id: str | None = Field(
+        default=None, max_length=64, description="Default: the customer's default card."
+    )
+
+
+class ChargePaid(BaseModel):
+    """`POST /v1/charges/{id}/pay`'s answer: the attempt and the charge after it."""
+
+    attempt: CardAttemptOut
+    charge: ChargeOut
