@@ -194,6 +194,7 @@ async def test_patch_rebuilds_the_numbers_with_the_same_nosso_numero(
         if event["type"] == "charge.updated"
     ]
     assert updated[0]["data"]["payment_instructions"] == repriced["payment_instructions"]
+    assert updated[0]["previous"]["payment_instructions"] == charge["payment_instructions"]
 
 
 async def test_a_charge_switched_to_boleto_takes_the_next_number(sandbox: TenantClient) -> None:

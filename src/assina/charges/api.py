@@ -42,7 +42,9 @@ async def create_charge(
     """Issues a one-off charge to a customer. Each item is `{product_id?, description,
     quantity, amount}` (a line with only `product_id` takes the product's name and price); the
     charge's `amount` is the sum. A PIX code is included when the billing settings hold a PIX
-    key. The customer is e-mailed (`charge_created`).
+    key; a boleto's line and barcode when the payment method is boleto and the tenant's boleto
+    provider is the sandbox (GET /v1/charges/{id}/boleto.pdf prints it). The customer is
+    e-mailed (`charge_created`).
 
     Event: `charge.created` (and `customer.status_changed` if the customer's standing moves).
     Errors: 422 naming the field (another tenant's `customer_id` or `product_id` included)."""
