@@ -73,7 +73,7 @@ async def test_create_applies_the_defaults(api: TenantClient, clock: FrozenClock
         "settled_amount": None,
         "fine_amount": 0,
         "interest_amount": 0,
-        "payment_instructions": {"pix_code": None, "boleto_line": None},
+        "payment_instructions": {"pix_code": None, "boleto_line": None, "boleto_barcode": None},
         "metadata": {},
         "created_at": iso(clock.now()),
         "updated_at": iso(clock.now()),
@@ -382,7 +382,7 @@ async def test_patch_items_recomputes_the_amount_and_the_pix_code(api: TenantCli
     assert event["previous"] == {
         "items": created["items"],
         "amount": 10000,
-        "payment_instructions": {"pix_code": old_code, "boleto_line": None},
+        "payment_instructions": {"pix_code": old_code, "boleto_line": None, "boleto_barcode": None},
     }
     # A new due date leaves the code as it was.
     moved = (await api.patch(f"/v1/charges/{created['id']}", {"due_date": "2026-03-01"})).json()

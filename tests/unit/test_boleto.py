@@ -22,6 +22,7 @@ from assina.rules.boleto import (
     free_field,
     mod10_digit,
     mod11_general_digit,
+    printed_our_number,
 )
 
 # ../shared/data/test-vectors.md, "Boleto" (checked there against brcobranca's published specs):
@@ -444,3 +445,29 @@ def test_bad_barcodes_are_refused(code: str) -> None:
 def test_bad_lines_are_refused_naming_the_check(line: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         barcode_from_line(line)
+
+
+# --- the nosso número as printed ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("inputs", "_due", "_amount", "code", "_line"), VECTORS)
+def test_the_printed_nosso_numero_is_the_one_the_free_field_carries(
+    inputs: dict[str, str], _due: date, _amount: int, code: str, _line: str
+) -> None:
+    printed = printed_our_number(
+        "001", agreement=inputs["agreement"], our_number=inputs["our_number"]
+    )
+    # 8 and 7 digits: 000000 + convênio + number + carteira; 6: convênio + number + …
+    assert printed == (code[19:30] if len(inputs["agreement"]) == 6 else code[25:42])
+
+
+def test_the_printed_nosso_numero_is_padded_and_refuses_what_the_layout_cannot_hold() -> None:
+    assert printed_our_number("001", agreement="1234567", our_number="42") == "12345670000000042"
+    assert printed_our_number("001", agreement="12345678", our_number="42") == "12345678000000042"
+    assert printed_our_number("001", agreement="123456", our_number="42") == "12345600042"
+    with pytest.raises(ValueError, match="at most 5 digits"):
+        printed_our_number("001", agreement="123456", our_number="100000")
+    with pytest.raises(ValueError, match="6, 7 or 8 digits"):
+        printed_our_number("001", agreement="12345", our_number="1")
+    with pytest.raises(ValueError, match="no boleto free-field layout"):
+        printed_our_number("237", agreement="1234567", our_number="1")

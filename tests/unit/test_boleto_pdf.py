@@ -10,7 +10,6 @@ missing tool into a failure. One rasterisation per PDF, at 300 dpi.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, replace
@@ -32,6 +31,7 @@ from assina.rules.boleto_pdf import (
     render_boleto_pdf,
 )
 from assina.rules.pix import pix_code
+from tests.pdf_support import PX_PER_MM, Raster, decode, rasterise, text_of, tools
 
 # The Interleaved 2 of 5 character set as published (1 a wide element, 0 a narrow one; the same
 # five for a digit in the bars and in the spaces), start 0000 and stop 100: e.g. the Code Reader
@@ -266,67 +266,6 @@ PIX = pix_code(
     amount=13500,
     txid="CHG000123",
 )
-DPI = 300
-PX_PER_MM = DPI / 25.4
-
-
-def tools() -> tuple[str, str, str]:
-    found = [shutil.which(name) for name in ("pdftoppm", "pdftotext", "zbarimg")]
-    if None in found:
-        reason = "pdftoppm, pdftotext (poppler-utils) or zbarimg (zbar-tools) is not installed"
-        if os.environ.get("ASSINA_TEST_ALL_RECEIVERS") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    rasteriser, extractor, decoder = found
-    assert rasteriser and extractor and decoder
-    return rasteriser, extractor, decoder
-
-
-@dataclass(frozen=True)
-class Raster:
-    """A greyscale page (PGM, one byte a pixel, 0 black) as pdftoppm draws it."""
-
-    width: int
-    height: int
-    pixels: bytes
-
-    def dark(self, x: int, y: int) -> bool:
-        return self.pixels[y * self.width + x] < 128
-
-    def any_dark(self, y: int, start: int, stop: int) -> bool:
-        """Whether row y has a dark pixel in [start, stop)."""
-        row = self.pixels[y * self.width + start : y * self.width + stop]
-        return bool(row) and min(row) < 128
-
-
-def rasterise(rasteriser: str, pdf: Path) -> tuple[Path, Raster]:
-    subprocess.run(  # noqa: S603 - our own PDF into a fixed tool
-        [rasteriser, "-r", str(DPI), "-gray", "-singlefile", str(pdf), str(pdf.with_suffix(""))],
-        check=True,
-        timeout=60,
-    )
-    image = pdf.with_suffix(".pgm")
-    data = image.read_bytes()
-    magic, width, height, depth, pixels = data.split(maxsplit=4)
-    assert (magic, depth) == (b"P5", b"255")
-    return image, Raster(int(width), int(height), pixels)
-
-
-def decode(decoder: str, image: Path, *symbologies: str) -> list[str]:
-    enabled = [f"-S{name}.enable" for name in symbologies]
-    out = subprocess.run(  # noqa: S603 - our own image into a fixed tool
-        [decoder, "--quiet", "--raw", "-Sdisable", *enabled, str(image)],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    return out.decode("ascii").splitlines()
-
-
-def text_of(extractor: str, pdf: Path) -> str:
-    return subprocess.run(  # noqa: S603 - our own PDF into a fixed tool
-        [extractor, "-layout", str(pdf), "-"], capture_output=True, check=True, timeout=60
-    ).stdout.decode("utf-8")
 
 
 def barcode_box(raster: Raster) -> tuple[int, int, int, int]:

@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from assina.config import Settings
+from assina.core.documents import format_document
 from assina.core.smtp_target import SmtpTarget, parse_smtp_url
 from assina.notifications.budget import LIMITS, Limits, render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.formatting import (
     format_date,
-    format_document,
     format_money,
     format_recurrence,
 )

@@ -48,7 +48,11 @@ CHARGE: dict[str, Any] = {
     "currency": "BRL", "due_date": "2026-04-10",
     "status": "settled", "payment_method": "pix", "settled_at": "2026-04-16T01:00:00Z",
     "settled_amount": 44743, "fine_amount": 873, "interest_amount": 210,
-    "payment_instructions": {"pix_code": "00020126...6304ABCD", "boleto_line": None},
+    "payment_instructions": {
+        "pix_code": "00020126...6304ABCD",
+        "boleto_line": None,
+        "boleto_barcode": None,
+    },
     "metadata": {}, "created_at": "2026-04-01T12:00:00Z", "updated_at": "2026-04-16T01:00:00Z",
 }
 # fmt: on

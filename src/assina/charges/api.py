@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges import service, settlement
+from assina.charges.boleto import boleto_document
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeCreate, ChargeOut, ChargeSettle, ChargeUpdate
 from assina.core.clock import Clock
@@ -19,6 +20,7 @@ from assina.core.inputs import CalendarDate, UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.events.service import snapshot
+from assina.rules.boleto_pdf import render_boleto_pdf
 from assina.rules.pix import pix_qr_svg
 from assina.tenants.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
 
@@ -40,7 +42,9 @@ async def create_charge(
     """Issues a one-off charge to a customer. Each item is `{product_id?, description,
     quantity, amount}` (a line with only `product_id` takes the product's name and price); the
     charge's `amount` is the sum. A PIX code is included when the billing settings hold a PIX
-    key. The customer is e-mailed (`charge_created`).
+    key; a boleto's line and barcode when the payment method is boleto and the tenant's boleto
+    provider is the sandbox (GET /v1/charges/{id}/boleto.pdf prints it). The customer is
+    e-mailed (`charge_created`).
 
     Event: `charge.created` (and `customer.status_changed` if the customer's standing moves).
     Errors: 422 naming the field (another tenant's `customer_id` or `product_id` included)."""
@@ -133,6 +137,39 @@ async def get_charge_pix_qr(charge_id: str, caller: CallerDep) -> Response:
     return Response(svg, media_type=SVG_MEDIA_TYPE, headers=headers)
 
 
+PDF_MEDIA_TYPE = "application/pdf"
+
+
+@router.get(
+    "/{charge_id}/boleto.pdf",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The charge's printable boleto, one A4 page.",
+        },
+        **problem_responses(401, 404, 409),
+    },
+    summary="The printable boleto of a charge (PDF)",
+)
+async def get_charge_boleto_pdf(charge_id: str, caller: CallerDep) -> Response:
+    """The boleto the customer prints or pays from: recibo do pagador and ficha de compensação
+    with the barcode of `payment_instructions.boleto_barcode`; the tenant is the beneficiary,
+    the customer the payer, the billing settings' fine and interest the instruction, the
+    charge's number the document number, and the PIX QR of the charge's `pix_code` beside the
+    barcode when it has one. 409 `no-boleto` when the charge has no boleto numbers."""
+    async with caller.database.read() as session:
+        charge = await service.get_charge(session, caller.tenant_id, charge_id)
+        document = await boleto_document(session, caller.tenant_id, charge)
+    # Drawing takes tens of milliseconds of pure Python: in a thread, as the PIX QR is.
+    pdf = await asyncio.to_thread(render_boleto_pdf, document)
+    headers = {
+        "Cache-Control": "private, no-cache",  # the payer's name, document and address
+        "Content-Disposition": f'inline; filename="boleto-{document.document_number}.pdf"',
+    }
+    return Response(pdf, media_type=PDF_MEDIA_TYPE, headers=headers)
+
+
 @router.patch(
     "/{charge_id}",
     response_model=ChargeOut,
@@ -141,7 +178,9 @@ async def get_charge_pix_qr(charge_id: str, caller: CallerDep) -> Response:
 )
 async def update_charge(charge_id: str, body: ChargeUpdate, caller: CallerDep) -> ChargeOut:
     """Changes an open charge: `items`, `due_date`, `payment_method`, `metadata`,
-    `dunning_exempt`. The PIX code is rebuilt when the amount changes.
+    `dunning_exempt`. The PIX code is rebuilt when the amount changes, the boleto's line and
+    barcode when the amount, due date or payment method does (same nosso número; none while
+    the payment method is not boleto).
 
     Event: `charge.updated`, with the old values in `previous`. Errors: 404; 409
     `invalid-transition` unless the charge is open; 422."""

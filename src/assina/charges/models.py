@@ -50,7 +50,9 @@ class ChargeRow(TypedDict):
     fine_amount: int
     interest_amount: int
     pix_code: str | None
+    boleto_our_number: str | None
     boleto_line: str | None
+    boleto_barcode: str | None
     dunning_exempt: bool
     metadata_: dict[str, str]
     created_at: datetime
@@ -105,7 +107,12 @@ class Charge(Base):
     fine_amount: Mapped[int] = mapped_column(BigInteger)
     interest_amount: Mapped[int] = mapped_column(BigInteger)
     pix_code: Mapped[str | None] = mapped_column(String(512))
+    # The boleto's numbers when assina numbers it (the sandbox boleto provider): nosso número
+    # from the tenant's sequence (kept for the charge's life), the formatted linha digitável
+    # and the 44-digit barcode (shown only while the payment method is boleto).
+    boleto_our_number: Mapped[str | None] = mapped_column(String(20))
     boleto_line: Mapped[str | None] = mapped_column(String(64))
+    boleto_barcode: Mapped[str | None] = mapped_column(String(44))
     dunning_exempt: Mapped[bool]
     metadata_: Mapped[dict[str, str]] = mapped_column("metadata")
     created_at: Mapped[datetime]

@@ -134,7 +134,16 @@ class ChargeLineOut(BaseModel):
 
 class PaymentInstructions(BaseModel):
     pix_code: str | None = Field(description="PIX copia e cola (BR Code), when PIX is set up.")
-    boleto_line: str | None = Field(description="Boleto linha digitável (no bank integration yet).")
+    boleto_line: str | None = Field(
+        description="Boleto linha digitável, formatted (47 digits): while the payment method is "
+        "boleto and assina numbers the tenant's boletos (its boleto provider is the sandbox).",
+        examples=["00190.00009 01234.567004 00000.001172 2 13530000010000"],
+    )
+    boleto_barcode: str | None = Field(
+        description="The same boleto's barcode (código de barras, 44 digits); null with "
+        "`boleto_line`. The printable boleto: GET /v1/charges/{id}/boleto.pdf.",
+        examples=["00192135300000100000000001234567000000000117"],
+    )
 
 
 class ChargeOut(BaseModel):
@@ -189,7 +198,9 @@ class ChargeOut(BaseModel):
             fine_amount=row["fine_amount"],
             interest_amount=row["interest_amount"],
             payment_instructions=PaymentInstructions(
-                pix_code=row["pix_code"], boleto_line=row["boleto_line"]
+                pix_code=row["pix_code"],
+                boleto_line=row["boleto_line"],
+                boleto_barcode=row["boleto_barcode"],
             ),
             metadata=row["metadata_"],
             created_at=row["created_at"],
@@ -217,6 +228,7 @@ _SHOWN_COLUMNS = (
     "interest_amount",
     "pix_code",
     "boleto_line",
+    "boleto_barcode",
     "metadata_",
     "created_at",
     "updated_at",

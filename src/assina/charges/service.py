@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing_settings.schemas import BillingRules
 from assina.billing_settings.service import billing_rules
+from assina.charges.boleto import number_boletos, renumber_boleto
 from assina.charges.models import Charge, ChargeLine, ChargeRow, ChargeStatus, SettledColumns
 from assina.charges.schemas import ChargeCreate, ChargeItemIn, ChargeOut, ChargeUpdate, stored_line
 from assina.contracts.models import Contract, PaymentMethod
@@ -100,7 +101,8 @@ async def issue_charges(
     """Issue open charges and emit their `charge.created`; a charge of 0 is settled at once
     (`charge.settled`, after its creation). One statement for their numbers and one
     multi-row INSERT each for the charges and their events, reacted to as one batch (their
-    messages and e-mails, what dunning makes of them: reactions/). The customers are not
+    messages and e-mails, what dunning makes of them: reactions/); one more for the nosso
+    números of those that take a boleto (charges/boleto.py). The customers are not
     checked here: `issue_charge` checks its one, the calendar's contracts name theirs and the
     foreign key holds. Returns the charges as issued, in order."""
     if not drafts:
@@ -110,6 +112,7 @@ async def issue_charges(
         charge_row(tenant_id, draft, first + offset, rules, now)
         for offset, draft in enumerate(drafts)
     ]
+    await number_boletos(session, tenant_id, rows)
     events: list[tuple[EventType, Change]] = []
     issued: list[ChargeOut] = []
     for offset, row in enumerate(rows):
@@ -146,7 +149,8 @@ def charge_row(
     tenant_id: str, draft: ChargeDraft, number: int, rules: BillingRules, now: datetime
 ) -> ChargeRow:
     """A new open charge's `charges` row, by attribute name: lines normalised, amount summed
-    (422 outside 0 to MAX_AMOUNT), PIX code when the tenant has a receiver."""
+    (422 outside 0 to MAX_AMOUNT), PIX code when the tenant has a receiver. The boleto's
+    numbers come after, for the whole batch (`number_boletos`)."""
     lines = [_normalised_line(item) for item in draft.items]
     amount = charge_total(lines)
     return {
@@ -169,7 +173,9 @@ def charge_row(
         "fine_amount": 0,
         "interest_amount": 0,
         "pix_code": pix_code_for(rules, number, amount, draft.currency),
+        "boleto_our_number": None,
         "boleto_line": None,
+        "boleto_barcode": None,
         "dunning_exempt": draft.dunning_exempt,
         "metadata_": dict(draft.metadata),
         "created_at": now,
@@ -369,7 +375,8 @@ async def update_charge(
     changes: ChargeUpdate,
 ) -> Charge:
     """PATCH: items, due date, payment method, metadata, dunning_exempt, while the charge is
-    open (409 otherwise). New items recompute the amount, and a new amount a new PIX code."""
+    open (409 otherwise). New items recompute the amount, and a new amount a new PIX code; a
+    new amount, due date or payment method new boleto numbers (charges/boleto.py)."""
     charge = await get_charge(session, tenant_id, charge_id, for_update=True)
     if charge.status != ChargeStatus.OPEN:
         raise conflict(
@@ -378,9 +385,12 @@ async def update_charge(
         )
     before = snapshot(ChargeOut.of(charge))
     was_exempt = charge.dunning_exempt
+    boleto_inputs_were = _boleto_inputs(charge)
     if changes.items is not None:
         await _replace_items(session, tenant_id, charge, changes.items)
     apply_patch(charge, changes.without_items(), METADATA_COLUMN)
+    if _boleto_inputs(charge) != boleto_inputs_were:
+        await renumber_boleto(session, tenant_id, charge)
     previous = changed_fields(before, snapshot(ChargeOut.of(charge)))
     if charge.dunning_exempt != was_exempt:  # stored, though not part of the charge's JSON
         previous["dunning_exempt"] = was_exempt
@@ -409,3 +419,8 @@ async def _replace_items(
         charge.amount = amount
         rules = await billing_rules(session, tenant_id)
         charge.pix_code = pix_code_for(rules, charge.number, amount, charge.currency)
+
+
+def _boleto_inputs(charge: Charge) -> tuple[object, ...]:
+    # What a boleto's numbers are made of, besides the nosso número and the bank agreement.
+    return (charge.payment_method, charge.amount, charge.currency, charge.due_date)

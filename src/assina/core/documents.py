@@ -72,3 +72,14 @@ def normalize_document(document: str) -> str:
 
 def document_kind(digits: str) -> DocumentKind:
     return DocumentKind.CPF if len(digits) == 11 else DocumentKind.CNPJ
+
+
+def format_document(document: str | None) -> str | None:
+    """A stored (digits-only) CPF or CNPJ with its usual punctuation."""
+    if document is None:
+        return None
+    if len(document) == 11:
+        return f"{document[:3]}.{document[3:6]}.{document[6:9]}-{document[9:]}"
+    if len(document) == 14:
+        return f"{document[:2]}.{document[2:5]}.{document[5:8]}/{document[8:12]}-{document[12:]}"
+    return document

@@ -1,5 +1,5 @@
 """How values read in an e-mail, per locale: money `R$ 1.234,56` (pt-BR) or `R$1,234.56` (en),
-dates `15/01/2026` or `January 15, 2026`, CPF `529.982.247-25`, CNPJ `11.222.333/0001-81`."""
+dates `15/01/2026` or `January 15, 2026` (CPF and CNPJ: core/documents.py `format_document`)."""
 
 from __future__ import annotations
 
@@ -61,17 +61,6 @@ def format_date(day: date, locale: Locale) -> str:
     if locale == Locale.PT_BR:
         return day.strftime("%d/%m/%Y")
     return f"{_EN_MONTHS[day.month - 1]} {day.day}, {day.year}"
-
-
-def format_document(document: str | None) -> str | None:
-    """A stored (digits-only) CPF or CNPJ with its usual punctuation."""
-    if document is None:
-        return None
-    if len(document) == 11:
-        return f"{document[:3]}.{document[3:6]}.{document[6:9]}-{document[9:]}"
-    if len(document) == 14:
-        return f"{document[:2]}.{document[2:5]}.{document[5:8]}/{document[8:12]}-{document[12:]}"
-    return document
 
 
 def format_recurrence(interval: str, count: int, locale: Locale) -> str:

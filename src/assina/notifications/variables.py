@@ -20,10 +20,10 @@ from typing import Any
 from assina.charges.models import Charge, ChargeStatus
 from assina.contracts.models import Contract, ContractStatus, PaymentMethod
 from assina.core.clock import local_date
+from assina.core.documents import format_document
 from assina.customers.models import Customer
 from assina.notifications.formatting import (
     format_date,
-    format_document,
     format_money,
     format_recurrence,
 )

@@ -25,6 +25,7 @@ from assina.payment_settings.schemas import (
     PaymentView,
     default_choices,
 )
+from assina.tenants.models import Tenant, TenantMode
 from assina.tenants.service import TenantContext
 
 INBOUND_TOKEN_BYTES = 32
@@ -112,6 +113,34 @@ def _inbound_urls(base_url: str, tokens: dict[PaymentProvider, str]) -> list[Inb
 
 
 # --- the settings -----------------------------------------------------------------------------
+
+
+async def boleto_terms(session: AsyncSession, tenant_id: str) -> BankAgreement | None:
+    """The bank agreement assina numbers the tenant's boletos under, when the tenant's boleto
+    provider is the sandbox (which leaves the numbering to assina); None with Asaas (the
+    provider numbers its boletos) or no provider. One query: the tenant's mode (its defaults
+    when it never saved settings) and its settings."""
+    found = await session.execute(
+        select(
+            Tenant.mode,
+            PaymentSettings.tenant_id,
+            PaymentSettings.boleto_provider,
+            PaymentSettings.boleto_bank,
+        )
+        .outerjoin(PaymentSettings, PaymentSettings.tenant_id == Tenant.id)
+        .where(Tenant.id == tenant_id)
+    )
+    row = found.one_or_none()
+    if row is None:
+        return None
+    mode, saved, provider, bank = row
+    if saved is None:
+        defaults = default_choices(mode == TenantMode.SANDBOX)
+        numbered = defaults.boleto_provider == PaymentProvider.SANDBOX
+        return defaults.boleto_bank if numbered else None
+    if provider != PaymentProvider.SANDBOX or bank is None:
+        return None
+    return BankAgreement(**bank)
 
 
 def _choices_of(row: PaymentSettings) -> PaymentChoices:

@@ -28,6 +28,7 @@ BARCODE_LENGTH = 44
 LINE_LENGTH = 47
 FREE_FIELD_LENGTH = 25
 BANCO_DO_BRASIL = "001"
+BANK_NAMES: Mapping[str, str] = {BANCO_DO_BRASIL: "Banco do Brasil"}  # as printed on a boleto
 
 
 # --- check digits -------------------------------------------------------------------------
@@ -205,6 +206,26 @@ def banco_do_brasil_free_field(
         + _padded(account, 8, "conta")
         + carteira
     )
+
+
+def banco_do_brasil_our_number(*, agreement: str, our_number: str) -> str:
+    """The nosso número as Banco do Brasil prints it: the convênio and then the number, padded
+    as its free field carries them (17 digits with a convênio of 7 or 8, 11 with one of 6)."""
+    widths = {8: 9, 7: 10, 6: 5}
+    _require_digits(agreement, "a Banco do Brasil convênio")
+    if len(agreement) not in widths:
+        raise ValueError(
+            f"a Banco do Brasil convênio has 6, 7 or 8 digits here, not {len(agreement)}"
+        )
+    return agreement + _padded(our_number, widths[len(agreement)], "nosso número")
+
+
+def printed_our_number(bank_code: str, *, agreement: str, our_number: str) -> str:
+    """The nosso número as `bank_code` prints it on a boleto (ValueError for a bank without a
+    layout yet)."""
+    if bank_code != BANCO_DO_BRASIL:
+        raise ValueError(f"no boleto free-field layout for bank {bank_code!r} yet")
+    return banco_do_brasil_our_number(agreement=agreement, our_number=our_number)
 
 
 FREE_FIELD_BUILDERS: Mapping[str, FreeFieldBuilder] = {

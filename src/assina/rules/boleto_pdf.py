@@ -86,7 +86,8 @@ class BoletoParty:
     """The beneficiary (beneficiário) or the payer (pagador), as printed."""
 
     name: str
-    document: str  # CPF or CNPJ, formatted by the caller: "11.222.333/0001-81"
+    # CPF or CNPJ, formatted by the caller ("11.222.333/0001-81"); None when there is none.
+    document: str | None
     address: str | None = None
 
 
@@ -230,7 +231,7 @@ def _receipt(pdf: FPDF, document: BoletoDocument) -> None:
         y,
         [
             (100, "Beneficiário", beneficiary.name),
-            (42, "CPF/CNPJ do beneficiário", beneficiary.document),
+            (42, "CPF/CNPJ do beneficiário", beneficiary.document or ""),
             (48, "Agência / Código do beneficiário", document.agency_code),
         ],
     )
@@ -240,7 +241,7 @@ def _receipt(pdf: FPDF, document: BoletoDocument) -> None:
         y,
         [
             (100, "Pagador", payer.name),
-            (42, "CPF/CNPJ do pagador", payer.document),
+            (42, "CPF/CNPJ do pagador", payer.document or ""),
             (48, "Nosso número", document.our_number),
         ],
     )
@@ -406,7 +407,7 @@ def _party(pdf: FPDF, y: float, width: float, label: str, party: BoletoParty) ->
     _label(pdf, MARGIN + 0.8, y + 0.5, width - 1.6, label)
     pdf.set_font(FONT, "", VALUE_SIZE)
     pdf.set_xy(MARGIN + 0.8, y + 3)
-    line = f"{party.name}   CPF/CNPJ: {party.document}"
+    line = party.name if party.document is None else f"{party.name}   CPF/CNPJ: {party.document}"
     pdf.cell(width - 1.6, 4, _fit(pdf, _printable(line), width - 1.6))
     if party.address:
         pdf.set_font(FONT, "", 7)
