@@ -1,7 +1,7 @@
 """inbound_events, payment_reconciliation_marks, sandbox_provider_payments
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-07
 
 What payment providers tell assina, once per provider event id; how far each provider's
@@ -19,7 +19,7 @@ from assina.db.base import UTCDateTime
 JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
