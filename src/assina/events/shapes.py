@@ -59,23 +59,6 @@ class FiscalInvoiceShape(BaseModel):
     status: Literal["issued", "cancelled"]
 
 
-class CardShape(BaseModel):
-    id: str
-    brand: str
-    last4: str
-    exp_month: int
-    exp_year: int
-
-
-class CardDeclinedShape(BaseModel):
-    charge_id: str
-    customer_id: str
-    card: CardShape
-    decline_code: str
-    attempt: int
-    attempted_at: datetime
-
-
 class PingShape(BaseModel):
     endpoint_id: str
     message: str

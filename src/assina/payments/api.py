@@ -6,23 +6,43 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import ChargeStatus
+from assina.charges.schemas import ChargeOut
 from assina.charges.service import get_charge
 from assina.charges.settlement import amount_due
+from assina.core.clock import local_date
 from assina.core.errors import Problem, conflict, not_found
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.payment_settings.models import PaymentProvider
 from assina.payment_settings.service import ensure_inbound_urls, tenant_for_inbound_token
 from assina.payments import inbound
+from assina.payments.card_attempts import (
+    BegunAttempt,
+    begin_attempt,
+    card_of_customer,
+    next_attempt_number,
+    record_result,
+)
 from assina.payments.connections import ProviderConnections
 from assina.payments.models import InboundOutcome
-from assina.payments.providers import NotificationRefused, ProviderRefused, ProviderUnavailable
+from assina.payments.providers import (
+    CardAttemptResult,
+    CardGateway,
+    CardRefused,
+    NotificationRefused,
+    ProviderRefused,
+    ProviderUnavailable,
+)
 from assina.payments.reconciliation import reconcile
 from assina.payments.schemas import (
+    CardAttemptOut,
+    ChargePaid,
+    ChargePayIn,
     InboundAnswer,
     InboundEventOut,
     ReconciliationOut,
@@ -30,8 +50,15 @@ from assina.payments.schemas import (
     SandboxPayIn,
     SandboxPaymentOut,
 )
+from assina.rules.cards import ChargeOutcome, DeclineCode
 from assina.tenants.clock import calendar_tenant
-from assina.tenants.deps import CallerDep, IdempotentCallerDep, Runtime, RuntimeDep
+from assina.tenants.deps import (
+    CallerDep,
+    IdempotentCaller,
+    IdempotentCallerDep,
+    Runtime,
+    RuntimeDep,
+)
 
 router = APIRouter(tags=["payments"])
 
@@ -232,3 +259,85 @@ async def pay_in_sandbox(
         return SandboxPaymentOut.model_validate(paid).model_dump(mode="json")
 
     return await caller.respond_once_in_steps(request, 202, use_case)
+
+
+@router.post(
+    "/v1/charges/{charge_id}/pay",
+    response_model=ChargePaid,
+    responses=problem_responses(400, 401, 404, 409, 413, 422),
+    summary="One card attempt now",
+    tags=["charges"],
+)
+async def pay_charge_by_card(
+    charge_id: str,
+    request: Request,
+    caller: IdempotentCallerDep,
+    runtime: RuntimeDep,
+    connections: ConnectionsDep,
+    body: Annotated[ChargePayIn | None, Body()] = None,
+) -> JSONResponse:
+    """Charges the open charge to a card of its customer (`card_id`, default: the customer's
+    default card) for what settles it now, fees included. Approved: the charge is settled
+    (`charge.settled`). Declined: `card.declined` with the attempt's number, `decline_code`
+    and message, and the charge stays open. Processing: the gateway decides later and its
+    notification settles the charge or raises `card.declined`. A gateway that does not answer
+    leaves the attempt `failed`. Always 200 with the attempt (402 is not used); 409 for a
+    charge that is not open, 422 for a customer without that card."""
+    card_id = body.card_id if body else None
+    base_url = _base_url(runtime, request)
+
+    async def use_case() -> dict[str, Any]:
+        async with caller.database.write() as session:
+            begun, provider = await _begin_card_attempt(
+                session, caller, runtime, charge_id, card_id, base_url
+            )
+        gateway = await connections.card_gateway(caller.tenant_id, provider)
+        result = await _charge_card(gateway, begun)
+        async with caller.database.write() as session:
+            attempt = await record_result(
+                session, caller.clock, caller.tenant_id, begun.attempt_id, result
+            )
+            charge = await get_charge(session, caller.tenant_id, charge_id)
+            paid = ChargePaid(attempt=CardAttemptOut.of(attempt), charge=ChargeOut.of(charge))
+        return paid.model_dump(mode="json")
+
+    return await caller.respond_once_in_steps(request, 200, use_case)
+
+
+async def _begin_card_attempt(
+    session: AsyncSession,
+    caller: IdempotentCaller,
+    runtime: Runtime,
+    charge_id: str,
+    card_id: str | None,
+    base_url: str,
+) -> tuple[BegunAttempt, PaymentProvider]:
+    charge = await get_charge(session, caller.tenant_id, charge_id, for_update=True)
+    card = await card_of_customer(session, caller.tenant_id, charge.customer_id, card_id)
+    urls = await ensure_inbound_urls(
+        session, caller.clock, runtime.secret_box, caller.tenant_id, base_url
+    )
+    begun = await begin_attempt(
+        session,
+        caller.clock,
+        runtime.secret_box,
+        charge,
+        card,
+        number=await next_attempt_number(session, caller.tenant_id, charge.id),
+        scheduled_on=local_date(caller.clock.now(), caller.tenant.time_zone),
+        notification_url=next(url.url for url in urls if url.provider == card.provider),
+    )
+    return begun, card.provider
+
+
+async def _charge_card(gateway: CardGateway, begun: BegunAttempt) -> CardAttemptResult | None:
+    """The gateway's answer; None when it did not give one (tried again later)."""
+    try:
+        return await gateway.charge_card(begun.order, begun.card_token)
+    except ProviderUnavailable:
+        return None
+    except CardRefused as refused:
+        return CardAttemptResult(ChargeOutcome.DECLINED, None, refused.decline_code, str(refused))
+    except ProviderRefused as refused:
+        code = DeclineCode.GENERIC_DECLINE
+        return CardAttemptResult(ChargeOutcome.DECLINED, None, code, str(refused))

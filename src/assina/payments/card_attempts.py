@@ -36,7 +36,7 @@ from assina.payments.providers import (
     PaymentOrder,
     ReceivedPayment,
 )
-from assina.payments.schemas import CardDeclinedOut, CardOut
+from assina.payments.schemas import CardDeclinedOut, SavedCardOut
 from assina.rules.cards import DECLINE_MESSAGES, ChargeOutcome, DeclineCode
 
 # A gateway that could not be reached: recorded with this message, tried again later.
@@ -219,7 +219,7 @@ async def _declined(
         charge_id=charge.id,
         customer_id=charge.customer_id,
         card_id=card.id,
-        card=CardOut.of(card),
+        card=SavedCardOut.of(card),
         attempt=attempt.number,
         decline_code=code,
         message=message,

@@ -7,12 +7,13 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
+from assina.core.errors import invalid
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.payment_settings.models import PaymentProvider
 from assina.payment_settings.service import asaas_webhook_token
 from assina.payments.asaas.inbound import AsaasInboundReader
-from assina.payments.providers import InboundReader
+from assina.payments.providers import CardGateway, InboundReader
 from assina.payments.sandbox.client import SandboxClient, SandboxInboundReader
 from assina.payments.sandbox.server import SandboxProvider
 from assina.payments.sandbox.signing import account_key, notification_secret
@@ -36,6 +37,13 @@ class ProviderConnections:
         """The sandbox provider, called as the tenant's account."""
         base_url = await self.sandbox.url()
         return SandboxClient(self.http(), base_url, account_key(self.box, tenant_id))
+
+    async def card_gateway(self, tenant_id: str, provider: PaymentProvider) -> CardGateway:
+        """The gateway a card saved with `provider` is charged through. Asaas cards are saved
+        and read already; charging them from here comes with the Asaas rails (docs/payments.md)."""
+        if provider != PaymentProvider.SANDBOX:
+            raise invalid("card_id", "cards saved with Asaas cannot be charged from assina yet")
+        return await self.sandbox_client(tenant_id)
 
     def inbound_reader(self, provider: PaymentProvider) -> InboundReader:
         """How `provider`'s notifications are read."""

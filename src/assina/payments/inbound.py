@@ -23,6 +23,7 @@ from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
 from assina.db.dialect import insert_on_conflict
 from assina.payment_settings.models import PaymentProvider
+from assina.payments.card_attempts import decided_by_notification
 from assina.payments.models import InboundEvent, InboundOutcome
 from assina.payments.providers import (
     DeclinedPayment,
@@ -89,6 +90,9 @@ async def _record(
     if outcome == InboundOutcome.SETTLED and isinstance(notification, ReceivedPayment):
         assert charge is not None  # noqa: S101 (SETTLED needs an open charge)
         await _settle(session, clock, tenant_id, charge, notification)
+    if isinstance(notification, ReceivedPayment | DeclinedPayment) and charge is not None:
+        # A card attempt that answered "processing" is decided by this notification.
+        await decided_by_notification(session, clock, tenant_id, notification)
     return Recorded(notification.event_id, inserted, outcome)
 
 

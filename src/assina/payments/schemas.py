@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -13,7 +13,6 @@ from assina.charges.schemas import ChargeOut
 from assina.core.inputs import InputModel
 from assina.core.money import MAX_AMOUNT
 from assina.payment_settings.models import PaymentProvider
-from assina.payments.inbound import Recorded
 from assina.payments.models import (
     CardAttempt,
     CardAttemptStatus,
@@ -22,6 +21,9 @@ from assina.payments.models import (
     InboundOutcome,
 )
 from assina.rules.cards import DeclineCode
+
+if TYPE_CHECKING:  # inbound.py reads card attempts, which answer with these schemas
+    from assina.payments.inbound import Recorded
 
 
 class InboundEventOut(BaseModel):
@@ -117,7 +119,7 @@ class ReconciliationOut(BaseModel):
     recorded: list[RecordedOut] = Field(description="Those assina had not heard of yet.")
 
 
-class CardOut(BaseModel):
+class SavedCardOut(BaseModel):
     """A saved card as shown: never its number, never its token."""
 
     id: str
@@ -127,7 +129,7 @@ class CardOut(BaseModel):
     exp_year: int
 
     @classmethod
-    def of(cls, card: CustomerCard) -> CardOut:
+    def of(cls, card: CustomerCard) -> SavedCardOut:
         return cls(
             id=card.id,
             brand=card.brand,
@@ -144,7 +146,7 @@ class CardDeclinedOut(BaseModel):
     charge_id: str
     customer_id: str
     card_id: str
-    card: CardOut
+    card: SavedCardOut
     attempt: int = Field(description="1 on the due date, then one more per retry day.")
     decline_code: DeclineCode
     message: str = Field(description="What the customer reads (pt-BR).")

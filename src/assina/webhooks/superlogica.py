@@ -346,10 +346,12 @@ MAPPERS: dict[str, Mapper] = {
     "product": _without_customer(product_fields),
     "contract": contract_fields,
     "charge": charge_fields,
+    # card.declined: the charge the declined attempt was for (its `charge`), with `tentativa`.
+    "card": lambda data, time_zone, number: charge_fields(data["charge"], time_zone, number),
 }
 
 # The mappings that need the customer's number.
-NEEDS_CUSTOMER_NUMBER = frozenset({"contract", "charge"})
+NEEDS_CUSTOMER_NUMBER = frozenset({"contract", "charge", "card"})
 
 
 def superlogica_body(

@@ -109,6 +109,14 @@ class SandboxClient:
         answer = await self._created("/v1/card-payments", body)
         return _card_attempt(answer)
 
+    async def refund_card(self, provider_payment_id: str, amount: int | None) -> None:
+        """The whole payment given back: the sandbox refunds no part of one."""
+        if amount is not None:
+            raise ProviderRefused("the sandbox refunds whole payments only")
+        status, answer = await self._call("POST", f"/v1/payments/{provider_payment_id}/refund")
+        if status != 200:
+            raise ProviderRefused(_error_message(answer))
+
     # --- reconciliation -----------------------------------------------------------------------
 
     async def received_since(self, since: datetime) -> Sequence[ReceivedPayment]:

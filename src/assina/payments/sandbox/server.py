@@ -95,7 +95,7 @@ class SandboxProvider:
         self._clock = clock
         self._port = port
         self._notify_delays = tuple(notify_delays)
-        self._processing_seconds = processing_seconds
+        self.processing_seconds = processing_seconds  # how long "processing" takes (tests: 0)
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -118,6 +118,7 @@ class SandboxProvider:
         app.router.add_get("/v1/payments", self._list_payments)
         app.router.add_post("/v1/cards", self._tokenize_card)
         app.router.add_post("/v1/card-payments", self._charge_card)
+        app.router.add_post("/v1/payments/{payment_id}/refund", self._refund)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self._port)
@@ -219,6 +220,25 @@ class SandboxProvider:
             row = await self._insert_once(tenant_id, fields, status="declined", decline=behaviour)
         return web.json_response(_shown(row), status=201)
 
+    async def _refund(self, request: web.Request) -> web.Response:
+        """The whole payment given back (a refund of a refunded payment changes nothing)."""
+        try:
+            tenant_id = self._account(request)
+        except _Refusal as refusal:
+            return _refusal_response(refusal)
+        async with self._database.write() as session:
+            row = await session.scalar(
+                select(SandboxPayment).where(
+                    SandboxPayment.tenant_id == tenant_id,
+                    SandboxPayment.id == request.match_info["payment_id"],
+                )
+            )
+            if row is None or row.status not in {"received", "refunded"}:
+                return _refusal_response(_Refusal(404, "not_found", "no received payment"))
+            row.status = "refunded"
+            shown = _shown(row)
+        return web.json_response(shown)
+
     async def _insert_once(
         self,
         tenant_id: str,
@@ -244,7 +264,7 @@ class SandboxProvider:
                 status=status,
                 end_to_end_id=e2e,
                 decline_code=decline,
-                paid_at=fields["paid_at"] if status == "received" else None,
+                paid_at=fields["paid_at"] if status != "declined" else None,
                 notified_at=None,
                 created_at=self._clock.real_now(),
                 **{key: fields[key] for key in _STORED_FIELDS},
@@ -266,7 +286,7 @@ class SandboxProvider:
         self._spawn(self._approve(payment_id))
 
     async def _approve(self, payment_id: str) -> None:
-        await asyncio.sleep(self._processing_seconds)  # the issuer takes its time
+        await asyncio.sleep(self.processing_seconds)  # the issuer takes its time
         async with self._database.write() as session:
             row = await session.get(SandboxPayment, payment_id)
             if row is None or row.status != "processing":
