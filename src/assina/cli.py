@@ -29,6 +29,8 @@ from assina.core.listening import PortUnavailable, bind_listener
 from assina.core.secrets import SecretBox, SecretKeyMismatch, load_or_create_secret_key
 from assina.db import migrate as migrations
 from assina.db.database import Database
+from assina.payments.card_schedule import CardRun
+from assina.payments.connections import ProviderConnections
 from assina.sandbox.calendar_run import CalendarRunRefused, calendar_run
 from assina.tenants import keys as api_keys
 from assina.tenants import service as tenants
@@ -326,7 +328,8 @@ def billing_run(
     tenant_id: Annotated[str | None, typer.Option("--tenant", help="Only this tenant.")] = None,
 ) -> None:
     """One pass of the billing calendar for each tenant's today: trials, cancellations at
-    period end, readjustments, charges and dunning due by then, catching up missed days.
+    period end, readjustments, charges, card charges and dunning due by then, catching up
+    missed days.
     Idempotent: a second run the same day does nothing. Exits 1 if a step failed, 2 when
     the arguments cannot be run."""
     settings = _settings()
@@ -337,9 +340,13 @@ def billing_run(
 
     async def run() -> dict[str, Any]:
         database = Database.from_url(settings.database_url, pool_size=2)
+        clock = SystemClock()
+        connections = ProviderConnections(database, _secret_box(settings), clock)
+        cards = CardRun(connections, settings.public_url)
         try:
-            return await calendar_run(database, SystemClock(), run_day, tenant_id)
+            return await calendar_run(database, clock, run_day, tenant_id, cards)
         finally:
+            await connections.close()
             await database.dispose()
 
     try:

@@ -12,60 +12,18 @@ from urllib.parse import parse_qs
 from sqlalchemy import select
 
 from assina.core.clock import FrozenClock
-from assina.core.ids import new_id
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.events.models import Event
-from assina.payment_settings.models import PaymentProvider
-from assina.payments.connections import ProviderConnections
-from assina.payments.models import CustomerCard
-from assina.payments.providers import CardDetails, Payer
 from tests.conftest import TenantClient
 from tests.integration.charge_support import create_charge, line, new_customer, read_charge
 from tests.integration.delivery_support import Receiver, dispatch_once, new_endpoint
-from tests.integration.payment_support import LiveApp
+from tests.integration.payment_support import LiveApp, save_card
 
 AMOUNT = 15_000
 APPROVED = "4111111111111111"
 ALWAYS_DECLINED = "4000000000000341"
 PROCESSING = "4000000000000259"
-
-
-async def save_card(
-    database: Database,
-    connections: ProviderConnections,
-    box: SecretBox,
-    clock: FrozenClock,
-    tenant: TenantClient,
-    customer_id: str,
-    number: str,
-) -> str:
-    """A card saved as the cards API saves it: tokenized by the sandbox over HTTP, only the
-    sealed token and what may be shown stored."""
-    gateway = await connections.sandbox_client(tenant.tenant.tenant_id)
-    token = await gateway.tokenize_card(
-        Payer(customer_id, "Ana Souza", None, None), CardDetails(number, 12, 2030, "123", "ANA")
-    )
-    card_id = new_id("card")
-    async with database.write() as session:
-        session.add(
-            CustomerCard(
-                id=card_id,
-                tenant_id=tenant.tenant.tenant_id,
-                customer_id=customer_id,
-                provider=PaymentProvider.SANDBOX,
-                token_sealed=box.seal(token.token),
-                brand=token.brand.value,
-                last4=token.last4,
-                exp_month=token.exp_month,
-                exp_year=token.exp_year,
-                is_default=True,
-                saved_from_ip="127.0.0.1",
-                created_at=clock.now(),
-                deleted_at=None,
-            )
-        )
-    return card_id
 
 
 async def _card_charge(api: TenantClient, customer_id: str) -> dict[str, Any]:

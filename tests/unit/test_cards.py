@@ -5,7 +5,7 @@ The numbers are public test cards; each list names where it comes from.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
@@ -18,6 +18,8 @@ from assina.rules.cards import (
     ChargeOutcome,
     DeclineCode,
     SandboxCard,
+    attempt_days,
+    card_attempt_due,
     card_brand,
     card_expired,
     card_number_digits,
@@ -343,3 +345,32 @@ def test_a_behaviour_is_consistent() -> None:
         )
     with pytest.raises(ValueError):
         SandboxCard(tokenizes=False, charge=ChargeOutcome.PROCESSING)
+
+
+# --- when a card charge is tried --------------------------------------------------------------
+
+
+@given(
+    due=st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)),
+    retry=st.lists(st.integers(1, 30), max_size=6, unique=True).map(sorted),
+    offset=st.integers(-10, 60),
+    made=st.integers(0, 8),
+)
+def test_an_attempt_is_due_while_fewer_were_made_than_the_days_so_far(
+    due: date, retry: list[int], offset: int, made: int
+) -> None:
+    today = due + timedelta(days=offset)
+    days_so_far = sum(1 for day in [0, *retry] if day <= offset)
+    assert card_attempt_due(due, today, retry, made) == (made < days_so_far)
+
+
+def test_the_default_retry_days_try_on_the_due_date_and_1_3_5_days_after() -> None:
+    due = date(2026, 3, 10)
+    tried: list[date] = []
+    for offset in range(0, 10):
+        today = due + timedelta(days=offset)
+        if card_attempt_due(due, today, [1, 3, 5], len(tried)):
+            tried.append(today)
+    assert tried == [date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 13), date(2026, 3, 15)]
+    assert attempt_days(due, [1, 3, 5])[-1] == date(2026, 3, 15)
+    assert not card_attempt_due(due, due - timedelta(days=1), [1, 3, 5], 0)

@@ -54,7 +54,8 @@ from assina.db.dialect import runs_concurrent_writers
 from assina.dunning.incremental import YesterdayDone
 from assina.dunning.run import DunningDays, run_dunning
 from assina.dunning.steps import DunningStep
-from assina.tenants.clock import calendar_tenants, hold_test_clock
+from assina.payments.card_schedule import CardRun, CardStep, attempt_due_cards
+from assina.tenants.clock import calendar_tenant, calendar_tenants, hold_test_clock
 
 logger = logging.getLogger("assina.calendar")
 
@@ -76,6 +77,8 @@ class CalendarReport:
     readjusted: int = 0
     # The dunning policy, applied after the contracts (dunning/run.py).
     dunning: DunningStep = field(default_factory=DunningStep)
+    # Card charges tried (payments/card_schedule.py), after the contracts, before dunning.
+    cards: CardStep = field(default_factory=CardStep)
     failed: list[str] = field(default_factory=list)
 
     def add(self, step: ContractStep) -> None:
@@ -105,11 +108,13 @@ async def run_calendar(
     tenant_id: str | None = None,
     options: PassOptions = PassOptions(),
     dunning_days: DunningDays | None = None,
+    cards: CardRun | None = None,
 ) -> CalendarReport:
     """One pass of the calendar for each tenant's today (by its own clock: a sandbox tenant's
     is its test clock), for every tenant or only `tenant_id`. `dunning_days`: the worker's
     record of the dunning passes done, so that each tenant's runs once a day (dunning/run.py);
-    without it (`assina billing run`), the dunning pass always runs.
+    without it (`assina billing run`), the dunning pass always runs. `cards`: how card
+    charges are tried (without it, they are not: a caller with no providers at hand).
 
     `day`, for tests that walk the calendar of live tenants through the days: a pass for
     another day than the tenant's today acts as of noon that day in its time zone (what it
@@ -127,13 +132,27 @@ async def run_calendar(
             pass_day, pass_clock = day, ShiftedClock(clock, noon - clock.now())
         if not tenant.sandbox:
             await run_tenant_day(
-                database, pass_clock, tenant.id, pass_day, report, options, dunning_days
+                database,
+                pass_clock,
+                tenant.id,
+                pass_day,
+                report,
+                options,
+                dunning_days,
+                cards=cards,
             )
             continue
         async with hold_test_clock(database, clock, tenant.id) as held:
             if held:  # else an advance is running this tenant's days
                 await run_tenant_day(
-                    database, pass_clock, tenant.id, pass_day, report, options, dunning_days
+                    database,
+                    pass_clock,
+                    tenant.id,
+                    pass_day,
+                    report,
+                    options,
+                    dunning_days,
+                    cards=cards,
                 )
     return report
 
@@ -147,19 +166,45 @@ async def run_tenant_day(
     options: PassOptions = PassOptions(),
     dunning_days: DunningDays | None = None,
     yesterday: YesterdayDone | None = None,
+    cards: CardRun | None = None,
 ) -> None:
-    """One tenant's calendar for `day`, by `clock`: the contracts, then the dunning pass
-    (`yesterday`: see run_dunning)."""
+    """One tenant's calendar for `day`, by `clock`: the contracts, the card charges due a try
+    (with `cards`), then the dunning pass (`yesterday`: see run_dunning)."""
     issued_before = report.charges_issued
     await _TenantPass(database, clock, tenant_id, day, options, report).run()
     if report.charges_issued - issued_before >= REFRESH_STATISTICS_AFTER:
         # Autovacuum would only catch up in a minute or so; until then the planner reads
         # the charges table by status and due date whole for every batch of customers.
         await database.refresh_statistics("charges", "webhook_messages", "emails")
+    if cards is not None:
+        await _try_cards(database, clock, tenant_id, day, report, cards)
     dunned = await run_dunning(
         database, clock, tenant_id, day, report.failed, dunning_days, yesterday
     )
     report.dunning.add(dunned)
+
+
+async def _try_cards(
+    database: Database,
+    clock: Clock,
+    tenant_id: str,
+    day: date,
+    report: CalendarReport,
+    cards: CardRun,
+) -> None:
+    async with database.read() as session:
+        tenant = await calendar_tenant(session, tenant_id)
+    if tenant is None:
+        return
+    try:
+        step = await attempt_due_cards(
+            database, clock, cards.connections, tenant, day, cards.base_url
+        )
+    except Exception:  # one tenant's failure must not stop the others' pass
+        logger.exception("card charges of %s on %s", tenant_id, day)
+        report.failed.append(f"cards:{tenant_id}")
+        return
+    report.cards.add(step)
 
 
 @dataclass

@@ -28,12 +28,10 @@ from assina.payments.card_attempts import (
     next_attempt_number,
     record_result,
 )
+from assina.payments.card_schedule import charge_once
 from assina.payments.connections import ProviderConnections
 from assina.payments.models import InboundOutcome
 from assina.payments.providers import (
-    CardAttemptResult,
-    CardGateway,
-    CardRefused,
     NotificationRefused,
     ProviderRefused,
     ProviderUnavailable,
@@ -50,7 +48,6 @@ from assina.payments.schemas import (
     SandboxPayIn,
     SandboxPaymentOut,
 )
-from assina.rules.cards import ChargeOutcome, DeclineCode
 from assina.tenants.clock import calendar_tenant
 from assina.tenants.deps import (
     CallerDep,
@@ -292,7 +289,7 @@ async def pay_charge_by_card(
                 session, caller, runtime, charge_id, card_id, base_url
             )
         gateway = await connections.card_gateway(caller.tenant_id, provider)
-        result = await _charge_card(gateway, begun)
+        result = await charge_once(gateway, begun)
         async with caller.database.write() as session:
             attempt = await record_result(
                 session, caller.clock, caller.tenant_id, begun.attempt_id, result
@@ -328,16 +325,3 @@ async def _begin_card_attempt(
         notification_url=next(url.url for url in urls if url.provider == card.provider),
     )
     return begun, card.provider
-
-
-async def _charge_card(gateway: CardGateway, begun: BegunAttempt) -> CardAttemptResult | None:
-    """The gateway's answer; None when it did not give one (tried again later)."""
-    try:
-        return await gateway.charge_card(begun.order, begun.card_token)
-    except ProviderUnavailable:
-        return None
-    except CardRefused as refused:
-        return CardAttemptResult(ChargeOutcome.DECLINED, None, refused.decline_code, str(refused))
-    except ProviderRefused as refused:
-        code = DeclineCode.GENERIC_DECLINE
-        return CardAttemptResult(ChargeOutcome.DECLINED, None, code, str(refused))

@@ -91,29 +91,24 @@ async def begin_attempt(
     number: int,
     scheduled_on: date,
     notification_url: str | None,
+    retried: CardAttempt | None = None,
 ) -> BegunAttempt:
-    """Step 1: the attempt written pending, for what settles the charge now. 409 when the
-    charge is not open."""
+    """Step 1: the attempt written pending, for what settles the charge now (`retried`: an
+    attempt whose gateway did not answer, tried again under its own id, so that a gateway
+    that did take it answers with that payment). 409 when the charge is not open."""
     if charge.status != ChargeStatus.OPEN:
         raise conflict(f"Charge {charge.id} is {charge.status}; only an open charge can be paid.")
     now = clock.now()
     amount = await amount_due(session, charge.tenant_id, charge, now)
-    attempt = CardAttempt(
-        id=new_id("cat"),
-        tenant_id=charge.tenant_id,
-        charge_id=charge.id,
-        card_id=card.id,
-        number=number,
-        scheduled_on=scheduled_on,
-        status=CardAttemptStatus.PENDING,
-        amount=amount,
-        provider_payment_id=None,
-        decline_code=None,
-        message=None,
-        created_at=now,
-        decided_at=None,
+    attempt = retried or CardAttempt(
+        id=new_id("cat"), tenant_id=charge.tenant_id, charge_id=charge.id, number=number
     )
-    session.add(attempt)
+    attempt.card_id, attempt.scheduled_on, attempt.amount = card.id, scheduled_on, amount
+    attempt.status, attempt.created_at = CardAttemptStatus.PENDING, now
+    attempt.provider_payment_id = attempt.decline_code = attempt.message = None
+    attempt.decided_at = None
+    if retried is None:
+        session.add(attempt)
     customer = await session.get_one(Customer, charge.customer_id)
     order = PaymentOrder(
         charge_id=charge.id,

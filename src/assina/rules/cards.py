@@ -8,9 +8,9 @@ brand, the last 4 digits and the expiry (product.md §7).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -247,3 +247,21 @@ def sandbox_card(number: str) -> SandboxCard:
     if not luhn_valid(digits):
         raise ValueError("the card number is not valid (its check digit does not match)")
     return SANDBOX_CARDS.get(digits, APPROVED_CARD)
+
+
+# --- when a card charge is tried (product.md §5, §7) -----------------------------------------
+
+
+def attempt_days(due_date: date, retry_days: Sequence[int]) -> list[date]:
+    """The days a card charge is tried: its due date, then each retry day after it."""
+    return [due_date, *(due_date + timedelta(days=days) for days in retry_days)]
+
+
+def card_attempt_due(
+    due_date: date, today: date, retry_days: Sequence[int], attempts_made: int
+) -> bool:
+    """Whether a calendar pass on `today` tries the charge once more: fewer attempts were made
+    than the days up to today call for. A pass that missed days tries once, not once per
+    missed day; the days left keep their dates."""
+    scheduled = [day for day in attempt_days(due_date, retry_days) if day <= today]
+    return attempts_made < len(scheduled)

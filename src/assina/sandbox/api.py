@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from assina.core.openapi import problem_responses
+from assina.payments.api import ConnectionsDep
+from assina.payments.card_schedule import CardRun
 from assina.sandbox import service
 from assina.sandbox.schemas import ClockAdvanced, ClockAdvanceIn, ClockReading
 from assina.tenants.deps import CallerDep, IdempotentCallerDep, RuntimeDep
@@ -36,11 +38,16 @@ async def get_test_clock(caller: CallerDep, runtime: RuntimeDep) -> ClockReading
     summary="Move the test clock forward, running every day's billing on the way",
 )
 async def advance_test_clock(
-    body: ClockAdvanceIn, request: Request, caller: IdempotentCallerDep, runtime: RuntimeDep
+    body: ClockAdvanceIn,
+    request: Request,
+    caller: IdempotentCallerDep,
+    runtime: RuntimeDep,
+    connections: ConnectionsDep,
 ) -> JSONResponse:
     """Moves a sandbox tenant's clock to `to` or by `days` (1 to 1,100), running for every
     day on the way exactly what the worker would have run that day (trials, charges,
-    proration, readjustments, dunning, e-mails), in order, and answers with what it did.
+    proration, readjustments, card charges on their due and retry days through the sandbox
+    gateway, dunning, e-mails), in order, and answers with what it did.
     Everything is stamped with the test clock; webhooks and e-mails go out at once, in real
     time. A year of a thousand contracts takes seconds, so give the request a long timeout.
     The clock never moves back (409 `clock-backwards`); a second advance while one runs
@@ -48,8 +55,9 @@ async def advance_test_clock(
     while it runs gets 409 `idempotency-in-progress`, and one after it the same answer."""
 
     async def use_case() -> dict[str, Any]:
+        cards = CardRun(connections, runtime.settings.public_url or str(request.base_url))
         advanced = await service.advance_test_clock(
-            caller.database, runtime.clock, caller.tenant_id, body
+            caller.database, runtime.clock, caller.tenant_id, body, cards
         )
         return advanced.model_dump(mode="json")
 

@@ -13,6 +13,7 @@ from assina.calendar.run import run_calendar
 from assina.core.clock import Clock, local_date
 from assina.core.errors import Problem
 from assina.db.database import Database
+from assina.payments.card_schedule import CardRun
 from assina.sandbox.schemas import MAX_ADVANCE_DAYS, ClockAdvanceIn
 from assina.sandbox.service import advance_test_clock
 from assina.tenants.clock import CalendarTenant, calendar_tenants
@@ -23,17 +24,21 @@ class CalendarRunRefused(Exception):
 
 
 async def calendar_run(
-    database: Database, clock: Clock, day: date | None, tenant_id: str | None
+    database: Database,
+    clock: Clock,
+    day: date | None,
+    tenant_id: str | None,
+    cards: CardRun | None = None,
 ) -> dict[str, Any]:
     """Run the pass, or the sandbox tenant's advance to `day`; the report as JSON values."""
     tenants = await calendar_tenants(database, tenant_id)
     if tenant_id is not None and not tenants:
         raise CalendarRunRefused(f"no tenant {tenant_id!r} (`assina tenant list` shows them)")
     if day is not None and tenant_id is not None and tenants[0].sandbox:
-        return await _advance_to(database, clock, tenants[0], day)
+        return await _advance_to(database, clock, tenants[0], day, cards)
     if day is not None:
         _refuse_other_days(tenants, clock, day)
-    report = await run_calendar(database, clock, tenant_id=tenant_id)
+    report = await run_calendar(database, clock, tenant_id=tenant_id, cards=cards)
     return dataclasses.asdict(report)
 
 
@@ -56,7 +61,7 @@ def _refuse_other_days(tenants: list[CalendarTenant], clock: Clock, day: date) -
 
 
 async def _advance_to(
-    database: Database, clock: Clock, tenant: CalendarTenant, day: date
+    database: Database, clock: Clock, tenant: CalendarTenant, day: date, cards: CardRun | None
 ) -> dict[str, Any]:
     today = local_date(tenant.clock(clock).now(), tenant.time_zone)
     if day < today:
@@ -64,13 +69,13 @@ async def _advance_to(
             f"the test clock of {tenant.id} is on {today} and only moves forward"
         )
     if day == today:
-        report = await run_calendar(database, clock, tenant_id=tenant.id)
+        report = await run_calendar(database, clock, tenant_id=tenant.id, cards=cards)
         return dataclasses.asdict(report)
     if (day - today).days > MAX_ADVANCE_DAYS:
         raise CalendarRunRefused(f"an advance moves a test clock at most {MAX_ADVANCE_DAYS} days")
     try:
         advanced = await advance_test_clock(
-            database, clock, tenant.id, ClockAdvanceIn(days=(day - today).days)
+            database, clock, tenant.id, ClockAdvanceIn(days=(day - today).days), cards
         )
     except Problem as problem:  # busy clock, or more days than an advance takes
         raise CalendarRunRefused(problem.detail) from problem

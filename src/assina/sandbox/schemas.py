@@ -55,6 +55,15 @@ class DunningSummary(BaseModel):
     emails: int
 
 
+class CardSummary(BaseModel):
+    attempted: int = Field(description="Card charges tried on their due date or a retry day.")
+    approved: int
+    declined: int = Field(description="Each raised card.declined.")
+    processing: int = Field(description="Decided later by the gateway's notification.")
+    unanswered: int = Field(description="The gateway did not answer: tried again next pass.")
+    without_card: int = Field(description="Card charges due a try whose customer has no card.")
+
+
 class ClockAdvanced(BaseModel):
     """What the advance did, summed over the days it ran."""
 
@@ -70,6 +79,7 @@ class ClockAdvanced(BaseModel):
     cancelled: int = Field(description="Contracts cancelled at period end.")
     readjusted: int
     dunning: DunningSummary
+    cards: CardSummary
     failed: list[str] = Field(
         description="Contracts or customers whose step failed; they stay due."
     )

@@ -25,8 +25,10 @@ from assina.core.clock import Clock, ShiftedClock, local_date, local_instant
 from assina.core.errors import Problem, conflict, not_found
 from assina.db.database import Database
 from assina.dunning.incremental import YesterdayDone
+from assina.payments.card_schedule import CardRun
 from assina.sandbox.schemas import (
     MAX_ADVANCE_DAYS,
+    CardSummary,
     ClockAdvanced,
     ClockAdvanceIn,
     ClockReading,
@@ -75,10 +77,15 @@ def _check_target(target: datetime, now: datetime) -> None:
 
 
 async def advance_test_clock(
-    database: Database, clock: Clock, tenant_id: str, request: ClockAdvanceIn
+    database: Database,
+    clock: Clock,
+    tenant_id: str,
+    request: ClockAdvanceIn,
+    cards: CardRun | None = None,
 ) -> ClockAdvanced:
-    """Advance the sandbox tenant's clock, running every day's calendar on the way.
-    409 when the target is not ahead of the clock or another advance holds it."""
+    """Advance the sandbox tenant's clock, running every day's calendar on the way (card
+    charges tried through `cards`). 409 when the target is not ahead of the clock or another
+    advance holds it."""
     tenant = await sandbox_tenant(database, tenant_id)
     async with hold_test_clock(database, clock, tenant_id, WAIT_FOR_CLOCK_SECONDS) as hold:
         if hold is None:
@@ -97,7 +104,9 @@ async def advance_test_clock(
                 await move_test_clock(database, clock, hold, offset)
             failures = len(report.failed)
             day_clock = ShiftedClock(clock, offset)
-            await run_tenant_day(database, day_clock, tenant_id, day, report, yesterday=yesterday)
+            await run_tenant_day(
+                database, day_clock, tenant_id, day, report, yesterday=yesterday, cards=cards
+            )
             whole = len(report.failed) == failures
             yesterday = YesterdayDone(tenant.time_zone) if whole else None
             days += 1
@@ -113,5 +122,6 @@ async def advance_test_clock(
         cancelled=report.cancelled,
         readjusted=report.readjusted,
         dunning=DunningSummary(**asdict(report.dunning)),
+        cards=CardSummary(**asdict(report.cards)),
         failed=report.failed,
     )

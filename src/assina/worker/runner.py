@@ -21,6 +21,8 @@ from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.dunning.run import DunningDays
 from assina.notifications.sender import EmailSender, SenderConfig
+from assina.payments.card_schedule import CardRun
+from assina.payments.connections import ProviderConnections
 from assina.relay.loop import every
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
 from assina.webhooks.metrics import WebhookMetrics
@@ -61,14 +63,14 @@ async def _housekeeping(
     await every(stop, HOUSEKEEPING_INTERVAL_SECONDS, one_pass, "housekeeping pass")
 
 
-async def _calendar(database: Database, clock: Clock, stop: asyncio.Event) -> None:
-    """A calendar pass every minute: each tenant's today, in its own time zone; the dunning
-    pass once per tenant and day (dunning/run.py). Passes are idempotent, so several workers
-    may run them at once (row locks keep them apart)."""
+async def _calendar(database: Database, clock: Clock, cards: CardRun, stop: asyncio.Event) -> None:
+    """A calendar pass every minute: each tenant's today, in its own time zone; the card
+    charges due a try; the dunning pass once per tenant and day (dunning/run.py). Passes are
+    idempotent, so several workers may run them at once (row locks keep them apart)."""
     dunning_days = DunningDays()
 
     async def one_pass() -> None:
-        report = await run_calendar(database, clock, dunning_days=dunning_days)
+        report = await run_calendar(database, clock, dunning_days=dunning_days, cards=cards)
         if report.contracts or report.dunning.customers:
             logger.info("calendar: %s", report)
             # A pass's buffers leave free pages glibc would keep for good (core/heap.py).
@@ -100,13 +102,18 @@ async def run_worker(
     )
     retention = timedelta(days=settings.retention_days)
     emails = EmailSender(database, clock, SenderConfig.from_settings(settings))
-    await run_until_one_fails(
-        stop,
-        _housekeeping(database, clock, retention, stop),
-        _calendar(database, clock, stop),
-        dispatcher.run(stop),
-        emails.run(stop),
-    )
+    connections = ProviderConnections(database, box, clock)
+    cards = CardRun(connections, settings.public_url)
+    try:
+        await run_until_one_fails(
+            stop,
+            _housekeeping(database, clock, retention, stop),
+            _calendar(database, clock, cards, stop),
+            dispatcher.run(stop),
+            emails.run(stop),
+        )
+    finally:
+        await connections.close()
     logger.info("worker stopped")
 
 

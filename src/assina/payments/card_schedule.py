@@ -1,0 +1,273 @@
+"""The calendar's card step: each open card charge is tried on its due date and on the tenant's
+retry days after it (payment settings, default 1, 3 and 5), on the customer's default card.
+
+Chunks of charges go through the three steps of card_attempts.py: one transaction writes the
+chunk's attempts pending, the gateway is called for each (at most CONCURRENCY at once, no
+transaction open), one transaction records the answers. An attempt whose gateway did not
+answer stays `failed` and is tried again, under its own id, by the next pass. A charge whose
+last attempt was declined is left to dunning like any open charge past its due date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.charges.models import Charge, ChargeStatus
+from assina.contracts.models import PaymentMethod
+from assina.core.clock import Clock
+from assina.db.database import Database
+from assina.payment_settings.models import PaymentProvider
+from assina.payment_settings.service import ensure_inbound_urls, payment_choices
+from assina.payments.card_attempts import BegunAttempt, begin_attempt, record_result
+from assina.payments.connections import ProviderConnections
+from assina.payments.models import CardAttempt, CardAttemptStatus, CustomerCard
+from assina.payments.providers import (
+    CardAttemptResult,
+    CardGateway,
+    CardRefused,
+    ProviderRefused,
+    ProviderUnavailable,
+)
+from assina.rules.cards import ChargeOutcome, DeclineCode, card_attempt_due
+from assina.tenants.clock import CalendarTenant
+
+CHUNK = 200
+CONCURRENCY = 32
+# Attempts that count as made: the gateway answered (or is deciding).
+MADE = (CardAttemptStatus.APPROVED, CardAttemptStatus.DECLINED, CardAttemptStatus.PROCESSING)
+
+
+@dataclass
+class CardStep:
+    """What a pass's card step did for one tenant and day."""
+
+    attempted: int = 0
+    approved: int = 0
+    declined: int = 0
+    processing: int = 0
+    unanswered: int = 0
+    without_card: int = 0
+
+    def add(self, other: CardStep) -> None:
+        self.attempted += other.attempted
+        self.approved += other.approved
+        self.declined += other.declined
+        self.processing += other.processing
+        self.unanswered += other.unanswered
+        self.without_card += other.without_card
+
+    def count(self, status: CardAttemptStatus) -> None:
+        self.attempted += 1
+        if status == CardAttemptStatus.APPROVED:
+            self.approved += 1
+        elif status == CardAttemptStatus.DECLINED:
+            self.declined += 1
+        elif status == CardAttemptStatus.PROCESSING:
+            self.processing += 1
+        else:
+            self.unanswered += 1
+
+
+@dataclass(frozen=True)
+class CardRun:
+    """What a calendar pass needs to try card charges: the providers, and the base URL the
+    sandbox notifies (ASSINA_PUBLIC_URL, or the request's; None: no notifications)."""
+
+    connections: ProviderConnections
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class _Due:
+    charge_id: str
+    card_id: str
+    provider: PaymentProvider
+    number: int
+    retried_id: str | None  # an unanswered attempt of that number, tried again
+
+
+async def attempt_due_cards(
+    database: Database,
+    clock: Clock,
+    connections: ProviderConnections,
+    tenant: CalendarTenant,
+    day: date,
+    base_url: str | None,
+) -> CardStep:
+    """Try every card charge of the tenant that is due a try on `day`. `clock` is the
+    tenant's; `base_url`, where the sandbox notifies (None: it does not, and reconciliation
+    finds what it decides later)."""
+    step = CardStep()
+    async with database.read() as session:
+        choices = await payment_choices(session, tenant.id, tenant.sandbox)
+        due = await _due_attempts(session, tenant.id, day, choices.card_retry_days, step)
+    notify = (
+        await _notification_urls(database, clock, connections, tenant.id, base_url) if due else {}
+    )
+    for start in range(0, len(due), CHUNK):
+        await _attempt_chunk(
+            database, clock, connections, tenant, day, due[start : start + CHUNK], notify, step
+        )
+    return step
+
+
+async def _notification_urls(
+    database: Database,
+    clock: Clock,
+    connections: ProviderConnections,
+    tenant_id: str,
+    base_url: str | None,
+) -> dict[PaymentProvider, str]:
+    if base_url is None:
+        return {}
+    async with database.write() as session:  # the tenant's inbound tokens, made if missing
+        urls = await ensure_inbound_urls(session, clock, connections.box, tenant_id, base_url)
+    return {url.provider: url.url for url in urls}
+
+
+async def _due_attempts(
+    session: AsyncSession,
+    tenant_id: str,
+    day: date,
+    retry_days: Sequence[int],
+    step: CardStep,
+) -> list[_Due]:
+    charges = (
+        await session.execute(
+            select(Charge.id, Charge.customer_id, Charge.due_date).where(
+                Charge.tenant_id == tenant_id,
+                Charge.status == ChargeStatus.OPEN,
+                Charge.payment_method == PaymentMethod.CARD,
+                Charge.due_date <= day,
+            )
+        )
+    ).all()
+    if not charges:
+        return []
+    ids = [charge.id for charge in charges]
+    made = await _attempts_made(session, tenant_id, ids)
+    unfinished = await _unfinished_attempts(session, tenant_id, ids)
+    cards = await _default_cards(session, tenant_id, {charge.customer_id for charge in charges})
+    due: list[_Due] = []
+    for charge_id, customer_id, due_date in charges:
+        count, deciding = made.get(charge_id, (0, False))
+        if deciding or not card_attempt_due(due_date, day, retry_days, count):
+            continue
+        card = cards.get(customer_id)
+        if card is None:
+            step.without_card += 1
+            continue
+        retried = unfinished.get((charge_id, count + 1))
+        due.append(_Due(charge_id, card[0], card[1], count + 1, retried))
+    return due
+
+
+async def _attempts_made(
+    session: AsyncSession, tenant_id: str, charge_ids: Sequence[str]
+) -> dict[str, tuple[int, bool]]:
+    """Per charge: attempts the gateway answered, and whether one is still being decided."""
+    rows = await session.execute(
+        select(
+            CardAttempt.charge_id,
+            func.count(),
+            func.max(case((CardAttempt.status == CardAttemptStatus.PROCESSING, 1), else_=0)),
+        )
+        .where(
+            CardAttempt.tenant_id == tenant_id,
+            CardAttempt.charge_id.in_(charge_ids),
+            CardAttempt.status.in_(MADE),
+        )
+        .group_by(CardAttempt.charge_id)
+    )
+    return {charge_id: (int(count), bool(deciding)) for charge_id, count, deciding in rows}
+
+
+async def _unfinished_attempts(
+    session: AsyncSession, tenant_id: str, charge_ids: Sequence[str]
+) -> dict[tuple[str, int], str]:
+    rows = await session.execute(
+        select(CardAttempt.charge_id, CardAttempt.number, CardAttempt.id).where(
+            CardAttempt.tenant_id == tenant_id,
+            CardAttempt.charge_id.in_(charge_ids),
+            CardAttempt.status.in_((CardAttemptStatus.PENDING, CardAttemptStatus.FAILED)),
+        )
+    )
+    return {(charge_id, number): attempt_id for charge_id, number, attempt_id in rows}
+
+
+async def _default_cards(
+    session: AsyncSession, tenant_id: str, customer_ids: set[str]
+) -> dict[str, tuple[str, PaymentProvider]]:
+    rows = await session.execute(
+        select(CustomerCard.customer_id, CustomerCard.id, CustomerCard.provider).where(
+            CustomerCard.tenant_id == tenant_id,
+            CustomerCard.customer_id.in_(customer_ids),
+            CustomerCard.is_default.is_(True),
+            CustomerCard.deleted_at.is_(None),
+        )
+    )
+    return {customer_id: (card_id, provider) for customer_id, card_id, provider in rows}
+
+
+async def _attempt_chunk(
+    database: Database,
+    clock: Clock,
+    connections: ProviderConnections,
+    tenant: CalendarTenant,
+    day: date,
+    chunk: Sequence[_Due],
+    notify: dict[PaymentProvider, str],
+    step: CardStep,
+) -> None:
+    begun: list[tuple[BegunAttempt, PaymentProvider]] = []
+    async with database.write() as session:
+        for due in chunk:
+            charge = await session.get(Charge, due.charge_id, with_for_update=True)
+            if charge is None or charge.status != ChargeStatus.OPEN:
+                continue  # paid or voided since it was read
+            card = await session.get_one(CustomerCard, due.card_id)
+            retried = await session.get(CardAttempt, due.retried_id) if due.retried_id else None
+            attempt = await begin_attempt(
+                session,
+                clock,
+                connections.box,
+                charge,
+                card,
+                number=due.number,
+                scheduled_on=day,
+                notification_url=notify.get(due.provider),
+                retried=retried,
+            )
+            begun.append((attempt, due.provider))
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def charged(attempt: BegunAttempt, provider: PaymentProvider) -> CardAttemptResult | None:
+        async with limit:
+            gateway = await connections.card_gateway(tenant.id, provider)
+            return await charge_once(gateway, attempt)
+
+    results = await asyncio.gather(*(charged(attempt, provider) for attempt, provider in begun))
+    async with database.write() as session:
+        for (attempt, _provider), result in zip(begun, results, strict=True):
+            recorded = await record_result(session, clock, tenant.id, attempt.attempt_id, result)
+            step.count(recorded.status)
+
+
+async def charge_once(gateway: CardGateway, begun: BegunAttempt) -> CardAttemptResult | None:
+    """The gateway's answer to one attempt; None when it gave none (tried again later). A
+    refusal of the request is a decline: retrying it unchanged would be refused again."""
+    try:
+        return await gateway.charge_card(begun.order, begun.card_token)
+    except ProviderUnavailable:
+        return None
+    except CardRefused as refused:
+        return CardAttemptResult(ChargeOutcome.DECLINED, None, refused.decline_code, str(refused))
+    except ProviderRefused as refused:
+        code = DeclineCode.GENERIC_DECLINE
+        return CardAttemptResult(ChargeOutcome.DECLINED, None, code, str(refused))

@@ -1,0 +1,169 @@
+"""The calendar tries card charges by itself: on the due date and on the tenant's retry days
+(default 1, 3 and 5 days after), each decline a numbered `card.declined`, an approval a
+settlement; a day run twice tries nothing twice."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from assina.calendar.run import CalendarReport, run_tenant_day
+from assina.core.clock import FrozenClock, ShiftedClock
+from assina.core.secrets import SecretBox
+from assina.db.database import Database
+from assina.events.models import Event
+from assina.payments.card_schedule import CardRun
+from assina.payments.models import CardAttempt
+from assina.tenants.clock import calendar_tenant
+from tests.conftest import TenantClient
+from tests.integration.charge_support import create_charge, line, new_customer, read_charge
+from tests.integration.payment_support import LiveApp, save_card
+
+AMOUNT = 9_900
+
+
+async def _today(api: TenantClient) -> date:
+    return date.fromisoformat((await api.get("/v1/test-clock")).json()["today"])
+
+
+async def _advance(api: TenantClient, days: int) -> dict[str, Any]:
+    advanced = await api.post("/v1/test-clock/advance", {"days": days})
+    assert advanced.status_code == 200, advanced.text
+    body: dict[str, Any] = advanced.json()
+    return body
+
+
+async def _declined_attempts(database: Database) -> list[tuple[int, str]]:
+    async with database.read() as session:
+        events = (
+            await session.scalars(
+                select(Event).where(Event.type == "card.declined").order_by(Event.sequence)
+            )
+        ).all()
+        return [(event.data["attempt"], event.data["decline_code"]) for event in events]
+
+
+async def _card_charge_due_in(api: TenantClient, customer_id: str, days: int) -> dict[str, Any]:
+    due = await _today(api) + timedelta(days=days)
+    return await create_charge(
+        api, customer_id, items=[line(AMOUNT)], due_date=due.isoformat(), payment_method="card"
+    )
+
+
+async def test_a_declining_card_is_tried_on_the_due_date_and_each_retry_day(
+    sandbox: TenantClient,
+    live: LiveApp,
+    database: Database,
+    secret_box: SecretBox,
+    clock: FrozenClock,
+) -> None:
+    api = live.as_tenant(sandbox)
+    customer_id = await new_customer(api)
+    await save_card(
+        database, live.connections, secret_box, clock, api, customer_id, "4000000000000341"
+    )
+    charge = await _card_charge_due_in(api, customer_id, 2)
+
+    before_due = await _advance(api, 1)
+    on_due = await _advance(api, 1)
+    after = await _advance(api, 8)
+
+    assert before_due["cards"]["attempted"] == 0
+    assert on_due["cards"] == {
+        "attempted": 1,
+        "approved": 0,
+        "declined": 1,
+        "processing": 0,
+        "unanswered": 0,
+        "without_card": 0,
+    }
+    assert after["cards"]["declined"] == 3  # due + 1, + 3, + 5: then no more
+    assert await _declined_attempts(database) == [
+        (1, "generic_decline"),
+        (2, "generic_decline"),
+        (3, "generic_decline"),
+        (4, "generic_decline"),
+    ]
+    async with database.read() as session:
+        days = (await session.scalars(select(CardAttempt.scheduled_on))).all()
+    due = date.fromisoformat(charge["due_date"])
+    assert sorted(days) == [due + timedelta(days=n) for n in (0, 1, 3, 5)]
+    assert (await read_charge(api, charge["id"]))["status"] == "open"
+
+
+async def test_an_approving_card_settles_the_charge_on_its_due_date(
+    sandbox: TenantClient,
+    live: LiveApp,
+    database: Database,
+    secret_box: SecretBox,
+    clock: FrozenClock,
+) -> None:
+    api = live.as_tenant(sandbox)
+    customer_id = await new_customer(api)
+    await save_card(
+        database, live.connections, secret_box, clock, api, customer_id, "4111111111111111"
+    )
+    without_card = await new_customer(api, "Sem Cartão")
+    charge = await _card_charge_due_in(api, customer_id, 1)
+    await _card_charge_due_in(api, without_card, 1)
+
+    advanced = await _advance(api, 3)
+
+    assert (advanced["cards"]["approved"], advanced["cards"]["without_card"]) == (1, 3)
+    settled = await read_charge(api, charge["id"])
+    assert (settled["status"], settled["settled_amount"]) == ("settled", AMOUNT)
+    assert settled["settled_at"].startswith(charge["due_date"])
+
+
+async def test_a_processing_card_settles_when_the_gateway_notifies(
+    sandbox: TenantClient,
+    live: LiveApp,
+    database: Database,
+    secret_box: SecretBox,
+    clock: FrozenClock,
+) -> None:
+    api = live.as_tenant(sandbox)
+    live.connections.sandbox.processing_seconds = 0
+    customer_id = await new_customer(api)
+    await save_card(
+        database, live.connections, secret_box, clock, api, customer_id, "4000000000000259"
+    )
+    charge = await _card_charge_due_in(api, customer_id, 1)
+
+    advanced = await _advance(api, 1)
+    await live.connections.sandbox.notifications_settled()
+
+    assert advanced["cards"]["processing"] == 1
+    assert (await read_charge(api, charge["id"]))["status"] == "settled"
+
+
+async def test_a_day_run_twice_tries_each_charge_once(
+    sandbox: TenantClient,
+    live: LiveApp,
+    database: Database,
+    secret_box: SecretBox,
+    clock: FrozenClock,
+) -> None:
+    api = live.as_tenant(sandbox)
+    customer_id = await new_customer(api)
+    await save_card(
+        database, live.connections, secret_box, clock, api, customer_id, "4000000000000341"
+    )
+    charge = await _card_charge_due_in(api, customer_id, 0)
+    async with database.read() as session:
+        tenant = await calendar_tenant(session, sandbox.tenant.tenant_id)
+    assert tenant is not None
+    cards = CardRun(live.connections, live.base_url)
+    day = date.fromisoformat(charge["due_date"])
+
+    reports = [CalendarReport(), CalendarReport()]
+    for report in reports:
+        await run_tenant_day(
+            database, ShiftedClock(clock, tenant.clock_offset), tenant.id, day, report, cards=cards
+        )
+
+    assert [report.cards.declined for report in reports] == [1, 0]
+    assert await _declined_attempts(database) == [(1, "generic_decline")]
+    assert (await read_charge(api, charge["id"]))["status"] == "open"
