@@ -81,7 +81,7 @@ def create_app(
         key_turns=Turns(settings.api_concurrency_per_key),
     )
 
-    connections = ProviderConnections(database, box, clock)
+    connections = ProviderConnections(database, box, clock, asaas_base_url=settings.asaas_base_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -341,7 +341,9 @@ def billing_run(
     async def run() -> dict[str, Any]:
         database = Database.from_url(settings.database_url, pool_size=2)
         clock = SystemClock()
-        connections = ProviderConnections(database, _secret_box(settings), clock)
+        connections = ProviderConnections(
+            database, _secret_box(settings), clock, asaas_base_url=settings.asaas_base_url
+        )
         cards = CardRun(connections, settings.public_url)
         try:
             return await calendar_run(database, clock, run_day, tenant_id, cards)

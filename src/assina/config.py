@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # The server's public base URL (`https://assina.example.com`), from which providers reach
     # it: the inbound URLs of the payment settings are built on it. Unset: each request's own.
     public_url: str | None = None
+    # Where the Asaas adapter sends its requests instead of Asaas (a local stand-in, in tests
+    # and demos); unset: Asaas's own URL for the tenant's environment.
+    asaas_base_url: str | None = None
+    # How often the worker asks each tenant's providers what they received (reconciliation).
+    reconcile_interval_seconds: float = Field(default=300.0, gt=0)
     # Exposes `POST /_bench/bare`, a route that touches no database, for bench/api.py only.
     bench_endpoints: bool = False
 

@@ -10,10 +10,12 @@ from assina.core.clock import Clock
 from assina.core.errors import invalid
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
-from assina.payment_settings.models import PaymentProvider
+from assina.payment_settings.models import PaymentProvider, PaymentSettings
 from assina.payment_settings.service import asaas_webhook_token
+from assina.payments.asaas.adapter import AsaasProvider
+from assina.payments.asaas.client import AsaasClient
 from assina.payments.asaas.inbound import AsaasInboundReader
-from assina.payments.providers import CardGateway, InboundReader
+from assina.payments.providers import CardGateway, InboundReader, Reconciler
 from assina.payments.sandbox.client import SandboxClient, SandboxInboundReader
 from assina.payments.sandbox.server import SandboxProvider
 from assina.payments.sandbox.signing import account_key, notification_secret
@@ -21,9 +23,17 @@ from assina.payments.sandbox.signing import account_key, notification_secret
 
 class ProviderConnections:
     def __init__(
-        self, database: Database, box: SecretBox, clock: Clock, *, sandbox_port: int = 0
+        self,
+        database: Database,
+        box: SecretBox,
+        clock: Clock,
+        *,
+        sandbox_port: int = 0,
+        asaas_base_url: str | None = None,
     ) -> None:
         self.box = box
+        self._clock = clock
+        self._asaas_base_url = asaas_base_url
         self.sandbox = SandboxProvider(database, box, clock, port=sandbox_port)
         self._http: aiohttp.ClientSession | None = None
 
@@ -37,6 +47,27 @@ class ProviderConnections:
         """The sandbox provider, called as the tenant's account."""
         base_url = await self.sandbox.url()
         return SandboxClient(self.http(), base_url, account_key(self.box, tenant_id))
+
+    async def asaas(self, session: AsyncSession, tenant_id: str) -> AsaasProvider | None:
+        """The tenant's Asaas account, when it stored an API key."""
+        row = await session.get(PaymentSettings, tenant_id)
+        if row is None or row.asaas_api_key_sealed is None:
+            return None
+        client = AsaasClient(
+            self.box.open(row.asaas_api_key_sealed),
+            environment=row.asaas_environment,
+            base_url=self._asaas_base_url,
+            session=self.http(),
+        )
+        return AsaasProvider(client, self._clock)
+
+    async def reconciler(
+        self, session: AsyncSession, tenant_id: str, provider: PaymentProvider
+    ) -> Reconciler | None:
+        """Who answers "what did you receive since?" for the tenant at `provider`."""
+        if provider == PaymentProvider.SANDBOX:
+            return await self.sandbox_client(tenant_id)
+        return await self.asaas(session, tenant_id)
 
     async def card_gateway(self, tenant_id: str, provider: PaymentProvider) -> CardGateway:
         """The gateway a card saved with `provider` is charged through. Asaas cards are saved

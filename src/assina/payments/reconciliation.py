@@ -6,6 +6,7 @@ in one, with the new mark."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,9 +18,14 @@ from assina.core.clock import Clock
 from assina.db.database import Database
 from assina.db.dialect import insert_on_conflict
 from assina.payment_settings.models import PaymentProvider
+from assina.payment_settings.service import payment_choices
+from assina.payments.connections import ProviderConnections
 from assina.payments.inbound import FROM_RECONCILIATION, Recorded, record_notifications
 from assina.payments.models import ReconciliationMark
-from assina.payments.providers import Reconciler
+from assina.payments.providers import ProviderError, Reconciler
+from assina.tenants.clock import calendar_tenants
+
+logger = logging.getLogger("assina.payments")
 
 # How far back the first look goes, and how much each look repeats of the last one (a
 # payment the provider recorded just before the last look but listed only after it).
@@ -84,3 +90,29 @@ async def _move_mark(
         )
     )
     await session.execute(statement)
+
+
+async def reconcile_every_tenant(
+    database: Database, clock: Clock, connections: ProviderConnections
+) -> list[Reconciled]:
+    """One look at every provider each tenant uses (the worker, periodically). A provider that
+    fails is logged and looked at again next time; the others go on."""
+    done: list[Reconciled] = []
+    for tenant in await calendar_tenants(database):
+        async with database.read() as session:
+            choices = await payment_choices(session, tenant.id, tenant.sandbox)
+            providers = {provider for provider in choices.rails().values() if provider}
+            reconcilers = {
+                provider: await connections.reconciler(session, tenant.id, provider)
+                for provider in sorted(providers)
+            }
+        for provider, reconciler in reconcilers.items():
+            if reconciler is None:
+                continue
+            try:
+                done.append(
+                    await reconcile(database, tenant.clock(clock), tenant.id, provider, reconciler)
+                )
+            except ProviderError:
+                logger.warning("reconciliation with %s failed for %s", provider, tenant.id)
+    return done

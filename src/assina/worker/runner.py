@@ -23,6 +23,7 @@ from assina.dunning.run import DunningDays
 from assina.notifications.sender import EmailSender, SenderConfig
 from assina.payments.card_schedule import CardRun
 from assina.payments.connections import ProviderConnections
+from assina.payments.reconciliation import reconcile_every_tenant
 from assina.relay.loop import every
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
 from assina.webhooks.metrics import WebhookMetrics
@@ -79,6 +80,25 @@ async def _calendar(database: Database, clock: Clock, cards: CardRun, stop: asyn
     await every(stop, CALENDAR_INTERVAL_SECONDS, one_pass, "calendar pass")
 
 
+async def _reconciliation(
+    database: Database,
+    clock: Clock,
+    connections: ProviderConnections,
+    interval: float,
+    stop: asyncio.Event,
+) -> None:
+    """Every few minutes, each tenant's providers asked what they received: what a lost
+    notification did not say is recorded then (payments/reconciliation.py)."""
+
+    async def one_pass() -> None:
+        looks = await reconcile_every_tenant(database, clock, connections)
+        found = sum(len(look.recorded) for look in looks)
+        if found:
+            logger.info("reconciliation recorded %d payments no notification brought", found)
+
+    await every(stop, interval, one_pass, "reconciliation pass")
+
+
 async def run_worker(
     settings: Settings,
     database: Database,
@@ -102,7 +122,7 @@ async def run_worker(
     )
     retention = timedelta(days=settings.retention_days)
     emails = EmailSender(database, clock, SenderConfig.from_settings(settings))
-    connections = ProviderConnections(database, box, clock)
+    connections = ProviderConnections(database, box, clock, asaas_base_url=settings.asaas_base_url)
     cards = CardRun(connections, settings.public_url)
     try:
         await run_until_one_fails(
@@ -111,6 +131,9 @@ async def run_worker(
             _calendar(database, clock, cards, stop),
             dispatcher.run(stop),
             emails.run(stop),
+            _reconciliation(
+                database, clock, connections, settings.reconcile_interval_seconds, stop
+            ),
         )
     finally:
         await connections.close()
