@@ -10,19 +10,21 @@ customer's standing decided again) is in reactions/table.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.billing_settings.service import billing_rules
 from assina.charges.models import Charge, ChargeStatus
-from assina.charges.schemas import ChargeOut, ChargeSettle
+from assina.charges.schemas import ChargeOut, ChargeSettle, SettlementMethod
 from assina.charges.service import get_charge
 from assina.core.clock import Clock, local_date
-from assina.core.errors import conflict, invalid
+from assina.core.errors import conflict, invalid, not_found
 from assina.events.catalog import EventType
-from assina.events.service import emit_event
+from assina.events.service import Change, emit_typed_events
 from assina.rules.late_fees import LateFees, late_fees
 from assina.tenants.service import get_tenant
 
@@ -64,6 +66,17 @@ REACTIVATE = Move(
 )
 
 
+@dataclass(frozen=True)
+class SettlementOrder:
+    """One charge to settle: what was received (None: amount + fees), when (None: now), how
+    (None: the charge's payment method)."""
+
+    charge_id: str
+    amount: int | None = None
+    settled_at: datetime | None = None
+    method: SettlementMethod | None = None
+
+
 async def settle_charge(
     session: AsyncSession,
     clock: Clock,
@@ -71,23 +84,44 @@ async def settle_charge(
     charge_id: str,
     params: ChargeSettle,
 ) -> Charge:
-    """open → settled, with the late fees owed at `settled_at` (default now).
+    """open → settled, with the late fees owed at `settled_at` (default now): `settle_charges`
+    with a batch of one."""
+    order = SettlementOrder(charge_id, params.amount, params.settled_at, params.method)
+    [charge] = await settle_charges(session, clock, tenant_id, [order])
+    return charge
+
+
+async def settle_charges(
+    session: AsyncSession, clock: Clock, tenant_id: str, orders: Sequence[SettlementOrder]
+) -> list[Charge]:
+    """open → settled for each order, with the late fees owed at its `settled_at`: the charges
+    locked in one statement, the tenant's zone and rules read once, the events emitted and
+    reacted to as one batch. 404 or 409 (nothing settled) when a charge is missing or not open.
 
     Days late are counted on the tenant's calendar: `settled_at` is converted to the tenant's
     time zone and compared with `due_date`. `settled_amount` is what was received: the given
     `amount`, else amount + fine + interest.
     """
-    charge = await _charge_for(session, tenant_id, charge_id, SETTLE)
-    settled_at = _settlement_instant(params.settled_at, clock.now())
-    fees = await _late_fees(session, tenant_id, charge, settled_at)
-    charge.settled_at = settled_at
-    charge.fine_amount = fees.fine
-    charge.interest_amount = fees.interest
-    charge.settled_amount = (
-        params.amount if params.amount is not None else charge.amount + fees.total
-    )
-    charge.settlement_method = (params.method or charge.payment_method).value
-    return await _moved(session, clock, charge, SETTLE)
+    if not orders:
+        return []
+    charges = await _charges_for(session, tenant_id, [order.charge_id for order in orders], SETTLE)
+    now = clock.now()
+    fees_at = await fee_rules(session, tenant_id)
+    events: list[tuple[EventType, Change]] = []
+    for order, charge in zip(orders, charges, strict=True):
+        settled_at = _settlement_instant(order.settled_at, now)
+        fees = fees_at(charge, settled_at)
+        charge.settled_at = settled_at
+        charge.fine_amount = fees.fine
+        charge.interest_amount = fees.interest
+        charge.settled_amount = (
+            order.amount if order.amount is not None else charge.amount + fees.total
+        )
+        charge.settlement_method = (order.method or charge.payment_method).value
+        events.append(_move(charge, SETTLE, now))
+    await session.flush()
+    await emit_typed_events(session, clock, tenant_id, events, now=now, due_at=clock.real_now())
+    return charges
 
 
 async def reverse_charge(
@@ -116,14 +150,41 @@ async def reactivate_charge(
 
 async def _charge_for(session: AsyncSession, tenant_id: str, charge_id: str, move: Move) -> Charge:
     """The charge, locked, if `move` may start from its status (409 otherwise)."""
-    charge = await get_charge(session, tenant_id, charge_id, for_update=True)
-    if charge.status != move.source:
-        raise conflict(
-            f"Charge {charge_id} is {charge.status}; only a charge that is {move.source} can be "
-            f"{move.done}.",
-            "invalid-transition",
-        )
+    [charge] = await _charges_for(session, tenant_id, [charge_id], move)
     return charge
+
+
+async def _charges_for(
+    session: AsyncSession, tenant_id: str, charge_ids: Sequence[str], move: Move
+) -> list[Charge]:
+    """The charges, locked in one statement (in id order, so that two batches never wait on
+    each other crosswise), in the order asked, if `move` may start from each one's status:
+    404 for one that is missing, 409 for one that may not move."""
+    if len(charge_ids) == 1:
+        found = [await get_charge(session, tenant_id, charge_ids[0], for_update=True)]
+    else:
+        found = list(
+            await session.scalars(
+                select(Charge)
+                .where(Charge.tenant_id == tenant_id, Charge.id.in_(charge_ids))
+                .order_by(Charge.id)
+                .with_for_update()
+            )
+        )
+    by_id = {charge.id: charge for charge in found}
+    charges = []
+    for charge_id in charge_ids:
+        charge = by_id.get(charge_id)
+        if charge is None:
+            raise not_found("charge", charge_id)
+        if charge.status != move.source:
+            raise conflict(
+                f"Charge {charge_id} is {charge.status}; only a charge that is {move.source} "
+                f"can be {move.done}.",
+                "invalid-transition",
+            )
+        charges.append(charge)
+    return charges
 
 
 def _settlement_instant(settled_at: datetime | None, now: datetime) -> datetime:
@@ -138,36 +199,43 @@ def _settlement_instant(settled_at: datetime | None, now: datetime) -> datetime:
 
 async def amount_due(session: AsyncSession, tenant_id: str, charge: Charge, at: datetime) -> int:
     """What settles the charge at `at`: its amount plus the late fees owed by then."""
-    fees = await _late_fees(session, tenant_id, charge, at)
-    return charge.amount + fees.total
+    fees_at = await fee_rules(session, tenant_id)
+    return charge.amount + fees_at(charge, at).total
 
 
-async def _late_fees(
-    session: AsyncSession, tenant_id: str, charge: Charge, settled_at: datetime
-) -> LateFees:
+async def fee_rules(
+    session: AsyncSession, tenant_id: str
+) -> Callable[[Charge, datetime], LateFees]:
+    """The late fees a charge of the tenant owes when paid at an instant: the tenant's zone
+    and billing rules read once, for a batch of charges."""
     tenant = await get_tenant(session, tenant_id)
-    settled_on = local_date(settled_at, tenant.time_zone)
     rules = await billing_rules(session, tenant_id)
-    return late_fees(
-        charge.amount,
-        charge.due_date,
-        settled_on,
-        rules.fine_percent,
-        rules.monthly_interest_percent,
-    )
+
+    def fees_at(charge: Charge, at: datetime) -> LateFees:
+        return late_fees(
+            charge.amount,
+            charge.due_date,
+            local_date(at, tenant.time_zone),
+            rules.fine_percent,
+            rules.monthly_interest_percent,
+        )
+
+    return fees_at
+
+
+def _move(charge: Charge, move: Move, now: datetime) -> tuple[EventType, Change]:
+    """The charge moved (in the session), and its event to emit."""
+    previous = {"status": charge.status}
+    charge.status = move.target
+    charge.updated_at = now
+    return move.event_type, Change(ChargeOut.of(charge), charge.customer_id, previous)
 
 
 async def _moved(session: AsyncSession, clock: Clock, charge: Charge, move: Move) -> Charge:
-    previous = {"status": charge.status}
-    charge.status = move.target
-    charge.updated_at = clock.now()
-    await emit_event(
-        session,
-        clock,
-        charge.tenant_id,
-        move.event_type,
-        ChargeOut.of(charge),
-        previous=previous,
-        customer_id=charge.customer_id,
+    now = clock.now()
+    event = _move(charge, move, now)
+    await session.flush()
+    await emit_typed_events(
+        session, clock, charge.tenant_id, [event], now=now, due_at=clock.real_now()
     )
     return charge
