@@ -22,11 +22,12 @@ from assina.payment_settings.models import PaymentProvider
 from assina.payment_settings.service import ensure_inbound_urls, tenant_for_inbound_token
 from assina.payments import inbound
 from assina.payments.card_attempts import (
+    AttemptPlan,
     BegunAttempt,
-    begin_attempt,
+    begin_attempts,
     card_of_customer,
     next_attempt_number,
-    record_result,
+    record_results,
 )
 from assina.payments.card_schedule import charge_once
 from assina.payments.connections import ProviderConnections
@@ -291,8 +292,8 @@ async def pay_charge_by_card(
         gateway = await connections.card_gateway(caller.tenant_id, provider)
         result = await charge_once(gateway, begun)
         async with caller.database.write() as session:
-            attempt = await record_result(
-                session, caller.clock, caller.tenant_id, begun.attempt_id, result
+            [attempt] = await record_results(
+                session, caller.clock, caller.tenant_id, [(begun.attempt_id, result)]
             )
             charge = await get_charge(session, caller.tenant_id, charge_id)
             paid = ChargePaid(attempt=CardAttemptOut.of(attempt), charge=ChargeOut.of(charge))
@@ -310,18 +311,20 @@ async def _begin_card_attempt(
     base_url: str,
 ) -> tuple[BegunAttempt, PaymentProvider]:
     charge = await get_charge(session, caller.tenant_id, charge_id, for_update=True)
+    if charge.status != ChargeStatus.OPEN:
+        raise conflict(f"Charge {charge_id} is {charge.status}; only an open charge can be paid.")
     card = await card_of_customer(session, caller.tenant_id, charge.customer_id, card_id)
     urls = await ensure_inbound_urls(
         session, caller.clock, runtime.secret_box, caller.tenant_id, base_url
     )
-    begun = await begin_attempt(
-        session,
-        caller.clock,
-        runtime.secret_box,
-        charge,
-        card,
-        number=await next_attempt_number(session, caller.tenant_id, charge.id),
-        scheduled_on=local_date(caller.clock.now(), caller.tenant.time_zone),
-        notification_url=next(url.url for url in urls if url.provider == card.provider),
+    plan = AttemptPlan(
+        charge.id,
+        card.id,
+        await next_attempt_number(session, caller.tenant_id, charge.id),
+        local_date(caller.clock.now(), caller.tenant.time_zone),
+        next(url.url for url in urls if url.provider == card.provider),
+    )
+    [begun] = await begin_attempts(
+        session, caller.clock, runtime.secret_box, caller.tenant_id, [plan]
     )
     return begun, card.provider

@@ -12,22 +12,24 @@ the gateway:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge, ChargeStatus
-from assina.charges.schemas import ChargeOut, ChargeSettle, SettlementMethod
-from assina.charges.settlement import amount_due, settle_charge
+from assina.charges.schemas import ChargeOut, SettlementMethod
+from assina.charges.settlement import SettlementOrder, fee_rules, settle_charges
 from assina.core.clock import Clock
-from assina.core.errors import conflict, invalid
+from assina.core.errors import invalid
 from assina.core.ids import new_id
 from assina.core.secrets import SecretBox
 from assina.customers.models import Customer
 from assina.events.catalog import EventType
-from assina.events.service import emit_event
+from assina.events.service import Change, emit_typed_events
 from assina.payments.models import CardAttempt, CardAttemptStatus, CustomerCard
 from assina.payments.providers import (
     CardAttemptResult,
@@ -81,77 +83,132 @@ async def next_attempt_number(session: AsyncSession, tenant_id: str, charge_id: 
     return int(counted or 0) + 1
 
 
-async def begin_attempt(
+@dataclass(frozen=True)
+class AttemptPlan:
+    """One attempt to begin: the charge, the card, the attempt's number and day, where the
+    gateway notifies, and the unanswered attempt of that number when it is tried again (under
+    its own id, so that a gateway that did take it answers with that payment)."""
+
+    charge_id: str
+    card_id: str
+    number: int
+    scheduled_on: date
+    notification_url: str | None
+    retried_id: str | None = None
+
+
+async def begin_attempts(
     session: AsyncSession,
     clock: Clock,
     box: SecretBox,
-    charge: Charge,
-    card: CustomerCard,
-    *,
-    number: int,
-    scheduled_on: date,
-    notification_url: str | None,
-    retried: CardAttempt | None = None,
-) -> BegunAttempt:
-    """Step 1: the attempt written pending, for what settles the charge now (`retried`: an
-    attempt whose gateway did not answer, tried again under its own id, so that a gateway
-    that did take it answers with that payment). 409 when the charge is not open."""
-    if charge.status != ChargeStatus.OPEN:
-        raise conflict(f"Charge {charge.id} is {charge.status}; only an open charge can be paid.")
+    tenant_id: str,
+    plans: Sequence[AttemptPlan],
+) -> list[BegunAttempt]:
+    """Step 1: each attempt written pending, for what settles its charge now. The charges are
+    locked in one statement (id order); one no longer open is skipped (paid meanwhile). The
+    cards, customers and retried attempts are read in one statement each."""
+    if not plans:
+        return []
+    charges = await _by_id(session, Charge, tenant_id, {p.charge_id for p in plans}, lock=True)
+    cards = await _by_id(session, CustomerCard, tenant_id, {p.card_id for p in plans})
+    customer_ids = {charge.customer_id for charge in charges.values()}
+    customers = await _by_id(session, Customer, tenant_id, customer_ids)
+    retried_ids = {p.retried_id for p in plans if p.retried_id}
+    retried = await _by_id(session, CardAttempt, tenant_id, retried_ids)
+    fees_at = await fee_rules(session, tenant_id)
     now = clock.now()
-    amount = await amount_due(session, charge.tenant_id, charge, now)
-    attempt = retried or CardAttempt(
-        id=new_id("cat"), tenant_id=charge.tenant_id, charge_id=charge.id, number=number
-    )
-    attempt.card_id, attempt.scheduled_on, attempt.amount = card.id, scheduled_on, amount
-    attempt.status, attempt.created_at = CardAttemptStatus.PENDING, now
-    attempt.provider_payment_id = attempt.decline_code = attempt.message = None
-    attempt.decided_at = None
-    if retried is None:
-        session.add(attempt)
-    customer = await session.get_one(Customer, charge.customer_id)
-    order = PaymentOrder(
-        charge_id=charge.id,
-        charge_number=charge.number,
-        payer=Payer(charge.customer_id, customer.name, customer.document, customer.email),
-        amount=amount,
-        due_date=charge.due_date,
-        description=f"Cobrança {charge.number}",
-        idempotency_key=attempt.id,
-        requested_at=now,
-        notification_url=notification_url,
-        remote_ip=card.saved_from_ip,
-    )
-    return BegunAttempt(attempt.id, box.open(card.token_sealed), order)
+    begun: list[BegunAttempt] = []
+    for plan in plans:
+        charge = charges.get(plan.charge_id)
+        if charge is None or charge.status != ChargeStatus.OPEN:
+            continue
+        card, customer = cards[plan.card_id], customers[charge.customer_id]
+        amount = charge.amount + fees_at(charge, now).total
+        attempt = retried.get(plan.retried_id or "") or _new_attempt(session, charge, plan)
+        attempt.card_id, attempt.scheduled_on, attempt.amount = card.id, plan.scheduled_on, amount
+        attempt.status, attempt.created_at = CardAttemptStatus.PENDING, now
+        attempt.provider_payment_id = attempt.decline_code = attempt.message = None
+        attempt.decided_at = None
+        order = PaymentOrder(
+            charge_id=charge.id,
+            charge_number=charge.number,
+            payer=Payer(charge.customer_id, customer.name, customer.document, customer.email),
+            amount=amount,
+            due_date=charge.due_date,
+            description=f"Cobrança {charge.number}",
+            idempotency_key=attempt.id,
+            requested_at=now,
+            notification_url=plan.notification_url,
+            remote_ip=card.saved_from_ip,
+        )
+        begun.append(BegunAttempt(attempt.id, box.open(card.token_sealed), order))
+    return begun
 
 
-async def record_result(
+def _new_attempt(session: AsyncSession, charge: Charge, plan: AttemptPlan) -> CardAttempt:
+    attempt = CardAttempt(
+        id=new_id("cat"), tenant_id=charge.tenant_id, charge_id=charge.id, number=plan.number
+    )
+    session.add(attempt)
+    return attempt
+
+
+Row = TypeVar("Row", Charge, CustomerCard, Customer, CardAttempt)
+
+
+async def _by_id(
+    session: AsyncSession, model: type[Row], tenant_id: str, ids: set[str], lock: bool = False
+) -> dict[str, Row]:
+    """The tenant's rows of `model` with these ids, in one statement (locked in id order)."""
+    if not ids:
+        return {}
+    statement = (
+        select(model).where(model.tenant_id == tenant_id, model.id.in_(ids)).order_by(model.id)
+    )
+    if lock:
+        statement = statement.with_for_update()
+    return {row.id: row for row in await session.scalars(statement)}
+
+
+async def record_results(
     session: AsyncSession,
     clock: Clock,
     tenant_id: str,
-    attempt_id: str,
-    result: CardAttemptResult | None,
-) -> CardAttempt:
-    """Step 3: the gateway's answer (None: it did not answer) on the attempt, with what
-    follows from it."""
-    attempt = await _locked_attempt(session, tenant_id, attempt_id)
+    answers: Sequence[tuple[str, CardAttemptResult | None]],
+) -> list[CardAttempt]:
+    """Step 3: each gateway's answer (None: it did not answer) on its attempt, and what
+    follows: the approved settled in one batch, the declined one batch of `card.declined`."""
+    attempts = await _by_id(
+        session, CardAttempt, tenant_id, {attempt_id for attempt_id, _ in answers}, lock=True
+    )
     now = clock.now()
-    if result is None:
-        attempt.status, attempt.message, attempt.decided_at = (
-            CardAttemptStatus.FAILED,
-            UNREACHABLE,
-            now,
-        )
-        return attempt
-    attempt.provider_payment_id = result.provider_payment_id
-    if result.outcome == ChargeOutcome.APPROVED:
-        await _approved(session, clock, attempt)
-    elif result.outcome == ChargeOutcome.PROCESSING:
-        attempt.status = CardAttemptStatus.PROCESSING
-    else:
-        code = result.decline_code or DeclineCode.GENERIC_DECLINE
-        await _declined(session, clock, attempt, code, result.message or DECLINE_MESSAGES[code])
-    return attempt
+    approved: list[CardAttempt] = []
+    declined: list[Decline] = []
+    for attempt_id, result in answers:
+        attempt = attempts[attempt_id]
+        if result is None:
+            attempt.status, attempt.message = CardAttemptStatus.FAILED, UNREACHABLE
+            attempt.decided_at = now
+            continue
+        attempt.provider_payment_id = result.provider_payment_id
+        if result.outcome == ChargeOutcome.APPROVED:
+            attempt.status, attempt.decided_at = CardAttemptStatus.APPROVED, now
+            approved.append(attempt)
+        elif result.outcome == ChargeOutcome.PROCESSING:
+            attempt.status = CardAttemptStatus.PROCESSING
+        else:
+            code = result.decline_code or DeclineCode.GENERIC_DECLINE
+            declined.append(Decline(attempt, code, result.message or DECLINE_MESSAGES[code]))
+    await _settle_approved(session, clock, tenant_id, approved)
+    await _raise_declines(session, clock, tenant_id, declined)
+    return [attempts[attempt_id] for attempt_id, _ in answers]
+
+
+@dataclass(frozen=True)
+class Decline:
+    attempt: CardAttempt
+    code: DeclineCode
+    message: str
 
 
 async def decided_by_notification(
@@ -176,56 +233,56 @@ async def decided_by_notification(
     if isinstance(notification, ReceivedPayment):
         attempt.status, attempt.decided_at = CardAttemptStatus.APPROVED, clock.now()
         return
-    await _declined(session, clock, attempt, notification.decline_code, notification.message)
+    decline = Decline(attempt, notification.decline_code, notification.message)
+    await _raise_declines(session, clock, tenant_id, [decline])
 
 
-async def _locked_attempt(session: AsyncSession, tenant_id: str, attempt_id: str) -> CardAttempt:
-    attempt = await session.scalar(
-        select(CardAttempt)
-        .where(CardAttempt.tenant_id == tenant_id, CardAttempt.id == attempt_id)
-        .with_for_update()
-    )
-    if attempt is None:  # written by step 1 of the same attempt, and never deleted
-        raise LookupError(f"card attempt {attempt_id} is not recorded")
-    return attempt
-
-
-async def _approved(session: AsyncSession, clock: Clock, attempt: CardAttempt) -> None:
-    attempt.status, attempt.decided_at = CardAttemptStatus.APPROVED, clock.now()
-    charge = await session.get_one(Charge, attempt.charge_id, with_for_update=True)
-    if charge.status != ChargeStatus.OPEN:  # another rail paid it meanwhile: kept for a refund
-        attempt.message = f"approved while the charge was {charge.status}: refund it"
-        return
-    params = ChargeSettle.model_construct(
-        amount=attempt.amount, settled_at=clock.now(), method=SettlementMethod.CARD
-    )
-    await settle_charge(session, clock, attempt.tenant_id, attempt.charge_id, params)
-
-
-async def _declined(
-    session: AsyncSession, clock: Clock, attempt: CardAttempt, code: DeclineCode, message: str
+async def _settle_approved(
+    session: AsyncSession, clock: Clock, tenant_id: str, approved: Sequence[CardAttempt]
 ) -> None:
+    """Settle the charges of approved attempts; one another rail paid meanwhile is left as it
+    is, its attempt marked for a refund."""
+    if not approved:
+        return
+    charges = await _by_id(session, Charge, tenant_id, {a.charge_id for a in approved}, lock=True)
+    orders: list[SettlementOrder] = []
+    for attempt in approved:
+        status = charges[attempt.charge_id].status
+        if status != ChargeStatus.OPEN:
+            attempt.message = f"approved while the charge was {status}: refund it"
+            continue
+        orders.append(
+            SettlementOrder(attempt.charge_id, attempt.amount, clock.now(), SettlementMethod.CARD)
+        )
+    await settle_charges(session, clock, tenant_id, orders)
+
+
+async def _raise_declines(
+    session: AsyncSession, clock: Clock, tenant_id: str, declines: Sequence[Decline]
+) -> None:
+    """Each declined attempt recorded, and its `card.declined`, in one batch."""
+    if not declines:
+        return
     now = clock.now()
-    attempt.status, attempt.decided_at = CardAttemptStatus.DECLINED, now
-    attempt.decline_code, attempt.message = code.value, message[:512]
-    charge = await session.get_one(Charge, attempt.charge_id)
-    card = await session.get_one(CustomerCard, attempt.card_id)
-    data = CardDeclinedOut(
-        charge_id=charge.id,
-        customer_id=charge.customer_id,
-        card_id=card.id,
-        card=SavedCardOut.of(card),
-        attempt=attempt.number,
-        decline_code=code,
-        message=message,
-        attempted_at=attempt.created_at,
-        charge=ChargeOut.of(charge),
-    )
-    await emit_event(
-        session,
-        clock,
-        attempt.tenant_id,
-        EventType.CARD_DECLINED,
-        data,
-        customer_id=charge.customer_id,
-    )
+    charges = await _by_id(session, Charge, tenant_id, {d.attempt.charge_id for d in declines})
+    cards = await _by_id(session, CustomerCard, tenant_id, {d.attempt.card_id for d in declines})
+    events: list[tuple[EventType, Change]] = []
+    for decline in declines:
+        attempt = decline.attempt
+        attempt.status, attempt.decided_at = CardAttemptStatus.DECLINED, now
+        attempt.decline_code, attempt.message = decline.code.value, decline.message[:512]
+        charge, card = charges[attempt.charge_id], cards[attempt.card_id]
+        data = CardDeclinedOut(
+            charge_id=charge.id,
+            customer_id=charge.customer_id,
+            card_id=card.id,
+            card=SavedCardOut.of(card),
+            attempt=attempt.number,
+            decline_code=decline.code,
+            message=decline.message,
+            attempted_at=attempt.created_at,
+            charge=ChargeOut.of(charge),
+        )
+        events.append((EventType.CARD_DECLINED, Change(data, charge.customer_id)))
+    await session.flush()
+    await emit_typed_events(session, clock, tenant_id, events, now=now, due_at=clock.real_now())

@@ -24,7 +24,12 @@ from assina.core.clock import Clock
 from assina.db.database import Database
 from assina.payment_settings.models import PaymentProvider
 from assina.payment_settings.service import ensure_inbound_urls, payment_choices
-from assina.payments.card_attempts import BegunAttempt, begin_attempt, record_result
+from assina.payments.card_attempts import (
+    AttemptPlan,
+    BegunAttempt,
+    begin_attempts,
+    record_results,
+)
 from assina.payments.connections import ProviderConnections
 from assina.payments.models import CardAttempt, CardAttemptStatus, CustomerCard
 from assina.payments.providers import (
@@ -225,37 +230,32 @@ async def _attempt_chunk(
     notify: dict[PaymentProvider, str],
     step: CardStep,
 ) -> None:
-    begun: list[tuple[BegunAttempt, PaymentProvider]] = []
+    plans = [
+        AttemptPlan(
+            due.charge_id,
+            due.card_id,
+            due.number,
+            day,
+            notify.get(due.provider),
+            due.retried_id,
+        )
+        for due in chunk
+    ]
+    providers = {due.charge_id: due.provider for due in chunk}
     async with database.write() as session:
-        for due in chunk:
-            charge = await session.get(Charge, due.charge_id, with_for_update=True)
-            if charge is None or charge.status != ChargeStatus.OPEN:
-                continue  # paid or voided since it was read
-            card = await session.get_one(CustomerCard, due.card_id)
-            retried = await session.get(CardAttempt, due.retried_id) if due.retried_id else None
-            attempt = await begin_attempt(
-                session,
-                clock,
-                connections.box,
-                charge,
-                card,
-                number=due.number,
-                scheduled_on=day,
-                notification_url=notify.get(due.provider),
-                retried=retried,
-            )
-            begun.append((attempt, due.provider))
+        begun = await begin_attempts(session, clock, connections.box, tenant.id, plans)
     limit = asyncio.Semaphore(CONCURRENCY)
 
-    async def charged(attempt: BegunAttempt, provider: PaymentProvider) -> CardAttemptResult | None:
+    async def charged(attempt: BegunAttempt) -> CardAttemptResult | None:
         async with limit:
+            provider = providers[attempt.order.charge_id]
             gateway = await connections.card_gateway(tenant.id, provider)
             return await charge_once(gateway, attempt)
 
-    results = await asyncio.gather(*(charged(attempt, provider) for attempt, provider in begun))
+    results = await asyncio.gather(*(charged(attempt) for attempt in begun))
+    answers = [(attempt.attempt_id, result) for attempt, result in zip(begun, results, strict=True)]
     async with database.write() as session:
-        for (attempt, _provider), result in zip(begun, results, strict=True):
-            recorded = await record_result(session, clock, tenant.id, attempt.attempt_id, result)
+        for recorded in await record_results(session, clock, tenant.id, answers):
             step.count(recorded.status)
 
 
