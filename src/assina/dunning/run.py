@@ -10,7 +10,7 @@ running it again finishes the job.
 A pass never undoes what a later day's pass did: each tenant keeps the latest day a pass ran
 for (`tenants.dunning_day`), a pass for an earlier day does nothing, and a batch that finds a
 later day recorded meanwhile stops (decisions inside requests use that day too, when it is
-later than today: dunning/steps.py `reconsider_customer`)."""
+later than today: dunning/steps.py `reconsider_customers`)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class DunningDays:
     """The dunning passes a worker completed: for each tenant, the day and the policy. The
     worker's calendar runs every minute, but a tenant's dunning pass once a day (and again
     the same day if the policy changed): between passes, whatever changes a customer's debts
-    decides its standing in its own transaction (`reconsider_customer`)."""
+    decides its standing in its own transaction (`reconsider_customers`)."""
 
     def __init__(self) -> None:
         self._done: dict[str, tuple[date, DunningPolicy]] = {}

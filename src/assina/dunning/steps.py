@@ -111,20 +111,21 @@ def _trial_notice_days(contract: Contract, day: date) -> int | None:
     return days_left if 0 <= days_left <= TRIAL_ENDING_NOTICE_DAYS else None
 
 
-async def reconsider_customer(
-    scope: TenantScope, customer_id: str, cause: DunningCause
+async def reconsider_customers(
+    scope: TenantScope, customer_ids: Sequence[str], cause: DunningCause
 ) -> DunningStep:
-    """Apply the tenant's policy to one customer at once, in the caller's transaction: after
-    a change to its debts (`cause`: a charge paid, invalidated or reopened, an exempt flag),
+    """Apply the tenant's policy to customers at once, in the caller's transaction: after
+    a change to their debts (`cause`: a charge paid, invalidated or reopened, an exempt flag),
     so that a customer who pays is active again, its contracts resumed, in the same request,
     not at the next day's pass. Decided for today, or for the day of the tenant's last pass
     when that is later (a pass for a later day ran): a decision never goes back in time.
+    One batch of the policy for all of them (a batch of card payments settles hundreds).
     Its pending ORM changes must be flushed."""
     session, tenant_id = scope.session, scope.tenant_id
     policy = await dunning_policy(session, tenant_id)
     today = await tenant_today(session, scope.clock, tenant_id)
     day = max(today, await last_dunning_day(session, tenant_id) or today)
-    return await apply_dunning(scope, [customer_id], day, policy, cause)
+    return await apply_dunning(scope, customer_ids, day, policy, cause)
 
 
 async def last_dunning_day(session: AsyncSession, tenant_id: str) -> date | None:

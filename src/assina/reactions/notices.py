@@ -15,7 +15,7 @@ from assina.customers.models import Customer
 from assina.db.shapes import one_of
 from assina.events.reacting import Emitted
 from assina.notifications.models import EmailKind
-from assina.notifications.outbox import Notice, email_context, queue_email, queue_emails
+from assina.notifications.outbox import Notice, email_context, queue_emails
 
 
 async def charge_created_email(emitted: Emitted) -> None:
@@ -45,19 +45,25 @@ async def charge_created_email(emitted: Emitted) -> None:
 
 
 async def receipt_email(emitted: Emitted) -> None:
-    """`receipt` for each settlement, except a charge of 0 settled as it was issued:
-    nothing was received."""
-    session = emitted.session
-    for event, row in emitted:
-        charge = await subject_charge(session, event, row)
-        if charge.settlement_method == ZERO_SETTLEMENT_METHOD:
-            continue
-        customer = await session.get(Customer, charge.customer_id)
-        if customer is None:
-            continue
-        await queue_email(
-            session, emitted.clock, emitted.tenant_id, EmailKind.RECEIPT, customer, charge=charge
-        )
+    """`receipt` for each settlement, except a charge of 0 settled as it was issued: nothing
+    was received. One query for the customers and one INSERT for a batch of settlements."""
+    session, tenant_id = emitted.session, emitted.tenant_id
+    charges = [await subject_charge(session, event, row) for event, row in emitted]
+    received = [c for c in charges if c.settlement_method != ZERO_SETTLEMENT_METHOD]
+    if not received:
+        return
+    context = await email_context(session, tenant_id, EmailKind.RECEIPT)
+    if context.disabled:
+        return
+    customers = await _customers(session, tenant_id, {charge.customer_id for charge in received})
+    notices = [
+        Notice(customers[charge.customer_id], charge)
+        for charge in received
+        if charge.customer_id in customers
+    ]
+    await queue_emails(
+        session, tenant_id, EmailKind.RECEIPT, notices, emitted.now, context, due_at=emitted.due_at
+    )
 
 
 async def subject_charge(

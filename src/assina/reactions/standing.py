@@ -1,4 +1,4 @@
-"""The customer's standing decided again at once (dunning/steps.py `reconsider_customer`)
+"""The customer's standing decided again at once (dunning/steps.py `reconsider_customers`)
 after a change to its debts, so that a customer who pays is active again, its contracts
 resumed, in the same transaction, not at the next day's pass.
 
@@ -25,7 +25,7 @@ from typing import Any
 
 from assina.charges.service import ZERO_SETTLEMENT_METHOD
 from assina.contracts.models import StatusReason
-from assina.dunning.steps import reconsider_customer
+from assina.dunning.steps import reconsider_customers
 from assina.events.catalog import EventType
 from assina.events.reacting import Emitted
 from assina.reactions.notices import subject_charge
@@ -42,7 +42,8 @@ _BY_TYPE = {
 
 
 async def reconsider_standing(emitted: Emitted) -> None:
-    """Each customer the batch's events call for, once per cause, in the events' order."""
+    """Each customer the batch's events call for, once per cause, in the events' order,
+    consecutive customers of one cause in one pass of the policy."""
     cancelled = {
         event["data"]["id"]
         for event in emitted.events
@@ -56,8 +57,22 @@ async def reconsider_standing(emitted: Emitted) -> None:
     if not wanted:
         return
     await emitted.session.flush()  # the policy reads the change from the database
+    for cause, customer_ids in _runs_of_one_cause(list(wanted)):
+        await reconsider_customers(emitted.scope, customer_ids, cause)
+
+
+def _runs_of_one_cause(
+    wanted: list[tuple[str, DunningCause]],
+) -> list[tuple[DunningCause, list[str]]]:
+    """Consecutive customers of one cause, as one batch each: the events' order is kept
+    between causes, and a batch of settlements is one pass of the policy."""
+    runs: list[tuple[DunningCause, list[str]]] = []
     for customer_id, cause in wanted:
-        await reconsider_customer(emitted.scope, customer_id, cause)
+        if runs and runs[-1][0] == cause and customer_id not in runs[-1][1]:
+            runs[-1][1].append(customer_id)
+        else:
+            runs.append((cause, [customer_id]))
+    return runs
 
 
 async def _cause(
