@@ -38,6 +38,7 @@ from assina.core.clock import Clock
 from assina.core.money import MAX_AMOUNT
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
+from assina.db.dialect import insert_on_conflict
 from assina.payments.sandbox.models import SandboxPayment
 from assina.payments.sandbox.signing import (
     SIGNATURE_HEADER,
@@ -248,29 +249,38 @@ class SandboxProvider:
         e2e: str | None = None,
         decline: str | None = None,
     ) -> SandboxPayment:
-        """The payment for this idempotency key: the one recorded before, or a new one."""
+        """The payment for this idempotency key: a new one, or the one recorded before (one
+        INSERT … ON CONFLICT DO NOTHING RETURNING; a SELECT only for a repeated key)."""
+        values = {
+            "id": f"spay_{secrets.token_hex(10)}",
+            "tenant_id": tenant_id,
+            "status": status,
+            "end_to_end_id": e2e,
+            "decline_code": decline,
+            "paid_at": fields["paid_at"] if status != "declined" else None,
+            "notified_at": None,
+            "created_at": self._clock.real_now(),
+            **{key: fields[key] for key in _STORED_FIELDS},
+        }
         async with self._database.write() as session:
+            statement = (
+                insert_on_conflict(session, SandboxPayment)
+                .values(**values)
+                .on_conflict_do_nothing(
+                    index_elements=[SandboxPayment.tenant_id, SandboxPayment.idempotency_key]
+                )
+                .returning(SandboxPayment.id)
+            )
+            if (await session.execute(statement)).scalar_one_or_none() is not None:
+                return SandboxPayment(**values)
             found = await session.scalar(
                 select(SandboxPayment).where(
                     SandboxPayment.tenant_id == tenant_id,
                     SandboxPayment.idempotency_key == fields["idempotency_key"],
                 )
             )
-            if found is not None:
-                return found
-            row = SandboxPayment(
-                id=f"spay_{secrets.token_hex(10)}",
-                tenant_id=tenant_id,
-                status=status,
-                end_to_end_id=e2e,
-                decline_code=decline,
-                paid_at=fields["paid_at"] if status != "declined" else None,
-                notified_at=None,
-                created_at=self._clock.real_now(),
-                **{key: fields[key] for key in _STORED_FIELDS},
-            )
-            session.add(row)
-        return row
+            assert found is not None  # noqa: S101 (the conflict was on this key)
+            return found
 
     # --- notifications ------------------------------------------------------------------------
 
