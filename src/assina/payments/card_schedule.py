@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -150,6 +150,8 @@ async def _due_attempts(
                 Charge.status == ChargeStatus.OPEN,
                 Charge.payment_method == PaymentMethod.CARD,
                 Charge.due_date <= day,
+                # Past its last retry day a charge is dunning's: not read every pass.
+                Charge.due_date >= day - timedelta(days=max(retry_days, default=0)),
             )
         )
     ).all()
