@@ -179,7 +179,7 @@ async def get_inbound_event(inbound_event_id: str, caller: CallerDep) -> Inbound
 @router.post(
     "/v1/reconciliations",
     response_model=ReconciliationOut,
-    responses=problem_responses(401, 404, 502, 503),
+    responses=problem_responses(400, 401, 404, 409, 502, 503),
     summary="Ask the sandbox provider now what it received (the worker does it periodically)",
 )
 async def reconcile_now(
