@@ -4,7 +4,8 @@ two concurrent requests with one key create one object: the second waits on the 
 index (PostgreSQL) or on the write lock (SQLite), then replays what the first committed.
 
 Errors (4xx) roll the whole transaction back, the key included, so a corrected retry with the
-same key runs again. Keys are kept for 24 hours.
+same key runs again. Keys are kept for 24 hours. Of the request, a key keeps only a keyed hash
+(`request_fingerprint`), never the body.
 
 The stored answer is sealed with the SecretBox: some answers carry a secret (an endpoint's
 `whsec_…`, the validation token) and all may carry personal data, and the table lives 24 hours
@@ -14,6 +15,7 @@ in every backup. Sealing costs about 15 µs per request (README, secrets at rest
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -36,6 +38,7 @@ KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 KEY_LIFETIME = timedelta(hours=24)
+FINGERPRINT_PURPOSE = "idempotency fingerprints"
 
 UseCase = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
 # A use case that commits transactions of its own (a test clock advance runs a day in each).
@@ -92,17 +95,27 @@ def open_answer(box: SecretBox, sealed: str) -> dict[str, Any]:
     return body
 
 
-def request_fingerprint(method: str, path: str, body: bytes) -> str:
-    """Same method, path and JSON body (whatever its spacing or key order) → same fingerprint."""
+def request_fingerprint(method: str, path: str, body: bytes, key: bytes) -> str:
+    """Same method, path and JSON body (whatever its spacing or key order) → same fingerprint.
+
+    Keyed (HMAC-SHA256 with a key derived from the secret key): a body may hold what must not
+    be found again from the table, a sandbox card's number and CVC above all, and an unkeyed
+    hash of a card number is searched through in hours (PCI DSS asks for a keyed hash)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
         canonical = body
-    digest = hashlib.sha256()
+    digest = hmac.new(key, digestmod=hashlib.sha256)
     for part in (method.encode(), path.encode(), canonical):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def _fingerprint(request: Request, body: bytes, box: SecretBox) -> str:
+    return request_fingerprint(
+        request.method, request.url.path, body, box.derived_key(FINGERPRINT_PURPOSE)
+    )
 
 
 def _in_progress() -> Problem:
@@ -203,7 +216,7 @@ async def respond_once(
             body = await use_case(session)
         return JSONResponse(body, status_code=status_code)
 
-    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    fingerprint = _fingerprint(request, await request.body(), box)
     try:
         async with database.write() as session:
             record = await _new_key_or_replay(
@@ -242,7 +255,7 @@ async def respond_once_in_steps(
     holds it for the key's 24 hours (what it did stays done: retry with a new key)."""
     if key is None:
         return JSONResponse(await use_case(), status_code=status_code)
-    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    fingerprint = _fingerprint(request, await request.body(), box)
     try:
         async with database.write() as session:
             record = await _new_key_or_replay(
