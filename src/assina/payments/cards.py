@@ -65,6 +65,17 @@ def card_declined(refusal: CardRefused) -> CardDeclined:
     )
 
 
+def no_card_provider(field: str) -> Problem:
+    message = "the tenant has no card provider: choose one in PUT /v1/payment-settings"
+    return Problem(
+        422,
+        "no-card-provider",
+        f"{message} (card.provider)",
+        "Unprocessable Content",
+        errors=[FieldError(field, message)],
+    )
+
+
 def provider_failed(error: ProviderRefused | ProviderUnavailable) -> Problem:
     if isinstance(error, ProviderUnavailable):
         return Problem(503, "provider-unavailable", str(error), "Provider unavailable")
@@ -98,12 +109,7 @@ async def save_card(
         choices = await payment_choices(session, tenant_id, request.tenant.sandbox)
     provider = choices.card_provider
     if provider is None:
-        raise Problem(
-            422,
-            "no-card-provider",
-            "the tenant has no card provider: choose one in PUT /v1/payment-settings "
-            "(card.provider)",
-        )
+        raise no_card_provider("token" if request.body.token is not None else "number")
     today = local_date(clock.now(), request.tenant.time_zone)
     kept = await _kept_card(connections, tenant_id, provider, request.body, payer, today)
     async with database.write() as session:
