@@ -53,7 +53,8 @@ async def save_card(
         card = await cards.save_card(caller.database, caller.clock, connections, wanted)
         return CardOut.of(card).model_dump(mode="json")
 
-    return await caller.respond_once_in_steps(request, 201, use_case)
+    # The body may hold a card's number and CVC: the key keeps a keyed hash of it.
+    return await caller.respond_once_in_steps(request, 201, use_case, secret_body=True)
 
 
 @router.get(
