@@ -33,6 +33,7 @@ from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
 from assina.payment_settings.api import router as payment_settings_router
 from assina.payments.api import router as payments_router
+from assina.payments.cards_api import router as cards_router
 from assina.payments.connections import ProviderConnections
 from assina.price_indexes.api import router as price_indexes_router
 from assina.products.api import router as products_router
@@ -119,6 +120,7 @@ def create_app(
         billing_settings_router,
         payment_settings_router,
         payments_router,
+        cards_router,
         dunning_router,
         events_router,
         event_types_router,

@@ -65,6 +65,10 @@ BEYOND_THE_SCHEMA: dict[str, str] = {
     # or sent; the sandbox's boletos need a bank agreement its bank's layout accepts (digits
     # of the right lengths, a 6-digit convênio with agência and conta); retry days increase.
     "PUT /v1/payment-settings": r"(card|boleto|pix)\.provider|boleto\.bank|card\.retry_days",
+    # A card's number passes Luhn and its expiry is not past (by the tenant's today); the
+    # tenant has a card provider (a live tenant has none by default), the sandbox's only for
+    # a number; a sandbox token is one the sandbox made.
+    "POST /v1/customers/{customer_id}/cards": "number|token|exp_month|exp_year|cvc|brand|last4",
     # Custom headers: 8192 bytes in all, and no name twice in two cases.
     "POST /v1/webhook-endpoints": "headers",
     "PATCH /v1/webhook-endpoints/{endpoint_id}": "headers",

@@ -4,7 +4,8 @@ two concurrent requests with one key create one object: the second waits on the 
 index (PostgreSQL) or on the write lock (SQLite), then replays what the first committed.
 
 Errors (4xx) roll the whole transaction back, the key included, so a corrected retry with the
-same key runs again. Keys are kept for 24 hours.
+same key runs again. Keys are kept for 24 hours. Of the request, a key keeps only a hash
+(`request_fingerprint`), keyed for a body that holds a card's number, never the body.
 
 The stored answer is sealed with the SecretBox: some answers carry a secret (an endpoint's
 `whsec_…`, the validation token) and all may carry personal data, and the table lives 24 hours
@@ -14,6 +15,7 @@ in every backup. Sealing costs about 15 µs per request (README, secrets at rest
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -36,6 +38,7 @@ KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 KEY_LIFETIME = timedelta(hours=24)
+FINGERPRINT_PURPOSE = "idempotency fingerprints"
 
 UseCase = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
 # A use case that commits transactions of its own (a test clock advance runs a day in each).
@@ -92,13 +95,17 @@ def open_answer(box: SecretBox, sealed: str) -> dict[str, Any]:
     return body
 
 
-def request_fingerprint(method: str, path: str, body: bytes) -> str:
-    """Same method, path and JSON body (whatever its spacing or key order) → same fingerprint."""
+def request_fingerprint(method: str, path: str, body: bytes, key: bytes | None = None) -> str:
+    """Same method, path and JSON body (whatever its spacing or key order) → same fingerprint.
+
+    With `key`, an HMAC-SHA256: for a body that holds what must not be found again from the
+    table (a sandbox card's number and CVC), since an unkeyed hash of a card number is
+    searched through in hours (PCI DSS asks for a keyed hash)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
         canonical = body
-    digest = hashlib.sha256()
+    digest = hashlib.sha256() if key is None else hmac.new(key, digestmod=hashlib.sha256)
     for part in (method.encode(), path.encode(), canonical):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
@@ -234,15 +241,22 @@ async def respond_once_in_steps(
     key: str | None,
     status_code: int,
     use_case: LongUseCase,
+    *,
+    secret_body: bool = False,
 ) -> JSONResponse:
     """`respond_once` for a use case that commits many transactions of its own: the key is
     taken first, in a transaction of its own, as in progress (a retry meanwhile gets 409
     `idempotency-in-progress`); the answer is stored once the use case has run. A use case
     that fails frees the key, so a corrected retry may reuse it; one whose process dies
-    holds it for the key's 24 hours (what it did stays done: retry with a new key)."""
+    holds it for the key's 24 hours (what it did stays done: retry with a new key).
+
+    `secret_body`: the request's fingerprint is keyed from the secret key (a card's number
+    and CVC); after `assina secret-key rotate` such a key no longer matches its request."""
     if key is None:
         return JSONResponse(await use_case(), status_code=status_code)
-    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    keyed = box.derived_key(FINGERPRINT_PURPOSE) if secret_body else None
+    sent = await request.body()
+    fingerprint = request_fingerprint(request.method, request.url.path, sent, keyed)
     try:
         async with database.write() as session:
             record = await _new_key_or_replay(

@@ -77,9 +77,15 @@ class IdempotentCaller(Caller):
     idempotency_key: str | None = None
 
     async def respond_once_in_steps(
-        self, request: Request, status_code: int, use_case: LongUseCase
+        self,
+        request: Request,
+        status_code: int,
+        use_case: LongUseCase,
+        *,
+        secret_body: bool = False,
     ) -> JSONResponse:
-        """A POST's use case that commits many transactions, honouring `Idempotency-Key`."""
+        """A POST's use case that commits many transactions, honouring `Idempotency-Key`
+        (`secret_body`: the body holds a card's number, so its fingerprint is keyed)."""
         return await respond_once_in_steps(
             request,
             self.database,
@@ -89,6 +95,7 @@ class IdempotentCaller(Caller):
             self.idempotency_key,
             status_code,
             use_case,
+            secret_body=secret_body,
         )
 
     async def respond_once(

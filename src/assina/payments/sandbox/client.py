@@ -8,12 +8,14 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
 from assina.payments.providers import (
     CardAttemptResult,
     CardDetails,
+    CardRefused,
     CardToken,
     DeclinedPayment,
     IgnoredNotification,
@@ -86,14 +88,20 @@ class SandboxClient:
             "cvc": card.cvc,
             "holder_name": card.holder_name,
         }
-        answer = await self._created("/v1/cards", body)
-        return CardToken(
-            token=answer["token"],
-            brand=CardBrand(answer["brand"]),
-            last4=answer["last4"],
-            exp_month=answer["exp_month"],
-            exp_year=answer["exp_year"],
-        )
+        status, answer = await self._call("POST", "/v1/cards", json=body)
+        if status == 402:  # a test card the sandbox refuses to keep: its decline code
+            raise _card_refused(answer)
+        if status != 201:
+            raise ProviderRefused(_error_message(answer))
+        return _card_token(answer)
+
+    async def card_of_token(self, token: str) -> CardToken:
+        """What the sandbox's token says of its card (a token made in the payer's browser);
+        ProviderRefused for a token the sandbox did not make."""
+        status, answer = await self._call("GET", f"/v1/cards/{quote(token, safe='')}")
+        if status != 200:
+            raise ProviderRefused(_error_message(answer))
+        return _card_token(answer)
 
     async def charge_card(self, order: PaymentOrder, card_token: str) -> CardAttemptResult:
         """One charge of a saved card; the sandbox records the order's `requested_at` (the
@@ -132,6 +140,24 @@ def _error_message(answer: Any) -> str:
     if isinstance(answer, dict) and isinstance(answer.get("error"), dict):
         return str(answer["error"].get("message") or answer["error"].get("code"))
     return "the sandbox provider refused the request"
+
+
+def _card_refused(answer: Any) -> CardRefused:
+    error = answer.get("error") if isinstance(answer, dict) else None
+    sent = error.get("code") if isinstance(error, dict) else None
+    known = {code.value for code in DeclineCode}
+    code = DeclineCode(sent) if sent in known else DeclineCode.GENERIC_DECLINE
+    return CardRefused(code, DECLINE_MESSAGES[code])
+
+
+def _card_token(answer: Mapping[str, Any]) -> CardToken:
+    return CardToken(
+        token=answer["token"],
+        brand=CardBrand(answer["brand"]),
+        last4=answer["last4"],
+        exp_month=answer["exp_month"],
+        exp_year=answer["exp_year"],
+    )
 
 
 def _card_attempt(answer: Mapping[str, Any]) -> CardAttemptResult:

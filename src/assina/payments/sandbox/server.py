@@ -10,7 +10,11 @@ Its API (JSON; `Authorization: Bearer <account key>`, signing.py):
   reconciliation.
 - `POST /v1/cards {number, exp_month, exp_year, cvc, holder_name}`: a card token, or 402 with
   the decline code of a test card the sandbox refuses to keep. The token names how the card
-  behaves (like Stripe's `tok_chargeDeclined`), so the sandbox keeps no card at all.
+  behaves (like Stripe's `tok_chargeDeclined`) and what may be shown of it, so the sandbox
+  keeps no card at all: `tok_sbx_<behaviour>_<brand>.<last4>.<MMYYYY>.<random>`.
+- `GET /v1/cards/{token}`: what a token says of its card `{token, brand, last4, exp_month,
+  exp_year}` (404 for a token the sandbox did not make), so that assina can save a card from a
+  token made in the payer's browser without ever seeing its number.
 - `POST /v1/card-payments {card_token, charge_id, amount, paid_at, notification_url,
   idempotency_key}`: one charge of a card: approved, declined, or processing (approved a few
   seconds later by a notification).
@@ -48,6 +52,7 @@ from assina.payments.sandbox.signing import (
 )
 from assina.rules.cards import (
     DECLINE_MESSAGES,
+    CardBrand,
     ChargeOutcome,
     DeclineCode,
     card_brand,
@@ -118,6 +123,7 @@ class SandboxProvider:
         app.router.add_post("/v1/payments", self._record_payment)
         app.router.add_get("/v1/payments", self._list_payments)
         app.router.add_post("/v1/cards", self._tokenize_card)
+        app.router.add_get("/v1/cards/{token}", self._describe_card)
         app.router.add_post("/v1/card-payments", self._charge_card)
         app.router.add_post("/v1/payments/{payment_id}/refund", self._refund)
         runner = web.AppRunner(app, access_log=None)
@@ -203,6 +209,14 @@ class SandboxProvider:
         except _Refusal as refusal:
             return _refusal_response(refusal)
         return web.json_response(token, status=201)
+
+    async def _describe_card(self, request: web.Request) -> web.Response:
+        try:
+            self._account(request)
+            card = _card_of_token(request.match_info["token"])
+        except _Refusal as refusal:
+            return _refusal_response(refusal)
+        return web.json_response(card)
 
     async def _charge_card(self, request: web.Request) -> web.Response:
         try:
@@ -427,15 +441,32 @@ def _card_token(body: dict[str, Any], clock: Clock) -> dict[str, Any]:
         raise _Refusal(402, code.value, DECLINE_MESSAGES[code])
     how = behaviour.decline_code.value if behaviour.decline_code else behaviour.charge.value
     digits = card_number_digits(number)
-    return {
-        "token": f"{TOKEN_PREFIX}{how}_{secrets.token_hex(8)}",
-        "brand": card_brand(digits).value,
-        "last4": last4(digits),
-        "exp_month": month,
-        "exp_year": year,
-    }
+    brand, shown = card_brand(digits).value, last4(digits)
+    # The behaviour, then the card's visible part after the last "_" (which `_token_behaviour`
+    # splits on: brands, digits and hex hold none).
+    token = f"{TOKEN_PREFIX}{how}_{brand}.{shown}.{month:02d}{year:04d}.{secrets.token_hex(8)}"
+    return {"token": token, "brand": brand, "last4": shown, "exp_month": month, "exp_year": year}
 
 
+def _card_of_token(token: str) -> dict[str, Any]:
+    """What a token `_card_token` made says of its card; a _Refusal (404) for any other."""
+    unknown = _Refusal(404, "unknown_token", "no card has this token")
+    try:
+        _token_behaviour(token)
+    except _Refusal:
+        raise unknown from None
+    parts = token.rpartition("_")[2].split(".")
+    if len(parts) != 4 or not all(part.isascii() for part in parts):
+        raise unknown
+    brand, shown, expiry, random_part = parts
+    digits = shown.isdigit() and expiry.isdigit() and len(shown) == 4 and len(expiry) == 6
+    if brand not in _BRANDS or not digits or not random_part or not 1 <= int(expiry[:2]) <= 12:
+        raise unknown
+    month, year = int(expiry[:2]), int(expiry[2:])
+    return {"token": token, "brand": brand, "last4": shown, "exp_month": month, "exp_year": year}
+
+
+_BRANDS = frozenset(brand.value for brand in CardBrand)
 _BEHAVIOURS = frozenset(
     {ChargeOutcome.APPROVED.value, ChargeOutcome.PROCESSING.value}
     | {code.value for code in DeclineCode}
