@@ -14,14 +14,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from assina.core.clock import FrozenClock
-from assina.core.ids import new_id
 from assina.core.secrets import SecretBox
-from assina.db.database import Database
-from assina.payment_settings.models import PaymentProvider
 from assina.payments.connections import ProviderConnections
-from assina.payments.models import CustomerCard
-from assina.payments.providers import CardDetails, Payer
 from assina.payments.sandbox.signing import SIGNATURE_HEADER, notification_secret, sign
 from tests.conftest import TEST_SECRET_KEY, TenantClient
 
@@ -88,38 +82,10 @@ def received_body(event_id: str, charge_id: str, amount: int, paid_at: str) -> d
     }
 
 
-async def save_card(
-    database: Database,
-    connections: ProviderConnections,
-    box: SecretBox,
-    clock: FrozenClock,
-    tenant: TenantClient,
-    customer_id: str,
-    number: str,
-) -> str:
-    """A card saved as the cards API saves it: tokenized by the sandbox over HTTP, only the
-    sealed token and what may be shown stored."""
-    gateway = await connections.sandbox_client(tenant.tenant.tenant_id)
-    token = await gateway.tokenize_card(
-        Payer(customer_id, "Ana Souza", None, None), CardDetails(number, 12, 2030, "123", "ANA")
-    )
-    card_id = new_id("card")
-    async with database.write() as session:
-        session.add(
-            CustomerCard(
-                id=card_id,
-                tenant_id=tenant.tenant.tenant_id,
-                customer_id=customer_id,
-                provider=PaymentProvider.SANDBOX,
-                token_sealed=box.seal(token.token),
-                brand=token.brand.value,
-                last4=token.last4,
-                exp_month=token.exp_month,
-                exp_year=token.exp_year,
-                is_default=True,
-                saved_from_ip="127.0.0.1",
-                created_at=clock.now(),
-                deleted_at=None,
-            )
-        )
+async def save_card(api: TenantClient, customer_id: str, number: str) -> str:
+    """A sandbox test card saved for the customer through the cards API: its id."""
+    card = {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123", "holder_name": "ANA"}
+    saved = await api.post(f"/v1/customers/{customer_id}/cards", card)
+    assert saved.status_code == 201, saved.text
+    card_id: str = saved.json()["id"]
     return card_id

@@ -12,7 +12,6 @@ from urllib.parse import parse_qs
 from sqlalchemy import select
 
 from assina.core.clock import FrozenClock
-from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.events.models import Event
 from tests.conftest import TenantClient
@@ -52,14 +51,10 @@ async def test_an_approved_card_settles_the_charge(
     sandbox: TenantClient,
     live: LiveApp,
     database: Database,
-    secret_box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
     api = live.as_tenant(sandbox)
     customer_id = await new_customer(api)
-    card_id = await save_card(
-        database, live.connections, secret_box, clock, api, customer_id, APPROVED
-    )
+    card_id = await save_card(api, customer_id, APPROVED)
     charge = await _card_charge(api, customer_id)
 
     paid = await _pay(api, charge["id"])
@@ -76,7 +71,6 @@ async def test_each_decline_raises_card_declined_with_its_attempt_number(
     sandbox: TenantClient,
     live: LiveApp,
     database: Database,
-    secret_box: SecretBox,
     clock: FrozenClock,
     receiver: Receiver,
 ) -> None:
@@ -84,9 +78,7 @@ async def test_each_decline_raises_card_declined_with_its_attempt_number(
     await new_endpoint(api, receiver.url, event_types=["card.declined"])
     await new_endpoint(api, receiver.ok_url, event_types=["card.declined"], format="superlogica")
     customer_id = await new_customer(api)
-    card_id = await save_card(
-        database, live.connections, secret_box, clock, api, customer_id, ALWAYS_DECLINED
-    )
+    card_id = await save_card(api, customer_id, ALWAYS_DECLINED)
     charge = await _card_charge(api, customer_id)
 
     first = await _pay(api, charge["id"], card_id=card_id)
@@ -110,14 +102,11 @@ async def test_each_decline_raises_card_declined_with_its_attempt_number(
 async def test_a_processing_card_is_decided_by_the_gateways_notification(
     sandbox: TenantClient,
     live: LiveApp,
-    database: Database,
-    secret_box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
     api = live.as_tenant(sandbox)
     live.connections.sandbox.processing_seconds = 0
     customer_id = await new_customer(api)
-    await save_card(database, live.connections, secret_box, clock, api, customer_id, PROCESSING)
+    await save_card(api, customer_id, PROCESSING)
     charge = await _card_charge(api, customer_id)
 
     paid = await _pay(api, charge["id"])
@@ -135,16 +124,11 @@ async def test_a_processing_card_is_decided_by_the_gateways_notification(
 async def test_paying_needs_a_card_of_the_charges_customer(
     sandbox: TenantClient,
     live: LiveApp,
-    database: Database,
-    secret_box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
     api = live.as_tenant(sandbox)
     customer_id = await new_customer(api)
     someone_else = await new_customer(api, "Bruno")
-    others_card = await save_card(
-        database, live.connections, secret_box, clock, api, someone_else, APPROVED
-    )
+    others_card = await save_card(api, someone_else, APPROVED)
     charge = await _card_charge(api, customer_id)
 
     no_default = await api.post(f"/v1/charges/{charge['id']}/pay", {})

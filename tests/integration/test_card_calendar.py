@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from assina.calendar.run import CalendarReport, run_tenant_day
 from assina.core.clock import FrozenClock, ShiftedClock
-from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.events.models import Event
 from assina.payments.card_schedule import CardRun
@@ -56,14 +55,10 @@ async def test_a_declining_card_is_tried_on_the_due_date_and_each_retry_day(
     sandbox: TenantClient,
     live: LiveApp,
     database: Database,
-    secret_box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
     api = live.as_tenant(sandbox)
     customer_id = await new_customer(api)
-    await save_card(
-        database, live.connections, secret_box, clock, api, customer_id, "4000000000000341"
-    )
+    await save_card(api, customer_id, "4000000000000341")
     charge = await _card_charge_due_in(api, customer_id, 2)
 
     before_due = await _advance(api, 1)
@@ -96,15 +91,10 @@ async def test_a_declining_card_is_tried_on_the_due_date_and_each_retry_day(
 async def test_an_approving_card_settles_the_charge_on_its_due_date(
     sandbox: TenantClient,
     live: LiveApp,
-    database: Database,
-    secret_box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
     api = live.as_tenant(sandbox)
     customer_id = await new_customer(api)
-    await save_card(
-        database, live.connections, secret_box, clock, api, customer_id, "4111111111111111"
-    )
+    await save_card(api, customer_id, "4111111111111111")
     without_card = await new_customer(api, "Sem Cartão")
     charge = await _card_charge_due_in(api, customer_id, 1)
     await _card_charge_due_in(api, without_card, 1)
@@ -120,16 +110,11 @@ async def test_an_approving_card_settles_the_charge_on_its_due_date(
 async def test_a_processing_card_settles_when_the_gateway_notifies(
     sandbox: TenantClient,
     live: LiveApp,
-    database: Database,
-    secret_box: SecretBox,
-    clock: FrozenClock,
 ) -> None:
     api = live.as_tenant(sandbox)
     live.connections.sandbox.processing_seconds = 0
     customer_id = await new_customer(api)
-    await save_card(
-        database, live.connections, secret_box, clock, api, customer_id, "4000000000000259"
-    )
+    await save_card(api, customer_id, "4000000000000259")
     charge = await _card_charge_due_in(api, customer_id, 1)
 
     advanced = await _advance(api, 1)
@@ -143,14 +128,11 @@ async def test_a_day_run_twice_tries_each_charge_once(
     sandbox: TenantClient,
     live: LiveApp,
     database: Database,
-    secret_box: SecretBox,
     clock: FrozenClock,
 ) -> None:
     api = live.as_tenant(sandbox)
     customer_id = await new_customer(api)
-    await save_card(
-        database, live.connections, secret_box, clock, api, customer_id, "4000000000000341"
-    )
+    await save_card(api, customer_id, "4000000000000341")
     charge = await _card_charge_due_in(api, customer_id, 0)
     async with database.read() as session:
         tenant = await calendar_tenant(session, sandbox.tenant.tenant_id)

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from assina.core.clock import FrozenClock
-from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from tests.conftest import TenantClient
 from tests.integration.charge_support import create_charge, line, new_customer
@@ -33,7 +32,6 @@ async def test_money_in_by_pix_boleto_and_card_reaches_a_receiver_in_both_format
     sandbox: TenantClient,
     live: LiveApp,
     database: Database,
-    secret_box: SecretBox,
     clock: FrozenClock,
     receiver: Receiver,
 ) -> None:
@@ -42,8 +40,8 @@ async def test_money_in_by_pix_boleto_and_card_reaches_a_receiver_in_both_format
     await new_endpoint(api, receiver.ok_url, event_types=EVENTS, format="superlogica")
     ana = await new_customer(api, "Ana")
     bruno = await new_customer(api, "Bruno")
-    await save_card(database, live.connections, secret_box, clock, api, ana, "4111111111111111")
-    await save_card(database, live.connections, secret_box, clock, api, bruno, "4000000000000341")
+    await save_card(api, ana, "4111111111111111")
+    await save_card(api, bruno, "4000000000000341")
     by_pix = await _charge(api, ana, 10_100, "pix")
     by_boleto = await _charge(api, ana, 10_200, "boleto")
     by_card = await _charge(api, ana, 10_300, "card")

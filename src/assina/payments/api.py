@@ -25,11 +25,11 @@ from assina.payments.card_attempts import (
     AttemptPlan,
     BegunAttempt,
     begin_attempts,
-    card_of_customer,
     next_attempt_number,
     record_results,
 )
 from assina.payments.card_schedule import charge_once
+from assina.payments.cards import card_for_charge
 from assina.payments.connections import ProviderConnections
 from assina.payments.models import InboundOutcome
 from assina.payments.providers import (
@@ -313,7 +313,7 @@ async def _begin_card_attempt(
     charge = await get_charge(session, caller.tenant_id, charge_id, for_update=True)
     if charge.status != ChargeStatus.OPEN:
         raise conflict(f"Charge {charge_id} is {charge.status}; only an open charge can be paid.")
-    card = await card_of_customer(session, caller.tenant_id, charge.customer_id, card_id)
+    card = await card_for_charge(session, caller.tenant_id, charge.customer_id, card_id)
     urls = await ensure_inbound_urls(
         session, caller.clock, runtime.secret_box, caller.tenant_id, base_url
     )

@@ -24,12 +24,12 @@ from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeOut, SettlementMethod
 from assina.charges.settlement import SettlementOrder, fee_rules, settle_charges
 from assina.core.clock import Clock
-from assina.core.errors import invalid
 from assina.core.ids import new_id
 from assina.core.secrets import SecretBox
 from assina.customers.models import Customer
 from assina.events.catalog import EventType
 from assina.events.service import Change, emit_typed_events
+from assina.payments.cards import card_token
 from assina.payments.models import CardAttempt, CardAttemptStatus, CustomerCard
 from assina.payments.providers import (
     CardAttemptResult,
@@ -52,26 +52,6 @@ class BegunAttempt:
     attempt_id: str
     card_token: str
     order: PaymentOrder
-
-
-async def card_of_customer(
-    session: AsyncSession, tenant_id: str, customer_id: str, card_id: str | None
-) -> CustomerCard:
-    """The customer's card `card_id`, or their default card; 422 when there is none."""
-    statement = select(CustomerCard).where(
-        CustomerCard.tenant_id == tenant_id,
-        CustomerCard.customer_id == customer_id,
-        CustomerCard.deleted_at.is_(None),
-    )
-    if card_id is not None:
-        card = await session.scalar(statement.where(CustomerCard.id == card_id))
-        if card is None:
-            raise invalid("card_id", f"the customer has no card {card_id!r}")
-        return card
-    card = await session.scalar(statement.where(CustomerCard.is_default.is_(True)))
-    if card is None:
-        raise invalid("card_id", "the customer has no default card: save one first")
-    return card
 
 
 async def next_attempt_number(session: AsyncSession, tenant_id: str, charge_id: str) -> int:
@@ -141,7 +121,7 @@ async def begin_attempts(
             notification_url=plan.notification_url,
             remote_ip=card.saved_from_ip,
         )
-        begun.append(BegunAttempt(attempt.id, box.open(card.token_sealed), order))
+        begun.append(BegunAttempt(attempt.id, card_token(box, card), order))
     return begun
 
 
