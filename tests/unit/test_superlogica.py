@@ -4,7 +4,6 @@ customer and product bodies through a parser that reads them the way PHP fills `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,6 @@ from hypothesis import strategies as st
 
 from assina.customers.schemas import Address, CustomerOut
 from assina.products.schemas import ProductOut
-from assina.webhooks import superlogica
 from assina.webhooks.superlogica import (
     UnsupportedFormat,
     money,
@@ -299,9 +297,7 @@ def test_product_uses_the_currency_exponent_and_status_codes() -> None:
 # --- dispatch and tentativa ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "event_type", ["expense.settled", "order.status_changed", "card.declined", "webhook.ping"]
-)
+@pytest.mark.parametrize("event_type", ["expense.settled", "order.status_changed", "webhook.ping"])
 def test_unmapped_event_types_are_refused(event_type: str) -> None:
     with pytest.raises(UnsupportedFormat, match=event_type):
         superlogica_body(event_type, {"attempt": 2}, TOKEN, SP)
@@ -310,24 +306,3 @@ def test_unmapped_event_types_are_refused(event_type: str) -> None:
 def test_attempt_belongs_to_card_declined_only() -> None:
     with pytest.raises(ValueError, match="tentativa"):
         superlogica_body("customer.created", customer(), TOKEN, SP, attempt=2)
-
-
-def _fake_card_mapper(
-    data: Mapping[str, Any], time_zone: str, customer_number: int | None
-) -> dict[str, str]:
-    return {"id_recebimento_recb": str(data["charge_number"])}
-
-
-def test_card_declined_puts_tentativa_at_top_level(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Cards are not mapped yet; a stand-in mapper shows where `tentativa` goes.
-    monkeypatch.setitem(superlogica.MAPPERS, "card", _fake_card_mapper)
-    data = {"charge_number": 9, "attempt": 2}
-    body = superlogica_body("card.declined", data, TOKEN, SP, attempt=3)
-    assert body.endswith(b"&tentativa=3")
-    assert parse_body(body) == {
-        "validationtoken": TOKEN,
-        "data": {"id_recebimento_recb": "9"},
-        "tentativa": "3",
-    }
-    # Without the parameter, the event's own attempt number is used.
-    assert parse_body(superlogica_body("card.declined", data, TOKEN, SP))["tentativa"] == "2"

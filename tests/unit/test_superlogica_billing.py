@@ -147,3 +147,29 @@ def test_contract_status_codes(status: str, code: str) -> None:
     data = snapshot("contract.updated", {**CONTRACT, "status": status})
     got = parse_body(superlogica_body("contract.updated", data, TOKEN, SP))["data"]
     assert got["fl_status_plc"] == code
+
+
+def test_a_declined_card_is_its_charge_with_tentativa_at_top_level() -> None:
+    card = {"id": "card_01E", "brand": "visa", "last4": "0341", "exp_month": 12, "exp_year": 2030}
+    declined = {
+        "charge_id": CHARGE["id"],
+        "customer_id": CHARGE["customer_id"],
+        "card_id": card["id"],
+        "card": card,
+        "attempt": 2,
+        "decline_code": "insufficient_funds",
+        "message": "Cartão recusado por saldo ou limite insuficiente.",
+        "attempted_at": "2026-04-11T03:00:05Z",
+        "charge": {**CHARGE, "status": "open", "settled_at": None, "settled_amount": None},
+    }
+    data = snapshot("card.declined", declined)
+    body = superlogica_body("card.declined", data, TOKEN, SP, customer_number=42)
+    post = php_post(body)
+    assert post == parse_body(body)
+    assert body.endswith(b"&tentativa=2")
+    assert post["tentativa"] == "2"
+    assert post["data"]["id_recebimento_recb"] == "311"
+    assert (post["data"]["fl_status_recb"], post["data"]["id_sacado_sac"]) == ("0", "42")
+    # The attempt may be given apart from the data, as the dispatcher's record has it.
+    again = parse_body(superlogica_body("card.declined", data, TOKEN, SP, attempt=3))
+    assert again["tentativa"] == "3"
