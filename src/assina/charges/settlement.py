@@ -142,6 +142,12 @@ async def amount_due(session: AsyncSession, tenant_id: str, charge: Charge, at: 
     return charge.amount + fees.total
 
 
+async def fees_due(session: AsyncSession, tenant_id: str, charge: Charge, at: datetime) -> LateFees:
+    """The late fees (fine and interest) the charge owes if settled at `at`: what
+    `amount_due` adds, item by item (the payment page shows them)."""
+    return await _late_fees(session, tenant_id, charge, at)
+
+
 async def _late_fees(
     session: AsyncSession, tenant_id: str, charge: Charge, settled_at: datetime
 ) -> LateFees:
