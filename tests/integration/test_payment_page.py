@@ -14,6 +14,7 @@ from assina.charges.links import DEFAULT_BASE_URL, payment_links_for
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.events.models import Event
+from assina.notifications.models import Email, EmailKind
 from assina.payments.models import CardAttempt, CustomerCard
 from assina.rules.pix import pix_qr_svg
 from tests.conftest import TenantClient
@@ -75,6 +76,16 @@ async def test_the_page_shows_the_amount_pix_and_boleto(sandbox: TenantClient) -
     pdf = await sandbox.http.get(f"{_path(charge)}/boleto.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert pdf.content == (await sandbox.get(f"/v1/charges/{charge['id']}/boleto.pdf")).content
+
+
+async def test_the_charge_e_mail_carries_the_link(api: TenantClient, database: Database) -> None:
+    customer = await api.post("/v1/customers", {"name": "Ana", "email": "ana@example.com"})
+    charge = await create_charge(api, customer.json()["id"], due_date="2026-02-10")
+
+    [email] = await _emails(database, EmailKind.CHARGE_CREATED)
+
+    assert charge["payment_url"] in email.text_body
+    assert f'href="{charge["payment_url"]}"' in email.html_body
 
 
 async def test_an_overdue_charge_shows_the_fees_owed_today(sandbox: TenantClient) -> None:
@@ -158,6 +169,13 @@ async def _pay_by_form(live: LiveApp, charge: dict[str, Any], number: str) -> ht
     return await live.http.post(f"{_path(charge)}/card", data={"number": number, **CARD_FORM})
 
 
+async def _emails(database: Database, kind: EmailKind) -> list[Email]:
+    async with database.read() as session:
+        found = (await session.scalars(select(Email).where(Email.kind == kind))).all()
+        session.expunge_all()
+    return list(found)
+
+
 async def _cards(database: Database) -> list[CustomerCard]:
     async with database.read() as session:
         found = (await session.scalars(select(CustomerCard))).all()
@@ -188,7 +206,10 @@ async def test_a_declined_card_raises_card_declined(
     sandbox: TenantClient, live: LiveApp, database: Database
 ) -> None:
     api = live.as_tenant(sandbox)
-    charge = await create_charge(api, items=[line(15000)], due_date="2026-02-10")
+    customer = await api.post("/v1/customers", {"name": "Ana", "email": "ana@example.com"})
+    charge = await create_charge(
+        api, customer.json()["id"], items=[line(15000)], due_date="2026-02-10"
+    )
 
     answer = await _pay_by_form(live, charge, ALWAYS_DECLINED)
 
@@ -201,6 +222,12 @@ async def test_a_declined_card_raises_card_declined(
     assert declined.data["charge_id"] == charge["id"]
     assert (declined.data["attempt"], declined.data["decline_code"]) == (1, "generic_decline")
     assert declined.data["card"]["last4"] == "0341"
+    # The customer is e-mailed the page's link, to update the card or pay another way.
+    [email] = await _emails(database, EmailKind.CARD_DECLINED)
+    assert (email.charge_id, email.to_address) == (charge["id"], "ana@example.com")
+    assert charge["payment_url"] in email.text_body
+    assert f'href="{charge["payment_url"]}"' in email.html_body
+    assert "final 0341" in email.text_body and "Cartão recusado pelo emissor" in email.text_body
 
 
 async def test_a_card_the_gateway_will_not_keep_is_refused_before_any_attempt(

@@ -1,4 +1,5 @@
-"""The e-mails an event sends the customer at once: the charge to pay, the receipt. The
+"""The e-mails an event sends the customer at once: the charge to pay, the receipt, a declined
+card (with the payment page's link, to update the card or pay another way). The
 reminders, overdue and suspension notices are the dunning policy's (dunning/steps.py)."""
 
 from __future__ import annotations
@@ -57,6 +58,34 @@ async def receipt_email(emitted: Emitted) -> None:
             continue
         await queue_email(
             session, emitted.clock, emitted.tenant_id, EmailKind.RECEIPT, customer, charge=charge
+        )
+
+
+async def card_declined_email(emitted: Emitted) -> None:
+    """`card_declined` for each declined attempt, with the attempt's card and message; its
+    default template carries the charge's payment page, where the customer saves another card
+    or pays by PIX or boleto."""
+    session = emitted.session
+    for event, _row in emitted:
+        data = event["data"]
+        charge = await session.get(Charge, data["charge_id"])
+        customer = await session.get(Customer, data["customer_id"])
+        if charge is None or customer is None:
+            continue
+        decline = {
+            "message": data["message"],
+            "attempt": data["attempt"],
+            "card_brand": data["card"]["brand"],
+            "card_last4": data["card"]["last4"],
+        }
+        await queue_email(
+            session,
+            emitted.clock,
+            emitted.tenant_id,
+            EmailKind.CARD_DECLINED,
+            customer,
+            charge=charge,
+            extra={"decline": decline},
         )
 
 
