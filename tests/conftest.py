@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from assina import reactions
 from assina.app import create_app
+from assina.charges.links import install_payment_links
 from assina.config import Settings
 from assina.core.clock import FrozenClock
 from assina.core.secrets import SecretBox
@@ -52,6 +53,10 @@ START = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 # token, every answer carries the RateLimit fields) with a bucket no test empties.
 # tests/integration/test_rate_limits.py runs the defaults.
 UNEMPTIED_BURST = 1_000_000
+
+# Charges show their payment page's link, as in every entry point (the app installs it again
+# with the same key and no public URL).
+install_payment_links(SecretBox(TEST_SECRET_KEY), None)
 
 
 def postgres_base_url() -> str | None:

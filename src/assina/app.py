@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from assina import __version__, reactions
 from assina.billing_settings.api import router as billing_settings_router
 from assina.charges.api import router as charges_router
+from assina.charges.links import install_payment_links
 from assina.config import Settings
 from assina.contracts.api import router as contracts_router
 from assina.core.clock import Clock, SystemClock
@@ -35,6 +36,7 @@ from assina.payment_settings.api import router as payment_settings_router
 from assina.payments.api import router as payments_router
 from assina.payments.cards_api import router as cards_router
 from assina.payments.connections import ProviderConnections
+from assina.payments.page_api import router as payment_page_router
 from assina.price_indexes.api import router as price_indexes_router
 from assina.products.api import router as products_router
 from assina.sandbox.api import router as sandbox_router
@@ -70,6 +72,7 @@ def create_app(
     owns_database = database is None
     database = database or Database.from_url(settings.database_url, settings.db_pool_size)
     box = SecretBox(load_or_create_secret_key(settings.secret_key, settings.data_dir))
+    links = install_payment_links(box, settings.public_url)
     clock = clock or SystemClock()
     runtime = Runtime(
         settings=settings,
@@ -103,6 +106,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.provider_connections = connections
+    app.state.payment_links = links
     registry = CollectorRegistry()
     app.state.metrics_registry = registry
     app.state.webhook_metrics = WebhookMetrics(registry)
@@ -121,6 +125,7 @@ def create_app(
         payment_settings_router,
         payments_router,
         cards_router,
+        payment_page_router,
         dunning_router,
         events_router,
         event_types_router,

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina import __version__, reactions
+from assina.charges.links import install_payment_links
 from assina.config import Settings
 from assina.core.clock import SystemClock
 from assina.core.errors import Problem
@@ -341,8 +342,10 @@ def billing_run(
     async def run() -> dict[str, Any]:
         database = Database.from_url(settings.database_url, pool_size=2)
         clock = SystemClock()
+        box = _secret_box(settings)
+        install_payment_links(box, settings.public_url)
         connections = ProviderConnections(
-            database, _secret_box(settings), clock, asaas_base_url=settings.asaas_base_url
+            database, box, clock, asaas_base_url=settings.asaas_base_url
         )
         cards = CardRun(connections, settings.public_url)
         try:

@@ -38,6 +38,8 @@ from tests.integration.test_calendar import (
 BATCHED = PassOptions(batch_size=3)
 ONE_BY_ONE = PassOptions(batched=False)
 AN_ID = re.compile(r"^[a-z]{3}_[0-9A-Z]{26}$")
+# A payment page's link (in `payment_url` and the e-mails): the charge's id and its MAC.
+A_PAYMENT_LINK = re.compile(r"/pay/([a-z]{3}_[0-9A-Z]{26})\.[A-Za-z0-9_-]{22}")
 
 
 async def all_charges(api: TenantClient) -> list[dict[str, Any]]:
@@ -121,6 +123,8 @@ def normalised(value: Any, names: dict[str, str]) -> Any:
         return [normalised(item, names) for item in value]
     if isinstance(value, str) and AN_ID.match(value):
         return names.setdefault(value, f"{value[:3]}#{len(names)}")
+    if isinstance(value, str):
+        return A_PAYMENT_LINK.sub(lambda link: f"/pay/{normalised(link[1], names)}", value)
     return value
 
 

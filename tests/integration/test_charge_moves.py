@@ -145,6 +145,7 @@ async def test_settled_on_time_by_default_now(api: TenantClient, clock: FrozenCl
         "status": "settled",
         "settled_at": iso(clock.now()),
         "settled_amount": 10000,
+        "payment_url": None,  # nothing left to pay
         "updated_at": iso(clock.now()),
     }
 

@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 
+from assina.charges.links import payment_links_for
 from assina.charges.service import ChargeDraft, issue_charge
 from assina.contracts.models import PaymentMethod
 from assina.core.clock import FrozenClock
+from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.rules.pix import crc_is_valid, parse_emv
 from tests.assertions import assert_invalid, assert_problem, iso
-from tests.conftest import TenantClient
+from tests.conftest import TEST_SECRET_KEY, TenantClient
 from tests.integration.charge_support import (
     PIX_SETTINGS,
     charge_events,
@@ -74,6 +76,7 @@ async def test_create_applies_the_defaults(api: TenantClient, clock: FrozenClock
         "fine_amount": 0,
         "interest_amount": 0,
         "payment_instructions": {"pix_code": None, "boleto_line": None, "boleto_barcode": None},
+        "payment_url": payment_links_for(SecretBox(TEST_SECRET_KEY), None).url(charge["id"]),
         "metadata": {},
         "created_at": iso(clock.now()),
         "updated_at": iso(clock.now()),

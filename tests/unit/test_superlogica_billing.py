@@ -53,6 +53,7 @@ CHARGE: dict[str, Any] = {
         "boleto_line": None,
         "boleto_barcode": None,
     },
+    "payment_url": None,
     "metadata": {}, "created_at": "2026-04-01T12:00:00Z", "updated_at": "2026-04-16T01:00:00Z",
 }
 # fmt: on
@@ -120,7 +121,7 @@ def test_a_charge_as_php_reads_it() -> None:
         "vl_emitido_recb": "436.60", "vl_total_recb": "447.43", "vl_txmulta_recb": "8.73",
         "vl_txjuros_recb": "2.10", "st_formapagamento_recb": "pix",
         "st_pixqrcode_recb": "00020126...6304ABCD", "st_linhadigitavel_recb": "",
-        "fl_status_recb": "1",
+        "link_2via": "", "fl_status_recb": "1",
     }
     # fmt: on
     assert [row["vl_total_comp"] for row in got["compo_recebimento"]] == ["447.10", "-10.50"]
@@ -173,3 +174,11 @@ def test_a_declined_card_is_its_charge_with_tentativa_at_top_level() -> None:
     # The attempt may be given apart from the data, as the dispatcher's record has it.
     again = parse_body(superlogica_body("card.declined", data, TOKEN, SP, attempt=3))
     assert again["tentativa"] == "3"
+
+
+def test_link_2via_is_the_open_charges_payment_page() -> None:
+    url = "https://assina.example.com.br/pay/chg_01D.Xq3v9KfT0bLmWz7RcYp2Aw"
+    values = {"status": "open", "settled_at": None, "settled_amount": None, "payment_url": url}
+    data = snapshot("charge.created", {**CHARGE, **values})
+    got = parse_body(superlogica_body("charge.created", data, TOKEN, SP))["data"]
+    assert got["link_2via"] == url

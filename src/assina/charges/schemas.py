@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from assina.charges.links import payment_url
 from assina.charges.models import Charge, ChargeLine, ChargeStatus
 from assina.contracts.models import PaymentMethod
 from assina.core.inputs import BILLING_YEARS, CalendarDate, InputModel, UtcDatetime, sent
@@ -168,6 +169,14 @@ class ChargeOut(BaseModel):
     fine_amount: int
     interest_amount: int
     payment_instructions: PaymentInstructions
+    payment_url: str | None = Field(
+        description="The customer's payment page (no login; amount, fees due today, PIX, "
+        "boleto, and a card form on sandbox tenants), while the charge is open; null once "
+        "it is settled, reversed or invalidated.",
+        examples=[
+            "https://assina.example.com.br/pay/chg_01JQ8X7E8F9G0H1J2K3M4N5P6Q.Xq3v9KfT0bLmWz7RcYp2Aw"
+        ],
+    )
     metadata: dict[str, str]
     created_at: datetime
     updated_at: datetime
@@ -202,6 +211,7 @@ class ChargeOut(BaseModel):
                 boleto_line=row["boleto_line"],
                 boleto_barcode=row["boleto_barcode"],
             ),
+            payment_url=payment_url(row["id"], row["status"]),
             metadata=row["metadata_"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],

@@ -197,6 +197,13 @@ def _settlement_instant(settled_at: datetime | None, now: datetime) -> datetime:
     return settled_at
 
 
+async def fees_due(session: AsyncSession, tenant_id: str, charge: Charge, at: datetime) -> LateFees:
+    """The late fees (fine and interest) the charge owes if settled at `at`: what
+    `amount_due` adds, item by item (the payment page shows them)."""
+    fees_at = await fee_rules(session, tenant_id)
+    return fees_at(charge, at)
+
+
 async def amount_due(session: AsyncSession, tenant_id: str, charge: Charge, at: datetime) -> int:
     """What settles the charge at `at`: its amount plus the late fees owed by then."""
     fees_at = await fee_rules(session, tenant_id)

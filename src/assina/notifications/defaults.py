@@ -19,6 +19,7 @@ class Paragraph:
     body: str  # Jinja source of plain text; a newline is a line break
     when: str | None = None  # shown only when this expression is true
     code: bool = False  # a code to copy (PIX): monospace in HTML
+    link: bool = False  # the body is a URL: a link in HTML
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ class Default:
 _PT_HELLO = Paragraph("Olá, {{ customer.name }}!")
 _PT_SIGN = Paragraph("Atenciosamente,\n{{ company.name }}")
 _PT_DESCRIPTION = Paragraph("Referente a: {{ charge.description }}.", when="charge.description")
+_PT_LINK = (
+    Paragraph(
+        "Você também pode ver a cobrança e pagar pela internet (PIX, boleto ou cartão):",
+        when="charge.payment_url",
+    ),
+    Paragraph("{{ charge.payment_url }}", when="charge.payment_url", link=True),
+)
 _PT_PAYMENT = (
     Paragraph(
         "Para pagar via PIX, copie o código abaixo e cole no aplicativo do seu banco, na opção "
@@ -43,6 +51,7 @@ _PT_PAYMENT = (
         "Se preferir pagar com boleto, utilize a linha digitável: {{ charge.boleto_line }}",
         when="charge.boleto_line",
     ),
+    *_PT_LINK,
 )
 _PT_CONTRACT = (
     "contrato nº {{ contract.number }}"
@@ -171,6 +180,25 @@ PT_BR: dict[EmailKind, Default] = {
             _PT_SIGN,
         ),
     ),
+    EmailKind.CARD_DECLINED: Default(
+        "Pagamento recusado: cobrança nº {{ charge.number }}",
+        (
+            _PT_HELLO,
+            Paragraph(
+                "Não conseguimos cobrar no seu cartão{% if decline.card_last4 %} final "
+                "{{ decline.card_last4 }}{% endif %} a cobrança nº {{ charge.number }}, no valor "
+                "de {{ charge.amount }}, com vencimento em {{ charge.due_date }}."
+            ),
+            Paragraph("Motivo: {{ decline.message }}", when="decline.message"),
+            Paragraph(
+                "Para atualizar o cartão ou pagar de outra forma (PIX ou boleto), acesse:",
+                when="charge.payment_url",
+            ),
+            Paragraph("{{ charge.payment_url }}", when="charge.payment_url", link=True),
+            Paragraph("Em caso de dúvidas, é só responder a este e-mail."),
+            _PT_SIGN,
+        ),
+    ),
 }
 
 # --- English ----------------------------------------------------------------------------------
@@ -178,6 +206,13 @@ PT_BR: dict[EmailKind, Default] = {
 _EN_HELLO = Paragraph("Hello {{ customer.name }},")
 _EN_SIGN = Paragraph("Kind regards,\n{{ company.name }}")
 _EN_DESCRIPTION = Paragraph("For: {{ charge.description }}.", when="charge.description")
+_EN_LINK = (
+    Paragraph(
+        "You can also see the charge and pay online (PIX, boleto or card):",
+        when="charge.payment_url",
+    ),
+    Paragraph("{{ charge.payment_url }}", when="charge.payment_url", link=True),
+)
 _EN_PAYMENT = (
     Paragraph(
         "To pay by PIX, copy the code below and paste it in your bank's app (PIX Copia e Cola):",
@@ -187,6 +222,7 @@ _EN_PAYMENT = (
     Paragraph(
         "To pay by boleto, use this line: {{ charge.boleto_line }}", when="charge.boleto_line"
     ),
+    *_EN_LINK,
 )
 _EN_CONTRACT = (
     "contract no. {{ contract.number }}"
@@ -312,6 +348,25 @@ EN: dict[EmailKind, Default] = {
             _EN_SIGN,
         ),
     ),
+    EmailKind.CARD_DECLINED: Default(
+        "Payment declined: charge no. {{ charge.number }}",
+        (
+            _EN_HELLO,
+            Paragraph(
+                "We could not charge your card{% if decline.card_last4 %} ending in "
+                "{{ decline.card_last4 }}{% endif %} for charge no. {{ charge.number }}, of "
+                "{{ charge.amount }}, due on {{ charge.due_date }}."
+            ),
+            Paragraph("Reason: {{ decline.message }}", when="decline.message"),
+            Paragraph(
+                "To update your card or pay another way (PIX or boleto), go to:",
+                when="charge.payment_url",
+            ),
+            Paragraph("{{ charge.payment_url }}", when="charge.payment_url", link=True),
+            Paragraph("If you have any questions, just reply to this e-mail."),
+            _EN_SIGN,
+        ),
+    ),
 }
 
 _DEFAULTS = {Locale.PT_BR: PT_BR, Locale.EN: EN}
@@ -355,11 +410,15 @@ def _text(default: Default) -> str:
     return "".join(_guarded(f"{p.body}\n\n", p.when) for p in default.paragraphs)
 
 
+def _html_paragraph(paragraph: Paragraph) -> str:
+    if paragraph.link:
+        return f'{_P}<a href="{paragraph.body}" style="color:#0b6bcb;">{paragraph.body}</a></p>\n'
+    start = _CODE if paragraph.code else _P
+    return f"{start}{paragraph.body.replace(chr(10), '<br>')}</p>\n"
+
+
 def _html(default: Default, locale: Locale) -> str:
-    paragraphs = "".join(
-        _guarded(f"{_CODE if p.code else _P}{p.body.replace(chr(10), '<br>')}</p>\n", p.when)
-        for p in default.paragraphs
-    )
+    paragraphs = "".join(_guarded(_html_paragraph(p), p.when) for p in default.paragraphs)
     head = _HTML_HEAD.format(lang=locale.value)
     return head + paragraphs + _HTML_FOOT.format(footer=_FOOTERS[locale])
 

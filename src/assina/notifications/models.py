@@ -20,6 +20,7 @@ class EmailKind(StrEnum):
     CANCELLATION = "cancellation"
     RECEIPT = "receipt"
     TRIAL_ENDING = "trial_ending"
+    CARD_DECLINED = "card_declined"
 
 
 class EmailStatus(StrEnum):

@@ -54,6 +54,7 @@ from assina.notifications.variables import (
     Variables,
     build_variables,
     documented,
+    sample_extra,
     sample_objects,
     sample_variables,
     sparse_variables,
@@ -168,7 +169,9 @@ async def preview(
     customer, charge, contract = await _preview_objects(
         session, tenant_id, kind, params, now, today
     )
-    variables = build_variables(kind, context.setting, now, customer, charge, contract)
+    # A preview has no declined attempt to tell of: `card_declined` shows the sample's.
+    extra = sample_extra(kind)
+    variables = build_variables(kind, context.setting, now, customer, charge, contract, extra)
     rendered = await render_off_loop(_render_preview, context, kind, variables, params, now)
     return PreviewOut(
         kind=kind,

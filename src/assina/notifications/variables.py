@@ -5,8 +5,9 @@ Every kind has `company`, `customer` and `today`; the charge kinds add `charge`,
 kinds `contract`, and some kinds one number each (`days_until_due`, `days_overdue`,
 `days_left`), which a caller may pass in `extra` and which is computed otherwise.
 `trial_ending` adds `first_charge`: the charge already issued for the first paid period (the
-caller passes it as `charge`), empty values when none was. Money and dates arrive already
-written for the tenant's locale.
+caller passes it as `charge`), empty values when none was; `card_declined` adds `decline`
+(the attempt, the card and the gateway's message: the caller passes it in `extra`). Money and
+dates arrive already written for the tenant's locale.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from assina.charges.links import payment_url
 from assina.charges.models import Charge, ChargeStatus
 from assina.contracts.models import Contract, ContractStatus, PaymentMethod
 from assina.core.clock import local_date
@@ -50,6 +52,10 @@ CHARGE_VARIABLES: tuple[tuple[str, str], ...] = (
     ("charge.payment_method", "boleto, pix or card"),
     ("charge.pix_code", "PIX copia e cola (empty when none)"),
     ("charge.boleto_line", "Boleto's linha digitável (empty when none)"),
+    (
+        "charge.payment_url",
+        "The customer's payment page (PIX, boleto, card), empty once the charge is not open",
+    ),
     ("charge.settled_amount", "Amount received (the amount until settled)"),
     ("charge.settled_at", "Settlement date (empty until settled)"),
     ("charge.fine_amount", "Fine charged on late settlement"),
@@ -79,9 +85,32 @@ KIND_VARIABLES: dict[EmailKind, tuple[tuple[str, str], ...]] = {
         ("first_charge.amount", "Its amount, e.g. R$ 99,90 (empty when not issued yet)"),
         ("first_charge.due_date", "Its due date, e.g. 10/02/2026 (empty when not issued yet)"),
     ),
+    EmailKind.CARD_DECLINED: (
+        ("decline.message", "Why the card was declined, as the gateway says it to the payer"),
+        ("decline.attempt", "Which try of the charge it was: 1 on the first"),
+        ("decline.card_brand", "The card's brand, e.g. visa"),
+        ("decline.card_last4", "The card's last 4 digits"),
+    ),
+}
+EMPTY_DECLINE: dict[str, Any] = {"message": "", "attempt": "", "card_brand": "", "card_last4": ""}
+# Per kind: the object a caller passes whole in `extra`, and its values when it does not.
+EXTRA_OBJECTS: dict[EmailKind, tuple[str, Mapping[str, Any]]] = {
+    EmailKind.CARD_DECLINED: ("decline", EMPTY_DECLINE)
+}
+SAMPLE_DECLINE: dict[str, Any] = {
+    "message": "Cartão recusado por saldo ou limite insuficiente.",
+    "attempt": 2,
+    "card_brand": "visa",
+    "card_last4": "0341",
 }
 CHARGE_KINDS = frozenset(
-    {EmailKind.CHARGE_CREATED, EmailKind.REMINDER, EmailKind.OVERDUE, EmailKind.RECEIPT}
+    {
+        EmailKind.CHARGE_CREATED,
+        EmailKind.REMINDER,
+        EmailKind.OVERDUE,
+        EmailKind.RECEIPT,
+        EmailKind.CARD_DECLINED,
+    }
 )
 KIND_DESCRIPTIONS: dict[EmailKind, str] = {
     EmailKind.CHARGE_CREATED: "A new charge was issued",
@@ -91,6 +120,7 @@ KIND_DESCRIPTIONS: dict[EmailKind, str] = {
     EmailKind.CANCELLATION: "A contract was cancelled",
     EmailKind.RECEIPT: "A charge was paid",
     EmailKind.TRIAL_ENDING: "A contract's trial ends soon",
+    EmailKind.CARD_DECLINED: "A card payment of a charge was declined",
 }
 
 
@@ -168,6 +198,7 @@ def charge_variables(charge: Charge, setting: Setting) -> Variables:
         "payment_method": charge.payment_method.value,
         "pix_code": charge.pix_code or "",
         "boleto_line": charge.boleto_line or "",
+        "payment_url": payment_url(charge.id, charge.status) or "",
         "settled_amount": setting.money(settled, currency),
         "settled_at": setting.day(settled_on),
         "fine_amount": setting.money(charge.fine_amount or 0, currency),
@@ -233,6 +264,10 @@ def build_variables(
         trial_end = contract.trial_end or today
         variables["days_left"] = max((trial_end - today).days, 0)
     names = {name for name, _ in EXTRA_VARIABLES.get(kind, ())}
+    if kind in EXTRA_OBJECTS:
+        name, empty = EXTRA_OBJECTS[kind]
+        names.add(name)
+        variables[name] = dict(empty)
     unknown = set(extra or {}) - names
     if unknown:
         raise ValueError(f"unknown extra variables for {kind}: {sorted(unknown)}")
@@ -341,6 +376,9 @@ def sample_objects(
             charge.due_date = today - timedelta(days=5)
         elif kind == EmailKind.RECEIPT:
             sample_settled(charge, now)
+        elif kind == EmailKind.CARD_DECLINED:
+            charge.payment_method = PaymentMethod.CARD
+            charge.pix_code = None
     else:
         contract = sample_contract(customer.id, today)
         if kind == EmailKind.SUSPENSION:
@@ -355,7 +393,12 @@ def sample_objects(
 
 def sample_variables(kind: EmailKind, setting: Setting, now: datetime) -> Variables:
     customer, charge, contract = sample_objects(kind, now, setting.today(now))
-    return build_variables(kind, setting, now, customer, charge, contract)
+    return build_variables(kind, setting, now, customer, charge, contract, sample_extra(kind))
+
+
+def sample_extra(kind: EmailKind) -> Variables | None:
+    """What a caller of the kind passes in `extra` that cannot be computed (`decline`)."""
+    return {"decline": dict(SAMPLE_DECLINE)} if kind == EmailKind.CARD_DECLINED else None
 
 
 def sparse_variables(kind: EmailKind, setting: Setting, now: datetime) -> Variables:
@@ -374,6 +417,7 @@ def sparse_variables(kind: EmailKind, setting: Setting, now: datetime) -> Variab
         charge.pix_code = None
         charge.due_date = today
         charge.settled_at = None
+        charge.status = ChargeStatus.INVALIDATED  # no payment page: `payment_url` empty
     if contract is not None:
         contract.items = []
         contract.trial_end = None

@@ -8,28 +8,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import ChargeStatus
-from assina.charges.schemas import ChargeOut
 from assina.charges.service import get_charge
 from assina.charges.settlement import amount_due
-from assina.core.clock import local_date
 from assina.core.errors import Problem, conflict, not_found
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.payment_settings.models import PaymentProvider
 from assina.payment_settings.service import ensure_inbound_urls, tenant_for_inbound_token
 from assina.payments import inbound
-from assina.payments.card_attempts import (
-    AttemptPlan,
-    BegunAttempt,
-    begin_attempts,
-    next_attempt_number,
-    record_results,
-)
-from assina.payments.card_schedule import charge_once
-from assina.payments.cards import card_for_charge
+from assina.payments.card_payment import CardPayment, pay_by_card_now
 from assina.payments.connections import ProviderConnections
 from assina.payments.models import InboundOutcome
 from assina.payments.providers import (
@@ -39,7 +28,6 @@ from assina.payments.providers import (
 )
 from assina.payments.reconciliation import reconcile
 from assina.payments.schemas import (
-    CardAttemptOut,
     ChargePaid,
     ChargePayIn,
     InboundAnswer,
@@ -52,7 +40,6 @@ from assina.payments.schemas import (
 from assina.tenants.clock import calendar_tenant
 from assina.tenants.deps import (
     CallerDep,
-    IdempotentCaller,
     IdempotentCallerDep,
     Runtime,
     RuntimeDep,
@@ -71,7 +58,7 @@ def provider_connections(request: Request) -> ProviderConnections:
 ConnectionsDep = Annotated[ProviderConnections, Depends(provider_connections)]
 
 
-def _base_url(runtime: Runtime, request: Request) -> str:
+def base_url_of(runtime: Runtime, request: Request) -> str:
     return runtime.settings.public_url or str(request.base_url)
 
 
@@ -234,7 +221,7 @@ async def pay_in_sandbox(
     only (404 for a live tenant)."""
     if not caller.tenant.sandbox:
         raise not_found("charge", charge_id)
-    base_url = _base_url(runtime, request)
+    base_url = base_url_of(runtime, request)
 
     async def use_case() -> dict[str, Any]:
         now = caller.clock.now()
@@ -281,50 +268,17 @@ async def pay_charge_by_card(
     notification settles the charge or raises `card.declined`. A gateway that does not answer
     leaves the attempt `failed`. Always 200 with the attempt (402 is not used); 409 for a
     charge that is not open, 422 for a customer without that card."""
-    card_id = body.card_id if body else None
-    base_url = _base_url(runtime, request)
+    payment = CardPayment(
+        tenant_id=caller.tenant_id,
+        time_zone=caller.tenant.time_zone,
+        clock=caller.clock,
+        charge_id=charge_id,
+        card_id=body.card_id if body else None,
+        base_url=base_url_of(runtime, request),
+    )
 
     async def use_case() -> dict[str, Any]:
-        async with caller.database.write() as session:
-            begun, provider = await _begin_card_attempt(
-                session, caller, runtime, charge_id, card_id, base_url
-            )
-        gateway = await connections.card_gateway(caller.tenant_id, provider)
-        result = await charge_once(gateway, begun)
-        async with caller.database.write() as session:
-            [attempt] = await record_results(
-                session, caller.clock, caller.tenant_id, [(begun.attempt_id, result)]
-            )
-            charge = await get_charge(session, caller.tenant_id, charge_id)
-            paid = ChargePaid(attempt=CardAttemptOut.of(attempt), charge=ChargeOut.of(charge))
+        paid = await pay_by_card_now(caller.database, connections, payment)
         return paid.model_dump(mode="json")
 
     return await caller.respond_once_in_steps(request, 200, use_case)
-
-
-async def _begin_card_attempt(
-    session: AsyncSession,
-    caller: IdempotentCaller,
-    runtime: Runtime,
-    charge_id: str,
-    card_id: str | None,
-    base_url: str,
-) -> tuple[BegunAttempt, PaymentProvider]:
-    charge = await get_charge(session, caller.tenant_id, charge_id, for_update=True)
-    if charge.status != ChargeStatus.OPEN:
-        raise conflict(f"Charge {charge_id} is {charge.status}; only an open charge can be paid.")
-    card = await card_for_charge(session, caller.tenant_id, charge.customer_id, card_id)
-    urls = await ensure_inbound_urls(
-        session, caller.clock, runtime.secret_box, caller.tenant_id, base_url
-    )
-    plan = AttemptPlan(
-        charge.id,
-        card.id,
-        await next_attempt_number(session, caller.tenant_id, charge.id),
-        local_date(caller.clock.now(), caller.tenant.time_zone),
-        next(url.url for url in urls if url.provider == card.provider),
-    )
-    [begun] = await begin_attempts(
-        session, caller.clock, runtime.secret_box, caller.tenant_id, [plan]
-    )
-    return begun, card.provider

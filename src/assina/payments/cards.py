@@ -113,7 +113,16 @@ async def save_card(
     today = local_date(clock.now(), request.tenant.time_zone)
     kept = await _kept_card(connections, tenant_id, provider, request.body, payer, today)
     async with database.write() as session:
-        return await _store_card(session, clock, connections.box, request, provider, kept)
+        return await store_card(
+            session,
+            clock,
+            connections.box,
+            (tenant_id, request.customer_id),
+            provider,
+            kept,
+            make_default=bool(request.body.default),
+            saved_from_ip=request.saved_from_ip,
+        )
 
 
 async def _kept_card(
@@ -220,20 +229,26 @@ def _payer(customer: Customer) -> Payer:
     )
 
 
-async def _store_card(
+async def store_card(
     session: AsyncSession,
     clock: Clock,
     box: SecretBox,
-    request: CardToSave,
+    owner: tuple[str, str],
     provider: PaymentProvider,
     kept: CardToken,
+    *,
+    make_default: bool,
+    saved_from_ip: str | None,
 ) -> CustomerCard:
-    tenant_id, customer_id = request.tenant.tenant_id, request.customer_id
+    """What may be kept of a card the provider keeps, for the customer (`owner`: tenant id,
+    customer id): its token sealed. The customer's first card is its default, as is one
+    saved with `make_default`."""
+    tenant_id, customer_id = owner
     # The customer's row is locked (PostgreSQL), so that two cards saved at once for a
     # customer without cards do not both become its default.
     await _locked_customer(session, tenant_id, customer_id)
     first = not await _live_cards(session, tenant_id, customer_id)
-    default = first or bool(request.body.default)
+    default = first or make_default
     if default:
         await _unset_default(session, tenant_id, customer_id)
     card = CustomerCard(
@@ -247,7 +262,7 @@ async def _store_card(
         exp_month=kept.exp_month,
         exp_year=kept.exp_year,
         is_default=default,
-        saved_from_ip=request.saved_from_ip,
+        saved_from_ip=saved_from_ip,
         created_at=clock.now(),
         deleted_at=None,
     )

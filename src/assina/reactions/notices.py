@@ -1,4 +1,5 @@
-"""The e-mails an event sends the customer at once: the charge to pay, the receipt. The
+"""The e-mails an event sends the customer at once: the charge to pay, the receipt, a declined
+card (with the payment page's link, to update the card or pay another way). The
 reminders, overdue and suspension notices are the dunning policy's (dunning/steps.py)."""
 
 from __future__ import annotations
@@ -63,6 +64,40 @@ async def receipt_email(emitted: Emitted) -> None:
     ]
     await queue_emails(
         session, tenant_id, EmailKind.RECEIPT, notices, emitted.now, context, due_at=emitted.due_at
+    )
+
+
+async def card_declined_email(emitted: Emitted) -> None:
+    """`card_declined` for each declined attempt, with the attempt's card and message; its
+    default template carries the charge's payment page, where the customer saves another card
+    or pays by PIX or boleto. One INSERT for a batch of declines (a calendar pass's)."""
+    session, tenant_id = emitted.session, emitted.tenant_id
+    context = await email_context(session, tenant_id, EmailKind.CARD_DECLINED)
+    if context.disabled:
+        return
+    declined = [event["data"] for event, _row in emitted]
+    customers = await _customers(session, tenant_id, {data["customer_id"] for data in declined})
+    notices: list[Notice] = []
+    for data in declined:
+        charge = await session.get(Charge, data["charge_id"])  # in the session: no query
+        customer = customers.get(data["customer_id"])
+        if charge is None or customer is None:
+            continue
+        decline = {
+            "message": data["message"],
+            "attempt": data["attempt"],
+            "card_brand": data["card"]["brand"],
+            "card_last4": data["card"]["last4"],
+        }
+        notices.append(Notice(customer, charge, extra={"decline": decline}))
+    await queue_emails(
+        session,
+        tenant_id,
+        EmailKind.CARD_DECLINED,
+        notices,
+        emitted.now,
+        context,
+        due_at=emitted.due_at,
     )
 
 

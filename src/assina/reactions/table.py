@@ -7,7 +7,9 @@ by event type, what else follows, in order:
 - `charge_created_email`: the `charge_created` e-mail (reactions/notices.py);
 - `reconsider_standing`: the customer's standing decided again by the dunning policy, with
   the cause the event gives (reactions/standing.py);
-- `receipt_email`: the `receipt` e-mail, after the standing (reactions/notices.py).
+- `receipt_email`: the `receipt` e-mail, after the standing (reactions/notices.py);
+- `card_declined_email`: the `card_declined` e-mail with the payment page's link
+  (reactions/notices.py).
 
 Events emitted together (a batch of the billing calendar, a contract's cancellation with the
 charges it invalidates) are reacted to together: each reaction runs once for the events of
@@ -22,7 +24,7 @@ from collections.abc import Awaitable, Callable
 
 from assina.events.catalog import EventType
 from assina.events.reacting import Emitted
-from assina.reactions.notices import charge_created_email, receipt_email
+from assina.reactions.notices import card_declined_email, charge_created_email, receipt_email
 from assina.reactions.standing import reconsider_standing
 from assina.reactions.webhooks import webhook_messages
 
@@ -37,10 +39,16 @@ REACTIONS: dict[EventType, tuple[Reaction, ...]] = {
     EventType.CHARGE_UPDATED: (reconsider_standing,),
     EventType.CUSTOMER_UPDATED: (reconsider_standing,),
     EventType.CONTRACT_CANCELLED: (reconsider_standing,),
+    EventType.CARD_DECLINED: (card_declined_email,),
 }
 
 # The order the reactions of a batch run in; every row of REACTIONS follows it.
-STEPS: tuple[Reaction, ...] = (charge_created_email, reconsider_standing, receipt_email)
+STEPS: tuple[Reaction, ...] = (
+    charge_created_email,
+    reconsider_standing,
+    receipt_email,
+    card_declined_email,
+)
 
 # For each step, the event types that call for it.
 _TYPES_OF_STEP = {

@@ -42,7 +42,8 @@ a PHP receiver indexing `$data['st_email_sac']` never meets an undefined index):
   (created_at), `dt_vencimento_recb`, `dt_liquidacao_recb`, `vl_emitido_recb` (amount),
   `vl_total_recb` (settled_amount once settled, else amount), `vl_txmulta_recb`,
   `vl_txjuros_recb`, `st_formapagamento_recb`, `st_pixqrcode_recb`,
-  `st_linhadigitavel_recb`, `fl_status_recb`: 0 open, 1 settled, 2 invalidated, 3 reversed;
+  `st_linhadigitavel_recb`, `link_2via` (the payment page, `payment_url`; empty once the
+  charge is not open), `fl_status_recb`: 0 open, 1 settled, 2 invalidated, 3 reversed;
   items as `compo_recebimento[i][...]`.
 - items (`compo_plano`, `compo_recebimento`): `st_sincro_prd`, `st_nome_pla` (the item's
   description), `nm_quantidade_comp`, `vl_unitario_comp`, `vl_total_comp`.
@@ -325,6 +326,8 @@ def charge_fields(
         "st_formapagamento_recb": _text(charge.get("payment_method")),
         "st_pixqrcode_recb": _text(instructions.get("pix_code")),
         "st_linhadigitavel_recb": _text(instructions.get("boleto_line")),
+        # The second copy ("2ª via"): the customer's payment page, while the charge is open.
+        "link_2via": _text(charge.get("payment_url")),
         "fl_status_recb": _code(CHARGE_STATUS_CODES, charge.get("status"), "charge"),
         "compo_recebimento": _composition(charge.get("items"), exponent),
     }

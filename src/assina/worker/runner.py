@@ -13,6 +13,7 @@ from typing import Any
 
 from assina import reactions
 from assina.calendar.run import run_calendar
+from assina.charges.links import install_payment_links
 from assina.config import Settings
 from assina.core.clock import Clock
 from assina.core.heap import give_free_heap_back
@@ -109,6 +110,7 @@ async def run_worker(
 ) -> None:
     """`metrics`: the app's, when the worker runs inside `serve` (so `/metrics` shows them)."""
     reactions.install()
+    install_payment_links(box, settings.public_url)
     logger.info("worker started")
     dispatcher = Dispatcher(
         database,
