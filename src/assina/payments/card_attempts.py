@@ -1,13 +1,16 @@
-"""A charge tried on a card, in three steps so that no transaction is held across the call to
-the gateway:
+"""Charges tried on cards, one or many, in three steps so that no transaction is held across
+the calls to the gateway:
 
-1. `begin_attempt` (a transaction): the attempt written `pending` with its number, which the
+1. `begin_attempts` (a transaction): each attempt written `pending` with its number, which the
    unique (charge, number) makes once; what the gateway needs is read.
-2. the gateway is called with the attempt's id as the idempotency key (a retry of a lost
+2. the gateway is called with each attempt's id as the idempotency key (a retry of a lost
    answer is the same payment at the gateway).
-3. `record_result` (a transaction): approved settles the charge (`charge.settled`); declined
+3. `record_results` (a transaction): approved settles the charges (`charge.settled`); declined
    raises `card.declined` with the attempt's number; processing waits for the notification
    (`decided_by_notification`); a gateway that did not answer leaves the attempt `failed`.
+
+`POST /v1/charges/{id}/pay` and the payment page take them with one attempt
+(card_payment.py), the calendar with chunks of 200 (card_schedule.py).
 """
 
 from __future__ import annotations
