@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,7 @@ from assina.payments.providers import (
     DeclinedPayment,
     IgnoredNotification,
     Notification,
+    PaymentRail,
     ReceivedPayment,
 )
 
@@ -90,10 +91,18 @@ async def _record(
     if outcome == InboundOutcome.SETTLED and isinstance(notification, ReceivedPayment):
         assert charge is not None  # noqa: S101 (SETTLED needs an open charge)
         await _settle(session, clock, tenant_id, charge, notification)
-    if isinstance(notification, ReceivedPayment | DeclinedPayment) and charge is not None:
+    if charge is not None and _card_payment(notification):
         # A card attempt that answered "processing" is decided by this notification.
         await decided_by_notification(session, clock, tenant_id, notification)
     return Recorded(notification.event_id, inserted, outcome)
+
+
+def _card_payment(
+    notification: Notification,
+) -> TypeGuard[ReceivedPayment | DeclinedPayment]:
+    if isinstance(notification, DeclinedPayment):
+        return True
+    return isinstance(notification, ReceivedPayment) and notification.rail == PaymentRail.CARD
 
 
 async def _locked_charge(
