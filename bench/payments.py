@@ -37,9 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import asyncpg
 from sqlalchemy import func, insert, select
-from sqlalchemy.engine import make_url
 
 from assina import reactions
 from assina.billing_settings.schemas import DEFAULT_RULES
@@ -64,6 +62,7 @@ from assina.tenants.service import create_tenant
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api import ASSINA, recreate_pg, start_serve, wait_ready
+from billing import drop_pg
 
 PG_URL = os.environ.get(
     "ASSINA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench_payments"
@@ -258,7 +257,7 @@ async def bench_cards(backend: str, size: int) -> CardsResult:
         finally:
             await database.dispose()
             if backend == "postgresql":
-                await drop_pg()
+                await drop_pg(PG_URL)
     return CardsResult(
         backend,
         size,
@@ -356,7 +355,7 @@ async def bench_inbound(backend: str, count: int) -> InboundResult:
                 server.wait(timeout=30)
             await database.dispose()
             if backend == "postgresql":
-                await drop_pg()
+                await drop_pg(PG_URL)
     return InboundResult(
         backend,
         count,
@@ -370,17 +369,6 @@ async def bench_inbound(backend: str, count: int) -> InboundResult:
 async def seed_tenant_with_key(database: Database, box: SecretBox) -> Any:
     async with database.write() as session:
         return await create_tenant(session, SystemClock(), box, "Entradas", sandbox=True)
-
-
-async def drop_pg() -> None:
-    parsed = make_url(PG_URL)
-    conn = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database="postgres"
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def main() -> None:
