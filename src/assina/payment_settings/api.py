@@ -14,7 +14,7 @@ from assina.tenants.deps import CallerDep, IdempotentCallerDep, Runtime, Runtime
 router = APIRouter(prefix="/v1/payment-settings", tags=["payment settings"])
 
 
-def _base_url(runtime: Runtime, request: Request) -> str:
+def base_url_of(runtime: Runtime, request: Request) -> str:
     """Where providers reach this server: ASSINA_PUBLIC_URL, else the request's own base."""
     return runtime.settings.public_url or str(request.base_url)
 
@@ -32,7 +32,7 @@ async def get_payment_settings(
     agreement, whether Asaas credentials are stored (never the credentials), and the inbound
     URL to give each provider. The first read makes the tenant's inbound tokens (a write,
     once)."""
-    base_url = _base_url(runtime, request)
+    base_url = base_url_of(runtime, request)
     box = runtime.secret_box
     async with caller.database.read() as session:
         inbound = await service.inbound_urls(session, box, caller.tenant_id, base_url)
@@ -63,7 +63,7 @@ async def replace_payment_settings(
     Errors: 422 (nothing changes) for the sandbox providers on a live tenant, `asaas` on a
     rail without an Asaas API key, the `sandbox` boleto provider without a bank agreement,
     bank data the bank's layout refuses, and invalid fields."""
-    base_url = _base_url(runtime, request)
+    base_url = base_url_of(runtime, request)
     box = runtime.secret_box
 
     async def use_case(session: AsyncSession) -> dict[str, object]:

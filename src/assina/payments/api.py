@@ -15,6 +15,7 @@ from assina.charges.settlement import amount_due
 from assina.core.errors import Problem, conflict, not_found
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
+from assina.payment_settings.api import base_url_of
 from assina.payment_settings.models import PaymentProvider
 from assina.payment_settings.service import ensure_inbound_urls, tenant_for_inbound_token
 from assina.payments import inbound
@@ -41,7 +42,6 @@ from assina.tenants.clock import calendar_tenant
 from assina.tenants.deps import (
     CallerDep,
     IdempotentCallerDep,
-    Runtime,
     RuntimeDep,
 )
 
@@ -56,10 +56,6 @@ def provider_connections(request: Request) -> ProviderConnections:
 
 
 ConnectionsDep = Annotated[ProviderConnections, Depends(provider_connections)]
-
-
-def base_url_of(runtime: Runtime, request: Request) -> str:
-    return runtime.settings.public_url or str(request.base_url)
 
 
 def _refused(error: NotificationRefused) -> Problem:

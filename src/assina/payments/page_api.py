@@ -16,7 +16,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from assina.charges.boleto import boleto_document
 from assina.charges.links import PaymentLinks
 from assina.charges.models import Charge
-from assina.payments.api import ConnectionsDep, base_url_of
+from assina.payment_settings.api import base_url_of
+from assina.payments.api import ConnectionsDep
 from assina.payments.page import CardOutcome, PaymentPage, pay_from_page, read_payment_page
 from assina.rules.boleto_pdf import render_boleto_pdf
 from assina.tenants.deps import RuntimeDep
