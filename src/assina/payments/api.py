@@ -13,6 +13,7 @@ from assina.charges.models import ChargeStatus
 from assina.charges.service import get_charge
 from assina.charges.settlement import amount_due
 from assina.core.errors import Problem, conflict, not_found
+from assina.core.inputs import refuse_empty_json
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.payment_settings.api import base_url_of
@@ -244,6 +245,7 @@ async def pay_in_sandbox(
 
 @router.post(
     "/v1/charges/{charge_id}/pay",
+    dependencies=[Depends(refuse_empty_json)],
     response_model=ChargePaid,
     responses=problem_responses(400, 401, 404, 409, 413, 422),
     summary="One card attempt now",
@@ -255,7 +257,7 @@ async def pay_charge_by_card(
     caller: IdempotentCallerDep,
     runtime: RuntimeDep,
     connections: ConnectionsDep,
-    body: Annotated[ChargePayIn | None, Body()] = None,
+    body: Annotated[ChargePayIn, Body(default_factory=ChargePayIn)],
 ) -> JSONResponse:
     """Charges the open charge to a card of its customer (`card_id`, default: the customer's
     default card) for what settles it now, fees included. Approved: the charge is settled
@@ -269,7 +271,7 @@ async def pay_charge_by_card(
         time_zone=caller.tenant.time_zone,
         clock=caller.clock,
         charge_id=charge_id,
-        card_id=body.card_id if body else None,
+        card_id=body.card_id,
         base_url=base_url_of(runtime, request),
     )
 
