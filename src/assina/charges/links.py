@@ -71,10 +71,6 @@ def install_payment_links(box: SecretBox, public_url: str | None) -> PaymentLink
     return _installed
 
 
-def installed_payment_links() -> PaymentLinks | None:
-    return _installed
-
-
 def payment_url(charge_id: str, status: ChargeStatus) -> str | None:
     """The charge's payment page while it is open (something to pay); None otherwise, or
     when the process installed no links."""

@@ -27,6 +27,7 @@ from assina.payments.providers import (
     NotificationRefused,
     ProviderRefused,
     ProviderUnavailable,
+    provider_failed,
 )
 from assina.payments.reconciliation import reconcile
 from assina.payments.schemas import (
@@ -63,12 +64,6 @@ def _refused(error: NotificationRefused) -> Problem:
     if error.unauthenticated:
         return Problem(401, "inbound-unverified", str(error), "Notification not verified")
     return Problem(400, "inbound-unreadable", str(error), "Notification not readable")
-
-
-def _provider_failed(error: ProviderRefused | ProviderUnavailable) -> Problem:
-    if isinstance(error, ProviderUnavailable):
-        return Problem(503, "provider-unavailable", str(error), "Provider unavailable")
-    return Problem(502, "provider-refused", str(error), "Provider refused the request")
 
 
 @router.post(
@@ -182,7 +177,7 @@ async def reconcile_now(
                 caller.database, caller.clock, caller.tenant_id, PaymentProvider.SANDBOX, client
             )
         except (ProviderRefused, ProviderUnavailable) as error:
-            raise _provider_failed(error) from error
+            raise provider_failed(error) from error
         shown = ReconciliationOut(
             provider=done.provider,
             looked_since=done.looked_since,
@@ -237,7 +232,7 @@ async def pay_in_sandbox(
         try:
             paid = await client.record_payment(charge_id, body.method, amount, now, notify_url)
         except (ProviderRefused, ProviderUnavailable) as error:
-            raise _provider_failed(error) from error
+            raise provider_failed(error) from error
         return SandboxPaymentOut.model_validate(paid).model_dump(mode="json")
 
     return await caller.respond_once_in_steps(request, 202, use_case)

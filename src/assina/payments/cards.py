@@ -35,6 +35,7 @@ from assina.payments.providers import (
     Payer,
     ProviderRefused,
     ProviderUnavailable,
+    provider_failed,
 )
 from assina.payments.sandbox.server import TOKEN_PREFIX
 from assina.rules.cards import card_expired, card_number_digits, luhn_valid
@@ -74,12 +75,6 @@ def no_card_provider(field: str) -> Problem:
         "Unprocessable Content",
         errors=[FieldError(field, message)],
     )
-
-
-def provider_failed(error: ProviderRefused | ProviderUnavailable) -> Problem:
-    if isinstance(error, ProviderUnavailable):
-        return Problem(503, "provider-unavailable", str(error), "Provider unavailable")
-    return Problem(502, "provider-refused", str(error), "Provider refused the request")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from assina.core.errors import Problem
 from assina.rules.cards import CardBrand, ChargeOutcome, DeclineCode
 
 
@@ -29,6 +30,14 @@ class ProviderUnavailable(ProviderError):
 
 class ProviderRefused(ProviderError):
     """The provider refused the request as it is: retrying it unchanged fails again."""
+
+
+def provider_failed(error: ProviderRefused | ProviderUnavailable) -> Problem:
+    """A provider call that failed, as an API answer: 503 when it may work later, 502 when
+    the provider refused it."""
+    if isinstance(error, ProviderUnavailable):
+        return Problem(503, "provider-unavailable", str(error), "Provider unavailable")
+    return Problem(502, "provider-refused", str(error), "Provider refused the request")
 
 
 class CardRefused(ProviderRefused):
