@@ -55,7 +55,7 @@ from assina.dunning.incremental import YesterdayDone
 from assina.dunning.run import DunningDays, run_dunning
 from assina.dunning.steps import DunningStep
 from assina.payments.card_schedule import CardRun, CardStep, attempt_due_cards
-from assina.tenants.clock import calendar_tenant, calendar_tenants, hold_test_clock
+from assina.tenants.clock import calendar_tenants, hold_test_clock
 
 logger = logging.getLogger("assina.calendar")
 
@@ -192,13 +192,9 @@ async def _try_cards(
     report: CalendarReport,
     cards: CardRun,
 ) -> None:
-    async with database.read() as session:
-        tenant = await calendar_tenant(session, tenant_id)
-    if tenant is None:
-        return
     try:
         step = await attempt_due_cards(
-            database, clock, cards.connections, tenant, day, cards.base_url
+            database, clock, cards.connections, tenant_id, day, cards.base_url
         )
     except Exception:  # one tenant's failure must not stop the others' pass
         logger.exception("card charges of %s on %s", tenant_id, day)

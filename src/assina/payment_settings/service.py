@@ -118,29 +118,11 @@ def _inbound_urls(base_url: str, tokens: dict[PaymentProvider, str]) -> list[Inb
 async def boleto_terms(session: AsyncSession, tenant_id: str) -> BankAgreement | None:
     """The bank agreement assina numbers the tenant's boletos under, when the tenant's boleto
     provider is the sandbox (which leaves the numbering to assina); None with Asaas (the
-    provider numbers its boletos) or no provider. One query: the tenant's mode (its defaults
-    when it never saved settings) and its settings."""
-    found = await session.execute(
-        select(
-            Tenant.mode,
-            PaymentSettings.tenant_id,
-            PaymentSettings.boleto_provider,
-            PaymentSettings.boleto_bank,
-        )
-        .outerjoin(PaymentSettings, PaymentSettings.tenant_id == Tenant.id)
-        .where(Tenant.id == tenant_id)
-    )
-    row = found.one_or_none()
-    if row is None:
+    provider numbers its boletos) or no provider."""
+    choices = await payment_choices(session, tenant_id)
+    if choices.boleto_provider != PaymentProvider.SANDBOX:
         return None
-    mode, saved, provider, bank = row
-    if saved is None:
-        defaults = default_choices(mode == TenantMode.SANDBOX)
-        numbered = defaults.boleto_provider == PaymentProvider.SANDBOX
-        return defaults.boleto_bank if numbered else None
-    if provider != PaymentProvider.SANDBOX or bank is None:
-        return None
-    return BankAgreement(**bank)
+    return choices.boleto_bank
 
 
 def _choices_of(row: PaymentSettings) -> PaymentChoices:
@@ -155,10 +137,19 @@ def _choices_of(row: PaymentSettings) -> PaymentChoices:
     )
 
 
-async def payment_choices(session: AsyncSession, tenant_id: str, sandbox: bool) -> PaymentChoices:
-    """The tenant's settings as the code reads them: stored, or its mode's defaults."""
-    row = await session.get(PaymentSettings, tenant_id)
-    return default_choices(sandbox) if row is None else _choices_of(row)
+async def payment_choices(session: AsyncSession, tenant_id: str) -> PaymentChoices:
+    """The tenant's settings as the code reads them: stored, or its mode's defaults. One
+    query: the tenant's mode and its settings."""
+    found = await session.execute(
+        select(Tenant.mode, PaymentSettings)
+        .outerjoin(PaymentSettings, PaymentSettings.tenant_id == Tenant.id)
+        .where(Tenant.id == tenant_id)
+    )
+    row = found.one_or_none()
+    if row is None:  # no such tenant: nothing to pay through
+        return default_choices(sandbox=False)
+    mode, saved = row
+    return default_choices(mode == TenantMode.SANDBOX) if saved is None else _choices_of(saved)
 
 
 async def asaas_webhook_token(session: AsyncSession, box: SecretBox, tenant_id: str) -> str | None:

@@ -40,7 +40,6 @@ from assina.payments.providers import (
     ProviderUnavailable,
 )
 from assina.rules.cards import ChargeOutcome, DeclineCode, card_attempt_due
-from assina.tenants.clock import CalendarTenant
 
 CHUNK = 200
 CONCURRENCY = 32
@@ -101,7 +100,7 @@ async def attempt_due_cards(
     database: Database,
     clock: Clock,
     connections: ProviderConnections,
-    tenant: CalendarTenant,
+    tenant_id: str,
     day: date,
     base_url: str | None,
 ) -> CardStep:
@@ -110,14 +109,14 @@ async def attempt_due_cards(
     finds what it decides later)."""
     step = CardStep()
     async with database.read() as session:
-        choices = await payment_choices(session, tenant.id, tenant.sandbox)
-        due = await _due_attempts(session, tenant.id, day, choices.card_retry_days, step)
+        choices = await payment_choices(session, tenant_id)
+        due = await _due_attempts(session, tenant_id, day, choices.card_retry_days, step)
     notify = (
-        await _notification_urls(database, clock, connections, tenant.id, base_url) if due else {}
+        await _notification_urls(database, clock, connections, tenant_id, base_url) if due else {}
     )
     for start in range(0, len(due), CHUNK):
         await _attempt_chunk(
-            database, clock, connections, tenant, day, due[start : start + CHUNK], notify, step
+            database, clock, connections, tenant_id, day, due[start : start + CHUNK], notify, step
         )
     return step
 
@@ -226,7 +225,7 @@ async def _attempt_chunk(
     database: Database,
     clock: Clock,
     connections: ProviderConnections,
-    tenant: CalendarTenant,
+    tenant_id: str,
     day: date,
     chunk: Sequence[_Due],
     notify: dict[PaymentProvider, str],
@@ -245,19 +244,19 @@ async def _attempt_chunk(
     ]
     providers = {due.charge_id: due.provider for due in chunk}
     async with database.write() as session:
-        begun = await begin_attempts(session, clock, connections.box, tenant.id, plans)
+        begun = await begin_attempts(session, clock, connections.box, tenant_id, plans)
     limit = asyncio.Semaphore(CONCURRENCY)
 
     async def charged(attempt: BegunAttempt) -> CardAttemptResult | None:
         async with limit:
             provider = providers[attempt.order.charge_id]
-            gateway = await connections.card_gateway(tenant.id, provider)
+            gateway = await connections.card_gateway(tenant_id, provider)
             return await charge_once(gateway, attempt)
 
     results = await asyncio.gather(*(charged(attempt) for attempt in begun))
     answers = [(attempt.attempt_id, result) for attempt, result in zip(begun, results, strict=True)]
     async with database.write() as session:
-        for recorded in await record_results(session, clock, tenant.id, answers):
+        for recorded in await record_results(session, clock, tenant_id, answers):
             step.count(recorded.status)
 
 

@@ -101,7 +101,7 @@ async def save_card(
     async with database.read() as session:
         customer = await get_customer(session, tenant_id, request.customer_id)
         payer = _payer(customer)
-        choices = await payment_choices(session, tenant_id, request.tenant.sandbox)
+        choices = await payment_choices(session, tenant_id)
     provider = choices.card_provider
     if provider is None:
         raise no_card_provider("token" if request.body.token is not None else "number")

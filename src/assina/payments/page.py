@@ -117,7 +117,7 @@ async def read_payment_page(
         tenant = await session.get_one(Tenant, charge.tenant_id)
         now = calendar.clock(clock).now()
         fees = await fees_due(session, charge.tenant_id, charge, now)
-        choices = await payment_choices(session, charge.tenant_id, calendar.sandbox)
+        choices = await payment_choices(session, charge.tenant_id)
         card_form = calendar.sandbox and choices.card_provider == PaymentProvider.SANDBOX
         page = _page(token, charge, tenant.name, local_date(now, calendar.time_zone), fees)
         page = replace(page, card_form=card_form and page.is_open)

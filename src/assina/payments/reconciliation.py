@@ -100,7 +100,7 @@ async def reconcile_every_tenant(
     done: list[Reconciled] = []
     for tenant in await calendar_tenants(database):
         async with database.read() as session:
-            choices = await payment_choices(session, tenant.id, tenant.sandbox)
+            choices = await payment_choices(session, tenant.id)
             providers = {provider for provider in choices.rails().values() if provider}
             reconcilers = {
                 provider: await connections.reconciler(session, tenant.id, provider)
