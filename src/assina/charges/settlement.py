@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.billing_settings.service import billing_rules
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeOut, ChargeSettle, SettlementMethod
-from assina.charges.service import get_charge
 from assina.core.clock import Clock, local_date
 from assina.core.errors import conflict, invalid, not_found
 from assina.events.catalog import EventType
@@ -160,17 +159,12 @@ async def _charges_for(
     """The charges, locked in one statement (in id order, so that two batches never wait on
     each other crosswise), in the order asked, if `move` may start from each one's status:
     404 for one that is missing, 409 for one that may not move."""
-    if len(charge_ids) == 1:
-        found = [await get_charge(session, tenant_id, charge_ids[0], for_update=True)]
-    else:
-        found = list(
-            await session.scalars(
-                select(Charge)
-                .where(Charge.tenant_id == tenant_id, Charge.id.in_(charge_ids))
-                .order_by(Charge.id)
-                .with_for_update()
-            )
-        )
+    found = await session.scalars(
+        select(Charge)
+        .where(Charge.tenant_id == tenant_id, Charge.id.in_(charge_ids))
+        .order_by(Charge.id)
+        .with_for_update()
+    )
     by_id = {charge.id: charge for charge in found}
     charges = []
     for charge_id in charge_ids:

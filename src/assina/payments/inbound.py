@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge, ChargeStatus
-from assina.charges.schemas import ChargeSettle, SettlementMethod
-from assina.charges.settlement import EARLIEST_SETTLEMENT, settle_charge
+from assina.charges.schemas import SettlementMethod
+from assina.charges.settlement import EARLIEST_SETTLEMENT, SettlementOrder, settle_charges
 from assina.core.clock import Clock
 from assina.core.errors import not_found
 from assina.core.ids import new_id
@@ -167,11 +167,8 @@ async def _settle(
 ) -> None:
     # A provider's clock may run ahead of ours: a payment is never settled in the future.
     settled_at = min(max(paid.paid_at, EARLIEST_SETTLEMENT), clock.now())
-    # Built without validation: the reader checked the amount (0 < amount <= MAX_AMOUNT).
-    params = ChargeSettle.model_construct(
-        amount=paid.amount, settled_at=settled_at, method=SettlementMethod(paid.rail.value)
-    )
-    await settle_charge(session, clock, tenant_id, charge.id, params)
+    order = SettlementOrder(charge.id, paid.amount, settled_at, SettlementMethod(paid.rail.value))
+    await settle_charges(session, clock, tenant_id, [order])
 
 
 # --- reading -----------------------------------------------------------------------------------
