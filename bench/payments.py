@@ -48,7 +48,6 @@ from assina.charges.settlement import settle_charge
 from assina.core.clock import SystemClock
 from assina.core.ids import new_id
 from assina.core.secrets import SecretBox
-from assina.customers.models import Customer
 from assina.db import migrate
 from assina.db.database import Database
 from assina.db.shapes import insert_rows
@@ -62,7 +61,7 @@ from assina.tenants.service import create_tenant
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api import ASSINA, recreate_pg, start_serve, wait_ready
-from billing import drop_pg
+from billing import bench_customer, drop_pg
 
 PG_URL = os.environ.get(
     "ASSINA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench_payments"
@@ -104,20 +103,8 @@ async def seed_charges(
     for start in range(0, count, 5_000):
         customers, rows = [], []
         for number in range(first + start, first + min(count, start + 5_000)):
-            customer = Customer(
-                id=new_id("cus"),
-                tenant_id=tenant_id,
-                number=number,
-                name=f"Cliente {number}",
-                email=None,
-                document=None,
-                phone=None,
-                address=None,
-                status="active",
-                metadata_={},
-                created_at=NOW,
-                updated_at=NOW,
-            )
+            customer = bench_customer(tenant_id, number)
+            customer.email = None  # receipts kept, not sent: as the recorded runs had them
             line = {
                 "product_id": None,
                 "description": "Mensalidade",
