@@ -15,6 +15,7 @@ from assina.db.database import Database
 from assina.events.models import Event
 from assina.payments.card_schedule import CardRun
 from assina.payments.models import CardAttempt
+from assina.payments.sandbox.models import SandboxPayment
 from assina.tenants.clock import calendar_tenant
 from tests.conftest import TenantClient
 from tests.integration.charge_support import create_charge, line, new_customer, read_charge
@@ -149,3 +150,40 @@ async def test_a_day_run_twice_tries_each_charge_once(
     assert [report.cards.declined for report in reports] == [1, 0]
     assert await _declined_attempts(database) == [(1, "generic_decline")]
     assert (await read_charge(api, charge["id"]))["status"] == "open"
+
+
+async def test_an_attempt_whose_answer_was_lost_is_tried_again_under_its_own_id(
+    sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
+) -> None:
+    """The gateway charged the card but its answer never came: the attempt is `failed`, the
+    next pass tries it again with the same idempotency key, and the gateway answers with the
+    payment it made. One payment at the gateway, one settlement."""
+    api = live.as_tenant(sandbox)
+    customer_id = await new_customer(api)
+    await save_card(api, customer_id, "4111111111111111")
+    charge = await _card_charge_due_in(api, customer_id, 0)
+    async with database.read() as session:
+        tenant = await calendar_tenant(session, sandbox.tenant.tenant_id)
+    assert tenant is not None
+    cards = CardRun(live.connections, live.base_url)
+    day = date.fromisoformat(charge["due_date"])
+    live.connections.sandbox.losing_card_answers = 1
+
+    reports = [CalendarReport(), CalendarReport()]
+    for report in reports:
+        await run_tenant_day(
+            database, ShiftedClock(clock, tenant.clock_offset), tenant.id, day, report, cards=cards
+        )
+
+    assert [(r.cards.unanswered, r.cards.approved) for r in reports] == [(1, 0), (0, 1)]
+    async with database.read() as session:
+        attempts = (await session.execute(select(CardAttempt.id, CardAttempt.status))).all()
+        payments = (
+            await session.scalars(
+                select(SandboxPayment.id).where(SandboxPayment.charge_id == charge["id"])
+            )
+        ).all()
+    assert [status for _, status in attempts] == ["approved"]  # the same row, tried twice
+    assert len(payments) == 1
+    settled = await read_charge(api, charge["id"])
+    assert (settled["status"], settled["settled_amount"]) == ("settled", AMOUNT)

@@ -109,6 +109,9 @@ class SandboxProvider:
         self._starting = asyncio.Lock()
         # Test control: while False, notifications are not sent (a lost notification).
         self.notifying = True
+        # Test control: the next this many card charges are made, but their answer is lost
+        # (a 502 after the payment is recorded, as a timeout would lose it).
+        self.losing_card_answers = 0
 
     async def url(self) -> str:
         """The base URL it answers on, starting it the first time."""
@@ -233,6 +236,9 @@ class SandboxProvider:
             self._approve_later(row.id)
         else:
             row = await self._insert_once(tenant_id, fields, status="declined", decline=behaviour)
+        if self.losing_card_answers > 0:
+            self.losing_card_answers -= 1
+            return _refusal_response(_Refusal(502, "answer_lost", "the answer was lost"))
         return web.json_response(_shown(row), status=201)
 
     async def _refund(self, request: web.Request) -> web.Response:
