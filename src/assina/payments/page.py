@@ -17,6 +17,7 @@ from assina.charges.models import Charge, ChargeStatus
 from assina.charges.settlement import fees_due
 from assina.core.clock import Clock, local_date
 from assina.core.errors import Problem
+from assina.core.money import MINOR_UNIT_EXPONENT
 from assina.customers.models import Customer
 from assina.db.database import Database
 from assina.payment_settings.models import PaymentProvider
@@ -33,7 +34,7 @@ from assina.payments.providers import (
     ProviderRefused,
     ProviderUnavailable,
 )
-from assina.rules.boleto_pdf import format_brl
+from assina.rules.boleto_pdf import format_brl, format_date
 from assina.rules.cards import DECLINE_MESSAGES, card_expired, card_number_digits, luhn_valid
 from assina.rules.late_fees import LateFees
 from assina.rules.pix import pix_qr_svg
@@ -94,11 +95,14 @@ class CardFormRefused(Exception):
 
 
 def money(amount: int, currency: str) -> str:
-    return format_brl(amount) if currency == "BRL" else f"{currency} {amount / 100:.2f}"
-
-
-def day(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
+    """Minor units as the payer reads them: `R$ 1.234,56`; another currency by its code and
+    its own minor-unit exponent (`JPY 1500`, `USD 12.34`), never through a float."""
+    if currency == "BRL":
+        return format_brl(amount)
+    exponent = MINOR_UNIT_EXPONENT.get(currency, 2)
+    units, minor = divmod(abs(amount), 10**exponent)
+    number = f"{units}.{minor:0{exponent}d}" if exponent else str(units)
+    return f"{currency} {'-' if amount < 0 else ''}{number}"
 
 
 async def read_payment_page(
@@ -123,7 +127,7 @@ async def read_payment_page(
         page = replace(page, card_form=card_form and page.is_open)
         settled_at = charge.settled_at
     if settled_at is not None:
-        page = replace(page, settled_on=day(local_date(settled_at, calendar.time_zone)))
+        page = replace(page, settled_on=format_date(local_date(settled_at, calendar.time_zone)))
     if page.pix_code is not None:
         # Drawing takes ~8 ms of pure Python: in a thread, as GET /v1/charges/{id}/pix.svg does.
         page = replace(page, pix_svg=await asyncio.to_thread(pix_qr_svg, page.pix_code))
@@ -150,7 +154,7 @@ def _page(token: str, charge: Charge, tenant_name: str, today: date, fees: LateF
             for line in charge.items
         ),
         amount=money(charge.amount, currency),
-        due_date=day(charge.due_date),
+        due_date=format_date(charge.due_date),
         overdue=is_open and charge.due_date < today,
         fine=money(fees.fine, currency) if late else None,
         interest=money(fees.interest, currency) if late else None,
