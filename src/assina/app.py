@@ -36,6 +36,7 @@ from assina.payment_settings.api import router as payment_settings_router
 from assina.payments.api import router as payments_router
 from assina.payments.cards_api import router as cards_router
 from assina.payments.connections import ProviderConnections
+from assina.payments.inbound_commit import InboundGroupCommit
 from assina.payments.page_api import router as payment_page_router
 from assina.price_indexes.api import router as price_indexes_router
 from assina.products.api import router as products_router
@@ -106,6 +107,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.provider_connections = connections
+    app.state.inbound_group_commit = InboundGroupCommit(database)
     app.state.payment_links = links
     registry = CollectorRegistry()
     app.state.metrics_registry = registry

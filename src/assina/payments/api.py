@@ -22,6 +22,7 @@ from assina.payment_settings.service import ensure_inbound_urls, tenant_for_inbo
 from assina.payments import inbound
 from assina.payments.card_payment import CardPayment, pay_by_card_now
 from assina.payments.connections import ProviderConnections
+from assina.payments.inbound_commit import InboundGroupCommit
 from assina.payments.models import InboundOutcome
 from assina.payments.providers import (
     NotificationRefused,
@@ -60,6 +61,14 @@ def provider_connections(request: Request) -> ProviderConnections:
 ConnectionsDep = Annotated[ProviderConnections, Depends(provider_connections)]
 
 
+def inbound_group_commit(request: Request) -> InboundGroupCommit:
+    group_commit: InboundGroupCommit = request.app.state.inbound_group_commit
+    return group_commit
+
+
+GroupCommitDep = Annotated[InboundGroupCommit, Depends(inbound_group_commit)]
+
+
 def _refused(error: NotificationRefused) -> Problem:
     if error.unauthenticated:
         return Problem(401, "inbound-unverified", str(error), "Notification not verified")
@@ -78,11 +87,13 @@ async def receive_notification(
     request: Request,
     runtime: RuntimeDep,
     connections: ConnectionsDep,
+    group_commit: GroupCommitDep,
 ) -> InboundAnswer:
     """The URL `GET /v1/payment-settings` gives each provider. The notification is verified
     as its provider vouches for it (the sandbox: `sandbox-signature`; Asaas: the
     `asaas-access-token` the tenant stored as its webhook token), then recorded once per the
-    provider's event id and applied with the settlement it brings, in one transaction. A
+    provider's event id and applied with the settlement it brings, in one transaction (shared
+    with the notifications that arrive at the same moment), answered once it commits. A
     replay answers 200 and changes nothing; a charge that is not open is not settled again
     (`already_settled`); a reference to no charge is kept as `unmatched`. 404 for an unknown
     URL, 401 for a signature that does not verify (nothing is written), 400 for a body that
@@ -109,15 +120,14 @@ async def receive_notification(
     except NotificationRefused as error:
         raise _refused(error) from error
     payload = json.loads(body)
-    async with runtime.database.write() as session:
-        recorded = await inbound.record_notifications(
-            session,
-            tenant.clock(runtime.clock),
-            tenant.id,
-            PaymentProvider(provider),
-            notifications,
-            payload if isinstance(payload, dict) else {"body": payload},
-        )
+    delivery = inbound.InboundDelivery(
+        tenant.id,
+        tenant.clock(runtime.clock),
+        PaymentProvider(provider),
+        notifications,
+        payload if isinstance(payload, dict) else {"body": payload},
+    )
+    recorded = await group_commit.record(delivery)
     return InboundAnswer(received=[RecordedOut.of(entry) for entry in recorded])
 
 

@@ -22,6 +22,7 @@ from assina.core.errors import not_found
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
 from assina.db.dialect import insert_on_conflict
+from assina.db.shapes import one_of
 from assina.payment_settings.models import PaymentProvider
 from assina.payments.card_attempts import decided_by_notification
 from assina.payments.models import InboundEvent, InboundOutcome
@@ -46,55 +47,105 @@ class Recorded:
     outcome: InboundOutcome | None
 
 
-async def record_notifications(
-    session: AsyncSession,
-    clock: Clock,
-    tenant_id: str,
-    provider: PaymentProvider,
-    notifications: Sequence[Notification],
-    payload: Mapping[str, Any],
-    source: str = FROM_NOTIFICATION,
-) -> list[Recorded]:
-    """Record and apply each notification; a replay (an event id already recorded) changes
-    nothing. The caller's transaction holds all of it."""
-    return [
-        await _record(session, clock, tenant_id, provider, notification, payload, source)
-        for notification in notifications
+@dataclass(frozen=True)
+class InboundDelivery:
+    """What one provider request (or one payment a reconciliation found) brings for one
+    tenant: its notifications, and the body they came in, stored with each."""
+
+    tenant_id: str
+    clock: Clock  # the tenant's (a sandbox tenant's test clock)
+    provider: PaymentProvider
+    notifications: Sequence[Notification]
+    payload: Mapping[str, Any]
+    source: str = FROM_NOTIFICATION
+
+
+async def record_deliveries(
+    session: AsyncSession, deliveries: Sequence[InboundDelivery]
+) -> list[list[Recorded]]:
+    """Record each delivery's notifications, in order, and apply them: each tenant's charges
+    settled in one batch, the card attempts decided. A replay (an event id already recorded)
+    changes nothing. The caller's transaction holds all of it; the answer is per delivery."""
+    by_tenant: dict[str, list[tuple[int, InboundDelivery]]] = {}
+    for index, delivery in enumerate(deliveries):
+        by_tenant.setdefault(delivery.tenant_id, []).append((index, delivery))
+    answers: list[list[Recorded]] = [[] for _ in deliveries]
+    # Tenants in id order and each one's charges locked in id order: two batches never wait
+    # on each other crosswise.
+    for tenant_id in sorted(by_tenant):
+        for index, recorded in await _record_for_tenant(session, tenant_id, by_tenant[tenant_id]):
+            answers[index] = recorded
+    return answers
+
+
+async def _record_for_tenant(
+    session: AsyncSession, tenant_id: str, deliveries: Sequence[tuple[int, InboundDelivery]]
+) -> list[tuple[int, list[Recorded]]]:
+    clock = deliveries[0][1].clock
+    named = {n.charge_id for _, d in deliveries for n in d.notifications if n.charge_id}
+    # The charges are locked first, so that two deliveries of one payment (or two rails
+    # paying one charge) run one after the other: the second finds the first's event or its
+    # settlement.
+    charges = await _locked_charges(session, tenant_id, named)
+    batch = _TenantBatch(session, clock, tenant_id, charges)
+    answers = [
+        (index, [await batch.record(d, n) for n in d.notifications]) for index, d in deliveries
     ]
+    await batch.apply()
+    return answers
 
 
-async def _record(
-    session: AsyncSession,
-    clock: Clock,
-    tenant_id: str,
-    provider: PaymentProvider,
-    notification: Notification,
-    payload: Mapping[str, Any],
-    source: str,
-) -> Recorded:
-    # The charge is locked first, so that two deliveries of one payment (or two rails paying
-    # one charge) run one after the other: the second finds the first's event or its settlement.
-    charge = await _locked_charge(session, tenant_id, notification.charge_id)
-    outcome = _outcome(notification, charge)
-    row = _row(tenant_id, provider, notification, outcome, payload, source, clock.real_now())
-    statement = (
-        insert_on_conflict(session, InboundEvent)
-        .values(**row)
-        .on_conflict_do_nothing(
-            index_elements=[InboundEvent.tenant_id, InboundEvent.provider, InboundEvent.event_id]
+class _TenantBatch:
+    """One tenant's notifications of a batch: each recorded as it comes, the settlements and
+    card decisions they call for applied together at the end."""
+
+    def __init__(
+        self, session: AsyncSession, clock: Clock, tenant_id: str, charges: Mapping[str, Charge]
+    ) -> None:
+        self.session, self.clock, self.tenant_id = session, clock, tenant_id
+        self.charges = charges
+        self.settling: dict[str, SettlementOrder] = {}
+        self.card_payments: list[ReceivedPayment | DeclinedPayment] = []
+
+    async def record(self, delivery: InboundDelivery, notification: Notification) -> Recorded:
+        charge = self.charges.get(notification.charge_id or "")
+        outcome = _outcome(notification, charge, settling=self.settling)
+        now = self.clock.real_now()
+        row = _row(self.tenant_id, delivery, notification, outcome, now)
+        statement = (
+            insert_on_conflict(self.session, InboundEvent)
+            .values(**row)
+            .on_conflict_do_nothing(
+                index_elements=[
+                    InboundEvent.tenant_id,
+                    InboundEvent.provider,
+                    InboundEvent.event_id,
+                ]
+            )
+            .returning(InboundEvent.id)
         )
-        .returning(InboundEvent.id)
-    )
-    inserted = (await session.execute(statement)).scalar_one_or_none()
-    if inserted is None:
-        return Recorded(notification.event_id, None, None)
-    if outcome == InboundOutcome.SETTLED and isinstance(notification, ReceivedPayment):
-        assert charge is not None  # noqa: S101 (SETTLED needs an open charge)
-        await _settle(session, clock, tenant_id, charge, notification)
-    if charge is not None and _card_payment(notification):
-        # A card attempt that answered "processing" is decided by this notification.
-        await decided_by_notification(session, clock, tenant_id, notification)
-    return Recorded(notification.event_id, inserted, outcome)
+        inserted = (await self.session.execute(statement)).scalar_one_or_none()
+        if inserted is None:
+            return Recorded(notification.event_id, None, None)
+        if outcome == InboundOutcome.SETTLED and isinstance(notification, ReceivedPayment):
+            assert charge is not None  # noqa: S101 (SETTLED needs an open charge)
+            self.settling[charge.id] = self._settlement(charge, notification)
+        if charge is not None and _card_payment(notification):
+            self.card_payments.append(notification)
+        return Recorded(notification.event_id, inserted, outcome)
+
+    def _settlement(self, charge: Charge, paid: ReceivedPayment) -> SettlementOrder:
+        # A provider's clock may run ahead of ours: a payment is never settled in the future.
+        settled_at = min(max(paid.paid_at, EARLIEST_SETTLEMENT), self.clock.now())
+        return SettlementOrder(
+            charge.id, paid.amount, settled_at, SettlementMethod(paid.rail.value)
+        )
+
+    async def apply(self) -> None:
+        await settle_charges(self.session, self.clock, self.tenant_id, list(self.settling.values()))
+        for notification in self.card_payments:
+            # A card attempt that answered "processing" is decided by this notification.
+            await decided_by_notification(self.session, self.clock, self.tenant_id, notification)
 
 
 def _card_payment(
@@ -105,37 +156,39 @@ def _card_payment(
     return isinstance(notification, ReceivedPayment) and notification.rail == PaymentRail.CARD
 
 
-async def _locked_charge(
-    session: AsyncSession, tenant_id: str, charge_id: str | None
-) -> Charge | None:
-    if charge_id is None:
-        return None
-    return await session.scalar(
+async def _locked_charges(
+    session: AsyncSession, tenant_id: str, charge_ids: set[str]
+) -> dict[str, Charge]:
+    if not charge_ids:
+        return {}
+    found = await session.scalars(
         select(Charge)
-        .where(Charge.tenant_id == tenant_id, Charge.id == charge_id)
+        .where(Charge.tenant_id == tenant_id, one_of(Charge.id, sorted(charge_ids)))
+        .order_by(Charge.id)
         .with_for_update()
     )
+    return {charge.id: charge for charge in found}
 
 
-def _outcome(notification: Notification, charge: Charge | None) -> InboundOutcome:
+def _outcome(
+    notification: Notification, charge: Charge | None, settling: Mapping[str, SettlementOrder]
+) -> InboundOutcome:
     if isinstance(notification, IgnoredNotification):
         return InboundOutcome.IGNORED
     if charge is None:
         return InboundOutcome.UNMATCHED
     if isinstance(notification, DeclinedPayment):
         return InboundOutcome.DECLINED
-    if charge.status != ChargeStatus.OPEN:
+    if charge.status != ChargeStatus.OPEN or charge.id in settling:
         return InboundOutcome.ALREADY_SETTLED
     return InboundOutcome.SETTLED
 
 
 def _row(
     tenant_id: str,
-    provider: PaymentProvider,
+    delivery: InboundDelivery,
     notification: Notification,
     outcome: InboundOutcome,
-    payload: Mapping[str, Any],
-    source: str,
     now: datetime,
 ) -> dict[str, Any]:
     received = notification if isinstance(notification, ReceivedPayment) else None
@@ -147,28 +200,19 @@ def _row(
     return {
         "id": new_id("inb"),
         "tenant_id": tenant_id,
-        "provider": provider,
+        "provider": delivery.provider,
         "event_id": notification.event_id,
         "kind": kind[:64],
         "outcome": outcome,
-        "source": source,
+        "source": delivery.source,
         "charge_id": notification.charge_id,
         "provider_payment_id": notification.provider_payment_id,
         "rail": received.rail.value if received else None,
         "amount": received.amount if received else None,
         "paid_at": received.paid_at if received else None,
-        "payload": dict(payload),
+        "payload": dict(delivery.payload),
         "received_at": now,
     }
-
-
-async def _settle(
-    session: AsyncSession, clock: Clock, tenant_id: str, charge: Charge, paid: ReceivedPayment
-) -> None:
-    # A provider's clock may run ahead of ours: a payment is never settled in the future.
-    settled_at = min(max(paid.paid_at, EARLIEST_SETTLEMENT), clock.now())
-    order = SettlementOrder(charge.id, paid.amount, settled_at, SettlementMethod(paid.rail.value))
-    await settle_charges(session, clock, tenant_id, [order])
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +21,12 @@ from assina.db.dialect import insert_on_conflict
 from assina.payment_settings.models import PaymentProvider
 from assina.payment_settings.service import payment_choices
 from assina.payments.connections import ProviderConnections
-from assina.payments.inbound import FROM_RECONCILIATION, Recorded, record_notifications
+from assina.payments.inbound import (
+    FROM_RECONCILIATION,
+    InboundDelivery,
+    Recorded,
+    record_deliveries,
+)
 from assina.payments.models import ReconciliationMark
 from assina.payments.providers import ProviderError, Reconciler
 from assina.tenants.clock import calendar_tenants
@@ -59,15 +65,21 @@ async def reconcile(
         )
     since = (looked_until - OVERLAP) if looked_until else started - FIRST_LOOK_BACK
     payments = await reconciler.received_since(since)
-    recorded: list[Recorded] = []
+    deliveries = [
+        InboundDelivery(
+            tenant_id,
+            clock,
+            provider,
+            [payment],
+            {"reconciled": _plain(asdict(payment))},
+            FROM_RECONCILIATION,
+        )
+        for payment in payments
+    ]
     async with database.write() as session:
-        for payment in payments:
-            payload: dict[str, Any] = {"reconciled": _plain(asdict(payment))}
-            recorded += await record_notifications(
-                session, clock, tenant_id, provider, [payment], payload, FROM_RECONCILIATION
-            )
+        recorded = await record_deliveries(session, deliveries)
         await _move_mark(session, tenant_id, provider, started)
-    fresh = [entry for entry in recorded if entry.inbound_event_id is not None]
+    fresh = [entry for entry in chain.from_iterable(recorded) if entry.inbound_event_id is not None]
     return Reconciled(provider, since, len(payments), fresh)
 
 
