@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from prometheus_client import CollectorRegistry
 
 from assina import __version__, reactions
@@ -151,28 +151,33 @@ def create_app(
 def _add_bench_routes(app: FastAPI) -> None:
     """A route with the same body, validation and answer shape as POST /v1/customers that
     touches no database: the baseline for bench/api.py."""
-    from assina.core.ids import new_id
-
-    @app.post(
+    app.add_api_route(
         "/_bench/bare",
+        _bench_bare,
+        methods=["POST"],
         status_code=201,
         response_model=CustomerOut,
         include_in_schema=False,
     )
-    async def bare(body: CustomerCreate) -> CustomerOut:
-        now = app.state.runtime.clock.now()
-        return CustomerOut(
-            id=new_id("cus"),
-            number=1,
-            name=body.name,
-            email=body.email,
-            document=body.document,
-            document_type=None,
-            phone=body.phone,
-            address=body.address,
-            dunning_exempt=body.dunning_exempt,
-            status=CustomerStatus.ACTIVE,
-            metadata=body.metadata,
-            created_at=now,
-            updated_at=now,
-        )
+
+
+async def _bench_bare(body: CustomerCreate, request: Request) -> CustomerOut:
+    # Module-level, not a closure over the app (see core/docs_ui.py).
+    from assina.core.ids import new_id
+
+    now = request.app.state.runtime.clock.now()
+    return CustomerOut(
+        id=new_id("cus"),
+        number=1,
+        name=body.name,
+        email=body.email,
+        document=body.document,
+        document_type=None,
+        phone=body.phone,
+        address=body.address,
+        dunning_exempt=body.dunning_exempt,
+        status=CustomerStatus.ACTIVE,
+        metadata=body.metadata,
+        created_at=now,
+        updated_at=now,
+    )

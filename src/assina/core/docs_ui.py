@@ -28,16 +28,22 @@ def install_docs(app: FastAPI) -> None:
     `docs_url=None`, so FastAPI adds no CDN page of its own)."""
     app.mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIRECTORY), name="docs-assets")
 
-    @app.get(DOCS_PATH, include_in_schema=False)
-    async def swagger_ui(request: Request) -> HTMLResponse:
-        root = str(request.scope.get("root_path", "")).rstrip("/")
-        assets = f"{root}{ASSETS_PATH}"
-        return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title} API",
-            swagger_js_url=f"{assets}/{SWAGGER_JS}",
-            swagger_css_url=f"{assets}/{SWAGGER_CSS}",
-            swagger_favicon_url=f"{assets}/{FAVICON}",
-            # No badge from the public validator: the page loads nothing from elsewhere.
-            swagger_ui_parameters={"validatorUrl": None},
-        )
+    # A module-level endpoint, never a closure over `app`: FastAPI caches what it learns of
+    # each endpoint by the function (up to 4,096 of them), so a closure made per app would
+    # keep every app built in the process alive (the test suite builds thousands).
+    app.add_api_route(DOCS_PATH, swagger_ui, methods=["GET"], include_in_schema=False)
+
+
+async def swagger_ui(request: Request) -> HTMLResponse:
+    app: FastAPI = request.app
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    assets = f"{root}{ASSETS_PATH}"
+    return get_swagger_ui_html(
+        openapi_url=f"{root}{app.openapi_url}",
+        title=f"{app.title} API",
+        swagger_js_url=f"{assets}/{SWAGGER_JS}",
+        swagger_css_url=f"{assets}/{SWAGGER_CSS}",
+        swagger_favicon_url=f"{assets}/{FAVICON}",
+        # No badge from the public validator: the page loads nothing from elsewhere.
+        swagger_ui_parameters={"validatorUrl": None},
+    )
