@@ -8,9 +8,10 @@ records every request it got (`requests`), so a test can assert what the adapter
 
 Test controls, not part of Asaas: `receive_payment` (the payer pays, the webhook goes out),
 `webhooks_settled` (wait until every queued webhook was sent), `redeliver` (Asaas delivers "at
-least once": the same event again), `analysing_cards` (card payments are held for risk
-analysis) and `decide_analysis` (one is approved or refused, by webhook). docs/payments.md, "Asaas API v3: the contract assina relies
-on", lists the source of each behaviour and what only a real account can confirm.
+least once": the same event again), `analysing_cards` (card payments held for risk analysis)
+and `decide_analysis` (one approved or refused, by webhook). docs/payments.md, "Asaas API v3:
+the contract assina relies on", lists the source of each behaviour and what only a real
+account can confirm.
 """
 
 from __future__ import annotations

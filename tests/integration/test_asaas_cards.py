@@ -5,7 +5,7 @@ for risk analysis decided by webhook; a tenant that removed its Asaas API key fa
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -22,9 +22,15 @@ from assina.payments.card_schedule import CardRun
 from assina.payments.models import CardAttempt
 from assina.tenants.clock import calendar_tenant
 from tests.conftest import TenantClient
-from tests.integration.asaas_adapter_support import PAYER, REFUSED_VISA, WEBHOOK_TOKEN, card
+from tests.integration.asaas_adapter_support import (
+    PAYER,
+    REFUSED_VISA,
+    WEBHOOK_TOKEN,
+    card,
+    use_asaas,
+)
 from tests.integration.asaas_model import REFUSED_DESCRIPTION
-from tests.integration.asaas_standin import STANDIN_API_KEY, AsaasStandin
+from tests.integration.asaas_standin import AsaasStandin
 from tests.integration.charge_support import create_charge, line, read_charge
 from tests.integration.payment_support import LiveApp
 
@@ -44,17 +50,32 @@ def _standin_on_the_tests_clock(asaas_standin: AsaasStandin, clock: FrozenClock)
     asaas_standin.clock = clock
 
 
-async def _use_asaas_for_cards(api: TenantClient, asaas_standin: AsaasStandin) -> None:
-    """Asaas on the card rail, its webhooks sent to the tenant's Asaas inbound URL."""
-    body = {
-        "card": {"provider": "asaas"},
-        "asaas": {"api_key": STANDIN_API_KEY, "webhook_token": WEBHOOK_TOKEN},
-    }
-    saved = await api.http.put("/v1/payment-settings", json=body, headers=api.headers)
-    assert saved.status_code == 200, saved.text
-    urls = saved.json()["inbound"]
-    asaas_standin.webhook_url = next(u["url"] for u in urls if u["provider"] == "asaas")
+@dataclass(frozen=True)
+class AsaasCards:
+    """A live tenant with Asaas on its card rail (the stand-in's webhooks reach its inbound
+    route), assina served for real, and the adapter that tokenizes as its front end would."""
+
+    tenant: TenantClient
+    live: LiveApp
+    database: Database
+    clock: FrozenClock
+    standin: AsaasStandin
+    asaas: AsaasProvider
+
+
+@pytest.fixture
+async def cards(
+    api: TenantClient,
+    live: LiveApp,
+    database: Database,
+    clock: FrozenClock,
+    asaas_standin: AsaasStandin,
+    asaas: AsaasProvider,
+) -> AsaasCards:
+    tenant = live.as_tenant(api)
+    asaas_standin.webhook_url = await use_asaas(tenant, "card")
     asaas_standin.webhook_token = WEBHOOK_TOKEN
+    return AsaasCards(tenant, live, database, clock, asaas_standin, asaas)
 
 
 async def _remove_the_asaas_key(api: TenantClient) -> None:
@@ -64,12 +85,11 @@ async def _remove_the_asaas_key(api: TenantClient) -> None:
     assert saved.json()["asaas"]["api_key_set"] is False
 
 
-async def _customer_with_asaas_card(
-    api: TenantClient, asaas: AsaasProvider, asaas_standin: AsaasStandin, *, refused: bool = False
-) -> tuple[str, str]:
+async def _customer_with_asaas_card(cards: AsaasCards, *, refused: bool = False) -> tuple[str, str]:
     """A customer (with what Asaas asks of a card holder) and their card, tokenized with
     Asaas as the tenant's own front end would and saved in assina with its token. `refused`:
     the issuer refuses every charge of it from then on."""
+    api, asaas_standin = cards.tenant, cards.standin
     created = await api.post(
         "/v1/customers",
         {
@@ -82,7 +102,7 @@ async def _customer_with_asaas_card(
     )
     assert created.status_code == 201, created.text
     customer_id: str = created.json()["id"]
-    token = await asaas.tokenize_card(replace(PAYER, customer_id=customer_id), card())
+    token = await cards.asaas.tokenize_card(replace(PAYER, customer_id=customer_id), card())
     if refused:
         kept = asaas_standin.cards[token.token]
         asaas_standin.cards[token.token] = replace(kept, number=REFUSED_VISA)
@@ -132,30 +152,20 @@ async def _attempts(database: Database) -> list[CardAttempt]:
     return found
 
 
-async def _run_calendar_today(
-    database: Database, clock: FrozenClock, live: LiveApp, api: TenantClient
-) -> CalendarReport:
-    async with database.read() as session:
-        tenant = await calendar_tenant(session, api.tenant.tenant_id)
+async def _run_calendar_today(cards: AsaasCards) -> CalendarReport:
+    async with cards.database.read() as session:
+        tenant = await calendar_tenant(session, cards.tenant.tenant.tenant_id)
     assert tenant is not None
     report = CalendarReport()
-    cards = CardRun(live.connections, live.base_url)
-    await run_tenant_day(
-        database, tenant.clock(clock), tenant.id, date(2026, 1, 15), report, cards=cards
-    )
+    run = CardRun(cards.live.connections, cards.live.base_url)
+    clock = tenant.clock(cards.clock)
+    await run_tenant_day(cards.database, clock, tenant.id, date(2026, 1, 15), report, cards=run)
     return report
 
 
-async def test_paying_with_an_asaas_card_settles_the_charge(
-    api: TenantClient,
-    live: LiveApp,
-    database: Database,
-    asaas_standin: AsaasStandin,
-    asaas: AsaasProvider,
-) -> None:
-    tenant = live.as_tenant(api)
-    await _use_asaas_for_cards(tenant, asaas_standin)
-    customer_id, token = await _customer_with_asaas_card(tenant, asaas, asaas_standin)
+async def test_paying_with_an_asaas_card_settles_the_charge(cards: AsaasCards) -> None:
+    tenant, asaas_standin, database = cards.tenant, cards.standin, cards.database
+    customer_id, token = await _customer_with_asaas_card(cards)
     charge = await _charge_due_today(tenant, customer_id)
 
     paid = await _pay(tenant, charge["id"])
@@ -173,16 +183,9 @@ async def test_paying_with_an_asaas_card_settles_the_charge(
     assert (await read_charge(tenant, charge["id"]))["settled_amount"] == AMOUNT
 
 
-async def test_a_declined_asaas_card_raises_card_declined_with_its_code(
-    api: TenantClient,
-    live: LiveApp,
-    database: Database,
-    asaas_standin: AsaasStandin,
-    asaas: AsaasProvider,
-) -> None:
-    tenant = live.as_tenant(api)
-    await _use_asaas_for_cards(tenant, asaas_standin)
-    customer_id, _ = await _customer_with_asaas_card(tenant, asaas, asaas_standin, refused=True)
+async def test_a_declined_asaas_card_raises_card_declined_with_its_code(cards: AsaasCards) -> None:
+    tenant, asaas_standin, database = cards.tenant, cards.standin, cards.database
+    customer_id, _ = await _customer_with_asaas_card(cards, refused=True)
     charge = await _charge_due_today(tenant, customer_id)
 
     paid = await _pay(tenant, charge["id"])
@@ -197,22 +200,14 @@ async def test_a_declined_asaas_card_raises_card_declined_with_its_code(
     assert asaas_standin.payments == {}  # a refused card leaves no payment
 
 
-async def test_the_calendar_charges_asaas_cards_due_today(
-    api: TenantClient,
-    live: LiveApp,
-    database: Database,
-    clock: FrozenClock,
-    asaas_standin: AsaasStandin,
-    asaas: AsaasProvider,
-) -> None:
-    tenant = live.as_tenant(api)
-    await _use_asaas_for_cards(tenant, asaas_standin)
-    approving, _ = await _customer_with_asaas_card(tenant, asaas, asaas_standin)
-    refusing, _ = await _customer_with_asaas_card(tenant, asaas, asaas_standin, refused=True)
+async def test_the_calendar_charges_asaas_cards_due_today(cards: AsaasCards) -> None:
+    tenant, asaas_standin, database = cards.tenant, cards.standin, cards.database
+    approving, _ = await _customer_with_asaas_card(cards)
+    refusing, _ = await _customer_with_asaas_card(cards, refused=True)
     approved = await _charge_due_today(tenant, approving)
     declined = await _charge_due_today(tenant, refusing)
 
-    report = await _run_calendar_today(database, clock, live, tenant)
+    report = await _run_calendar_today(cards)
 
     assert (report.cards.attempted, report.cards.approved, report.cards.declined) == (2, 1, 1)
     settled = await read_charge(tenant, approved["id"])
@@ -224,16 +219,10 @@ async def test_the_calendar_charges_asaas_cards_due_today(
 
 
 async def test_an_asaas_card_of_a_tenant_without_its_asaas_key_fails_cleanly(
-    api: TenantClient,
-    live: LiveApp,
-    database: Database,
-    clock: FrozenClock,
-    asaas_standin: AsaasStandin,
-    asaas: AsaasProvider,
+    cards: AsaasCards,
 ) -> None:
-    tenant = live.as_tenant(api)
-    await _use_asaas_for_cards(tenant, asaas_standin)
-    customer_id, _ = await _customer_with_asaas_card(tenant, asaas, asaas_standin)
+    tenant, asaas_standin, database = cards.tenant, cards.standin, cards.database
+    customer_id, _ = await _customer_with_asaas_card(cards)
     charge = await _charge_due_today(tenant, customer_id)
     await _remove_the_asaas_key(tenant)
 
@@ -243,7 +232,7 @@ async def test_an_asaas_card_of_a_tenant_without_its_asaas_key_fails_cleanly(
     assert "no Asaas API key" in now.json()["errors"][0]["message"]
     assert await _attempts(database) == []  # nothing begun
 
-    report = await _run_calendar_today(database, clock, live, tenant)
+    report = await _run_calendar_today(cards)
 
     assert (report.cards.attempted, report.cards.unanswered) == (1, 1)
     [attempt] = await _attempts(database)
@@ -262,18 +251,13 @@ async def test_an_asaas_card_of_a_tenant_without_its_asaas_key_fails_cleanly(
     ],
 )
 async def test_an_asaas_card_held_for_risk_analysis_is_decided_by_its_webhook(
-    api: TenantClient,
-    live: LiveApp,
-    database: Database,
-    asaas_standin: AsaasStandin,
-    asaas: AsaasProvider,
+    cards: AsaasCards,
     decided_by: str,
     charge_status: str,
     attempt_status: str,
 ) -> None:
-    tenant = live.as_tenant(api)
-    await _use_asaas_for_cards(tenant, asaas_standin)
-    customer_id, _ = await _customer_with_asaas_card(tenant, asaas, asaas_standin)
+    tenant, asaas_standin, database = cards.tenant, cards.standin, cards.database
+    customer_id, _ = await _customer_with_asaas_card(cards)
     charge = await _charge_due_today(tenant, customer_id)
     asaas_standin.analysing_cards = True
 

@@ -5,7 +5,8 @@ event.
 PAYMENT_CONFIRMED and PAYMENT_RECEIVED are money arrived; both carry the event id derived from
 the payment (payment.py), so a card's CONFIRMED and its RECEIVED, weeks later, settle its
 charge once, as does a redelivery. PAYMENT_CREDIT_CARD_CAPTURE_REFUSED and
-PAYMENT_REPROVED_BY_RISK_ANALYSIS are a card declined; every other event is read and kept, and changes nothing.
+PAYMENT_REPROVED_BY_RISK_ANALYSIS are a card declined; every other event is read and kept,
+and changes nothing.
 """
 
 from __future__ import annotations
