@@ -14,6 +14,7 @@ from aiohttp import web
 from assina.payments.asaas.adapter import AsaasProvider
 from assina.payments.asaas.client import AsaasClient
 from assina.payments.providers import CardDetails, Payer, PaymentOrder
+from tests.conftest import TenantClient
 from tests.integration.asaas_standin import STANDIN_API_KEY, AsaasStandin
 
 TODAY = date(2026, 3, 2)  # STANDIN_NOW in São Paulo
@@ -107,6 +108,19 @@ async def inbox(asaas_standin: AsaasStandin) -> AsyncIterator[Inbox]:
     asaas_standin.webhook_url, asaas_standin.webhook_token = state.url, WEBHOOK_TOKEN
     yield state
     await runner.cleanup()
+
+
+async def use_asaas(api: TenantClient, *rails: str) -> str:
+    """Asaas on these rails (`card`, `boleto`, `pix`), with the stand-in's API key and
+    WEBHOOK_TOKEN; the tenant's Asaas inbound URL."""
+    body = {
+        **{rail: {"provider": "asaas"} for rail in rails},
+        "asaas": {"api_key": STANDIN_API_KEY, "webhook_token": WEBHOOK_TOKEN},
+    }
+    saved = await api.http.put("/v1/payment-settings", json=body, headers=api.headers)
+    assert saved.status_code == 200, saved.text
+    urls = saved.json()["inbound"]
+    return str(next(entry["url"] for entry in urls if entry["provider"] == "asaas"))
 
 
 def days(count: int) -> timedelta:

@@ -45,6 +45,19 @@ DEFAULT_EVENTS = frozenset(
         "PAYMENT_REFUNDED",
         "PAYMENT_PARTIALLY_REFUNDED",
         "PAYMENT_DELETED",
+        # A card payment held for risk analysis, and how it is decided.
+        "PAYMENT_AWAITING_RISK_ANALYSIS",
+        "PAYMENT_APPROVED_BY_RISK_ANALYSIS",
+        "PAYMENT_REPROVED_BY_RISK_ANALYSIS",
+        "PAYMENT_CREDIT_CARD_CAPTURE_REFUSED",
+    }
+)
+# How a test decides a card payment held for risk analysis (AsaasStandin.decide_analysis).
+ANALYSIS_OUTCOMES = frozenset(
+    {
+        "PAYMENT_CONFIRMED",
+        "PAYMENT_REPROVED_BY_RISK_ANALYSIS",
+        "PAYMENT_CREDIT_CARD_CAPTURE_REFUSED",
     }
 )
 # The stand-in's boleto: Banco do Brasil's 7-digit convênio layout (the only bank

@@ -8,8 +8,10 @@ records every request it got (`requests`), so a test can assert what the adapter
 
 Test controls, not part of Asaas: `receive_payment` (the payer pays, the webhook goes out),
 `webhooks_settled` (wait until every queued webhook was sent), `redeliver` (Asaas delivers "at
-least once": the same event again). docs/payments.md, "Asaas API v3: the contract assina relies
-on", lists the source of each behaviour and what only a real account can confirm.
+least once": the same event again), `analysing_cards` (card payments held for risk analysis)
+and `decide_analysis` (one approved or refused, by webhook). docs/payments.md, "Asaas API v3:
+the contract assina relies on", lists the source of each behaviour and what only a real
+account can confirm.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from tests.integration import asaas_fields as check
 from tests.integration.asaas_faults import Faults
 from tests.integration.asaas_fields import FieldErrors
 from tests.integration.asaas_model import (
+    ANALYSIS_OUTCOMES,
     BILLING_TYPES,
     BOLETO_AGREEMENT,
     BOLETO_BANK,
@@ -84,6 +87,8 @@ class AsaasStandin:
         self.webhook_events: frozenset[str] = DEFAULT_EVENTS
         self.requests: list[RecordedRequest] = []
         self.faults = Faults()  # fail_next / hold_next: a test control, not Asaas's
+        # Test control: while True, a card payment is AWAITING_RISK_ANALYSIS, not CONFIRMED.
+        self.analysing_cards = False
         self.deliveries: list[Delivery] = []
         self.customers: dict[str, dict[str, Any]] = {}
         self.payments: dict[str, Payment] = {}
@@ -188,6 +193,20 @@ class AsaasStandin:
         """Send an event already sent once again, as Asaas's "at least once" delivery may."""
         event = next(d.event for d in self.deliveries if d.event["id"] == event_id)
         self._queue.put_nowait(event)
+        await self.webhooks_settled()
+
+    async def decide_analysis(self, payment_id: str, *, event: str) -> None:
+        """A card payment held for risk analysis decided by `event` (ANALYSIS_OUTCOMES), its
+        webhooks sent; a refused one is left PENDING (a real account must confirm that)."""
+        payment = self.payments[payment_id]
+        if payment.status != "AWAITING_RISK_ANALYSIS" or event not in ANALYSIS_OUTCOMES:
+            raise ValueError(f"{payment_id} is {payment.status}: nothing to decide by {event}")
+        if event == "PAYMENT_CONFIRMED":
+            self._confirm_card(payment, self.today())
+            self._emit("PAYMENT_APPROVED_BY_RISK_ANALYSIS", payment)
+        else:
+            payment.status = "PENDING"
+        self._emit(event, payment)
         await self.webhooks_settled()
 
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
@@ -335,8 +354,7 @@ class AsaasStandin:
         self._emit("PAYMENT_CREATED", payment)
         if card is not None:
             payment.card = card
-            self._confirm_card(payment, self.today())
-            self._emit("PAYMENT_CONFIRMED", payment)
+            self._hold_or_confirm(payment)
         return web.json_response(payment.to_json(self.url))
 
     async def _get_payment(self, request: web.Request) -> web.Response:
@@ -541,6 +559,14 @@ class AsaasStandin:
         )
         self.cards[saved.token] = saved
         return saved
+
+    def _hold_or_confirm(self, payment: Payment) -> None:
+        if self.analysing_cards:
+            payment.status = "AWAITING_RISK_ANALYSIS"
+            self._emit("PAYMENT_AWAITING_RISK_ANALYSIS", payment)
+            return
+        self._confirm_card(payment, self.today())
+        self._emit("PAYMENT_CONFIRMED", payment)
 
     def _confirm_card(self, payment: Payment, day: date) -> None:
         payment.status, payment.confirmed_date = "CONFIRMED", day

@@ -8,24 +8,12 @@ from typing import Any
 
 from assina.payments.asaas.adapter import AsaasProvider
 from tests.conftest import TenantClient
-from tests.integration.asaas_adapter_support import WEBHOOK_TOKEN, order
-from tests.integration.asaas_standin import STANDIN_API_KEY, AsaasStandin
+from tests.integration.asaas_adapter_support import WEBHOOK_TOKEN, order, use_asaas
+from tests.integration.asaas_standin import AsaasStandin
 from tests.integration.charge_support import create_charge, line, read_charge
 from tests.integration.payment_support import LiveApp
 
 AMOUNT = 8_990
-
-
-async def _use_asaas_for_pix(api: TenantClient) -> str:
-    """Asaas on the PIX rail; the tenant's Asaas inbound URL."""
-    body = {
-        "pix": {"provider": "asaas"},
-        "asaas": {"api_key": STANDIN_API_KEY, "webhook_token": WEBHOOK_TOKEN},
-    }
-    saved = await api.http.put("/v1/payment-settings", json=body, headers=api.headers)
-    assert saved.status_code == 200, saved.text
-    urls = saved.json()["inbound"]
-    return str(next(entry["url"] for entry in urls if entry["provider"] == "asaas"))
 
 
 async def _inbound(api: TenantClient) -> list[dict[str, Any]]:
@@ -39,7 +27,7 @@ async def test_an_asaas_pix_webhook_settles_the_charge_it_names(
     api: TenantClient, live: LiveApp, asaas_standin: AsaasStandin, asaas: AsaasProvider
 ) -> None:
     tenant = live.as_tenant(api)
-    asaas_standin.webhook_url = await _use_asaas_for_pix(tenant)
+    asaas_standin.webhook_url = await use_asaas(tenant, "pix")
     asaas_standin.webhook_token = WEBHOOK_TOKEN
     charge = await create_charge(tenant, items=[line(AMOUNT)], payment_method="pix")
     pix = await asaas.create_pix(order(charge["id"], amount=AMOUNT))
@@ -59,7 +47,7 @@ async def test_an_asaas_webhook_without_the_tenants_token_is_refused(
     api: TenantClient, live: LiveApp, asaas_standin: AsaasStandin, asaas: AsaasProvider
 ) -> None:
     tenant = live.as_tenant(api)
-    asaas_standin.webhook_url = await _use_asaas_for_pix(tenant)
+    asaas_standin.webhook_url = await use_asaas(tenant, "pix")
     asaas_standin.webhook_token = "not-the-tenants-token"
     charge = await create_charge(tenant, items=[line(AMOUNT)], payment_method="pix")
     pix = await asaas.create_pix(order(charge["id"], amount=AMOUNT))

@@ -7,7 +7,8 @@ the calls to the gateway:
    answer is the same payment at the gateway).
 3. `record_results` (a transaction): approved settles the charges (`charge.settled`); declined
    raises `card.declined` with the attempt's number; processing waits for the notification
-   (`decided_by_notification`); a gateway that did not answer leaves the attempt `failed`.
+   (`decided_by_notification`); a gateway that did not answer, or that could not be called
+   (an Asaas card of a tenant whose Asaas API key was removed), leaves the attempt `failed`.
 
 `POST /v1/charges/{id}/pay` and the payment page take them with one attempt
 (card_payment.py), the calendar with chunks of 200 (card_schedule.py).
@@ -32,20 +33,33 @@ from assina.core.secrets import SecretBox
 from assina.customers.models import Customer
 from assina.events.catalog import EventType
 from assina.events.service import Change, emit_typed_events
-from assina.payments.cards import card_token
+from assina.payments.cards import card_token, payer_of
 from assina.payments.models import CardAttempt, CardAttemptStatus, CustomerCard
 from assina.payments.providers import (
     CardAttemptResult,
     DeclinedPayment,
-    Payer,
     PaymentOrder,
     ReceivedPayment,
 )
 from assina.payments.schemas import CardDeclinedOut, SavedCardOut
 from assina.rules.cards import DECLINE_MESSAGES, ChargeOutcome, DeclineCode
 
-# A gateway that could not be reached: recorded with this message, tried again later.
-UNREACHABLE = "the card gateway did not answer; the attempt will be made again"
+
+@dataclass(frozen=True)
+class AttemptFailed:
+    """An attempt no gateway answered, and why: recorded `failed` with this message, and
+    tried again by the next pass under its own id."""
+
+    message: str
+
+
+UNREACHABLE = AttemptFailed("the card gateway did not answer; the attempt will be made again")
+# An Asaas card whose tenant removed its Asaas API key since the card was saved.
+NO_ASAAS_KEY = (
+    "the card was saved with Asaas and the tenant has no Asaas API key any more: "
+    "store one with PUT /v1/payment-settings"
+)
+GATEWAY_MISSING = AttemptFailed(f"{NO_ASAAS_KEY}; the attempt will be made again")
 
 
 @dataclass(frozen=True)
@@ -115,7 +129,7 @@ async def begin_attempts(
         order = PaymentOrder(
             charge_id=charge.id,
             charge_number=charge.number,
-            payer=Payer(charge.customer_id, customer.name, customer.document, customer.email),
+            payer=payer_of(customer),
             amount=amount,
             due_date=charge.due_date,
             description=f"Cobrança {charge.number}",
@@ -157,9 +171,9 @@ async def record_results(
     session: AsyncSession,
     clock: Clock,
     tenant_id: str,
-    answers: Sequence[tuple[str, CardAttemptResult | None]],
+    answers: Sequence[tuple[str, CardAttemptResult | AttemptFailed]],
 ) -> list[CardAttempt]:
-    """Step 3: each gateway's answer (None: it did not answer) on its attempt, and what
+    """Step 3: each gateway's answer (AttemptFailed: none) on its attempt, and what
     follows: the approved settled in one batch, the declined one batch of `card.declined`."""
     attempts = await _by_id(
         session, CardAttempt, tenant_id, {attempt_id for attempt_id, _ in answers}, lock=True
@@ -169,8 +183,8 @@ async def record_results(
     declined: list[Decline] = []
     for attempt_id, result in answers:
         attempt = attempts[attempt_id]
-        if result is None:
-            attempt.status, attempt.message = CardAttemptStatus.FAILED, UNREACHABLE
+        if isinstance(result, AttemptFailed):
+            attempt.status, attempt.message = CardAttemptStatus.FAILED, result.message
             attempt.decided_at = now
             continue
         attempt.provider_payment_id = result.provider_payment_id

@@ -10,10 +10,11 @@ from assina.charges.models import ChargeStatus
 from assina.charges.schemas import ChargeOut
 from assina.charges.service import get_charge
 from assina.core.clock import Clock, local_date
-from assina.core.errors import conflict
+from assina.core.errors import conflict, invalid
 from assina.db.database import Database
 from assina.payment_settings.service import ensure_inbound_urls
 from assina.payments.card_attempts import (
+    NO_ASAAS_KEY,
     AttemptPlan,
     begin_attempts,
     next_attempt_number,
@@ -44,7 +45,8 @@ async def pay_by_card_now(
 ) -> ChargePaid:
     """One attempt: approved settles the charge, declined raises `card.declined`, processing
     waits for the gateway's notification, no answer leaves it `failed`. 409 when the charge
-    is not open, 422 when the customer has no such card."""
+    is not open; 422 when the customer has no such card, or when it is an Asaas card and
+    the tenant has no Asaas API key any more (no attempt is made)."""
     clock, tenant_id = payment.clock, payment.tenant_id
     async with database.write() as session:
         charge = await get_charge(session, tenant_id, payment.charge_id, for_update=True)
@@ -63,9 +65,10 @@ async def pay_by_card_now(
             local_date(clock.now(), payment.time_zone),
             next(url.url for url in urls if url.provider == card.provider),
         )
+        gateway = await connections.card_gateway(session, tenant_id, card.provider)
+        if gateway is None:
+            raise invalid("card_id", NO_ASAAS_KEY)
         [begun] = await begin_attempts(session, clock, connections.box, tenant_id, [plan])
-        provider = card.provider
-    gateway = await connections.card_gateway(tenant_id, provider)
     result = await charge_once(gateway, begun)
     async with database.write() as session:
         [attempt] = await record_results(session, clock, tenant_id, [(begun.attempt_id, result)])

@@ -25,6 +25,9 @@ from assina.db.database import Database
 from assina.payment_settings.models import PaymentProvider
 from assina.payment_settings.service import ensure_inbound_urls, payment_choices
 from assina.payments.card_attempts import (
+    GATEWAY_MISSING,
+    UNREACHABLE,
+    AttemptFailed,
     AttemptPlan,
     BegunAttempt,
     begin_attempts,
@@ -111,14 +114,29 @@ async def attempt_due_cards(
     async with database.read() as session:
         choices = await payment_choices(session, tenant_id)
         due = await _due_attempts(session, tenant_id, day, choices.card_retry_days, step)
+        # One gateway per provider for the whole pass: the tenant's settings read once.
+        gateways = {
+            provider: await connections.card_gateway(session, tenant_id, provider)
+            for provider in sorted({d.provider for d in due})
+        }
     notify = (
         await _notification_urls(database, clock, connections, tenant_id, base_url) if due else {}
     )
+    routes = _Routes(gateways, notify)
     for start in range(0, len(due), CHUNK):
         await _attempt_chunk(
-            database, clock, connections, tenant_id, day, due[start : start + CHUNK], notify, step
+            database, clock, connections, tenant_id, day, due[start : start + CHUNK], routes, step
         )
     return step
+
+
+@dataclass(frozen=True)
+class _Routes:
+    """Per card provider, for a pass: its gateway (None: it cannot be called, the tenant's
+    Asaas API key was removed) and where it notifies (missing: it does not)."""
+
+    gateways: dict[PaymentProvider, CardGateway | None]
+    notify: dict[PaymentProvider, str]
 
 
 async def _notification_urls(
@@ -228,7 +246,7 @@ async def _attempt_chunk(
     tenant_id: str,
     day: date,
     chunk: Sequence[_Due],
-    notify: dict[PaymentProvider, str],
+    routes: _Routes,
     step: CardStep,
 ) -> None:
     plans = [
@@ -237,7 +255,7 @@ async def _attempt_chunk(
             due.card_id,
             due.number,
             day,
-            notify.get(due.provider),
+            routes.notify.get(due.provider),
             due.retried_id,
         )
         for due in chunk
@@ -247,11 +265,10 @@ async def _attempt_chunk(
         begun = await begin_attempts(session, clock, connections.box, tenant_id, plans)
     limit = asyncio.Semaphore(CONCURRENCY)
 
-    async def charged(attempt: BegunAttempt) -> CardAttemptResult | None:
+    async def charged(attempt: BegunAttempt) -> CardAttemptResult | AttemptFailed:
         async with limit:
             provider = providers[attempt.order.charge_id]
-            gateway = await connections.card_gateway(tenant_id, provider)
-            return await charge_once(gateway, attempt)
+            return await charge_once(routes.gateways[provider], attempt)
 
     results = await asyncio.gather(*(charged(attempt) for attempt in begun))
     answers = [(attempt.attempt_id, result) for attempt, result in zip(begun, results, strict=True)]
@@ -260,13 +277,18 @@ async def _attempt_chunk(
             step.count(recorded.status)
 
 
-async def charge_once(gateway: CardGateway, begun: BegunAttempt) -> CardAttemptResult | None:
-    """The gateway's answer to one attempt; None when it gave none (tried again later). A
-    refusal of the request is a decline: retrying it unchanged would be refused again."""
+async def charge_once(
+    gateway: CardGateway | None, begun: BegunAttempt
+) -> CardAttemptResult | AttemptFailed:
+    """The gateway's answer to one attempt; AttemptFailed when it gave none, or when there is
+    no gateway to ask (tried again later). A refusal of the request is a decline: retrying it
+    unchanged would be refused again."""
+    if gateway is None:
+        return GATEWAY_MISSING
     try:
         return await gateway.charge_card(begun.order, begun.card_token)
     except ProviderUnavailable:
-        return None
+        return UNREACHABLE
     except CardRefused as refused:
         return CardAttemptResult(ChargeOutcome.DECLINED, None, refused.decline_code, str(refused))
     except ProviderRefused as refused:

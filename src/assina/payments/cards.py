@@ -100,7 +100,7 @@ async def save_card(
     tenant_id = request.tenant.tenant_id
     async with database.read() as session:
         customer = await get_customer(session, tenant_id, request.customer_id)
-        payer = _payer(customer)
+        payer = payer_of(customer)
         choices = await payment_choices(session, tenant_id)
     provider = choices.card_provider
     if provider is None:
@@ -211,7 +211,8 @@ def asaas_token(body: CardIn, today: date) -> CardToken:
     return CardToken(body.token, body.brand, body.last4, body.exp_month, body.exp_year)
 
 
-def _payer(customer: Customer) -> Payer:
+def payer_of(customer: Customer) -> Payer:
+    """The customer as a provider needs them, Asaas's card holder data included."""
     address = customer.address or {}
     return Payer(
         customer_id=customer.id,

@@ -7,7 +7,6 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
-from assina.core.errors import invalid
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.payment_settings.models import PaymentProvider, PaymentSettings
@@ -69,12 +68,14 @@ class ProviderConnections:
             return await self.sandbox_client(tenant_id)
         return await self.asaas(session, tenant_id)
 
-    async def card_gateway(self, tenant_id: str, provider: PaymentProvider) -> CardGateway:
-        """The gateway a card saved with `provider` is charged through. Asaas cards are saved
-        and read already; charging them from here comes with the Asaas rails (docs/payments.md)."""
-        if provider != PaymentProvider.SANDBOX:
-            raise invalid("card_id", "cards saved with Asaas cannot be charged from assina yet")
-        return await self.sandbox_client(tenant_id)
+    async def card_gateway(
+        self, session: AsyncSession, tenant_id: str, provider: PaymentProvider
+    ) -> CardGateway | None:
+        """The gateway a card saved with `provider` is charged through; None for an Asaas card
+        of a tenant that has no Asaas API key any more (removed since the card was saved)."""
+        if provider == PaymentProvider.SANDBOX:
+            return await self.sandbox_client(tenant_id)
+        return await self.asaas(session, tenant_id)
 
     def inbound_reader(self, provider: PaymentProvider) -> InboundReader:
         """How `provider`'s notifications are read."""

@@ -24,7 +24,7 @@ from assina.payment_settings.models import PaymentProvider
 from assina.payment_settings.service import payment_choices
 from assina.payments.card_attempts import UNREACHABLE
 from assina.payments.card_payment import CardPayment, pay_by_card_now
-from assina.payments.cards import store_card
+from assina.payments.cards import payer_of, store_card
 from assina.payments.connections import ProviderConnections
 from assina.payments.models import CardAttemptStatus
 from assina.payments.providers import (
@@ -217,7 +217,7 @@ async def pay_from_page(
         calendar = await calendar_tenant(session, page.tenant_id)
         charge = await session.get_one(Charge, page.charge_id)
         customer = await session.get_one(Customer, charge.customer_id)
-        payer = Payer(customer.id, customer.name, customer.document, customer.email)
+        payer = payer_of(customer)
     if calendar is None:
         raise LookupError(f"no tenant {page.tenant_id}")
     tenant_clock = calendar.clock(clock)
@@ -251,7 +251,7 @@ def _outcome(status: CardAttemptStatus, message: str | None) -> CardOutcome:
         return CardOutcome("processing", "Pagamento em processamento: a confirmação chega logo.")
     if status == CardAttemptStatus.DECLINED:
         return CardOutcome("declined", message or "Cartão recusado.")
-    return CardOutcome("failed", UNAVAILABLE if message == UNREACHABLE else (message or ""))
+    return CardOutcome("failed", UNAVAILABLE if message == UNREACHABLE.message else (message or ""))
 
 
 async def _save_card(

@@ -4,8 +4,9 @@ event.
 
 PAYMENT_CONFIRMED and PAYMENT_RECEIVED are money arrived; both carry the event id derived from
 the payment (payment.py), so a card's CONFIRMED and its RECEIVED, weeks later, settle its
-charge once, as does a redelivery. PAYMENT_CREDIT_CARD_CAPTURE_REFUSED is a card declined;
-every other event is read and kept, and changes nothing.
+charge once, as does a redelivery. PAYMENT_CREDIT_CARD_CAPTURE_REFUSED and
+PAYMENT_REPROVED_BY_RISK_ANALYSIS are a card declined; every other event is read and kept,
+and changes nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ from assina.rules.cards import DECLINE_MESSAGES, DeclineCode
 
 TOKEN_HEADER = "asaas-access-token"  # noqa: S105  (a header's name)
 RECEIVED_EVENTS = frozenset({"PAYMENT_CONFIRMED", "PAYMENT_RECEIVED"})
-DECLINED_EVENTS = frozenset({"PAYMENT_CREDIT_CARD_CAPTURE_REFUSED"})
+# A card payment refused after it was created: its capture failed, or the risk analysis that
+# held it (AWAITING_RISK_ANALYSIS) refused it.
+DECLINED_EVENTS = frozenset(
+    {"PAYMENT_CREDIT_CARD_CAPTURE_REFUSED", "PAYMENT_REPROVED_BY_RISK_ANALYSIS"}
+)
 
 
 class AsaasInboundReader:
