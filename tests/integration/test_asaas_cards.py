@@ -181,6 +181,12 @@ async def test_paying_with_an_asaas_card_settles_the_charge(cards: AsaasCards) -
     assert payment.status == "CONFIRMED"
     assert len(await _event_data(database, "charge.settled")) == 1  # the webhook settles nothing
     assert (await read_charge(tenant, charge["id"]))["settled_amount"] == AMOUNT
+    # The webhook is the same payment told again, not money to refund.
+    told = (await tenant.get("/v1/inbound-events", params={"charge_id": charge["id"]})).json()
+    assert sorted((e["kind"], e["outcome"]) for e in told["data"]) == [
+        ("PAYMENT_CREATED", "ignored"),
+        ("payment_received", "ignored"),
+    ]
 
 
 async def test_a_declined_asaas_card_raises_card_declined_with_its_code(cards: AsaasCards) -> None:

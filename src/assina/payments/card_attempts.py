@@ -31,10 +31,17 @@ from assina.core.clock import Clock
 from assina.core.ids import new_id
 from assina.core.secrets import SecretBox
 from assina.customers.models import Customer
+from assina.db.shapes import one_of
 from assina.events.catalog import EventType
 from assina.events.service import Change, emit_typed_events
 from assina.payments.cards import card_token, payer_of
-from assina.payments.models import CardAttempt, CardAttemptStatus, CustomerCard
+from assina.payments.models import (
+    CardAttempt,
+    CardAttemptStatus,
+    CustomerCard,
+    InboundEvent,
+    InboundOutcome,
+)
 from assina.payments.providers import (
     CardAttemptResult,
     DeclinedPayment,
@@ -242,9 +249,14 @@ async def _settle_approved(
     if not approved:
         return
     charges = await _by_id(session, Charge, tenant_id, {a.charge_id for a in approved}, lock=True)
+    notified = await _settled_by_notification(
+        session, tenant_id, {a.provider_payment_id for a in approved if a.provider_payment_id}
+    )
     orders: list[SettlementOrder] = []
     for attempt in approved:
         status = charges[attempt.charge_id].status
+        if status != ChargeStatus.OPEN and attempt.provider_payment_id in notified:
+            continue  # this very payment's notification came first and settled it
         if status != ChargeStatus.OPEN:
             attempt.message = f"approved while the charge was {status}: refund it"
             continue
@@ -252,6 +264,40 @@ async def _settle_approved(
             SettlementOrder(attempt.charge_id, attempt.amount, clock.now(), SettlementMethod.CARD)
         )
     await settle_charges(session, clock, tenant_id, orders)
+
+
+async def _settled_by_notification(
+    session: AsyncSession, tenant_id: str, payment_ids: set[str]
+) -> set[str]:
+    """The provider payments whose own notification settled their charge (Asaas's
+    PAYMENT_CONFIRMED can reach assina before the attempt's answer does)."""
+    if not payment_ids:
+        return set()
+    found = await session.scalars(
+        select(InboundEvent.provider_payment_id).where(
+            InboundEvent.tenant_id == tenant_id,
+            InboundEvent.outcome == InboundOutcome.SETTLED,
+            one_of(InboundEvent.provider_payment_id, sorted(payment_ids)),
+        )
+    )
+    return {payment_id for payment_id in found if payment_id}
+
+
+async def approved_card_payments(
+    session: AsyncSession, tenant_id: str, payment_ids: set[str]
+) -> set[str]:
+    """The provider payments that are approved card attempts: a notification of one of them
+    tells again what the attempt's answer told (the charge is settled already by it)."""
+    if not payment_ids:
+        return set()
+    found = await session.scalars(
+        select(CardAttempt.provider_payment_id).where(
+            CardAttempt.tenant_id == tenant_id,
+            CardAttempt.status == CardAttemptStatus.APPROVED,
+            one_of(CardAttempt.provider_payment_id, sorted(payment_ids)),
+        )
+    )
+    return {payment_id for payment_id in found if payment_id}
 
 
 async def _raise_declines(

@@ -24,7 +24,7 @@ from assina.core.pagination import PageParams, fetch_page
 from assina.db.dialect import insert_on_conflict
 from assina.db.shapes import one_of
 from assina.payment_settings.models import PaymentProvider
-from assina.payments.card_attempts import decided_by_notification
+from assina.payments.card_attempts import approved_card_payments, decided_by_notification
 from assina.payments.models import InboundEvent, InboundOutcome
 from assina.payments.providers import (
     DeclinedPayment,
@@ -87,7 +87,14 @@ async def _record_for_tenant(
     # paying one charge) run one after the other: the second finds the first's event or its
     # settlement.
     charges = await _locked_charges(session, tenant_id, named)
-    batch = _TenantBatch(session, clock, tenant_id, charges)
+    card_paid = {
+        n.provider_payment_id
+        for _, d in deliveries
+        for n in d.notifications
+        if isinstance(n, ReceivedPayment) and n.rail == PaymentRail.CARD
+    }
+    approved = await approved_card_payments(session, tenant_id, card_paid)
+    batch = _TenantBatch(session, clock, tenant_id, charges, approved)
     answers = [
         (index, [await batch.record(d, n) for n in d.notifications]) for index, d in deliveries
     ]
@@ -100,16 +107,29 @@ class _TenantBatch:
     card decisions they call for applied together at the end."""
 
     def __init__(
-        self, session: AsyncSession, clock: Clock, tenant_id: str, charges: Mapping[str, Charge]
+        self,
+        session: AsyncSession,
+        clock: Clock,
+        tenant_id: str,
+        charges: Mapping[str, Charge],
+        approved_card_payments: set[str],
     ) -> None:
         self.session, self.clock, self.tenant_id = session, clock, tenant_id
         self.charges = charges
+        self.approved_card_payments = approved_card_payments
         self.settling: dict[str, SettlementOrder] = {}
         self.card_payments: list[ReceivedPayment | DeclinedPayment] = []
 
     async def record(self, delivery: InboundDelivery, notification: Notification) -> Recorded:
         charge = self.charges.get(notification.charge_id or "")
         outcome = _outcome(notification, charge, settling=self.settling)
+        if (
+            outcome == InboundOutcome.ALREADY_SETTLED
+            and notification.provider_payment_id in self.approved_card_payments
+        ):
+            # The card payment whose attempt settled the charge, told again (Asaas's
+            # PAYMENT_CONFIRMED, a reconciliation): the same money, nothing to refund.
+            outcome = InboundOutcome.IGNORED
         now = self.clock.real_now()
         row = _row(self.tenant_id, delivery, notification, outcome, now)
         statement = (
