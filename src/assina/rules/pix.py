@@ -21,6 +21,9 @@ import unicodedata
 import segno
 
 GUI_PIX = "br.gov.bcb.pix"
+GUI_PIX_DYNAMIC = "BR.GOV.BCB.PIX"  # as the manual's dynamic example writes it
+DYNAMIC_INITIATION = "12"  # field 01: a code for one payment (a charge with a location)
+MAX_LOCATION = 77  # template 26 holds at most 99 chars: 22 go to the GUI and the URL's header
 MAX_KEY = 77  # template 26 holds at most 99 chars: 22 go to the GUI and the key's own header
 MAX_NAME = 25
 MAX_CITY = 15
@@ -87,6 +90,41 @@ def pix_code(
         emv_field("59", name),
         emv_field("60", city),
         emv_field("62", emv_field("05", _txid(txid))),
+        CRC_HEADER,
+    ]
+    body = "".join(payload)
+    return body + _crc_hex(body)
+
+
+def dynamic_pix_code(
+    *,
+    location: str,
+    merchant_name: str,
+    merchant_city: str,
+    amount: int | None = None,
+) -> str:
+    """The dynamic PIX code of a charge a PSP keeps at `location` (a URL without its scheme,
+    where the payer's bank reads the charge: its txid of 26 to 35 characters, its key and its
+    amount). Field 01 is 12 (one payment), template 26 carries the URL (sub-field 25) instead
+    of a key, and field 62/05 is `***`, as in Banco Central's dynamic example."""
+    if not 1 <= len(location) <= MAX_LOCATION or not _is_printable_ascii(location):
+        raise ValueError(f"a location is 1 to {MAX_LOCATION} printable ASCII characters")
+    name = _required_text(merchant_name, MAX_NAME, "merchant name")
+    city = _required_text(merchant_city, MAX_CITY, "merchant city")
+    payload = [
+        emv_field("00", "01"),
+        emv_field("01", DYNAMIC_INITIATION),
+        emv_field("26", emv_field("00", GUI_PIX_DYNAMIC) + emv_field("25", location)),
+        emv_field("52", "0000"),
+        emv_field("53", "986"),  # BRL
+    ]
+    if amount:
+        payload.append(emv_field("54", _amount_text(amount)))
+    payload += [
+        emv_field("58", "BR"),
+        emv_field("59", name),
+        emv_field("60", city),
+        emv_field("62", emv_field("05", NO_TXID)),
         CRC_HEADER,
     ]
     body = "".join(payload)
