@@ -7,12 +7,10 @@ once the clock moved, a refusal final; tenants without providers untouched."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
 import aiohttp
-import pytest
 from sqlalchemy import func, select
 
 from assina.core.clock import FrozenClock
@@ -112,17 +110,21 @@ async def test_paying_a_registered_pix_charge_settles_it_once_keyed_on_the_end_t
     assert again.json()["recorded"] == []
 
 
-async def test_a_test_clock_advance_registers_the_charges_of_its_days(
-    sandbox: TenantClient, live: LiveApp
+async def test_a_boleto_charge_of_a_sandbox_tenant_gets_a_pix_code_beside_its_boleto(
+    sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
 ) -> None:
+    """A test clock's advance, like every relay, leaves registration to the worker (in real
+    time): the charge is pending after it, registered by the next relay pass."""
     api = live.as_tenant(sandbox)
     charge = await create_charge(
         api, items=[line(AMOUNT)], due_date=await _due_in(api, 5), payment_method="boleto"
     )
-
     advanced = await api.post("/v1/test-clock/advance", {"days": 1})
-
     assert advanced.status_code == 200, advanced.text
+    assert (await _registrations(api, charge["id"]))[0]["status"] == "pending"
+
+    assert await Registrar(database, clock, live.connections).register_once() == 1
+
     [registered] = await _registrations(api, charge["id"])
     assert (registered["rail"], registered["status"]) == ("pix", "registered")
     shown = (await read_charge(api, charge["id"]))["payment_instructions"]
@@ -189,17 +191,6 @@ async def test_a_tenant_without_providers_registers_nothing_and_keeps_its_static
 
 
 # --- Asaas -----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def asaas_connections(
-    database: Database, clock: FrozenClock, asaas_standin: AsaasStandin
-) -> AsyncIterator[ProviderConnections]:
-    connections = ProviderConnections(
-        database, SecretBox(TEST_SECRET_KEY), clock, asaas_base_url=f"{asaas_standin.url}/v3"
-    )
-    yield connections
-    await connections.close()
 
 
 async def _use_asaas(api: TenantClient) -> None:

@@ -26,7 +26,6 @@ from assina.core.errors import Problem, conflict, not_found
 from assina.db.database import Database
 from assina.dunning.incremental import YesterdayDone
 from assina.payments.card_schedule import CardRun
-from assina.payments.registration import Registrar
 from assina.sandbox.schemas import (
     MAX_ADVANCE_DAYS,
     CardSummary,
@@ -108,8 +107,6 @@ async def advance_test_clock(
             await run_tenant_day(
                 database, day_clock, tenant_id, day, report, yesterday=yesterday, cards=cards
             )
-            if cards is not None:  # the day's charges registered, as the worker would
-                await Registrar(database, clock, cards.connections).register_all(tenant_id)
             whole = len(report.failed) == failures
             yesterday = YesterdayDone(tenant.time_zone) if whole else None
             days += 1
