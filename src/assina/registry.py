@@ -15,8 +15,14 @@ from assina.dunning.models import DunningPolicyRow
 from assina.events.models import Event
 from assina.notifications.models import Email, EmailSettings, EmailTemplate
 from assina.payment_settings.models import InboundToken, PaymentSettings
-from assina.payments.models import CardAttempt, CustomerCard, InboundEvent, ReconciliationMark
-from assina.payments.sandbox.models import SandboxPayment
+from assina.payments.models import (
+    CardAttempt,
+    CustomerCard,
+    InboundEvent,
+    ReconciliationMark,
+    Registration,
+)
+from assina.payments.sandbox.models import SandboxCharge, SandboxPayment
 from assina.price_indexes.models import PriceIndexValue
 from assina.products.models import Product
 from assina.tenants.models import ApiKey, Tenant, TenantCounter
@@ -49,5 +55,7 @@ ALL_MODELS = (
     SandboxPayment,
     CustomerCard,
     CardAttempt,
+    SandboxCharge,
+    Registration,
 )
 metadata = Base.metadata

@@ -11,10 +11,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from aiohttp import web
 
+from assina.core.clock import FrozenClock
+from assina.core.secrets import SecretBox
+from assina.db.database import Database
 from assina.payments.asaas.adapter import AsaasProvider
 from assina.payments.asaas.client import AsaasClient
+from assina.payments.connections import ProviderConnections
 from assina.payments.providers import CardDetails, Payer, PaymentOrder
-from tests.conftest import TenantClient
+from tests.conftest import TEST_SECRET_KEY, TenantClient
 from tests.integration.asaas_standin import STANDIN_API_KEY, AsaasStandin
 
 TODAY = date(2026, 3, 2)  # STANDIN_NOW in São Paulo
@@ -68,6 +72,18 @@ def card(number: str = APPROVED_VISA, *, month: int = 5, year: int = 2030) -> Ca
 
 def client_for(standin: AsaasStandin, **options: object) -> AsaasClient:
     return AsaasClient(STANDIN_API_KEY, base_url=f"{standin.url}/v3", **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def asaas_connections(
+    database: Database, clock: FrozenClock, asaas_standin: AsaasStandin
+) -> AsyncIterator[ProviderConnections]:
+    """assina's provider connections, Asaas's requests going to the stand-in."""
+    connections = ProviderConnections(
+        database, SecretBox(TEST_SECRET_KEY), clock, asaas_base_url=f"{asaas_standin.url}/v3"
+    )
+    yield connections
+    await connections.close()
 
 
 @pytest.fixture

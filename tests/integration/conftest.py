@@ -12,7 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from assina.db.database import Database, create_engine
 from tests.conftest import TenantClient, fresh_pg_database, postgres_base_url
-from tests.integration.asaas_adapter_support import asaas, inbox  # noqa: F401  (fixtures)
+from tests.integration.asaas_adapter_support import (  # noqa: F401  (fixtures)
+    asaas,
+    asaas_connections,
+    inbox,
+)
 from tests.integration.asaas_standin import asaas_standin  # noqa: F401  (a fixture)
 from tests.integration.delivery_support import Received, Receiver
 from tests.integration.fuzz_openapi import (

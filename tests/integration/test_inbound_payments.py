@@ -257,7 +257,9 @@ async def test_a_paid_charge_that_is_then_notified_is_not_settled_twice(
     assert (await api.post("/v1/reconciliations")).status_code == 200
 
     now = (await api.get("/v1/test-clock")).json()["now"]
-    body = received_body(f"{payment['id']}.received", charge["id"], PIX_AMOUNT, now)
+    # A PIX payment's notification is keyed on its end-to-end id, as reconciliation keys it.
+    body = received_body(payment["end_to_end_id"], charge["id"], PIX_AMOUNT, now)
+    body["data"] |= {"id": payment["id"], "end_to_end_id": payment["end_to_end_id"]}
     raw, headers = signed_notification(sandbox.tenant.tenant_id, body, _unix(now))
     late = await live.http.post(await sandbox_inbound_url(api), content=raw, headers=headers)
 

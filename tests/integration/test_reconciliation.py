@@ -4,18 +4,14 @@ its stand-in)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
-import pytest
-
 from assina.core.clock import FrozenClock
-from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.payments.asaas.adapter import AsaasProvider
 from assina.payments.connections import ProviderConnections
 from assina.payments.reconciliation import reconcile_every_tenant
-from tests.conftest import TEST_SECRET_KEY, TenantClient
+from tests.conftest import TenantClient
 from tests.integration.asaas_adapter_support import WEBHOOK_TOKEN, order
 from tests.integration.asaas_standin import STANDIN_API_KEY, AsaasStandin
 from tests.integration.charge_support import create_charge, line, read_charge
@@ -42,17 +38,6 @@ async def test_a_lost_sandbox_notification_is_found_by_the_periodic_pass(
     assert [len(look.recorded) for look in first] == [1]
     assert [len(look.recorded) for look in again] == [0]
     assert (await read_charge(api, charge["id"]))["status"] == "settled"
-
-
-@pytest.fixture
-async def asaas_connections(
-    database: Database, clock: FrozenClock, asaas_standin: AsaasStandin
-) -> AsyncIterator[ProviderConnections]:
-    connections = ProviderConnections(
-        database, SecretBox(TEST_SECRET_KEY), clock, asaas_base_url=f"{asaas_standin.url}/v3"
-    )
-    yield connections
-    await connections.close()
 
 
 async def test_a_lost_asaas_webhook_is_found_by_the_periodic_pass(

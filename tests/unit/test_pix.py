@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from assina.rules.pix import (
     crc16_ccitt_false,
     crc_is_valid,
+    dynamic_pix_code,
     emv_field,
     parse_emv,
     pix_code,
@@ -325,3 +326,32 @@ def test_a_qr_of_anything_but_printable_ascii_is_refused(code: str) -> None:
 @pytest.mark.parametrize("code", QR_EXAMPLES)
 def test_a_real_decoder_reads_the_code_back(code: str) -> None:
     assert decode_svg_qr(pix_qr_svg(code)) == code
+
+
+def test_the_published_dynamic_example_is_reproduced_exactly() -> None:
+    code = dynamic_pix_code(
+        location="pix.example.com/qr/93598be0-1bd0-4997-8318-81776a1d8a99",
+        merchant_name="EMPRESA",
+        merchant_city="SAO PAULO",
+    )
+    assert code == DYNAMIC_EXAMPLE
+
+
+@given(
+    location=st.text(PRINTABLE, min_size=1, max_size=77),
+    name=names,
+    city=names,
+    amount=pix_amounts,
+)
+def test_a_dynamic_code_verifies_and_carries_its_location(
+    location: str, name: str, city: str, amount: int | None
+) -> None:
+    code = dynamic_pix_code(
+        location=location, merchant_name=name, merchant_city=city, amount=amount
+    )
+
+    assert crc_is_valid(code)
+    fields = parse_emv(code)
+    assert fields["01"] == "12"
+    assert parse_emv(fields["26"])["25"] == location
+    assert parse_emv(fields["62"])["05"] == "***"

@@ -34,6 +34,7 @@ PREFIXES = frozenset(
         "inb",  # an inbound notification from a payment provider
         "card",  # a customer's saved card (product.md §3)
         "cat",  # one card attempt: a charge tried on a card
+        "reg",  # a charge's registration with its PIX or boleto provider
     }
 )
 

@@ -31,6 +31,7 @@ from assina.payments.providers import (
     provider_failed,
 )
 from assina.payments.reconciliation import reconcile
+from assina.payments.registration import list_registrations
 from assina.payments.schemas import (
     ChargePaid,
     ChargePayIn,
@@ -38,6 +39,7 @@ from assina.payments.schemas import (
     InboundEventOut,
     ReconciliationOut,
     RecordedOut,
+    RegistrationOut,
     SandboxPayIn,
     SandboxPaymentOut,
 )
@@ -163,6 +165,25 @@ async def get_inbound_event(inbound_event_id: str, caller: CallerDep) -> Inbound
     async with caller.database.read() as session:
         row = await inbound.get_inbound_event(session, caller.tenant_id, inbound_event_id)
         return InboundEventOut.of(row)
+
+
+@router.get(
+    "/v1/charges/{charge_id}/registrations",
+    response_model=list[RegistrationOut],
+    responses=problem_responses(401, 404),
+    summary="The charge's registrations with its PIX and boleto providers",
+    tags=["charges"],
+)
+async def list_charge_registrations(charge_id: str, caller: CallerDep) -> list[RegistrationOut]:
+    """Where the charge stands with the tenant's providers, one entry per rail: `pending`
+    until the provider made its PIX charge or boleto (the charge then carries its code and
+    numbers in `payment_instructions`, and `charge.updated` says so), `failed` for good when
+    the provider refused it (`last_error`). Empty for a charge with nothing to register
+    (no provider set, not in reais, nothing to pay, paid by card)."""
+    async with caller.database.read() as session:
+        await get_charge(session, caller.tenant_id, charge_id)
+        rows = await list_registrations(session, caller.tenant_id, charge_id)
+        return [RegistrationOut.of(row) for row in rows]
 
 
 @router.post(

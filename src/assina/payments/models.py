@@ -119,3 +119,45 @@ class CardAttempt(Base):
     message: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+
+
+class RegistrationRail(StrEnum):
+    PIX = "pix"
+    BOLETO = "boleto"
+
+
+class RegistrationStatus(StrEnum):
+    PENDING = "pending"  # due at next_attempt_at (a first try, or a retry)
+    REGISTERED = "registered"  # the provider made it: the charge carries its instructions
+    FAILED = "failed"  # refused, or the retries spent: final, the charge keeps no code
+    CANCELLED = "cancelled"  # the charge stopped needing it before it was made
+
+
+class Registration(Base):
+    """A charge to register with its provider on one rail (payments/registration.py): an
+    outbox row of the relay kernel, one per charge and rail. A change of the charge's amount
+    or due date makes it pending again under a new `version`: the idempotency key sent to the
+    provider is `<id>.<version>`, and an answer for an older version is not applied."""
+
+    __tablename__ = "payment_registrations"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "charge_id", "rail"),
+        Index("ix_payment_registrations_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = id_column()
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
+    charge_id: Mapped[str] = mapped_column(ForeignKey("charges.id"), nullable=False)
+    rail: Mapped[RegistrationRail] = mapped_column(EnumText(RegistrationRail, 8))
+    provider: Mapped[PaymentProvider] = mapped_column(EnumText(PaymentProvider, 16))
+    status: Mapped[RegistrationStatus] = mapped_column(EnumText(RegistrationStatus, 16))
+    version: Mapped[int]
+    attempt_count: Mapped[int]
+    next_attempt_at: Mapped[datetime]
+    last_attempt_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+    registered_at: Mapped[datetime | None]
+    provider_payment_id: Mapped[str | None] = mapped_column(String(128))
+    txid: Mapped[str | None] = mapped_column(String(35))
+    last_error: Mapped[str | None] = mapped_column(String(512))
+    created_at: Mapped[datetime]

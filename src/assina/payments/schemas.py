@@ -19,11 +19,55 @@ from assina.payments.models import (
     CustomerCard,
     InboundEvent,
     InboundOutcome,
+    Registration,
+    RegistrationRail,
+    RegistrationStatus,
 )
 from assina.rules.cards import DeclineCode
 
 if TYPE_CHECKING:  # inbound.py reads card attempts, which answer with these schemas
     from assina.payments.inbound import Recorded
+
+
+class RegistrationOut(BaseModel):
+    """A charge's registration with its provider on one rail."""
+
+    object: str = "registration"
+    id: str
+    charge_id: str
+    rail: RegistrationRail
+    provider: PaymentProvider
+    status: RegistrationStatus = Field(
+        description=(
+            "pending: to be made (or retried at next_attempt_at); registered: the provider "
+            "made it and the charge carries its instructions; failed: refused by the "
+            "provider, or its retries spent (final: see last_error; the charge keeps the "
+            "instructions it had); cancelled: the charge stopped being open first."
+        )
+    )
+    attempt_count: int
+    next_attempt_at: datetime | None
+    registered_at: datetime | None
+    provider_payment_id: str | None = Field(description="The provider's id of what it made.")
+    txid: str | None = Field(description="The PIX charge's txid (26 to 35 letters and digits).")
+    last_error: str | None
+
+    @classmethod
+    def of(cls, row: Registration) -> RegistrationOut:
+        pending = row.status == RegistrationStatus.PENDING
+        return cls(
+            id=row.id,
+            charge_id=row.charge_id,
+            rail=row.rail,
+            provider=row.provider,
+            status=row.status,
+            attempt_count=row.attempt_count,
+            next_attempt_at=row.next_attempt_at if pending else None,
+            registered_at=row.registered_at,
+            provider_payment_id=row.provider_payment_id,
+            txid=row.txid,
+            last_error=row.last_error,
+        )
 
 
 class InboundEventOut(BaseModel):

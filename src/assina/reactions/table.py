@@ -9,7 +9,9 @@ by event type, what else follows, in order:
   the cause the event gives (reactions/standing.py);
 - `receipt_email`: the `receipt` e-mail, after the standing (reactions/notices.py);
 - `card_declined_email`: the `card_declined` e-mail with the payment page's link
-  (reactions/notices.py).
+  (reactions/notices.py);
+- `register_charges`: the charge's registrations with the tenant's PIX and boleto providers,
+  for the registration relay to make (reactions/registrations.py).
 
 Events emitted together (a batch of the billing calendar, a contract's cancellation with the
 charges it invalidates) are reacted to together: each reaction runs once for the events of
@@ -25,18 +27,19 @@ from collections.abc import Awaitable, Callable
 from assina.events.catalog import EventType
 from assina.events.reacting import Emitted
 from assina.reactions.notices import card_declined_email, charge_created_email, receipt_email
+from assina.reactions.registrations import register_charges
 from assina.reactions.standing import reconsider_standing
 from assina.reactions.webhooks import webhook_messages
 
 Reaction = Callable[[Emitted], Awaitable[None]]
 
 REACTIONS: dict[EventType, tuple[Reaction, ...]] = {
-    EventType.CHARGE_CREATED: (charge_created_email, reconsider_standing),
+    EventType.CHARGE_CREATED: (charge_created_email, reconsider_standing, register_charges),
     EventType.CHARGE_SETTLED: (reconsider_standing, receipt_email),
     EventType.CHARGE_REVERSED: (reconsider_standing,),
-    EventType.CHARGE_INVALIDATED: (reconsider_standing,),
+    EventType.CHARGE_INVALIDATED: (reconsider_standing, register_charges),
     EventType.CHARGE_REACTIVATED: (reconsider_standing,),
-    EventType.CHARGE_UPDATED: (reconsider_standing,),
+    EventType.CHARGE_UPDATED: (reconsider_standing, register_charges),
     EventType.CUSTOMER_UPDATED: (reconsider_standing,),
     EventType.CONTRACT_CANCELLED: (reconsider_standing,),
     EventType.CARD_DECLINED: (card_declined_email,),
@@ -48,6 +51,7 @@ STEPS: tuple[Reaction, ...] = (
     reconsider_standing,
     receipt_email,
     card_declined_email,
+    register_charges,
 )
 
 # For each step, the event types that call for it.

@@ -21,6 +21,9 @@ import unicodedata
 import segno
 
 GUI_PIX = "br.gov.bcb.pix"
+GUI_PIX_DYNAMIC = "BR.GOV.BCB.PIX"  # as the manual's dynamic example writes it
+DYNAMIC_INITIATION = "12"  # field 01: a code for one payment (a charge with a location)
+MAX_LOCATION = 77  # template 26 holds at most 99 chars: 22 go to the GUI and the URL's header
 MAX_KEY = 77  # template 26 holds at most 99 chars: 22 go to the GUI and the key's own header
 MAX_NAME = 25
 MAX_CITY = 15
@@ -72,11 +75,44 @@ def pix_code(
     """The static PIX code paying `amount` centavos (any amount when None or 0) to `key`."""
     if not 1 <= len(key) <= MAX_KEY or not _is_printable_ascii(key):
         raise ValueError(f"a PIX key is 1 to {MAX_KEY} printable ASCII characters")
+    account = emv_field("00", GUI_PIX) + emv_field("01", key)
+    return _code([], account, merchant_name, merchant_city, amount, _txid(txid))
+
+
+def dynamic_pix_code(
+    *,
+    location: str,
+    merchant_name: str,
+    merchant_city: str,
+    amount: int | None = None,
+) -> str:
+    """The dynamic PIX code of a charge a PSP keeps at `location` (a URL without its scheme,
+    where the payer's bank reads the charge: its txid of 26 to 35 characters, its key and its
+    amount). Field 01 is 12 (one payment), template 26 carries the URL (sub-field 25) instead
+    of a key, and field 62/05 is `***`, as in Banco Central's dynamic example."""
+    if not 1 <= len(location) <= MAX_LOCATION or not _is_printable_ascii(location):
+        raise ValueError(f"a location is 1 to {MAX_LOCATION} printable ASCII characters")
+    account = emv_field("00", GUI_PIX_DYNAMIC) + emv_field("25", location)
+    initiation = [emv_field("01", DYNAMIC_INITIATION)]
+    return _code(initiation, account, merchant_name, merchant_city, amount, NO_TXID)
+
+
+def _code(
+    initiation: list[str],
+    account: str,
+    merchant_name: str,
+    merchant_city: str,
+    amount: int | None,
+    txid: str,
+) -> str:
+    """A BR Code: its header, field 01 when given, the account template (26), the amount
+    when not None or 0, the merchant, the txid (62/05), then the CRC."""
     name = _required_text(merchant_name, MAX_NAME, "merchant name")
     city = _required_text(merchant_city, MAX_CITY, "merchant city")
     payload = [
         emv_field("00", "01"),
-        emv_field("26", emv_field("00", GUI_PIX) + emv_field("01", key)),
+        *initiation,
+        emv_field("26", account),
         emv_field("52", "0000"),
         emv_field("53", "986"),  # BRL
     ]
@@ -86,7 +122,7 @@ def pix_code(
         emv_field("58", "BR"),
         emv_field("59", name),
         emv_field("60", city),
-        emv_field("62", emv_field("05", _txid(txid))),
+        emv_field("62", emv_field("05", txid)),
         CRC_HEADER,
     ]
     body = "".join(payload)

@@ -1,6 +1,7 @@
 """The background loops of `assina worker` (and of `assina serve` unless `--no-worker`):
 the webhook dispatcher, the billing calendar (a pass every minute; dunning once a day per
-tenant), the e-mail sender (notifications/sender.py, a pass every 5 s), and housekeeping
+tenant), the e-mail sender (notifications/sender.py, a pass every 5 s), the registration of
+charges with their PIX and boleto providers (payments/registration.py), and housekeeping
 (expired idempotency keys and old delivered messages pruned)."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from assina.notifications.sender import EmailSender, SenderConfig
 from assina.payments.card_schedule import CardRun
 from assina.payments.connections import ProviderConnections
 from assina.payments.reconciliation import reconcile_every_tenant
+from assina.payments.registration import Registrar
 from assina.relay.loop import every
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
 from assina.webhooks.metrics import WebhookMetrics
@@ -133,6 +135,7 @@ async def run_worker(
             _calendar(database, clock, cards, stop),
             dispatcher.run(stop),
             emails.run(stop),
+            Registrar(database, clock, connections).run(stop),
             _reconciliation(
                 database, clock, connections, settings.reconcile_interval_seconds, stop
             ),

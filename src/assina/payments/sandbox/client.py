@@ -1,5 +1,6 @@
-"""assina's side of the sandbox provider: the HTTP client that calls it (a card gateway and a
-reconciler, plus the test control that makes it receive a payment) and the reader of its
+"""assina's side of the sandbox provider: the HTTP client that calls it (a card gateway, a PIX
+provider, a boleto issuer and a reconciler, plus the test control that makes it receive a
+payment) and the reader of its
 signed notifications."""
 
 from __future__ import annotations
@@ -24,11 +25,17 @@ from assina.payments.providers import (
     Payer,
     PaymentOrder,
     PaymentRail,
+    PixCharge,
     ProviderRefused,
     ProviderUnavailable,
     ReceivedPayment,
+    RegisteredBoleto,
 )
-from assina.payments.sandbox.signing import SIGNATURE_HEADER, signature_valid
+from assina.payments.sandbox.signing import (
+    SIGNATURE_HEADER,
+    notification_event_id,
+    signature_valid,
+)
 from assina.rules.cards import DECLINE_MESSAGES, CardBrand, ChargeOutcome, DeclineCode
 
 REQUEST_TIMEOUT_SECONDS = 15.0
@@ -118,10 +125,64 @@ class SandboxClient:
         return _card_attempt(answer)
 
     async def refund_card(self, provider_payment_id: str, amount: int | None) -> None:
-        """The whole payment given back: the sandbox refunds no part of one."""
+        """The whole payment given back (a card's or a PIX transfer's): the sandbox refunds
+        no part of one."""
         if amount is not None:
             raise ProviderRefused("the sandbox refunds whole payments only")
         status, answer = await self._call("POST", f"/v1/payments/{provider_payment_id}/refund")
+        if status != 200:
+            raise ProviderRefused(_error_message(answer))
+
+    # --- PIX provider and boleto issuer ---------------------------------------------------------
+
+    async def _made(self, path: str, order: PaymentOrder) -> dict[str, Any]:
+        """A PIX charge or a boleto for the order: 201 when made now, 200 when the same
+        idempotency key made it before."""
+        body = {
+            "charge_id": order.charge_id,
+            "amount": order.amount,
+            "due_date": order.due_date.isoformat(),
+            "idempotency_key": order.idempotency_key,
+        }
+        status, answer = await self._call("POST", path, json=body)
+        if status not in {200, 201}:
+            raise ProviderRefused(_error_message(answer))
+        return dict(answer)
+
+    async def create_pix(self, order: PaymentOrder) -> PixCharge:
+        answer = await self._made("/v1/pix-charges", order)
+        return PixCharge(answer["id"], answer["txid"], answer["pix_code"])
+
+    async def look_up_pix(self, provider_payment_id: str) -> ReceivedPayment | None:
+        path = f"/v1/pix-charges/{quote(provider_payment_id, safe='')}"
+        status, answer = await self._call("GET", path)
+        if status != 200:
+            raise ProviderRefused(_error_message(answer))
+        payment = answer.get("payment")
+        if answer["status"] != "paid" or not payment:
+            return None
+        return _received(payment, notification_event_id(payment))
+
+    async def refund_pix(self, provider_payment_id: str, amount: int | None) -> None:
+        """The payment that paid the PIX charge, given back whole."""
+        path = f"/v1/pix-charges/{quote(provider_payment_id, safe='')}"
+        status, answer = await self._call("GET", path)
+        if status != 200 or not answer.get("payment_id"):
+            raise ProviderRefused("the PIX charge was not paid")
+        await self.refund_card(answer["payment_id"], amount)
+
+    async def register_boleto(self, order: PaymentOrder) -> RegisteredBoleto:
+        answer = await self._made("/v1/boletos", order)
+        return RegisteredBoleto(
+            provider_payment_id=answer["id"],
+            boleto_line=answer["boleto_line"],
+            boleto_barcode=answer["boleto_barcode"],
+            our_number=answer["our_number"],
+        )
+
+    async def cancel_boleto(self, provider_payment_id: str) -> None:
+        path = f"/v1/boletos/{quote(provider_payment_id, safe='')}/cancel"
+        status, answer = await self._call("POST", path)
         if status != 200:
             raise ProviderRefused(_error_message(answer))
 
@@ -133,7 +194,7 @@ class SandboxClient:
         )
         if status != 200:
             raise ProviderRefused(_error_message(answer))
-        return [_received(payment, f"{payment['id']}.received") for payment in answer["data"]]
+        return [_received(payment, notification_event_id(payment)) for payment in answer["data"]]
 
 
 def _error_message(answer: Any) -> str:

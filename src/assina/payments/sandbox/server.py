@@ -18,11 +18,13 @@ Its API (JSON; `Authorization: Bearer <account key>`, signing.py):
 - `POST /v1/card-payments {card_token, charge_id, amount, paid_at, notification_url,
   idempotency_key}`: one charge of a card: approved, declined, or processing (approved a few
   seconds later by a notification).
+- PIX charges and registered boletos: charges.py (`/v1/pix-charges`, `/v1/boletos`).
 
+A received PIX payment's notification is keyed on its end-to-end id (`notification_event_id`).
 Notifications (`payment.received`, `payment.declined`) go to the payment's notification URL at
 once, then again after each of `notify_delays` while the answer is not a 2xx; one that is
-never delivered is found by reconciliation. Its state is its own table
-(`sandbox_provider_payments`), which assina's side never reads.
+never delivered is found by reconciliation. Its state is its own tables
+(`sandbox_provider_payments`, `sandbox_provider_charges`), which assina's side never reads.
 """
 
 from __future__ import annotations
@@ -43,9 +45,12 @@ from assina.core.money import MAX_AMOUNT
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.db.dialect import insert_on_conflict
-from assina.payments.sandbox.models import SandboxPayment
+from assina.payments.sandbox import charges
+from assina.payments.sandbox.models import SandboxCharge, SandboxPayment
+from assina.payments.sandbox.refusals import Refusal, json_object, refusal_response
 from assina.payments.sandbox.signing import (
     SIGNATURE_HEADER,
+    notification_event_id,
     notification_secret,
     sign,
     tenant_of_account_key,
@@ -67,19 +72,6 @@ DEFAULT_PROCESSING_SECONDS = 3.0
 NOTIFY_TIMEOUT_SECONDS = 10.0
 TOKEN_PREFIX = "tok_sbx_"  # noqa: S105 (a prefix, not a secret)
 MAX_LISTED = 1000
-
-
-class _Refusal(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def _refusal_response(refusal: _Refusal) -> web.Response:
-    body = {"error": {"code": refusal.code, "message": refusal.message}}
-    return web.json_response(body, status=refusal.status)
 
 
 class SandboxProvider:
@@ -129,6 +121,10 @@ class SandboxProvider:
         app.router.add_get("/v1/cards/{token}", self._describe_card)
         app.router.add_post("/v1/card-payments", self._charge_card)
         app.router.add_post("/v1/payments/{payment_id}/refund", self._refund)
+        app.router.add_post("/v1/pix-charges", self._create_pix_charge)
+        app.router.add_get("/v1/pix-charges/{charge_id}", self._look_up_pix_charge)
+        app.router.add_post("/v1/boletos", self._register_boleto)
+        app.router.add_post("/v1/boletos/{charge_id}/cancel", self._cancel_boleto)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self._port)
@@ -161,36 +157,79 @@ class SandboxProvider:
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")
         tenant_id = tenant_of_account_key(self._box, key.strip()) if scheme == "Bearer" else None
         if tenant_id is None:
-            raise _Refusal(401, "unauthorized", "unknown account key")
+            raise Refusal(401, "unauthorized", "unknown account key")
         return tenant_id
 
     async def _json(self, request: web.Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError) as error:
-            raise _Refusal(400, "invalid_json", "the body is not JSON") from error
-        if not isinstance(body, dict):
-            raise _Refusal(400, "invalid_json", "the body is not a JSON object")
-        return body
+        return await json_object(request)
 
     async def _record_payment(self, request: web.Request) -> web.Response:
         try:
             tenant_id = self._account(request)
             body = await self._json(request)
             fields = _payment_fields(body, methods={"boleto", "pix"})
-        except _Refusal as refusal:
-            return _refusal_response(refusal)
+        except Refusal as refusal:
+            return refusal_response(refusal)
         end_to_end = _end_to_end_id(self._clock) if fields["method"] == "pix" else None
         row = await self._insert_once(tenant_id, fields, status="received", e2e=end_to_end)
+        if end_to_end is not None and row.end_to_end_id == end_to_end:  # made now
+            async with self._database.write() as session:
+                await charges.pay_pix_charge(session, tenant_id, row.charge_id, row.id)
         self._notify_later(row.id)
         return web.json_response(_shown(row), status=201)
+
+    async def _create_pix_charge(self, request: web.Request) -> web.Response:
+        try:
+            tenant_id = self._account(request)
+            fields = charges.charge_fields(await self._json(request))
+        except Refusal as refusal:
+            return refusal_response(refusal)
+        shown, made = await charges.create_pix_charge(
+            self._database, self._clock, tenant_id, fields
+        )
+        return web.json_response(shown, status=201 if made else 200)
+
+    async def _look_up_pix_charge(self, request: web.Request) -> web.Response:
+        try:
+            tenant_id = self._account(request)
+            shown = await charges.find_charge(
+                self._database, tenant_id, request.match_info["charge_id"], "pix"
+            )
+        except Refusal as refusal:
+            return refusal_response(refusal)
+        if shown["payment_id"] is not None:
+            async with self._database.read() as session:
+                payment = await session.get(SandboxPayment, shown["payment_id"])
+                shown["payment"] = _shown(payment) if payment is not None else None
+        return web.json_response(shown)
+
+    async def _register_boleto(self, request: web.Request) -> web.Response:
+        try:
+            tenant_id = self._account(request)
+            fields = charges.charge_fields(await self._json(request))
+            shown, made = await charges.register_boleto(
+                self._database, self._clock, tenant_id, fields
+            )
+        except Refusal as refusal:
+            return refusal_response(refusal)
+        return web.json_response(shown, status=201 if made else 200)
+
+    async def _cancel_boleto(self, request: web.Request) -> web.Response:
+        try:
+            tenant_id = self._account(request)
+            shown = await charges.cancel_boleto(
+                self._database, tenant_id, request.match_info["charge_id"]
+            )
+        except Refusal as refusal:
+            return refusal_response(refusal)
+        return web.json_response(shown)
 
     async def _list_payments(self, request: web.Request) -> web.Response:
         try:
             tenant_id = self._account(request)
             since = _datetime(request.query.get("received_since", ""), "received_since")
-        except _Refusal as refusal:
-            return _refusal_response(refusal)
+        except Refusal as refusal:
+            return refusal_response(refusal)
         async with self._database.read() as session:
             rows = await session.scalars(
                 select(SandboxPayment)
@@ -209,16 +248,16 @@ class SandboxProvider:
         try:
             self._account(request)
             token = _card_token(await self._json(request), self._clock)
-        except _Refusal as refusal:
-            return _refusal_response(refusal)
+        except Refusal as refusal:
+            return refusal_response(refusal)
         return web.json_response(token, status=201)
 
     async def _describe_card(self, request: web.Request) -> web.Response:
         try:
             self._account(request)
             card = _card_of_token(request.match_info["token"])
-        except _Refusal as refusal:
-            return _refusal_response(refusal)
+        except Refusal as refusal:
+            return refusal_response(refusal)
         return web.json_response(card)
 
     async def _charge_card(self, request: web.Request) -> web.Response:
@@ -227,8 +266,8 @@ class SandboxProvider:
             body = await self._json(request)
             behaviour = _token_behaviour(body.get("card_token"))
             fields = _payment_fields({**body, "method": "card"}, methods={"card"})
-        except _Refusal as refusal:
-            return _refusal_response(refusal)
+        except Refusal as refusal:
+            return refusal_response(refusal)
         if behaviour == ChargeOutcome.APPROVED.value:
             row = await self._insert_once(tenant_id, fields, status="received")
         elif behaviour == ChargeOutcome.PROCESSING.value:
@@ -238,15 +277,15 @@ class SandboxProvider:
             row = await self._insert_once(tenant_id, fields, status="declined", decline=behaviour)
         if self.losing_card_answers > 0:
             self.losing_card_answers -= 1
-            return _refusal_response(_Refusal(502, "answer_lost", "the answer was lost"))
+            return refusal_response(Refusal(502, "answer_lost", "the answer was lost"))
         return web.json_response(_shown(row), status=201)
 
     async def _refund(self, request: web.Request) -> web.Response:
         """The whole payment given back (a refund of a refunded payment changes nothing)."""
         try:
             tenant_id = self._account(request)
-        except _Refusal as refusal:
-            return _refusal_response(refusal)
+        except Refusal as refusal:
+            return refusal_response(refusal)
         async with self._database.write() as session:
             row = await session.scalar(
                 select(SandboxPayment).where(
@@ -255,7 +294,7 @@ class SandboxProvider:
                 )
             )
             if row is None or row.status not in {"received", "refunded"}:
-                return _refusal_response(_Refusal(404, "not_found", "no received payment"))
+                return refusal_response(Refusal(404, "not_found", "no received payment"))
             row.status = "refunded"
             shown = _shown(row)
         return web.json_response(shown)
@@ -340,7 +379,12 @@ class SandboxProvider:
             if row is None or row.notification_url is None or self._http is None:
                 return True
             url, tenant_id = row.notification_url, row.tenant_id
-            body = json.dumps(_notification(row), separators=(",", ":")).encode()
+            paid = await session.scalar(
+                select(SandboxCharge).where(
+                    SandboxCharge.tenant_id == tenant_id, SandboxCharge.payment_id == row.id
+                )
+            )
+            body = json.dumps(_notification(row, paid), separators=(",", ":")).encode()
         stamp = int(self._clock.real_now().timestamp())
         secret = notification_secret(self._box, tenant_id)
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, stamp, body)}
@@ -383,9 +427,14 @@ def _shown(row: SandboxPayment) -> dict[str, Any]:
     }
 
 
-def _notification(row: SandboxPayment) -> dict[str, Any]:
+def _notification(row: SandboxPayment, paid: SandboxCharge | None) -> dict[str, Any]:
+    """A payment's notification. A PIX payment's id is its end-to-end id (one per transfer,
+    what a PSP's notification is keyed on), with the PIX charge it paid, if any."""
     kind = "payment.received" if row.status == "received" else "payment.declined"
-    return {"id": f"{row.id}.{row.status}", "type": kind, "data": _shown(row)}
+    data = _shown(row)
+    if paid is not None:
+        data |= {"pix_charge_id": paid.id, "txid": paid.txid}
+    return {"id": notification_event_id(data), "type": kind, "data": data}
 
 
 def _end_to_end_id(clock: Clock) -> str:
@@ -398,28 +447,28 @@ def _datetime(text: object, name: str) -> datetime:
     try:
         value = datetime.fromisoformat(str(text))
     except ValueError as error:
-        raise _Refusal(400, "invalid_request", f"{name} is not an RFC 3339 time") from error
+        raise Refusal(400, "invalid_request", f"{name} is not an RFC 3339 time") from error
     if value.tzinfo is None:
-        raise _Refusal(400, "invalid_request", f"{name} needs a time zone")
+        raise Refusal(400, "invalid_request", f"{name} needs a time zone")
     return value
 
 
 def _payment_fields(body: dict[str, Any], *, methods: set[str]) -> dict[str, Any]:
     method = body.get("method")
     if method not in methods:
-        raise _Refusal(400, "invalid_request", f"method must be one of {sorted(methods)}")
+        raise Refusal(400, "invalid_request", f"method must be one of {sorted(methods)}")
     amount = body.get("amount")
     if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_AMOUNT:
-        raise _Refusal(400, "invalid_request", f"amount must be an integer from 1 to {MAX_AMOUNT}")
+        raise Refusal(400, "invalid_request", f"amount must be an integer from 1 to {MAX_AMOUNT}")
     texts = {}
     for name in ("charge_id", "idempotency_key"):
         value = body.get(name)
         if not isinstance(value, str) or not 0 < len(value) <= 128:
-            raise _Refusal(400, "invalid_request", f"{name} must be a string")
+            raise Refusal(400, "invalid_request", f"{name} must be a string")
         texts[name] = value
     url = body.get("notification_url")
     if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
-        raise _Refusal(400, "invalid_request", "notification_url must be an http(s) URL")
+        raise Refusal(400, "invalid_request", "notification_url must be an http(s) URL")
     return {
         **texts,
         "method": method,
@@ -430,21 +479,21 @@ def _payment_fields(body: dict[str, Any], *, methods: set[str]) -> dict[str, Any
 
 
 def _card_token(body: dict[str, Any], clock: Clock) -> dict[str, Any]:
-    """A token for a card the sandbox keeps, or a _Refusal: 400 for a malformed card, 402 for
+    """A token for a card the sandbox keeps, or a Refusal: 400 for a malformed card, 402 for
     a test card the sandbox refuses to keep."""
     number = body.get("number")
     month, year = body.get("exp_month"), body.get("exp_year")
     if not isinstance(number, str) or not isinstance(month, int) or not isinstance(year, int):
-        raise _Refusal(400, "invalid_request", "number, exp_month and exp_year are required")
+        raise Refusal(400, "invalid_request", "number, exp_month and exp_year are required")
     try:
         behaviour = sandbox_card(number)
     except ValueError as error:
-        raise _Refusal(400, "invalid_number", str(error)) from error
+        raise Refusal(400, "invalid_number", str(error)) from error
     if not 1 <= month <= 12 or card_expired(month, year, clock.real_now().date()):
-        raise _Refusal(402, DeclineCode.EXPIRED_CARD.value, "the card is expired")
+        raise Refusal(402, DeclineCode.EXPIRED_CARD.value, "the card is expired")
     if not behaviour.tokenizes:
         code = behaviour.decline_code or DeclineCode.GENERIC_DECLINE
-        raise _Refusal(402, code.value, DECLINE_MESSAGES[code])
+        raise Refusal(402, code.value, DECLINE_MESSAGES[code])
     how = behaviour.decline_code.value if behaviour.decline_code else behaviour.charge.value
     digits = card_number_digits(number)
     brand, shown = card_brand(digits).value, last4(digits)
@@ -455,11 +504,11 @@ def _card_token(body: dict[str, Any], clock: Clock) -> dict[str, Any]:
 
 
 def _card_of_token(token: str) -> dict[str, Any]:
-    """What a token `_card_token` made says of its card; a _Refusal (404) for any other."""
-    unknown = _Refusal(404, "unknown_token", "no card has this token")
+    """What a token `_card_token` made says of its card; a Refusal (404) for any other."""
+    unknown = Refusal(404, "unknown_token", "no card has this token")
     try:
         _token_behaviour(token)
-    except _Refusal:
+    except Refusal:
         raise unknown from None
     parts = token.rpartition("_")[2].split(".")
     if len(parts) != 4 or not all(part.isascii() for part in parts):
@@ -481,8 +530,8 @@ _BEHAVIOURS = frozenset(
 
 def _token_behaviour(token: object) -> str:
     if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
-        raise _Refusal(400, "invalid_token", "unknown card token")
+        raise Refusal(400, "invalid_token", "unknown card token")
     behaviour = token[len(TOKEN_PREFIX) :].rpartition("_")[0]
     if behaviour not in _BEHAVIOURS:
-        raise _Refusal(400, "invalid_token", "unknown card token")
+        raise Refusal(400, "invalid_token", "unknown card token")
     return behaviour

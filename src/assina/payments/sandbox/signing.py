@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
+from typing import Any
 
 from assina.core.secrets import SecretBox
 
@@ -58,3 +60,12 @@ def signature_valid(secret: str, header: str, body: bytes, now: int) -> bool:
         return False
     expected = sign(secret, int(timestamp), body)
     return hmac.compare_digest(expected, f"t={timestamp},v1={parts.get('v1', '')}")
+
+
+def notification_event_id(payment: Mapping[str, Any]) -> str:
+    """What the sandbox keys a payment's notification on, and assina's reconciliation with
+    it (so that both find one inbound event): a received PIX payment's end-to-end id (one
+    per transfer), else the payment's id and status."""
+    if payment["status"] == "received" and payment.get("end_to_end_id"):
+        return str(payment["end_to_end_id"])
+    return f"{payment['id']}.{payment['status']}"

@@ -1,0 +1,298 @@
+"""Charges registered with the tenant's PIX and boleto providers by the registration relay
+(payments/registration.py), over real loopback HTTP: the sandbox's PIX charges (a txid of
+26 to 35 characters, a BR Code that verifies), paid through the inbound path once; Asaas's
+PIX code and boleto numbers through its stand-in; a provider that does not answer retried
+once the clock moved, a refusal final; tenants without providers untouched."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import aiohttp
+from sqlalchemy import func, select
+
+from assina.core.clock import FrozenClock
+from assina.core.secrets import SecretBox
+from assina.db.database import Database
+from assina.events.models import Event
+from assina.payments.connections import ProviderConnections
+from assina.payments.registration import REGISTRATION_RETRIES, Registrar
+from assina.rules.pix import crc_is_valid, parse_emv
+from tests.conftest import TEST_SECRET_KEY, TenantClient
+from tests.integration.asaas_adapter_support import WEBHOOK_TOKEN
+from tests.integration.asaas_standin import STANDIN_API_KEY, AsaasStandin
+from tests.integration.charge_support import PIX_SETTINGS, create_charge, line, read_charge
+from tests.integration.payment_support import LiveApp
+
+AMOUNT = 15_990
+TXID = re.compile(r"[A-Za-z0-9]{26,35}")
+
+
+async def _due_in(api: TenantClient, days: int) -> str:
+    today = date.fromisoformat((await api.get("/v1/test-clock")).json()["today"])
+    return (today + timedelta(days=days)).isoformat()
+
+
+async def _registrations(api: TenantClient, charge_id: str) -> list[dict[str, Any]]:
+    listed = await api.get(f"/v1/charges/{charge_id}/registrations")
+    assert listed.status_code == 200, listed.text
+    found: list[dict[str, Any]] = listed.json()
+    return found
+
+
+async def _events(database: Database, kind: str, charge_id: str) -> int:
+    async with database.read() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Event)
+            .where(Event.type == kind, Event.data["id"].as_string() == charge_id)
+        )
+    return int(count or 0)
+
+
+# --- the sandbox -----------------------------------------------------------------------------
+
+
+async def test_a_sandbox_pix_charge_gets_the_providers_txid_and_code_after_a_relay_pass(
+    sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
+) -> None:
+    api = live.as_tenant(sandbox)
+    charge = await create_charge(
+        api, items=[line(AMOUNT)], due_date=await _due_in(api, 5), payment_method="pix"
+    )
+    [pending] = await _registrations(api, charge["id"])
+    assert (pending["rail"], pending["provider"], pending["status"]) == (
+        "pix",
+        "sandbox",
+        "pending",
+    )
+
+    assert await Registrar(database, clock, live.connections).register_once() == 1
+
+    [registered] = await _registrations(api, charge["id"])
+    assert registered["status"] == "registered" and registered["attempt_count"] == 1
+    assert TXID.fullmatch(registered["txid"])
+    code = (await read_charge(api, charge["id"]))["payment_instructions"]["pix_code"]
+    assert crc_is_valid(code)
+    fields = parse_emv(code)
+    assert parse_emv(fields["26"])["25"].endswith("/" + registered["txid"])
+    assert fields["54"] == "159.90"
+    assert await _events(database, "charge.updated", charge["id"]) == 1
+    assert await Registrar(database, clock, live.connections).register_once() == 0
+
+
+async def test_paying_a_registered_pix_charge_settles_it_once_keyed_on_the_end_to_end_id(
+    sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
+) -> None:
+    api = live.as_tenant(sandbox)
+    charge = await create_charge(
+        api, items=[line(AMOUNT)], due_date=await _due_in(api, 5), payment_method="pix"
+    )
+    await Registrar(database, clock, live.connections).register_once()
+    [registered] = await _registrations(api, charge["id"])
+
+    paid = await api.post(f"/v1/sandbox/charges/{charge['id']}/pay", {"method": "pix"})
+    assert paid.status_code == 202, paid.text
+    await live.connections.sandbox.notifications_settled()
+    again = await api.post("/v1/reconciliations")  # the same payment found again
+    assert again.status_code == 200, again.text
+
+    settled = await read_charge(api, charge["id"])
+    assert (settled["status"], settled["settled_amount"]) == ("settled", AMOUNT)
+    assert await _events(database, "charge.settled", charge["id"]) == 1
+    [event] = (await api.get("/v1/inbound-events")).json()["data"]
+    assert event["event_id"] == paid.json()["end_to_end_id"]
+    assert event["outcome"] == "settled"
+    assert event["payload"]["data"]["txid"] == registered["txid"]
+    assert event["payload"]["data"]["pix_charge_id"] == registered["provider_payment_id"]
+    assert again.json()["recorded"] == []
+
+
+async def test_a_boleto_charge_of_a_sandbox_tenant_gets_a_pix_code_beside_its_boleto(
+    sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
+) -> None:
+    """A test clock's advance, like every relay, leaves registration to the worker (in real
+    time): the charge is pending after it, registered by the next relay pass."""
+    api = live.as_tenant(sandbox)
+    charge = await create_charge(
+        api, items=[line(AMOUNT)], due_date=await _due_in(api, 5), payment_method="boleto"
+    )
+    advanced = await api.post("/v1/test-clock/advance", {"days": 1})
+    assert advanced.status_code == 200, advanced.text
+    assert (await _registrations(api, charge["id"]))[0]["status"] == "pending"
+
+    assert await Registrar(database, clock, live.connections).register_once() == 1
+
+    [registered] = await _registrations(api, charge["id"])
+    assert (registered["rail"], registered["status"]) == ("pix", "registered")
+    shown = (await read_charge(api, charge["id"]))["payment_instructions"]
+    assert crc_is_valid(shown["pix_code"])
+    assert shown["boleto_line"] is not None  # the sandbox's boleto: numbered by assina
+
+
+async def test_a_new_amount_registers_the_charge_again_and_its_code_follows(
+    sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
+) -> None:
+    api = live.as_tenant(sandbox)
+    charge = await create_charge(
+        api, items=[line(AMOUNT)], due_date=await _due_in(api, 5), payment_method="pix"
+    )
+    registrar = Registrar(database, clock, live.connections)
+    await registrar.register_once()
+    [first] = await _registrations(api, charge["id"])
+
+    changed = await api.patch(f"/v1/charges/{charge['id']}", {"items": [line(20_000)]})
+    assert changed.status_code == 200, changed.text
+    assert (await _registrations(api, charge["id"]))[0]["status"] == "pending"
+    await registrar.register_once()
+
+    [second] = await _registrations(api, charge["id"])
+    assert second["status"] == "registered" and second["txid"] != first["txid"]
+    code = (await read_charge(api, charge["id"]))["payment_instructions"]["pix_code"]
+    assert parse_emv(code)["54"] == "200.00"
+
+
+async def test_an_invalidated_charge_is_not_registered(
+    sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
+) -> None:
+    api = live.as_tenant(sandbox)
+    charge = await create_charge(
+        api, items=[line(AMOUNT)], due_date=await _due_in(api, 5), payment_method="pix"
+    )
+    invalidated = await api.post(f"/v1/charges/{charge['id']}/invalidate", {})
+    assert invalidated.status_code == 200, invalidated.text
+
+    assert await Registrar(database, clock, live.connections).register_once() == 0
+    [cancelled] = await _registrations(api, charge["id"])
+    assert cancelled["status"] == "cancelled"
+
+
+# --- tenants without providers ---------------------------------------------------------------
+
+
+async def test_a_tenant_without_providers_registers_nothing_and_keeps_its_static_code(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    saved = await api.http.put("/v1/billing-settings", json=PIX_SETTINGS, headers=api.headers)
+    assert saved.status_code == 200, saved.text
+    charge = await create_charge(api, items=[line(AMOUNT)], payment_method="pix")
+
+    connections = ProviderConnections(database, SecretBox(TEST_SECRET_KEY), clock)
+    try:
+        assert await Registrar(database, clock, connections).register_once() == 0
+    finally:
+        await connections.close()
+
+    assert await _registrations(api, charge["id"]) == []
+    code = (await read_charge(api, charge["id"]))["payment_instructions"]["pix_code"]
+    assert parse_emv(parse_emv(code)["62"])["05"] == f"ASSINA{charge['number']}"
+
+
+# --- Asaas -----------------------------------------------------------------------------------
+
+
+async def _use_asaas(api: TenantClient) -> None:
+    body = {
+        "pix": {"provider": "asaas"},
+        "boleto": {"provider": "asaas"},
+        "asaas": {"api_key": STANDIN_API_KEY, "webhook_token": WEBHOOK_TOKEN},
+    }
+    saved = await api.http.put("/v1/payment-settings", json=body, headers=api.headers)
+    assert saved.status_code == 200, saved.text
+
+
+async def _asaas_charge(api: TenantClient, document: str | None = "52998224725") -> str:
+    customer = {"name": "Ana Souza", **({"document": document} if document else {})}
+    made = await api.post("/v1/customers", customer)
+    assert made.status_code == 201, made.text
+    charge = await create_charge(
+        api,
+        made.json()["id"],
+        items=[line(AMOUNT)],
+        due_date="2026-03-20",
+        payment_method="boleto",
+    )
+    return str(charge["id"])
+
+
+async def _asaas_get(standin: AsaasStandin, path: str) -> dict[str, Any]:
+    """What the stand-in answers, asked directly (what Asaas made)."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{standin.url}/v3{path}", headers={"access_token": STANDIN_API_KEY}) as got,
+    ):
+        answer: dict[str, Any] = await got.json()
+    return answer
+
+
+async def test_a_tenant_on_asaas_gets_asaas_boleto_numbers_and_pix_code(
+    api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    asaas_standin: AsaasStandin,
+    asaas_connections: ProviderConnections,
+) -> None:
+    await _use_asaas(api)
+    charge_id = await _asaas_charge(api)
+
+    assert await Registrar(database, clock, asaas_connections).register_once() == 2
+
+    registrations = {r["rail"]: r for r in await _registrations(api, charge_id)}
+    assert {r["status"] for r in registrations.values()} == {"registered"}
+    shown = (await read_charge(api, charge_id))["payment_instructions"]
+    boleto_id = registrations["boleto"]["provider_payment_id"]
+    pix_id = registrations["pix"]["provider_payment_id"]
+    numbers = await _asaas_get(asaas_standin, f"/payments/{boleto_id}/identificationField")
+    assert shown["boleto_barcode"] == numbers["barCode"]
+    assert re.sub(r"\D", "", shown["boleto_line"]) == numbers["identificationField"]
+    qr = await _asaas_get(asaas_standin, f"/payments/{pix_id}/pixQrCode")
+    assert shown["pix_code"] == qr["payload"]
+    assert {asaas_standin.payments[pix_id].billing_type} == {"PIX"}
+
+
+async def test_an_asaas_that_does_not_answer_is_asked_again_once_the_clock_moved(
+    api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    asaas_standin: AsaasStandin,
+    asaas_connections: ProviderConnections,
+) -> None:
+    await _use_asaas(api)
+    charge_id = await _asaas_charge(api)
+    registrar = Registrar(database, clock, asaas_connections)
+    asaas_standin.faults.fail_next(2, status=503)  # each registration's first request
+
+    assert await registrar.register_once() == 2
+    waiting = await _registrations(api, charge_id)
+    assert {(r["status"], r["attempt_count"]) for r in waiting} == {("pending", 1)}
+    assert all(r["last_error"] for r in waiting)
+    assert await registrar.register_once() == 0  # not due yet
+
+    clock.advance(REGISTRATION_RETRIES.steps[0] + timedelta(seconds=1))
+    assert await registrar.register_once() == 2
+
+    assert {r["status"] for r in await _registrations(api, charge_id)} == {"registered"}
+    assert (await read_charge(api, charge_id))["payment_instructions"]["boleto_barcode"]
+
+
+async def test_a_refusal_is_final_and_the_charge_keeps_no_code(
+    api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    asaas_connections: ProviderConnections,
+) -> None:
+    await _use_asaas(api)
+    charge_id = await _asaas_charge(api, document=None)  # Asaas needs a CPF or CNPJ
+    registrar = Registrar(database, clock, asaas_connections)
+
+    assert await registrar.register_once() == 2
+    clock.advance(timedelta(days=2))
+    assert await registrar.register_once() == 0
+
+    failed = await _registrations(api, charge_id)
+    assert {(r["status"], r["attempt_count"]) for r in failed} == {("failed", 1)}
+    assert all("CPF" in r["last_error"] for r in failed)
+    shown = (await read_charge(api, charge_id))["payment_instructions"]
+    assert (shown["pix_code"], shown["boleto_line"], shown["boleto_barcode"]) == (None,) * 3
