@@ -33,6 +33,7 @@ from assina.events.api import router as events_router
 from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
 from assina.payment_settings.api import router as payment_settings_router
+from assina.payment_settings.service import InboundTokens
 from assina.payments.api import router as payments_router
 from assina.payments.cards_api import router as cards_router
 from assina.payments.connections import ProviderConnections
@@ -107,7 +108,8 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.provider_connections = connections
-    app.state.inbound_group_commit = InboundGroupCommit(database)
+    app.state.inbound_group_commit = InboundGroupCommit(database, clock)
+    app.state.inbound_tokens = InboundTokens(database)
     app.state.payment_links = links
     registry = CollectorRegistry()
     app.state.metrics_registry = registry

@@ -13,13 +13,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from assina.core.clock import FrozenClock
+from assina.core.clock import Clock, FrozenClock
 from assina.db.database import Database
 from assina.events.models import Event
-from assina.payment_settings.models import PaymentProvider
-from assina.payments.inbound import InboundDelivery, Recorded
+from assina.payment_settings.models import InboundToken, PaymentProvider
+from assina.payment_settings.service import InboundTokens
+from assina.payments.inbound import Recorded
 from assina.payments.inbound_commit import MAX_BATCH, InboundGroupCommit
 from assina.payments.models import InboundEvent, InboundOutcome
 from assina.payments.providers import PaymentRail, ReceivedPayment
@@ -37,13 +38,13 @@ AMOUNT = 5_000
 class CountedGroupCommit(InboundGroupCommit):
     """The app's group commit, counting how many deliveries each transaction carried."""
 
-    def __init__(self, database: Database, max_batch: int = MAX_BATCH) -> None:
-        super().__init__(database, max_batch)
+    def __init__(self, database: Database, clock: Clock, max_batch: int = MAX_BATCH) -> None:
+        super().__init__(database, clock, max_batch)
         self.batches: list[int] = []
 
-    async def _commit(self, deliveries: Sequence[InboundDelivery]) -> list[list[Recorded]]:
-        self.batches.append(len(deliveries))
-        return await super()._commit(deliveries)
+    async def _commit(self, batch: Sequence[Any]) -> list[list[Recorded]]:
+        self.batches.append(len(batch))
+        return await super()._commit(batch)
 
 
 async def _open_charges(api: TenantClient, count: int) -> list[str]:
@@ -63,9 +64,13 @@ async def _settled_count(database: Database) -> dict[str, int]:
 
 
 async def test_notifications_sent_at_once_settle_each_charge_once_and_each_gets_its_answer(
-    app: FastAPI, sandbox: TenantClient, client: httpx.AsyncClient, database: Database
+    app: FastAPI,
+    sandbox: TenantClient,
+    client: httpx.AsyncClient,
+    database: Database,
+    clock: FrozenClock,
 ) -> None:
-    counted = CountedGroupCommit(database)
+    counted = CountedGroupCommit(database, clock)
     app.state.inbound_group_commit = counted
     charges = await _open_charges(sandbox, 12)
     url = await sandbox_inbound_url(sandbox)
@@ -110,18 +115,17 @@ async def test_a_delivery_that_fails_its_batch_fails_alone(
     theirs = await create_charge(other_api, items=[line(AMOUNT)], payment_method="pix")
     broken = await create_charge(api, items=[line(AMOUNT)], payment_method="pix")
 
-    def delivery(tenant: TenantClient, payment: ReceivedPayment) -> InboundDelivery:
-        return InboundDelivery(
-            tenant.tenant.tenant_id, clock, PaymentProvider.SANDBOX, [payment], {"id": "x"}
-        )
+    group_commit = InboundGroupCommit(database, clock)
 
-    group_commit = InboundGroupCommit(database)
-    # An amount no database column holds: its transaction fails, whatever else it carries.
-    unstorable = delivery(api, _payment("evt_big", broken["id"], 2**70, clock))
+    async def notify(tenant: TenantClient, payment: ReceivedPayment) -> list[Recorded]:
+        tenant_id = tenant.tenant.tenant_id
+        return await group_commit.record(tenant_id, PaymentProvider.SANDBOX, [payment], {})
+
     results = await asyncio.gather(
-        group_commit.record(delivery(api, _payment("evt_a", ours["id"], AMOUNT, clock))),
-        group_commit.record(unstorable),
-        group_commit.record(delivery(other_api, _payment("evt_b", theirs["id"], AMOUNT, clock))),
+        notify(api, _payment("evt_a", ours["id"], AMOUNT, clock)),
+        # An amount no database column holds: its transaction fails, whatever else it carries.
+        notify(api, _payment("evt_big", broken["id"], 2**70, clock)),
+        notify(other_api, _payment("evt_b", theirs["id"], AMOUNT, clock)),
         return_exceptions=True,
     )
 
@@ -140,21 +144,37 @@ async def test_a_batch_never_carries_more_than_its_limit(
 ) -> None:
     charges = [await create_charge(api, items=[line(AMOUNT)]) for _ in range(7)]
 
-    group_commit = CountedGroupCommit(database, max_batch)
-    deliveries = [
-        InboundDelivery(
-            api.tenant.tenant_id,
-            clock,
-            PaymentProvider.SANDBOX,
-            [_payment(f"evt_{i}", charge["id"], AMOUNT, clock)],
-            {},
-        )
-        for i, charge in enumerate(charges)
+    group_commit = CountedGroupCommit(database, clock, max_batch)
+    payments = [
+        _payment(f"evt_{i}", charge["id"], AMOUNT, clock) for i, charge in enumerate(charges)
     ]
-    results = await asyncio.gather(*(group_commit.record(d) for d in deliveries))
+    results = await asyncio.gather(
+        *(
+            group_commit.record(api.tenant.tenant_id, PaymentProvider.SANDBOX, [payment], {})
+            for payment in payments
+        )
+    )
 
     assert [[entry.event_id for entry in result] for result in results] == [
         [f"evt_{i}"] for i in range(7)
     ]
     assert max(group_commit.batches) <= max_batch and sum(group_commit.batches) == 7
     assert len(await _settled_count(database)) == 7
+
+
+async def test_an_inbound_token_once_found_is_remembered_and_an_unknown_one_never(
+    sandbox: TenantClient, database: Database
+) -> None:
+    url = await sandbox_inbound_url(sandbox)
+    token = url.rsplit("/", 1)[1]
+    tokens = InboundTokens(database)
+
+    assert await tokens.tenant_for("sandbox", token) == sandbox.tenant.tenant_id
+    async with database.write() as session:
+        await session.execute(delete(InboundToken))
+    # Found once, it is not asked again (a token never changes hands).
+    assert await tokens.tenant_for("sandbox", token) == sandbox.tenant.tenant_id
+    # Under another provider, or another token, it is asked, and not found.
+    assert await tokens.tenant_for("asaas", token) is None
+    assert await tokens.tenant_for("sandbox", token[:-1] + "x") is None
+    assert await tokens.tenant_for("paypal", token) is None

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.clock import Clock
 from assina.core.errors import invalid
 from assina.core.secrets import SecretBox
+from assina.db.database import Database
 from assina.db.dialect import insert_on_conflict
 from assina.payment_settings.models import InboundToken, PaymentProvider, PaymentSettings
 from assina.payment_settings.schemas import (
@@ -102,6 +103,30 @@ async def tenant_for_inbound_token(
         )
     )
     return found.scalar_one_or_none()
+
+
+class InboundTokens:
+    """`tenant_for_inbound_token` with a memory: a token is made once for one tenant and never
+    changes hands (rotating the secret key reseals it, its hash stays), so what a process
+    found it keeps, up to `capacity` tokens, and asks the database only about a token it has
+    not met (an unknown one included: it is never remembered)."""
+
+    def __init__(self, database: Database, capacity: int = 10_000) -> None:
+        self._database = database
+        self._capacity = capacity
+        self._found: dict[tuple[str, str], str] = {}
+
+    async def tenant_for(self, provider: str, token: str) -> str | None:
+        key = (provider, _hash_token(token))
+        if key in self._found:
+            return self._found[key]
+        async with self._database.read() as session:
+            tenant_id = await tenant_for_inbound_token(session, provider, token)
+        if tenant_id is not None:
+            if len(self._found) >= self._capacity:
+                self._found.clear()
+            self._found[key] = tenant_id
+        return tenant_id
 
 
 def _inbound_urls(base_url: str, tokens: dict[PaymentProvider, str]) -> list[InboundUrl]:

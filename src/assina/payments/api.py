@@ -18,7 +18,7 @@ from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery
 from assina.payment_settings.api import base_url_of
 from assina.payment_settings.models import PaymentProvider
-from assina.payment_settings.service import ensure_inbound_urls, tenant_for_inbound_token
+from assina.payment_settings.service import InboundTokens, ensure_inbound_urls
 from assina.payments import inbound
 from assina.payments.card_payment import CardPayment, pay_by_card_now
 from assina.payments.connections import ProviderConnections
@@ -43,7 +43,6 @@ from assina.payments.schemas import (
     SandboxPayIn,
     SandboxPaymentOut,
 )
-from assina.tenants.clock import calendar_tenant
 from assina.tenants.deps import (
     CallerDep,
     IdempotentCallerDep,
@@ -71,6 +70,14 @@ def inbound_group_commit(request: Request) -> InboundGroupCommit:
 GroupCommitDep = Annotated[InboundGroupCommit, Depends(inbound_group_commit)]
 
 
+def inbound_tokens_of(request: Request) -> InboundTokens:
+    tokens: InboundTokens = request.app.state.inbound_tokens
+    return tokens
+
+
+InboundTokensDep = Annotated[InboundTokens, Depends(inbound_tokens_of)]
+
+
 def _refused(error: NotificationRefused) -> Problem:
     if error.unauthenticated:
         return Problem(401, "inbound-unverified", str(error), "Notification not verified")
@@ -90,6 +97,7 @@ async def receive_notification(
     runtime: RuntimeDep,
     connections: ConnectionsDep,
     group_commit: GroupCommitDep,
+    inbound_tokens: InboundTokensDep,
 ) -> InboundAnswer:
     """The URL `GET /v1/payment-settings` gives each provider. The notification is verified
     as its provider vouches for it (the sandbox: `sandbox-signature`; Asaas: the
@@ -100,12 +108,12 @@ async def receive_notification(
     (`already_settled`); a reference to no charge is kept as `unmatched`. 404 for an unknown
     URL, 401 for a signature that does not verify (nothing is written), 400 for a body that
     is not the provider's."""
-    async with runtime.database.read() as session:
-        tenant_id = await tenant_for_inbound_token(session, provider, token)
-        tenant = await calendar_tenant(session, tenant_id) if tenant_id else None
-        if tenant is None:  # the token was found for this provider, so the provider is known
-            raise not_found("inbound URL", f"{provider}/…")
-        secret = await connections.inbound_secret(session, PaymentProvider(provider), tenant.id)
+    tenant_id = await inbound_tokens.tenant_for(provider, token)
+    if tenant_id is None:  # an unknown token, or a provider assina does not know
+        raise not_found("inbound URL", f"{provider}/…")
+    secret = await connections.inbound_secret(
+        runtime.database, PaymentProvider(provider), tenant_id
+    )
     if secret is None:
         raise Problem(
             401,
@@ -122,14 +130,12 @@ async def receive_notification(
     except NotificationRefused as error:
         raise _refused(error) from error
     payload = json.loads(body)
-    delivery = inbound.InboundDelivery(
-        tenant.id,
-        tenant.clock(runtime.clock),
+    recorded = await group_commit.record(
+        tenant_id,
         PaymentProvider(provider),
         notifications,
         payload if isinstance(payload, dict) else {"body": payload},
     )
-    recorded = await group_commit.record(delivery)
     return InboundAnswer(received=[RecordedOut.of(entry) for entry in recorded])
 
 

@@ -84,13 +84,15 @@ class ProviderConnections:
         return AsaasInboundReader()
 
     async def inbound_secret(
-        self, session: AsyncSession, provider: PaymentProvider, tenant_id: str
+        self, database: Database, provider: PaymentProvider, tenant_id: str
     ) -> str | None:
         """What the tenant's notifications from `provider` are verified with: the sandbox's
-        signing secret, or the Asaas webhook token the tenant stored (None: none stored)."""
+        signing secret (derived, no query), or the Asaas webhook token the tenant stored (None:
+        none stored)."""
         if provider == PaymentProvider.SANDBOX:
             return notification_secret(self.box, tenant_id)
-        return await asaas_webhook_token(session, self.box, tenant_id)
+        async with database.read() as session:
+            return await asaas_webhook_token(session, self.box, tenant_id)
 
     async def close(self) -> None:
         await self.sandbox.stop()
