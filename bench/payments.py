@@ -187,6 +187,8 @@ class CardsResult:
 def child_env(url: str, directory: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSINA_")}
     env.update(ASSINA_DATABASE_URL=url, ASSINA_DATA_DIR=directory, ASSINA_SECRET_KEY=SECRET_KEY)
+    # The baseline's one key settles every charge: a bucket it never empties (bench/api.py).
+    env.update(ASSINA_API_RATE_LIMIT_BURST="1000000000", ASSINA_API_CONCURRENCY_PER_KEY="1000")
     return env
 
 

@@ -147,7 +147,7 @@ async def _find_live_key(
     return None
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str | None,
         Header(alias=KEY_HEADER, description=KEY_DESCRIPTION, json_schema_extra=_key_schema),

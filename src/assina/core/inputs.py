@@ -128,8 +128,9 @@ async def refuse_empty_json(request: Request) -> None:
         )
 
 
-def refuse_unstorable_url(request: Request) -> None:
-    """App-wide dependency: the same rule for path and query parameters."""
+async def refuse_unstorable_url(request: Request) -> None:
+    """App-wide dependency: the same rule for path and query parameters. Async: FastAPI runs
+    a plain `def` dependency in a worker thread, a hop every request would pay."""
     for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
         reason = unstorable_text(value)
         if reason is not None:

@@ -34,7 +34,7 @@ class PageParams:
     starting_after: str | None = None
 
 
-def _page_params(
+async def _page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1 to 100.")
     ] = DEFAULT_LIMIT,

@@ -54,7 +54,7 @@ router = APIRouter(tags=["payments"])
 Token = Annotated[str, Path(max_length=128)]
 
 
-def provider_connections(request: Request) -> ProviderConnections:
+async def provider_connections(request: Request) -> ProviderConnections:
     connections: ProviderConnections = request.app.state.provider_connections
     return connections
 
@@ -62,7 +62,7 @@ def provider_connections(request: Request) -> ProviderConnections:
 ConnectionsDep = Annotated[ProviderConnections, Depends(provider_connections)]
 
 
-def inbound_group_commit(request: Request) -> InboundGroupCommit:
+async def inbound_group_commit(request: Request) -> InboundGroupCommit:
     group_commit: InboundGroupCommit = request.app.state.inbound_group_commit
     return group_commit
 
@@ -70,7 +70,7 @@ def inbound_group_commit(request: Request) -> InboundGroupCommit:
 GroupCommitDep = Annotated[InboundGroupCommit, Depends(inbound_group_commit)]
 
 
-def inbound_tokens_of(request: Request) -> InboundTokens:
+async def inbound_tokens_of(request: Request) -> InboundTokens:
     tokens: InboundTokens = request.app.state.inbound_tokens
     return tokens
 

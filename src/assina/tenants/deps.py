@@ -114,7 +114,8 @@ class IdempotentCaller(Caller):
         )
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async, as every dependency here: FastAPI runs a plain `def` one in a worker thread.
     runtime: Runtime = request.app.state.runtime
     return runtime
 
