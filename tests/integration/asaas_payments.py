@@ -43,6 +43,9 @@ from tests.integration.asaas_model import (
     reais,
 )
 
+# What an update may make of a payment awaiting payment (a card one needs its card data).
+UPDATABLE_TYPES = tuple(kind for kind in BILLING_TYPES if kind != "CREDIT_CARD")
+
 
 class PaymentRoutes:
     """The payment routes of the stand-in (AsaasStandin inherits them); what they use of it
@@ -76,6 +79,7 @@ class PaymentRoutes:
         router.add_post("/v3/payments", self._create_payment)
         router.add_get("/v3/payments", self._list_payments)
         router.add_get("/v3/payments/{id}", self._get_payment)
+        router.add_put("/v3/payments/{id}", self._update_payment)
         router.add_delete("/v3/payments/{id}", self._delete_payment)
         router.add_post("/v3/payments/{id}/refund", self._refund_payment)
         router.add_get("/v3/payments/{id}/identificationField", self._identification_field)
@@ -133,6 +137,47 @@ class PaymentRoutes:
         payment = self.payments.get(request.match_info["id"])
         if payment is None:
             return not_found("Cobrança")
+        return web.json_response(payment.to_json(self.url))
+
+    async def _update_payment(self, request: web.Request) -> web.Response:
+        """PUT /v3/payments/{id} (ref "Update existing payment"): `billingType`, `value` and
+        `dueDate` required, the others of a creation optional; only a payment awaiting
+        payment or overdue, and never into a card payment (that takes card data)."""
+        payment = self.payments.get(request.match_info["id"])
+        if payment is None or payment.deleted:
+            return not_found("Cobrança")
+        body, errors = await json_object(request)
+        if body is None:
+            return invalid(errors)
+        known = ("billingType", "value", "dueDate", "description", "externalReference")
+        check.only_known_fields(
+            body,
+            errors,
+            known=(*known, "daysAfterDueDateToRegistrationCancellation", "postalService"),
+            unsupported=PAYMENT_UNSUPPORTED,
+        )
+        billing_type = check.one_of(body, "billingType", UPDATABLE_TYPES, errors)
+        value = check.money(body, "value", errors, required=True)
+        due = check.calendar_date(body, "dueDate", errors, required=True)
+        if due is not None and due < self.today():
+            errors.add("invalid_dueDate", "Não é permitido data de vencimento inferior a hoje.")
+        description = check.optional_text(body, "description", errors, max_length=500)
+        reference = check.optional_text(body, "externalReference", errors)
+        check.optional_int(body, "daysAfterDueDateToRegistrationCancellation", errors)
+        check.optional_bool(body, "postalService", errors)
+        if errors:
+            return invalid(errors)
+        if payment.status not in ("PENDING", "OVERDUE"):
+            return asaas_error(
+                400, "invalid_action", f"Uma cobrança {payment.status} não pode ser alterada."
+            )
+        assert billing_type and value and due
+        payment.billing_type, payment.value, payment.due_date = billing_type, value, due
+        if "description" in body:
+            payment.description = description
+        if "externalReference" in body:
+            payment.external_reference = reference
+        self._emit("PAYMENT_UPDATED", payment)
         return web.json_response(payment.to_json(self.url))
 
     async def _delete_payment(self, request: web.Request) -> web.Response:
