@@ -26,6 +26,7 @@ from tests.integration.asaas_model import Payment
 from tests.integration.asaas_standin import STANDIN_API_KEY, AsaasStandin
 from tests.integration.charge_support import PIX_SETTINGS, create_charge, line, read_charge
 from tests.integration.payment_support import LiveApp
+from tests.qr_support import decode_svg_qr
 
 AMOUNT = 15_990
 TXID = re.compile(r"[A-Za-z0-9]{26,35}")
@@ -82,6 +83,28 @@ async def test_a_sandbox_pix_charge_gets_the_providers_txid_and_code_after_a_rel
     assert fields["54"] == "159.90"
     assert await _events(database, "charge.updated", charge["id"]) == 1
     assert await Registrar(database, clock, live.connections).register_once() == 0
+
+
+async def test_the_registered_pix_codes_qr_image_decodes_to_the_providers_txid(
+    sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
+) -> None:
+    """What a payer's camera reads from the charge's QR (drawn, rasterised, decoded by
+    zbarimg) is the provider's code, whose location ends in the registered txid."""
+    api = live.as_tenant(sandbox)
+    charge = await create_charge(
+        api, items=[line(AMOUNT)], due_date=await _due_in(api, 5), payment_method="pix"
+    )
+    await Registrar(database, clock, live.connections).register_once()
+    [registered] = await _registrations(api, charge["id"])
+
+    image = await api.get(f"/v1/charges/{charge['id']}/pix.svg")
+    assert image.status_code == 200, image.text
+    decoded = decode_svg_qr(image.text)
+
+    assert crc_is_valid(decoded)
+    location = parse_emv(parse_emv(decoded)["26"])["25"]
+    assert location.rsplit("/", 1)[1] == registered["txid"]
+    assert TXID.fullmatch(registered["txid"])
 
 
 async def test_paying_a_registered_pix_charge_settles_it_once_keyed_on_the_end_to_end_id(
