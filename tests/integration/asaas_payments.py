@@ -94,14 +94,7 @@ class PaymentRoutes:
         if not isinstance(customer, str) or customer not in self.customers:
             errors.add("invalid_customer", "Customer inválido ou não informado.")
         billing_type = check.one_of(body, "billingType", BILLING_TYPES, errors)
-        value = check.money(body, "value", errors, required=True)
-        due = check.calendar_date(body, "dueDate", errors, required=True)
-        if due is not None and due < self.today():
-            errors.add("invalid_dueDate", "Não é permitido data de vencimento inferior a hoje.")
-        description = check.optional_text(body, "description", errors, max_length=500)
-        reference = check.optional_text(body, "externalReference", errors)
-        check.optional_int(body, "daysAfterDueDateToRegistrationCancellation", errors)
-        check.optional_bool(body, "postalService", errors)
+        value, due, description, reference = self._payment_terms(body, errors)
         card_fields = ("creditCard", "creditCardHolderInfo", "creditCardToken", "remoteIp")
         pays_now = any(body.get(name) is not None for name in card_fields)
         if pays_now and billing_type not in (None, "CREDIT_CARD"):
@@ -139,6 +132,21 @@ class PaymentRoutes:
             return not_found("Cobrança")
         return web.json_response(payment.to_json(self.url))
 
+    def _payment_terms(
+        self, body: Mapping[str, Any], errors: FieldErrors
+    ) -> tuple[int | None, date | None, str | None, str | None]:
+        """What a creation and an update check alike: value, due date (not past),
+        description, external reference and the boleto's optional fields."""
+        value = check.money(body, "value", errors, required=True)
+        due = check.calendar_date(body, "dueDate", errors, required=True)
+        if due is not None and due < self.today():
+            errors.add("invalid_dueDate", "Não é permitido data de vencimento inferior a hoje.")
+        description = check.optional_text(body, "description", errors, max_length=500)
+        reference = check.optional_text(body, "externalReference", errors)
+        check.optional_int(body, "daysAfterDueDateToRegistrationCancellation", errors)
+        check.optional_bool(body, "postalService", errors)
+        return value, due, description, reference
+
     async def _update_payment(self, request: web.Request) -> web.Response:
         """PUT /v3/payments/{id} (ref "Update existing payment"): `billingType`, `value` and
         `dueDate` required, the others of a creation optional; only a payment awaiting
@@ -157,14 +165,7 @@ class PaymentRoutes:
             unsupported=PAYMENT_UNSUPPORTED,
         )
         billing_type = check.one_of(body, "billingType", UPDATABLE_TYPES, errors)
-        value = check.money(body, "value", errors, required=True)
-        due = check.calendar_date(body, "dueDate", errors, required=True)
-        if due is not None and due < self.today():
-            errors.add("invalid_dueDate", "Não é permitido data de vencimento inferior a hoje.")
-        description = check.optional_text(body, "description", errors, max_length=500)
-        reference = check.optional_text(body, "externalReference", errors)
-        check.optional_int(body, "daysAfterDueDateToRegistrationCancellation", errors)
-        check.optional_bool(body, "postalService", errors)
+        value, due, description, reference = self._payment_terms(body, errors)
         if errors:
             return invalid(errors)
         if payment.status not in ("PENDING", "OVERDUE"):

@@ -250,6 +250,23 @@ def _payments_of(standin: AsaasStandin, charge_id: str) -> list[Payment]:
     ]
 
 
+async def _registered_at_asaas(
+    api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    standin: AsaasStandin,
+    connections: ProviderConnections,
+) -> tuple[str, Registrar, Payment]:
+    """A boleto charge of a tenant on Asaas, registered: its id, the registrar, and the one
+    Asaas payment made for it."""
+    await _use_asaas(api)
+    charge_id = await _asaas_charge(api)
+    registrar = Registrar(database, clock, connections)
+    assert await registrar.register_once() == 2
+    [payment] = _payments_of(standin, charge_id)
+    return charge_id, registrar, payment
+
+
 async def _asaas_get(standin: AsaasStandin, path: str) -> dict[str, Any]:
     """What the stand-in answers, asked directly (what Asaas made)."""
     async with (
@@ -319,11 +336,9 @@ async def test_a_new_amount_and_due_date_update_the_asaas_payment_in_place(
     asaas_standin: AsaasStandin,
     asaas_connections: ProviderConnections,
 ) -> None:
-    await _use_asaas(api)
-    charge_id = await _asaas_charge(api)
-    registrar = Registrar(database, clock, asaas_connections)
-    await registrar.register_once()
-    [payment] = _payments_of(asaas_standin, charge_id)
+    charge_id, registrar, payment = await _registered_at_asaas(
+        api, database, clock, asaas_standin, asaas_connections
+    )
 
     changed = await api.patch(
         f"/v1/charges/{charge_id}", {"items": [line(20_000)], "due_date": "2026-03-25"}
@@ -350,11 +365,9 @@ async def test_an_update_whose_answer_was_lost_is_not_sent_twice(
     asaas_standin: AsaasStandin,
     asaas_connections: ProviderConnections,
 ) -> None:
-    await _use_asaas(api)
-    charge_id = await _asaas_charge(api)
-    registrar = Registrar(database, clock, asaas_connections)
-    await registrar.register_once()
-    [payment] = _payments_of(asaas_standin, charge_id)
+    charge_id, registrar, payment = await _registered_at_asaas(
+        api, database, clock, asaas_standin, asaas_connections
+    )
     changed = await api.patch(f"/v1/charges/{charge_id}", {"items": [line(20_000)]})
     assert changed.status_code == 200, changed.text
     asaas_standin.faults.lose_answer_to("PUT", f"/v3/payments/{payment.id}")
@@ -378,10 +391,9 @@ async def test_a_boleto_charge_moved_to_pix_keeps_one_asaas_payment_now_a_pix_on
     asaas_standin: AsaasStandin,
     asaas_connections: ProviderConnections,
 ) -> None:
-    await _use_asaas(api)
-    charge_id = await _asaas_charge(api)
-    registrar = Registrar(database, clock, asaas_connections)
-    await registrar.register_once()
+    charge_id, registrar, _payment = await _registered_at_asaas(
+        api, database, clock, asaas_standin, asaas_connections
+    )
 
     changed = await api.patch(f"/v1/charges/{charge_id}", {"payment_method": "pix"})
     assert changed.status_code == 200, changed.text

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.boleto import BOLETO_CURRENCY, takes_boleto
@@ -170,16 +170,22 @@ async def _cancel_rails_dropped(
     for rail in RegistrationRail:
         dropped = [charge_id for charge_id in charge_ids if (charge_id, rail) not in kept]
         if dropped:
-            await session.execute(
-                update(Registration)
-                .where(
-                    Registration.tenant_id == tenant_id,
-                    one_of(Registration.charge_id, dropped),
-                    Registration.rail == rail,
-                    Registration.status != RegistrationStatus.CANCELLED,
-                )
-                .values(status=RegistrationStatus.CANCELLED, locked_until=None)
-            )
+            not_cancelled = Registration.status != RegistrationStatus.CANCELLED
+            await _cancel(session, tenant_id, dropped, Registration.rail == rail, not_cancelled)
+
+
+async def _cancel(
+    session: AsyncSession,
+    tenant_id: str,
+    charge_ids: Sequence[str],
+    *which: ColumnElement[bool],
+) -> None:
+    await session.execute(
+        update(Registration)
+        .where(Registration.tenant_id == tenant_id, one_of(Registration.charge_id, charge_ids))
+        .where(*which)
+        .values(status=RegistrationStatus.CANCELLED, locked_until=None)
+    )
 
 
 def _row(
@@ -215,15 +221,8 @@ async def cancel_registrations(
     """The pending registrations of these charges are not made (the charges are no longer
     open); what a provider made already stays there (docs/payments.md)."""
     if charge_ids:
-        await session.execute(
-            update(Registration)
-            .where(
-                Registration.tenant_id == tenant_id,
-                one_of(Registration.charge_id, charge_ids),
-                Registration.status == RegistrationStatus.PENDING,
-            )
-            .values(status=RegistrationStatus.CANCELLED, locked_until=None)
-        )
+        pending = Registration.status == RegistrationStatus.PENDING
+        await _cancel(session, tenant_id, charge_ids, pending)
 
 
 async def list_registrations(
