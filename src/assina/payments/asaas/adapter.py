@@ -274,7 +274,7 @@ class AsaasProvider:
 
     async def _existing_payment(self, charge_id: str, billing_type: str) -> Json | None:
         """A live payment of this charge and rail (Asaas does not list deleted ones); for a
-        card, only one paid or being analysed."""
+        card (the only rail that asks), only one paid or being analysed."""
         query = {"externalReference": charge_id, "billingType": billing_type}
         async for payment in self._all_payments(query):
             if payment.get("deleted"):
