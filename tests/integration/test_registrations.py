@@ -21,10 +21,12 @@ from assina.payments.connections import ProviderConnections
 from assina.payments.registration import REGISTRATION_RETRIES, Registrar
 from assina.rules.pix import crc_is_valid, parse_emv
 from tests.conftest import TEST_SECRET_KEY, TenantClient
-from tests.integration.asaas_adapter_support import WEBHOOK_TOKEN
+from tests.integration.asaas_adapter_support import WEBHOOK_TOKEN, use_asaas
+from tests.integration.asaas_model import Payment
 from tests.integration.asaas_standin import STANDIN_API_KEY, AsaasStandin
 from tests.integration.charge_support import PIX_SETTINGS, create_charge, line, read_charge
 from tests.integration.payment_support import LiveApp
+from tests.qr_support import decode_svg_qr
 
 AMOUNT = 15_990
 TXID = re.compile(r"[A-Za-z0-9]{26,35}")
@@ -81,6 +83,28 @@ async def test_a_sandbox_pix_charge_gets_the_providers_txid_and_code_after_a_rel
     assert fields["54"] == "159.90"
     assert await _events(database, "charge.updated", charge["id"]) == 1
     assert await Registrar(database, clock, live.connections).register_once() == 0
+
+
+async def test_the_registered_pix_codes_qr_image_decodes_to_the_providers_txid(
+    sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
+) -> None:
+    """What a payer's camera reads from the charge's QR (drawn, rasterised, decoded by
+    zbarimg) is the provider's code, whose location ends in the registered txid."""
+    api = live.as_tenant(sandbox)
+    charge = await create_charge(
+        api, items=[line(AMOUNT)], due_date=await _due_in(api, 5), payment_method="pix"
+    )
+    await Registrar(database, clock, live.connections).register_once()
+    [registered] = await _registrations(api, charge["id"])
+
+    image = await api.get(f"/v1/charges/{charge['id']}/pix.svg")
+    assert image.status_code == 200, image.text
+    decoded = decode_svg_qr(image.text)
+
+    assert crc_is_valid(decoded)
+    location = parse_emv(parse_emv(decoded)["26"])["25"]
+    assert location.rsplit("/", 1)[1] == registered["txid"]
+    assert TXID.fullmatch(registered["txid"])
 
 
 async def test_paying_a_registered_pix_charge_settles_it_once_keyed_on_the_end_to_end_id(
@@ -217,6 +241,32 @@ async def _asaas_charge(api: TenantClient, document: str | None = "52998224725")
     return str(charge["id"])
 
 
+def _payments_of(standin: AsaasStandin, charge_id: str) -> list[Payment]:
+    """The live payments Asaas holds for a charge."""
+    return [
+        payment
+        for payment in standin.payments.values()
+        if payment.external_reference == charge_id and not payment.deleted
+    ]
+
+
+async def _registered_at_asaas(
+    api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    standin: AsaasStandin,
+    connections: ProviderConnections,
+) -> tuple[str, Registrar, Payment]:
+    """A boleto charge of a tenant on Asaas, registered: its id, the registrar, and the one
+    Asaas payment made for it."""
+    await _use_asaas(api)
+    charge_id = await _asaas_charge(api)
+    registrar = Registrar(database, clock, connections)
+    assert await registrar.register_once() == 2
+    [payment] = _payments_of(standin, charge_id)
+    return charge_id, registrar, payment
+
+
 async def _asaas_get(standin: AsaasStandin, path: str) -> dict[str, Any]:
     """What the stand-in answers, asked directly (what Asaas made)."""
     async with (
@@ -249,7 +299,109 @@ async def test_a_tenant_on_asaas_gets_asaas_boleto_numbers_and_pix_code(
     assert re.sub(r"\D", "", shown["boleto_line"]) == numbers["identificationField"]
     qr = await _asaas_get(asaas_standin, f"/payments/{pix_id}/pixQrCode")
     assert shown["pix_code"] == qr["payload"]
-    assert {asaas_standin.payments[pix_id].billing_type} == {"PIX"}
+    # One payment, a boleto whose PIX code is the charge's: either rail pays it once.
+    assert pix_id == boleto_id
+    assert [p.billing_type for p in _payments_of(asaas_standin, charge_id)] == ["BOLETO"]
+    assert len(asaas_standin.requests_to("POST", "/v3/payments")) == 1
+
+
+async def test_the_one_asaas_payment_paid_settles_the_charge_once(
+    api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    asaas_standin: AsaasStandin,
+    asaas_connections: ProviderConnections,
+    live: LiveApp,
+) -> None:
+    tenant = live.as_tenant(api)
+    asaas_standin.webhook_url = await use_asaas(tenant, "pix", "boleto")
+    asaas_standin.webhook_token = WEBHOOK_TOKEN
+    charge_id = await _asaas_charge(tenant)
+    await Registrar(database, clock, asaas_connections).register_once()
+    [payment] = _payments_of(asaas_standin, charge_id)
+
+    await asaas_standin.receive_payment(payment.id)
+    await asaas_standin.redeliver(asaas_standin.deliveries[-1].event["id"])
+
+    assert {delivery.status for delivery in asaas_standin.deliveries} == {200}
+    settled = await read_charge(tenant, charge_id)
+    assert (settled["status"], settled["settled_amount"]) == ("settled", AMOUNT)
+    assert await _events(database, "charge.settled", charge_id) == 1
+
+
+async def test_a_new_amount_and_due_date_update_the_asaas_payment_in_place(
+    api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    asaas_standin: AsaasStandin,
+    asaas_connections: ProviderConnections,
+) -> None:
+    charge_id, registrar, payment = await _registered_at_asaas(
+        api, database, clock, asaas_standin, asaas_connections
+    )
+
+    changed = await api.patch(
+        f"/v1/charges/{charge_id}", {"items": [line(20_000)], "due_date": "2026-03-25"}
+    )
+    assert changed.status_code == 200, changed.text
+    assert await registrar.register_once() == 2
+
+    assert _payments_of(asaas_standin, charge_id) == [payment]
+    assert (payment.value, payment.due_date.isoformat()) == (20_000, "2026-03-25")
+    assert len(asaas_standin.requests_to("PUT", f"/v3/payments/{payment.id}")) == 1
+    registrations = await _registrations(api, charge_id)
+    assert {(r["status"], r["provider_payment_id"]) for r in registrations} == {
+        ("registered", payment.id)
+    }
+    shown = (await read_charge(api, charge_id))["payment_instructions"]
+    assert shown["boleto_barcode"][9:19] == "0000020000"  # the barcode's amount
+    assert parse_emv(shown["pix_code"])["54"] == "200.00"
+
+
+async def test_an_update_whose_answer_was_lost_is_not_sent_twice(
+    api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    asaas_standin: AsaasStandin,
+    asaas_connections: ProviderConnections,
+) -> None:
+    charge_id, registrar, payment = await _registered_at_asaas(
+        api, database, clock, asaas_standin, asaas_connections
+    )
+    changed = await api.patch(f"/v1/charges/{charge_id}", {"items": [line(20_000)]})
+    assert changed.status_code == 200, changed.text
+    asaas_standin.faults.lose_answer_to("PUT", f"/v3/payments/{payment.id}")
+
+    await registrar.register_once()  # the update is made, its answer lost
+    assert payment.value == 20_000
+    clock.advance(REGISTRATION_RETRIES.steps[0] + timedelta(seconds=1))
+    await registrar.register_all()
+
+    assert {r["status"] for r in await _registrations(api, charge_id)} == {"registered"}
+    assert _payments_of(asaas_standin, charge_id) == [payment]
+    assert len(asaas_standin.requests_to("PUT", f"/v3/payments/{payment.id}")) == 1
+    shown = (await read_charge(api, charge_id))["payment_instructions"]
+    assert parse_emv(shown["pix_code"])["54"] == "200.00"
+
+
+async def test_a_boleto_charge_moved_to_pix_keeps_one_asaas_payment_now_a_pix_one(
+    api: TenantClient,
+    database: Database,
+    clock: FrozenClock,
+    asaas_standin: AsaasStandin,
+    asaas_connections: ProviderConnections,
+) -> None:
+    charge_id, registrar, _payment = await _registered_at_asaas(
+        api, database, clock, asaas_standin, asaas_connections
+    )
+
+    changed = await api.patch(f"/v1/charges/{charge_id}", {"payment_method": "pix"})
+    assert changed.status_code == 200, changed.text
+    assert await registrar.register_once() == 1
+
+    rails = {r["rail"]: r["status"] for r in await _registrations(api, charge_id)}
+    assert rails == {"boleto": "cancelled", "pix": "registered"}
+    assert [p.billing_type for p in _payments_of(asaas_standin, charge_id)] == ["PIX"]
 
 
 async def test_an_asaas_that_does_not_answer_is_asked_again_once_the_clock_moved(

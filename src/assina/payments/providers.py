@@ -86,6 +86,9 @@ class PaymentOrder:
     # The payer's IP for a card payment (Asaas's remoteIp, required with a card and never the
     # server's): where the payer is now, or where their card was saved from.
     remote_ip: str | None = None
+    # A PIX order of a charge that also has a boleto at this provider: a provider whose
+    # boleto carries a PIX code (Asaas) gives that one, so one payment pays by either rail.
+    with_boleto: bool = False
 
 
 @dataclass(frozen=True)

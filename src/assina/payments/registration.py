@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.boleto import BOLETO_CURRENCY, takes_boleto
@@ -137,6 +137,7 @@ async def queue_registrations(
             choices, charge["payment_method"], charge["amount"], charge["currency"]
         )
     ]
+    await _cancel_rails_dropped(session, tenant_id, [charge["id"] for charge in wanted], rows)
     if not rows:
         return 0
     c = REGISTRATIONS.c
@@ -158,6 +159,33 @@ async def queue_registrations(
         rows,
     )
     return len(rows)
+
+
+async def _cancel_rails_dropped(
+    session: AsyncSession, tenant_id: str, charge_ids: Sequence[str], rows: Sequence[Any]
+) -> None:
+    """A charge's rail it no longer takes (a boleto charge now paid by PIX) is cancelled:
+    Asaas's one payment then becomes a PIX payment, not a boleto beside it."""
+    kept = {(row["charge_id"], row["rail"]) for row in rows}
+    for rail in RegistrationRail:
+        dropped = [charge_id for charge_id in charge_ids if (charge_id, rail) not in kept]
+        if dropped:
+            not_cancelled = Registration.status != RegistrationStatus.CANCELLED
+            await _cancel(session, tenant_id, dropped, Registration.rail == rail, not_cancelled)
+
+
+async def _cancel(
+    session: AsyncSession,
+    tenant_id: str,
+    charge_ids: Sequence[str],
+    *which: ColumnElement[bool],
+) -> None:
+    await session.execute(
+        update(Registration)
+        .where(Registration.tenant_id == tenant_id, one_of(Registration.charge_id, charge_ids))
+        .where(*which)
+        .values(status=RegistrationStatus.CANCELLED, locked_until=None)
+    )
 
 
 def _row(
@@ -193,15 +221,8 @@ async def cancel_registrations(
     """The pending registrations of these charges are not made (the charges are no longer
     open); what a provider made already stays there (docs/payments.md)."""
     if charge_ids:
-        await session.execute(
-            update(Registration)
-            .where(
-                Registration.tenant_id == tenant_id,
-                one_of(Registration.charge_id, charge_ids),
-                Registration.status == RegistrationStatus.PENDING,
-            )
-            .values(status=RegistrationStatus.CANCELLED, locked_until=None)
-        )
+        pending = Registration.status == RegistrationStatus.PENDING
+        await _cancel(session, tenant_id, charge_ids, pending)
 
 
 async def list_registrations(
@@ -274,12 +295,17 @@ class Registrar:
             return 0
         limit = asyncio.Semaphore(self.config.concurrency)
 
-        async def called(job: _Job) -> _Answer:
+        async def called(same_charge: list[_Job]) -> list[_Answer]:
+            """One charge's jobs one after the other: its rails may share one payment at
+            the provider (Asaas), which two at once would both make."""
             async with limit:
-                return await self._call(job)
+                return [await self._call(job) for job in same_charge]
 
-        answers = await asyncio.gather(*(called(job) for job in jobs))
-        await self._record(answers)
+        by_charge: dict[str, list[_Job]] = {}
+        for job in jobs:
+            by_charge.setdefault(job.order.charge_id, []).append(job)
+        answered = await asyncio.gather(*(called(group) for group in by_charge.values()))
+        await self._record([answer for answers in answered for answer in answers])
         return len(jobs)
 
     async def register_all(self, tenant_id: str | None = None) -> int:
@@ -320,8 +346,9 @@ class Registrar:
                     .where(one_of(Registration.id, gone))
                     .values(status=RegistrationStatus.CANCELLED)
                 )
+            boletos = await _boletos_registered(claim.session, list(charges))
             jobs = [
-                _job(row, *charges[row.charge_id], claim.now)
+                _job(row, *charges[row.charge_id], claim.now, boletos)
                 for row in rows
                 if row.charge_id in charges
             ]
@@ -467,7 +494,30 @@ async def _charges_of(
     return {charge.id: (charge, customer) for charge, customer in found.all()}
 
 
-def _job(row: Registration, charge: Charge, customer: Customer, now: datetime) -> _Job:
+async def _boletos_registered(
+    session: AsyncSession, charge_ids: Sequence[str]
+) -> set[tuple[str, PaymentProvider]]:
+    """The charges (and with whom) that have a boleto registration still wanted."""
+    if not charge_ids:
+        return set()
+    found = await session.execute(
+        select(Registration.charge_id, Registration.provider).where(
+            one_of(Registration.charge_id, charge_ids),
+            Registration.rail == RegistrationRail.BOLETO,
+            Registration.status != RegistrationStatus.CANCELLED,
+        )
+    )
+    return {(charge_id, provider) for charge_id, provider in found.all()}
+
+
+def _job(
+    row: Registration,
+    charge: Charge,
+    customer: Customer,
+    now: datetime,
+    boletos: set[tuple[str, PaymentProvider]],
+) -> _Job:
+    with_boleto = row.rail == RegistrationRail.PIX and (charge.id, row.provider) in boletos
     order = PaymentOrder(
         charge_id=charge.id,
         charge_number=charge.number,
@@ -477,6 +527,7 @@ def _job(row: Registration, charge: Charge, customer: Customer, now: datetime) -
         description=f"Cobrança {charge.number}",
         idempotency_key=f"{row.id}.{row.version}",
         requested_at=now,
+        with_boleto=with_boleto,
     )
     return _Job(
         row.id, row.tenant_id, row.rail, row.provider, row.version, row.attempt_count, order

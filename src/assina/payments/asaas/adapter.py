@@ -3,7 +3,9 @@
 Each charge is one Asaas payment whose `externalReference` is the charge's id, for a customer
 whose `externalReference` is assina's customer id. Asaas takes no idempotency key, so a retry
 looks before it creates: an order sent again finds the payment its first try made (even one
-whose answer was lost) instead of making a second one.
+whose answer was lost) instead of making a second one. A charge's boleto and PIX code are one
+payment (a BOLETO payment carries a PIX code), updated in place when the charge's amount, due
+date or rail changes: registering it again never makes a second one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from assina.payments.asaas.client import AsaasClient, AsaasRefused, Json
 from assina.payments.asaas.payment import (
     ASAAS_TIME_ZONE,
     PAID_STATUSES,
+    centavos,
     paid_day,
     reais,
     received_payment,
@@ -55,6 +58,8 @@ DECLINE_WORDS: tuple[tuple[DeclineCode, tuple[str, ...]], ...] = (
 # A card payment a retry reuses: paid, or being analysed. A PENDING one is not reused: it is
 # what a declined try may leave behind (docs/payments.md, "The Asaas adapter").
 CARD_REUSED_STATUSES = PAID_STATUSES | {"AWAITING_RISK_ANALYSIS"}
+# The billing types of the payment registration makes for a charge's boleto and PIX code.
+BILL_TYPES = ("BOLETO", "PIX", "UNDEFINED")
 BRANDS: Mapping[str, CardBrand] = {brand.value.upper(): brand for brand in CardBrand}
 
 
@@ -94,7 +99,7 @@ class AsaasProvider:
     # --- boleto ---------------------------------------------------------------------------
 
     async def register_boleto(self, order: PaymentOrder) -> RegisteredBoleto:
-        payment = await self._payment_for(order, "BOLETO")
+        payment = await self._bill_for(order, "BOLETO")
         payment_id = _id_of(payment)
         numbers = await self._client.get(f"/payments/{payment_id}/identificationField")
         line = _digits(numbers.get("identificationField"))
@@ -122,7 +127,9 @@ class AsaasProvider:
     # --- PIX ------------------------------------------------------------------------------
 
     async def create_pix(self, order: PaymentOrder) -> PixCharge:
-        payment = await self._payment_for(order, "PIX")
+        """The PIX code of the charge's payment: its boleto's when the charge has one here
+        (one payment, so either rail pays it once), else a PIX payment's."""
+        payment = await self._bill_for(order, "BOLETO" if order.with_boleto else "PIX")
         payment_id = _id_of(payment)
         qr = await self._client.get(f"/payments/{payment_id}/pixQrCode")
         code = qr.get("payload")
@@ -234,17 +241,40 @@ class AsaasProvider:
 
     # --- payments -------------------------------------------------------------------------
 
-    async def _payment_for(self, order: PaymentOrder, billing_type: str) -> Json:
-        """The order's payment: the one a previous try made, else a new one."""
-        existing = await self._existing_payment(order.charge_id, billing_type)
-        if existing is not None:
+    async def _bill_for(self, order: PaymentOrder, billing_type: str) -> Json:
+        """The charge's one boleto or PIX payment, as the order asks it: the one a previous
+        try made (a lost answer) as it is; the one an earlier order made (another amount, due
+        date or rail) updated in place (Asaas's PUT, allowed while it awaits payment); else
+        a new one."""
+        existing = await self._live_bill(order.charge_id, billing_type)
+        if existing is None:
+            customer_id = await self.customer_for(order.payer)
+            body = _payment_body(order, billing_type, customer_id)
+            return await self._client.post("/payments", body)
+        if _bill_terms(existing) == (billing_type, order.amount, order.due_date.isoformat()):
             return existing
-        customer_id = await self.customer_for(order.payer)
-        return await self._client.post("/payments", _payment_body(order, billing_type, customer_id))
+        update = {
+            "billingType": billing_type,
+            "value": reais(order.amount),
+            "dueDate": order.due_date.isoformat(),
+            "description": order.description[:MAX_DESCRIPTION],
+        }
+        return await self._client.put(f"/payments/{_id_of(existing)}", update)
+
+    async def _live_bill(self, charge_id: str, billing_type: str) -> Json | None:
+        """The charge's live boleto or PIX payment (Asaas does not list deleted ones), one of
+        `billing_type` first (two were made for one charge before they became one)."""
+        found = [
+            payment
+            async for payment in self._all_payments({"externalReference": charge_id})
+            if payment.get("billingType") in BILL_TYPES and not payment.get("deleted")
+        ]
+        found.sort(key=lambda payment: payment.get("billingType") != billing_type)
+        return found[0] if found else None
 
     async def _existing_payment(self, charge_id: str, billing_type: str) -> Json | None:
         """A live payment of this charge and rail (Asaas does not list deleted ones); for a
-        card, only one paid or being analysed."""
+        card (the only rail that asks), only one paid or being analysed."""
         query = {"externalReference": charge_id, "billingType": billing_type}
         async for payment in self._all_payments(query):
             if payment.get("deleted"):
@@ -313,6 +343,15 @@ def _payment_body(order: PaymentOrder, billing_type: str, customer_id: str) -> d
         "description": order.description[:MAX_DESCRIPTION],
         "externalReference": order.charge_id,
     }
+
+
+def _bill_terms(payment: Json) -> tuple[object, int | None, object]:
+    """What registration asks of a payment: its billing type, amount and due date."""
+    try:
+        amount: int | None = centavos(payment.get("value"))
+    except ValueError:
+        amount = None
+    return payment.get("billingType"), amount, payment.get("dueDate")
 
 
 def _holder_info(payer: Payer) -> dict[str, str]:

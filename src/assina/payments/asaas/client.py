@@ -107,6 +107,9 @@ class AsaasClient:
     async def post(self, path: str, body: Mapping[str, Any] | None = None) -> Json:
         return await self._request("POST", path, body=body)
 
+    async def put(self, path: str, body: Mapping[str, Any]) -> Json:
+        return await self._request("PUT", path, body=body)
+
     async def delete(self, path: str) -> Json:
         return await self._request("DELETE", path)
 
