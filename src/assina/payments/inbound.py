@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeGuard
 
-from sqlalchemy import select
+from sqlalchemy import Insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge, ChargeStatus
@@ -22,7 +22,7 @@ from assina.core.errors import not_found
 from assina.core.ids import new_id
 from assina.core.pagination import PageParams, fetch_page
 from assina.db.dialect import insert_on_conflict
-from assina.db.shapes import one_of
+from assina.db.shapes import insert_rows, one_of
 from assina.payment_settings.models import PaymentProvider
 from assina.payments.card_attempts import approved_card_payments, decided_by_notification
 from assina.payments.models import InboundEvent, InboundOutcome
@@ -95,9 +95,7 @@ async def _record_for_tenant(
     }
     approved = await approved_card_payments(session, tenant_id, card_paid)
     batch = _TenantBatch(session, clock, tenant_id, charges, approved)
-    answers = [
-        (index, [await batch.record(d, n) for n in d.notifications]) for index, d in deliveries
-    ]
+    answers = await batch.record_all(deliveries)
     await batch.apply()
     return answers
 
@@ -120,7 +118,51 @@ class _TenantBatch:
         self.settling: dict[str, SettlementOrder] = {}
         self.card_payments: list[ReceivedPayment | DeclinedPayment] = []
 
-    async def record(self, delivery: InboundDelivery, notification: Notification) -> Recorded:
+    async def record_all(
+        self, deliveries: Sequence[tuple[int, InboundDelivery]]
+    ) -> list[tuple[int, list[Recorded]]]:
+        """Each notification's event, in one INSERT: a replay (recorded before, or earlier
+        in this batch) gets none."""
+        recorded = await self._recorded_before(deliveries)
+        rows: list[dict[str, Any]] = []
+        answers: list[tuple[int, list[Recorded]]] = []
+        for index, delivery in deliveries:
+            told: list[Recorded] = []
+            for notification in delivery.notifications:
+                key = (delivery.provider, notification.event_id)
+                if key in recorded:
+                    told.append(Recorded(notification.event_id, None, None))
+                    continue
+                recorded.add(key)
+                row = self._take(delivery, notification)
+                rows.append(row)
+                told.append(Recorded(notification.event_id, row["id"], row["outcome"]))
+            answers.append((index, told))
+        inserted = set(await insert_rows(self.session, self._insert(), rows))
+        # A row another transaction wrote meanwhile can only be one with no charge to lock
+        # (unmatched, ignored): nothing follows it here, it is a replay.
+        return [
+            (
+                index,
+                [entry if entry.inbound_event_id in inserted else _replay(entry) for entry in told],
+            )
+            for index, told in answers
+        ]
+
+    async def _recorded_before(
+        self, deliveries: Sequence[tuple[int, InboundDelivery]]
+    ) -> set[tuple[str, str]]:
+        event_ids = {n.event_id for _, d in deliveries for n in d.notifications}
+        found = await self.session.execute(
+            select(InboundEvent.provider, InboundEvent.event_id).where(
+                InboundEvent.tenant_id == self.tenant_id,
+                one_of(InboundEvent.event_id, sorted(event_ids)),
+            )
+        )
+        return {(str(provider), event_id) for provider, event_id in found}
+
+    def _take(self, delivery: InboundDelivery, notification: Notification) -> dict[str, Any]:
+        """The notification's row, its outcome decided, and what it calls for noted."""
         charge = self.charges.get(notification.charge_id or "")
         outcome = _outcome(notification, charge, settling=self.settling)
         if (
@@ -130,11 +172,16 @@ class _TenantBatch:
             # The card payment whose attempt settled the charge, told again (Asaas's
             # PAYMENT_CONFIRMED, a reconciliation): the same money, nothing to refund.
             outcome = InboundOutcome.IGNORED
-        now = self.clock.real_now()
-        row = _row(self.tenant_id, delivery, notification, outcome, now)
-        statement = (
+        if outcome == InboundOutcome.SETTLED and isinstance(notification, ReceivedPayment):
+            assert charge is not None  # noqa: S101 (SETTLED needs an open charge)
+            self.settling[charge.id] = self._settlement(charge, notification)
+        if charge is not None and _card_payment(notification):
+            self.card_payments.append(notification)
+        return _row(self.tenant_id, delivery, notification, outcome, self.clock.real_now())
+
+    def _insert(self) -> Insert:
+        return (
             insert_on_conflict(self.session, InboundEvent)
-            .values(**row)
             .on_conflict_do_nothing(
                 index_elements=[
                     InboundEvent.tenant_id,
@@ -144,15 +191,6 @@ class _TenantBatch:
             )
             .returning(InboundEvent.id)
         )
-        inserted = (await self.session.execute(statement)).scalar_one_or_none()
-        if inserted is None:
-            return Recorded(notification.event_id, None, None)
-        if outcome == InboundOutcome.SETTLED and isinstance(notification, ReceivedPayment):
-            assert charge is not None  # noqa: S101 (SETTLED needs an open charge)
-            self.settling[charge.id] = self._settlement(charge, notification)
-        if charge is not None and _card_payment(notification):
-            self.card_payments.append(notification)
-        return Recorded(notification.event_id, inserted, outcome)
 
     def _settlement(self, charge: Charge, paid: ReceivedPayment) -> SettlementOrder:
         # A provider's clock may run ahead of ours: a payment is never settled in the future.
@@ -166,6 +204,10 @@ class _TenantBatch:
         for notification in self.card_payments:
             # A card attempt that answered "processing" is decided by this notification.
             await decided_by_notification(self.session, self.clock, self.tenant_id, notification)
+
+
+def _replay(entry: Recorded) -> Recorded:
+    return Recorded(entry.event_id, None, None)
 
 
 def _card_payment(
