@@ -187,3 +187,22 @@ async def test_an_attempt_whose_answer_was_lost_is_tried_again_under_its_own_id(
     assert len(payments) == 1
     settled = await read_charge(api, charge["id"])
     assert (settled["status"], settled["settled_amount"]) == ("settled", AMOUNT)
+
+
+async def test_after_the_last_retry_a_declined_charge_is_dunnings(
+    sandbox: TenantClient, live: LiveApp, database: Database
+) -> None:
+    api = live.as_tenant(sandbox)
+    customer_id = await new_customer(api)
+    await save_card(api, customer_id, "4000000000000341")
+    charge = await _card_charge_due_in(api, customer_id, 1)
+
+    await _advance(api, 2)  # tried on its due date and the day after, still owed
+    delinquent = (await api.get(f"/v1/customers/{customer_id}")).json()["status"]
+    await _advance(api, 20)  # the retry days (3, 5) and then the policy's 15 days
+    suspended = (await api.get(f"/v1/customers/{customer_id}")).json()["status"]
+
+    assert delinquent == "delinquent"  # dunning counts it from its due date, as any charge
+    assert suspended == "suspended"
+    assert [attempt for attempt, _ in await _declined_attempts(database)] == [1, 2, 3, 4]
+    assert (await read_charge(api, charge["id"]))["status"] == "open"
