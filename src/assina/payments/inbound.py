@@ -6,7 +6,7 @@ of the tenant is recorded as `unmatched`. Nothing a provider sends is dropped.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeGuard
@@ -101,8 +101,8 @@ async def _record_for_tenant(
 
 
 class _TenantBatch:
-    """One tenant's notifications of a batch: each recorded as it comes, the settlements and
-    card decisions they call for applied together at the end."""
+    """One tenant's notifications of a batch: their events written in one INSERT, then the
+    settlements and card decisions they call for applied together."""
 
     def __init__(
         self,
@@ -115,8 +115,10 @@ class _TenantBatch:
         self.session, self.clock, self.tenant_id = session, clock, tenant_id
         self.charges = charges
         self.approved_card_payments = approved_card_payments
-        self.settling: dict[str, SettlementOrder] = {}
-        self.card_payments: list[ReceivedPayment | DeclinedPayment] = []
+        # What each new event calls for, by the event's row id: applied if the row is written.
+        self.settling: dict[str, tuple[str, SettlementOrder]] = {}  # by charge id
+        self.card_payments: list[tuple[str, ReceivedPayment | DeclinedPayment]] = []
+        self.written: set[str] = set()
 
     async def record_all(
         self, deliveries: Sequence[tuple[int, InboundDelivery]]
@@ -138,13 +140,16 @@ class _TenantBatch:
                 rows.append(row)
                 told.append(Recorded(notification.event_id, row["id"], row["outcome"]))
             answers.append((index, told))
-        inserted = set(await insert_rows(self.session, self._insert(), rows))
-        # A row another transaction wrote meanwhile can only be one with no charge to lock
-        # (unmatched, ignored): nothing follows it here, it is a replay.
+        self.written = set(await insert_rows(self.session, self._insert(), rows))
+        # A row another transaction wrote meanwhile (only one with no charge to lock can be:
+        # the lock orders the others) is a replay, and nothing follows it.
         return [
             (
                 index,
-                [entry if entry.inbound_event_id in inserted else _replay(entry) for entry in told],
+                [
+                    entry if entry.inbound_event_id in self.written else _replay(entry)
+                    for entry in told
+                ],
             )
             for index, told in answers
         ]
@@ -172,12 +177,13 @@ class _TenantBatch:
             # The card payment whose attempt settled the charge, told again (Asaas's
             # PAYMENT_CONFIRMED, a reconciliation): the same money, nothing to refund.
             outcome = InboundOutcome.IGNORED
+        row = _row(self.tenant_id, delivery, notification, outcome, self.clock.real_now())
         if outcome == InboundOutcome.SETTLED and isinstance(notification, ReceivedPayment):
             assert charge is not None  # noqa: S101 (SETTLED needs an open charge)
-            self.settling[charge.id] = self._settlement(charge, notification)
+            self.settling[charge.id] = (row["id"], self._settlement(charge, notification))
         if charge is not None and _card_payment(notification):
-            self.card_payments.append(notification)
-        return _row(self.tenant_id, delivery, notification, outcome, self.clock.real_now())
+            self.card_payments.append((row["id"], notification))
+        return row
 
     def _insert(self) -> Insert:
         return (
@@ -200,10 +206,14 @@ class _TenantBatch:
         )
 
     async def apply(self) -> None:
-        await settle_charges(self.session, self.clock, self.tenant_id, list(self.settling.values()))
-        for notification in self.card_payments:
-            # A card attempt that answered "processing" is decided by this notification.
-            await decided_by_notification(self.session, self.clock, self.tenant_id, notification)
+        orders = [order for row_id, order in self.settling.values() if row_id in self.written]
+        await settle_charges(self.session, self.clock, self.tenant_id, orders)
+        for row_id, notification in self.card_payments:
+            if row_id in self.written:
+                # A card attempt that answered "processing" is decided by this notification.
+                await decided_by_notification(
+                    self.session, self.clock, self.tenant_id, notification
+                )
 
 
 def _replay(entry: Recorded) -> Recorded:
@@ -233,7 +243,7 @@ async def _locked_charges(
 
 
 def _outcome(
-    notification: Notification, charge: Charge | None, settling: Mapping[str, SettlementOrder]
+    notification: Notification, charge: Charge | None, settling: Container[str]
 ) -> InboundOutcome:
     if isinstance(notification, IgnoredNotification):
         return InboundOutcome.IGNORED
