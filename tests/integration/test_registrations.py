@@ -7,7 +7,7 @@ once the clock moved, a refusal final; tenants without providers untouched."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -26,22 +26,15 @@ from tests.integration.asaas_model import Payment
 from tests.integration.asaas_standin import STANDIN_API_KEY, AsaasStandin
 from tests.integration.charge_support import PIX_SETTINGS, create_charge, line, read_charge
 from tests.integration.payment_support import LiveApp
+from tests.integration.registration_support import AMOUNT
+from tests.integration.registration_support import asaas_charge as _asaas_charge
+from tests.integration.registration_support import due_in as _due_in
+from tests.integration.registration_support import payments_of as _payments_of
+from tests.integration.registration_support import registrations as _registrations
+from tests.integration.registration_support import use_asaas_for_both as _use_asaas
 from tests.qr_support import decode_svg_qr
 
-AMOUNT = 15_990
 TXID = re.compile(r"[A-Za-z0-9]{26,35}")
-
-
-async def _due_in(api: TenantClient, days: int) -> str:
-    today = date.fromisoformat((await api.get("/v1/test-clock")).json()["today"])
-    return (today + timedelta(days=days)).isoformat()
-
-
-async def _registrations(api: TenantClient, charge_id: str) -> list[dict[str, Any]]:
-    listed = await api.get(f"/v1/charges/{charge_id}/registrations")
-    assert listed.status_code == 200, listed.text
-    found: list[dict[str, Any]] = listed.json()
-    return found
 
 
 async def _events(database: Database, kind: str, charge_id: str) -> int:
@@ -215,39 +208,6 @@ async def test_a_tenant_without_providers_registers_nothing_and_keeps_its_static
 
 
 # --- Asaas -----------------------------------------------------------------------------------
-
-
-async def _use_asaas(api: TenantClient) -> None:
-    body = {
-        "pix": {"provider": "asaas"},
-        "boleto": {"provider": "asaas"},
-        "asaas": {"api_key": STANDIN_API_KEY, "webhook_token": WEBHOOK_TOKEN},
-    }
-    saved = await api.http.put("/v1/payment-settings", json=body, headers=api.headers)
-    assert saved.status_code == 200, saved.text
-
-
-async def _asaas_charge(api: TenantClient, document: str | None = "52998224725") -> str:
-    customer = {"name": "Ana Souza", **({"document": document} if document else {})}
-    made = await api.post("/v1/customers", customer)
-    assert made.status_code == 201, made.text
-    charge = await create_charge(
-        api,
-        made.json()["id"],
-        items=[line(AMOUNT)],
-        due_date="2026-03-20",
-        payment_method="boleto",
-    )
-    return str(charge["id"])
-
-
-def _payments_of(standin: AsaasStandin, charge_id: str) -> list[Payment]:
-    """The live payments Asaas holds for a charge."""
-    return [
-        payment
-        for payment in standin.payments.values()
-        if payment.external_reference == charge_id and not payment.deleted
-    ]
 
 
 async def _registered_at_asaas(

@@ -130,7 +130,12 @@ class RegistrationStatus(StrEnum):
     PENDING = "pending"  # due at next_attempt_at (a first try, or a retry)
     REGISTERED = "registered"  # the provider made it: the charge carries its instructions
     FAILED = "failed"  # refused, or the retries spent: final, the charge keeps no code
-    CANCELLED = "cancelled"  # the charge stopped needing it before it was made
+    # The charge no longer needs what the provider made (invalidated, or settled another way):
+    # due at next_attempt_at to be cancelled there (payments/registration_cancel.py).
+    CANCELLING = "cancelling"
+    # Not made (the charge stopped needing it first), or cancelled at the provider
+    # (cancelled_at set).
+    CANCELLED = "cancelled"
 
 
 class Registration(Base):
@@ -157,6 +162,7 @@ class Registration(Base):
     last_attempt_at: Mapped[datetime | None]
     locked_until: Mapped[datetime | None]
     registered_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
     provider_payment_id: Mapped[str | None] = mapped_column(String(128))
     txid: Mapped[str | None] = mapped_column(String(35))
     last_error: Mapped[str | None] = mapped_column(String(512))

@@ -217,7 +217,10 @@ class CardGateway(Protocol):
 class BoletoIssuer(Protocol):
     async def register_boleto(self, order: PaymentOrder) -> RegisteredBoleto: ...
 
-    async def cancel_boleto(self, provider_payment_id: str) -> None: ...
+    async def cancel_boleto(self, provider_payment_id: str) -> None:
+        """The boleto no longer payable (cancelling it again changes nothing);
+        ProviderRefused when it was paid."""
+        ...
 
 
 class PixProvider(Protocol):
@@ -228,6 +231,11 @@ class PixProvider(Protocol):
         ...
 
     async def refund_pix(self, provider_payment_id: str, amount: int | None) -> None: ...
+
+    async def cancel_pix(self, provider_payment_id: str) -> None:
+        """The PIX charge no longer payable (cancelling it again changes nothing);
+        ProviderRefused when it was paid."""
+        ...
 
 
 class InboundReader(Protocol):

@@ -149,6 +149,7 @@ async def queue_registrations(
         "attempt_count": 0,
         "next_attempt_at": statement.excluded.next_attempt_at,
         "locked_until": None,
+        "cancelled_at": None,
         "last_error": None,
     }
     await insert_rows(
@@ -208,6 +209,7 @@ def _row(
         "last_attempt_at": None,
         "locked_until": None,
         "registered_at": None,
+        "cancelled_at": None,
         "provider_payment_id": None,
         "txid": None,
         "last_error": None,
@@ -219,7 +221,8 @@ async def cancel_registrations(
     session: AsyncSession, tenant_id: str, charge_ids: Sequence[str]
 ) -> None:
     """The pending registrations of these charges are not made (the charges are no longer
-    open); what a provider made already stays there (docs/payments.md)."""
+    open); what a provider made already is cancelled there by
+    payments/registration_cancel.py."""
     if charge_ids:
         pending = Registration.status == RegistrationStatus.PENDING
         await _cancel(session, tenant_id, charge_ids, pending)
@@ -376,22 +379,11 @@ class Registrar:
             return _Answer(job, FailedForGood("the provider's boleto line and barcode disagree"))
         return _Answer(job, Delivered(), boleto, shown)
 
-    async def _provider(self, job: _Job) -> SandboxClient | AsaasProvider:
-        """The tenant's account at the job's provider (both are PIX providers and boleto
-        issuers)."""
-        if job.provider == PaymentProvider.SANDBOX:
-            return await self.connections.sandbox_client(job.tenant_id)
-        async with self.database.read() as session:
-            asaas = await self.connections.asaas(session, job.tenant_id)
-        if asaas is None:
-            raise ProviderRefused("no Asaas API key is stored in the payment settings")
-        return asaas
-
     async def _pix_provider(self, job: _Job) -> PixProvider:
-        return await self._provider(job)
+        return await provider_account(self.database, self.connections, job.tenant_id, job.provider)
 
     async def _boleto_issuer(self, job: _Job) -> BoletoIssuer:
-        return await self._provider(job)
+        return await provider_account(self.database, self.connections, job.tenant_id, job.provider)
 
     # --- record --------------------------------------------------------------------------
 
@@ -440,6 +432,20 @@ class Registrar:
             await apply_provider_instructions(
                 session, tenant.clock(self.clock), tenant_id, _merged(made_for)
             )
+
+
+async def provider_account(
+    database: Database, connections: ProviderConnections, tenant_id: str, provider: PaymentProvider
+) -> SandboxClient | AsaasProvider:
+    """The tenant's account at a registration's provider (both are PIX providers and boleto
+    issuers); ProviderRefused when the tenant stored no Asaas API key."""
+    if provider == PaymentProvider.SANDBOX:
+        return await connections.sandbox_client(tenant_id)
+    async with database.read() as session:
+        asaas = await connections.asaas(session, tenant_id)
+    if asaas is None:
+        raise ProviderRefused("no Asaas API key is stored in the payment settings")
+    return asaas
 
 
 def _merged(made: Sequence[ProviderInstructions]) -> list[ProviderInstructions]:

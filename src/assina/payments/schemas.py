@@ -42,19 +42,27 @@ class RegistrationOut(BaseModel):
             "pending: to be made (or retried at next_attempt_at); registered: the provider "
             "made it and the charge carries its instructions; failed: refused by the "
             "provider, or its retries spent (final: see last_error; the charge keeps the "
-            "instructions it had); cancelled: the charge stopped being open first."
+            "instructions it had); cancelling: the charge is no longer open (invalidated, or "
+            "settled another way), what the provider made is to be cancelled there (retried "
+            "at next_attempt_at); cancelled: the charge stopped being open before it was "
+            "made, or it was cancelled at the provider (cancelled_at). A cancellation the "
+            "provider refuses (what it made was paid) leaves it registered, with the reason "
+            "in last_error."
         )
     )
     attempt_count: int
     next_attempt_at: datetime | None
     registered_at: datetime | None
+    cancelled_at: datetime | None = Field(
+        description="When the provider cancelled what it made (its PIX charge, its payment)."
+    )
     provider_payment_id: str | None = Field(description="The provider's id of what it made.")
     txid: str | None = Field(description="The PIX charge's txid (26 to 35 letters and digits).")
     last_error: str | None
 
     @classmethod
     def of(cls, row: Registration) -> RegistrationOut:
-        pending = row.status == RegistrationStatus.PENDING
+        pending = row.status in (RegistrationStatus.PENDING, RegistrationStatus.CANCELLING)
         return cls(
             id=row.id,
             charge_id=row.charge_id,
@@ -64,6 +72,7 @@ class RegistrationOut(BaseModel):
             attempt_count=row.attempt_count,
             next_attempt_at=row.next_attempt_at if pending else None,
             registered_at=row.registered_at,
+            cancelled_at=row.cancelled_at,
             provider_payment_id=row.provider_payment_id,
             txid=row.txid,
             last_error=row.last_error,

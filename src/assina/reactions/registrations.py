@@ -1,21 +1,29 @@
 """Charges registered with the tenant's PIX and boleto providers (payments/registration.py):
 the registrations written in the transaction that issued or changed the charges, for the
-relay to make with the providers afterwards."""
+relay to make with the providers afterwards; and, for charges invalidated or settled, what
+the providers made marked for cancelling there (payments/registration_cancel.py)."""
 
 from __future__ import annotations
 
 from assina.events.catalog import EventType
 from assina.events.reacting import Emitted
 from assina.payments.registration import cancel_registrations, queue_registrations
+from assina.payments.registration_cancel import cancel_at_providers
 
 # A change of these makes the provider's charge another one: it is registered again.
 REGISTERED_FIELDS = frozenset({"amount", "due_date", "payment_method"})
+# After these the charge needs no paying: nothing more is registered for it, and what the
+# providers made is cancelled there. The payment that settled the charge is left to the
+# provider's refusal (a paid PIX charge or payment cannot be cancelled): the settlement's
+# event does not say which provider payment paid it.
+NO_LONGER_PAYABLE = frozenset({EventType.CHARGE_INVALIDATED, EventType.CHARGE_SETTLED})
 
 
 async def register_charges(emitted: Emitted) -> None:
     """New charges, and open ones whose amount, due date or payment method changed, queued
-    for registration (one statement for the batch); invalidated ones' pending registrations
-    cancelled."""
+    for registration (one statement for the batch); for invalidated and settled ones, the
+    pending registrations cancelled and the registered ones marked for cancelling at the
+    provider (one statement each for the batch)."""
     queued = [
         event["data"]
         for event, _row in emitted
@@ -26,9 +34,8 @@ async def register_charges(emitted: Emitted) -> None:
         )
     ]
     await queue_registrations(emitted.session, emitted.tenant_id, queued, emitted.due_at)
-    invalidated = [
-        event["data"]["id"]
-        for event, _row in emitted
-        if event["type"] == EventType.CHARGE_INVALIDATED
+    done_with = [
+        event["data"]["id"] for event, _row in emitted if event["type"] in NO_LONGER_PAYABLE
     ]
-    await cancel_registrations(emitted.session, emitted.tenant_id, invalidated)
+    await cancel_registrations(emitted.session, emitted.tenant_id, done_with)
+    await cancel_at_providers(emitted.session, emitted.tenant_id, done_with, emitted.due_at)

@@ -11,7 +11,8 @@ by event type, what else follows, in order:
 - `card_declined_email`: the `card_declined` e-mail with the payment page's link
   (reactions/notices.py);
 - `register_charges`: the charge's registrations with the tenant's PIX and boleto providers,
-  for the registration relay to make (reactions/registrations.py).
+  for the registration relay to make; for a charge invalidated or settled, what they made
+  marked for the cancellation relay to cancel there (reactions/registrations.py).
 
 Events emitted together (a batch of the billing calendar, a contract's cancellation with the
 charges it invalidates) are reacted to together: each reaction runs once for the events of
@@ -35,7 +36,7 @@ Reaction = Callable[[Emitted], Awaitable[None]]
 
 REACTIONS: dict[EventType, tuple[Reaction, ...]] = {
     EventType.CHARGE_CREATED: (charge_created_email, reconsider_standing, register_charges),
-    EventType.CHARGE_SETTLED: (reconsider_standing, receipt_email),
+    EventType.CHARGE_SETTLED: (reconsider_standing, receipt_email, register_charges),
     EventType.CHARGE_REVERSED: (reconsider_standing,),
     EventType.CHARGE_INVALIDATED: (reconsider_standing, register_charges),
     EventType.CHARGE_REACTIVATED: (reconsider_standing,),

@@ -27,6 +27,7 @@ from assina.payments.card_schedule import CardRun
 from assina.payments.connections import ProviderConnections
 from assina.payments.reconciliation import reconcile_every_tenant
 from assina.payments.registration import Registrar
+from assina.payments.registration_cancel import Canceller
 from assina.relay.loop import every
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
 from assina.webhooks.metrics import WebhookMetrics
@@ -136,6 +137,7 @@ async def run_worker(
             dispatcher.run(stop),
             emails.run(stop),
             Registrar(database, clock, connections).run(stop),
+            Canceller(database, clock, connections).run(stop),
             _reconciliation(
                 database, clock, connections, settings.reconcile_interval_seconds, stop
             ),

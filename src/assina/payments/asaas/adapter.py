@@ -114,7 +114,12 @@ class AsaasProvider:
         )
 
     async def cancel_boleto(self, provider_payment_id: str) -> None:
-        """Deletes the payment; done already (a retry whose first answer was lost) is done."""
+        await self._delete_payment(provider_payment_id)
+
+    async def _delete_payment(self, provider_payment_id: str) -> None:
+        """Deletes the payment; done already (a retry whose first answer was lost) is done.
+        Asaas refuses it for a payment received (only one awaiting payment or overdue is
+        removed)."""
         try:
             await self._client.delete(f"/payments/{provider_payment_id}")
         except AsaasRefused as refused:
@@ -146,6 +151,10 @@ class AsaasProvider:
 
     async def refund_pix(self, provider_payment_id: str, amount: int | None) -> None:
         await self._refund(provider_payment_id, amount)
+
+    async def cancel_pix(self, provider_payment_id: str) -> None:
+        """The PIX code is its payment's (a PIX one, or the charge's boleto): deleted."""
+        await self._delete_payment(provider_payment_id)
 
     # --- cards ----------------------------------------------------------------------------
 

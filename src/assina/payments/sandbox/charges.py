@@ -10,7 +10,9 @@
   numbered by `rules.boleto` under the tenant's bank agreement (payment settings) if set,
   else the sandbox's own (Banco do Brasil, convênio 1234567), with a nosso número of the
   sandbox's. Made once per idempotency key.
-- `POST /v1/boletos/{id}/cancel`: no longer payable (cancelling it again changes nothing).
+- `POST /v1/boletos/{id}/cancel`, `POST /v1/pix-charges/{id}/cancel`: no longer payable
+  (cancelling it again changes nothing; a paid one is refused, 409). A PIX payment the
+  sandbox receives afterwards pays no cancelled PIX charge.
 
 A PIX payment the sandbox receives for a charge (`POST /v1/payments`, method pix) pays that
 charge's active PIX charge, if it has one: `pay_pix_charge`.
@@ -170,14 +172,18 @@ async def find_charge(
         return shown_charge(found)
 
 
-async def cancel_boleto(database: Database, tenant_id: str, boleto_id: str) -> dict[str, Any]:
-    """Cancelled unless paid (a paid boleto is refused: 409)."""
-    shown = await find_charge(database, tenant_id, boleto_id, "boleto")
+async def cancel_charge(
+    database: Database, tenant_id: str, charge_id: str, kind: str
+) -> dict[str, Any]:
+    """The PIX charge or boleto cancelled unless paid (a paid one is refused: 409)."""
+    shown = await find_charge(database, tenant_id, charge_id, kind)
     if shown["status"] == PAID:
-        raise Refusal(409, "already_paid", "a paid boleto cannot be cancelled")
+        raise Refusal(409, "already_paid", f"a paid {kind} charge cannot be cancelled")
     async with database.write() as session:
         await session.execute(
-            update(SandboxCharge).where(SandboxCharge.id == boleto_id).values(status=CANCELLED)
+            update(SandboxCharge)
+            .where(SandboxCharge.id == charge_id, SandboxCharge.status == ACTIVE)
+            .values(status=CANCELLED)
         )
     return {**shown, "status": CANCELLED}
 

@@ -181,7 +181,13 @@ class SandboxClient:
         )
 
     async def cancel_boleto(self, provider_payment_id: str) -> None:
-        path = f"/v1/boletos/{quote(provider_payment_id, safe='')}/cancel"
+        await self._cancel(f"/v1/boletos/{quote(provider_payment_id, safe='')}/cancel")
+
+    async def cancel_pix(self, provider_payment_id: str) -> None:
+        await self._cancel(f"/v1/pix-charges/{quote(provider_payment_id, safe='')}/cancel")
+
+    async def _cancel(self, path: str) -> None:
+        """A PIX charge or boleto no longer payable: 200 (again: 200); paid: 409, refused."""
         status, answer = await self._call("POST", path)
         if status != 200:
             raise ProviderRefused(_error_message(answer))

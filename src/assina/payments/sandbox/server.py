@@ -125,6 +125,7 @@ class SandboxProvider:
         app.router.add_get("/v1/pix-charges/{charge_id}", self._look_up_pix_charge)
         app.router.add_post("/v1/boletos", self._register_boleto)
         app.router.add_post("/v1/boletos/{charge_id}/cancel", self._cancel_boleto)
+        app.router.add_post("/v1/pix-charges/{charge_id}/cancel", self._cancel_pix_charge)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self._port)
@@ -215,10 +216,16 @@ class SandboxProvider:
         return web.json_response(shown, status=201 if made else 200)
 
     async def _cancel_boleto(self, request: web.Request) -> web.Response:
+        return await self._cancel(request, "boleto")
+
+    async def _cancel_pix_charge(self, request: web.Request) -> web.Response:
+        return await self._cancel(request, "pix")
+
+    async def _cancel(self, request: web.Request, kind: str) -> web.Response:
         try:
             tenant_id = self._account(request)
-            shown = await charges.cancel_boleto(
-                self._database, tenant_id, request.match_info["charge_id"]
+            shown = await charges.cancel_charge(
+                self._database, tenant_id, request.match_info["charge_id"], kind
             )
         except Refusal as refusal:
             return refusal_response(refusal)
