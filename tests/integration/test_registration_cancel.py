@@ -158,3 +158,26 @@ async def test_an_asaas_that_does_not_answer_a_cancellation_is_asked_again_later
 
     assert {r["status"] for r in await registrations(api, charge_id)} == {"cancelled"}
     assert payments_of(asaas_standin, charge_id) == []
+
+
+async def test_a_reactivated_charge_is_registered_again_after_its_cancellation(
+    sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
+) -> None:
+    api = live.as_tenant(sandbox)
+    charge_id, first_pix = await _registered_sandbox_charge(api, database, clock, live, "pix")
+    first_code = (await read_charge(api, charge_id))["payment_instructions"]["pix_code"]
+    assert (await api.post(f"/v1/charges/{charge_id}/invalidate", {})).status_code == 200
+    assert await Canceller(database, clock, live.connections).cancel_once() == 1
+
+    reactivated = await api.post(f"/v1/charges/{charge_id}/reactivate", {})
+    assert reactivated.status_code == 200, reactivated.text
+    [pending] = await registrations(api, charge_id)
+    assert pending["status"] == "pending"
+    assert await Registrar(database, clock, live.connections).register_once() == 1
+
+    [registered] = await registrations(api, charge_id)
+    assert registered["status"] == "registered"
+    assert registered["provider_payment_id"] != first_pix  # a new PIX charge, the old one dead
+    assert await _sandbox_status(database, registered["provider_payment_id"]) != "cancelled"
+    code = (await read_charge(api, charge_id))["payment_instructions"]["pix_code"]
+    assert code is not None and code != first_code

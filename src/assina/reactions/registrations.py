@@ -20,14 +20,15 @@ NO_LONGER_PAYABLE = frozenset({EventType.CHARGE_INVALIDATED, EventType.CHARGE_SE
 
 
 async def register_charges(emitted: Emitted) -> None:
-    """New charges, and open ones whose amount, due date or payment method changed, queued
-    for registration (one statement for the batch); for invalidated and settled ones, the
-    pending registrations cancelled and the registered ones marked for cancelling at the
-    provider (one statement each for the batch)."""
+    """New charges, reactivated ones (what was made for them was cancelled), and open ones
+    whose amount, due date or payment method changed, queued for registration (one
+    statement for the batch); for invalidated and settled ones, the pending registrations
+    cancelled and the registered ones marked for cancelling at the provider (one statement
+    each for the batch)."""
     queued = [
         event["data"]
         for event, _row in emitted
-        if event["type"] == EventType.CHARGE_CREATED
+        if event["type"] in (EventType.CHARGE_CREATED, EventType.CHARGE_REACTIVATED)
         or (
             event["type"] == EventType.CHARGE_UPDATED
             and REGISTERED_FIELDS & set(event["previous"] or {})

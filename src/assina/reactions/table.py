@@ -39,7 +39,7 @@ REACTIONS: dict[EventType, tuple[Reaction, ...]] = {
     EventType.CHARGE_SETTLED: (reconsider_standing, receipt_email, register_charges),
     EventType.CHARGE_REVERSED: (reconsider_standing,),
     EventType.CHARGE_INVALIDATED: (reconsider_standing, register_charges),
-    EventType.CHARGE_REACTIVATED: (reconsider_standing,),
+    EventType.CHARGE_REACTIVATED: (reconsider_standing, register_charges),
     EventType.CHARGE_UPDATED: (reconsider_standing, register_charges),
     EventType.CUSTOMER_UPDATED: (reconsider_standing,),
     EventType.CONTRACT_CANCELLED: (reconsider_standing,),
