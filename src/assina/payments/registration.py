@@ -9,7 +9,8 @@ the relay kernel (relay/kernel.py), over the `payment_registrations` outbox.
 - `queue_registrations` writes the rows in the transaction that issued or changed the
   charges (reactions/registrations.py), one statement per batch: a charge whose amount or
   due date changed is registered again under a new version (its idempotency key
-  `<id>.<version>`); `cancel_registrations` stops the pending ones of charges no longer open.
+  `<id>.<version>`); `stop_registrations` (registration_cancel.py) stops those of charges
+  no longer open.
 - `Registrar` claims due rows in batches with a lease, calls the providers concurrently (at
   most CONCURRENCY at once) with no transaction open, and records the batch in one
   transaction: the instructions put on the charges (charges/instructions.py, which emits
@@ -215,17 +216,6 @@ def _row(
         "last_error": None,
         "created_at": due_at,
     }
-
-
-async def cancel_registrations(
-    session: AsyncSession, tenant_id: str, charge_ids: Sequence[str]
-) -> None:
-    """The pending registrations of these charges are not made (the charges are no longer
-    open); what a provider made already is cancelled there by
-    payments/registration_cancel.py."""
-    if charge_ids:
-        pending = Registration.status == RegistrationStatus.PENDING
-        await _cancel(session, tenant_id, charge_ids, pending)
 
 
 async def list_registrations(

@@ -2,9 +2,9 @@
 cancellation adapter of the relay kernel (relay/kernel.py), over the same
 `payment_registrations` rows as registration (payments/registration.py).
 
-- `cancel_at_providers` marks a charge's `registered` rows `cancelling` in the transaction
-  that invalidated or settled the charges (reactions/registrations.py), one statement per
-  batch.
+- `stop_registrations` cancels a charge's pending rows and marks its `registered` ones
+  `cancelling`, in the transaction that invalidated or settled the charges
+  (reactions/registrations.py), one statement per batch.
 - `Canceller` claims due `cancelling` rows in batches with a lease, asks the providers with
   no transaction open (one request per provider payment: one Asaas payment may back both of
   a charge's rails), and records the batch in one transaction: done → `cancelled` (with
@@ -21,8 +21,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
@@ -60,27 +61,36 @@ CANCEL_OUTBOX = Outbox(
 )
 
 
-async def cancel_at_providers(
+async def stop_registrations(
     session: AsyncSession, tenant_id: str, charge_ids: Sequence[str], due_at: datetime
 ) -> None:
-    """These charges' registered rows to be cancelled at their providers from `due_at`
-    (real time); one UPDATE. `attempt_count` then counts the cancellation's attempts."""
+    """These charges need no paying any more: their pending registrations are not made
+    (`cancelled`), and their registered ones are to be cancelled at their providers from
+    `due_at` (real time; `cancelling`, `attempt_count` then counting the cancellation's
+    attempts). One UPDATE for the batch (the calendar settles thousands)."""
     if not charge_ids:
         return
+    made = and_(
+        Registration.status == RegistrationStatus.REGISTERED,
+        Registration.provider_payment_id.is_not(None),
+    )
+
+    def when_made(then: Any, otherwise: Any) -> Any:
+        return case((made, then), else_=otherwise)
+
     await session.execute(
         update(Registration)
         .where(
             Registration.tenant_id == tenant_id,
             one_of(Registration.charge_id, charge_ids),
-            Registration.status == RegistrationStatus.REGISTERED,
-            Registration.provider_payment_id.is_not(None),
+            or_(Registration.status == RegistrationStatus.PENDING, made),
         )
         .values(
-            status=RegistrationStatus.CANCELLING,
-            attempt_count=0,
-            next_attempt_at=due_at,
+            status=when_made(RegistrationStatus.CANCELLING, RegistrationStatus.CANCELLED),
+            attempt_count=when_made(0, Registration.attempt_count),
+            next_attempt_at=when_made(due_at, Registration.next_attempt_at),
+            last_error=when_made(None, Registration.last_error),
             locked_until=None,
-            last_error=None,
         )
     )
 

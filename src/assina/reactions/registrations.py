@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from assina.events.catalog import EventType
 from assina.events.reacting import Emitted
-from assina.payments.registration import cancel_registrations, queue_registrations
-from assina.payments.registration_cancel import cancel_at_providers
+from assina.payments.registration import queue_registrations
+from assina.payments.registration_cancel import stop_registrations
 
 # A change of these makes the provider's charge another one: it is registered again.
 REGISTERED_FIELDS = frozenset({"amount", "due_date", "payment_method"})
@@ -24,7 +24,7 @@ async def register_charges(emitted: Emitted) -> None:
     whose amount, due date or payment method changed, queued for registration (one
     statement for the batch); for invalidated and settled ones, the pending registrations
     cancelled and the registered ones marked for cancelling at the provider (one statement
-    each for the batch)."""
+    for the batch)."""
     queued = [
         event["data"]
         for event, _row in emitted
@@ -38,5 +38,4 @@ async def register_charges(emitted: Emitted) -> None:
     done_with = [
         event["data"]["id"] for event, _row in emitted if event["type"] in NO_LONGER_PAYABLE
     ]
-    await cancel_registrations(emitted.session, emitted.tenant_id, done_with)
-    await cancel_at_providers(emitted.session, emitted.tenant_id, done_with, emitted.due_at)
+    await stop_registrations(emitted.session, emitted.tenant_id, done_with, emitted.due_at)
