@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,7 +68,7 @@ from assina.payments.providers import (
     RegisteredBoleto,
 )
 from assina.payments.sandbox.client import SandboxClient
-from assina.relay.kernel import Relay
+from assina.relay.kernel import Claim, Relay
 from assina.relay.outbox import Outbox, skip_locked
 from assina.relay.outcomes import Attempted, Delivered, FailedForGood, RetryLater, Verdict
 from assina.relay.schedule import RetrySchedule
@@ -302,13 +302,8 @@ class Registrar:
         return len(jobs)
 
     async def register_all(self, tenant_id: str | None = None) -> int:
-        """Batches until none is due (the test clock's advance, tests)."""
-        total = 0
-        while claimed := await self.register_once(tenant_id):
-            total += claimed
-            if claimed < self.config.batch_size:
-                break
-        return total
+        """Batches until none is due (tests)."""
+        return await batches_until_none_due(self.register_once, self.config.batch_size, tenant_id)
 
     async def run(self, stop: asyncio.Event) -> None:
         async def step() -> bool:
@@ -320,15 +315,9 @@ class Registrar:
 
     async def _claim(self, tenant_id: str | None) -> list[_Job]:
         async with self.relay.claiming() as claim:
-            due = (
-                select(Registration)
-                .where(REGISTRATION_OUTBOX.due(claim.now))
-                .order_by(Registration.next_attempt_at, Registration.id)
-                .limit(self.config.batch_size)
+            rows = await due_registrations(
+                claim, self.relay, REGISTRATION_OUTBOX, self.config.batch_size, tenant_id
             )
-            if tenant_id is not None:
-                due = due.where(Registration.tenant_id == tenant_id)
-            rows = (await claim.session.scalars(skip_locked(due, self.relay.lock_rows))).all()
             if not rows:
                 return []
             charges = await _charges_of(claim.session, rows)
@@ -422,6 +411,34 @@ class Registrar:
             await apply_provider_instructions(
                 session, tenant.clock(self.clock), tenant_id, _merged(made_for)
             )
+
+
+async def due_registrations(
+    claim: Claim, relay: Relay, outbox: Outbox, batch_size: int, tenant_id: str | None
+) -> Sequence[Registration]:
+    """The rows `outbox` (registration's, or cancellation's) has due, oldest first, locked
+    for the claim."""
+    due = (
+        select(Registration)
+        .where(outbox.due(claim.now))
+        .order_by(Registration.next_attempt_at, Registration.id)
+        .limit(batch_size)
+    )
+    if tenant_id is not None:
+        due = due.where(Registration.tenant_id == tenant_id)
+    return (await claim.session.scalars(skip_locked(due, relay.lock_rows))).all()
+
+
+async def batches_until_none_due(
+    one_batch: Callable[[str | None], Awaitable[int]], batch_size: int, tenant_id: str | None
+) -> int:
+    """`one_batch` again while it finds a full batch; how many rows it took in all."""
+    total = 0
+    while claimed := await one_batch(tenant_id):
+        total += claimed
+        if claimed < batch_size:
+            break
+    return total
 
 
 async def provider_account(

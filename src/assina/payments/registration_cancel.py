@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, case, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
@@ -42,10 +42,11 @@ from assina.payments.registration import (
     REGISTRATION_RETRIES,
     REGISTRATIONS,
     RegistrarConfig,
+    due_registrations,
     provider_account,
 )
 from assina.relay.kernel import Relay
-from assina.relay.outbox import Outbox, skip_locked
+from assina.relay.outbox import Outbox
 from assina.relay.outcomes import Attempted, Delivered, FailedForGood, RetryLater, Verdict
 
 logger = logging.getLogger("assina.registrations")
@@ -150,15 +151,6 @@ class Canceller:
         await self.relay.record(attempted)
         return sum(len(cancel.rows) for cancel in cancels)
 
-    async def cancel_all(self, tenant_id: str | None = None) -> int:
-        """Batches until none is due (tests)."""
-        total = 0
-        while claimed := await self.cancel_once(tenant_id):
-            total += claimed
-            if claimed < self.config.batch_size:
-                break
-        return total
-
     async def run(self, stop: asyncio.Event) -> None:
         async def step() -> bool:
             return await self.cancel_once() >= self.config.batch_size
@@ -167,15 +159,9 @@ class Canceller:
 
     async def _claim(self, tenant_id: str | None) -> list[_Cancel]:
         async with self.relay.claiming() as claim:
-            due = (
-                select(Registration)
-                .where(CANCEL_OUTBOX.due(claim.now))
-                .order_by(Registration.next_attempt_at, Registration.id)
-                .limit(self.config.batch_size)
+            rows = await due_registrations(
+                claim, self.relay, CANCEL_OUTBOX, self.config.batch_size, tenant_id
             )
-            if tenant_id is not None:
-                due = due.where(Registration.tenant_id == tenant_id)
-            rows = (await claim.session.scalars(skip_locked(due, self.relay.lock_rows))).all()
             await claim.lease([row.id for row in rows])
         return _grouped(rows)
 
