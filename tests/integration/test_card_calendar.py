@@ -52,6 +52,26 @@ async def _card_charge_due_in(api: TenantClient, customer_id: str, days: int) ->
     )
 
 
+async def _due_day_run_twice(
+    sandbox: TenantClient,
+    live: LiveApp,
+    database: Database,
+    clock: FrozenClock,
+    charge: dict[str, Any],
+) -> list[CalendarReport]:
+    """The tenant's calendar run twice for the charge's due date: the two reports."""
+    async with database.read() as session:
+        tenant = await calendar_tenant(session, sandbox.tenant.tenant_id)
+    assert tenant is not None
+    cards = CardRun(live.connections, live.base_url)
+    day = date.fromisoformat(charge["due_date"])
+    tenant_clock = ShiftedClock(clock, tenant.clock_offset)
+    reports = [CalendarReport(), CalendarReport()]
+    for report in reports:
+        await run_tenant_day(database, tenant_clock, tenant.id, day, report, cards=cards)
+    return reports
+
+
 async def test_a_declining_card_is_tried_on_the_due_date_and_each_retry_day(
     sandbox: TenantClient,
     live: LiveApp,
@@ -135,17 +155,8 @@ async def test_a_day_run_twice_tries_each_charge_once(
     customer_id = await new_customer(api)
     await save_card(api, customer_id, "4000000000000341")
     charge = await _card_charge_due_in(api, customer_id, 0)
-    async with database.read() as session:
-        tenant = await calendar_tenant(session, sandbox.tenant.tenant_id)
-    assert tenant is not None
-    cards = CardRun(live.connections, live.base_url)
-    day = date.fromisoformat(charge["due_date"])
 
-    reports = [CalendarReport(), CalendarReport()]
-    for report in reports:
-        await run_tenant_day(
-            database, ShiftedClock(clock, tenant.clock_offset), tenant.id, day, report, cards=cards
-        )
+    reports = await _due_day_run_twice(sandbox, live, database, clock, charge)
 
     assert [report.cards.declined for report in reports] == [1, 0]
     assert await _declined_attempts(database) == [(1, "generic_decline")]
@@ -162,18 +173,9 @@ async def test_an_attempt_whose_answer_was_lost_is_tried_again_under_its_own_id(
     customer_id = await new_customer(api)
     await save_card(api, customer_id, "4111111111111111")
     charge = await _card_charge_due_in(api, customer_id, 0)
-    async with database.read() as session:
-        tenant = await calendar_tenant(session, sandbox.tenant.tenant_id)
-    assert tenant is not None
-    cards = CardRun(live.connections, live.base_url)
-    day = date.fromisoformat(charge["due_date"])
     live.connections.sandbox.losing_card_answers = 1
 
-    reports = [CalendarReport(), CalendarReport()]
-    for report in reports:
-        await run_tenant_day(
-            database, ShiftedClock(clock, tenant.clock_offset), tenant.id, day, report, cards=cards
-        )
+    reports = await _due_day_run_twice(sandbox, live, database, clock, charge)
 
     assert [(r.cards.unanswered, r.cards.approved) for r in reports] == [(1, 0), (0, 1)]
     async with database.read() as session:

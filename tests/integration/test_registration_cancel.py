@@ -52,6 +52,16 @@ async def _registered_sandbox_charge(
     return charge["id"], registered["provider_payment_id"]
 
 
+async def _paid_in_the_sandbox(
+    api: TenantClient, live: LiveApp, charge_id: str, method: str
+) -> None:
+    """The payer pays the charge by `method` at the sandbox; its notification settles it."""
+    paid = await api.post(f"/v1/sandbox/charges/{charge_id}/pay", {"method": method})
+    assert paid.status_code == 202, paid.text
+    await live.connections.sandbox.notifications_settled()
+    assert (await read_charge(api, charge_id))["status"] == "settled"
+
+
 async def test_an_invalidated_charges_sandbox_pix_charge_is_cancelled_at_the_provider(
     sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
 ) -> None:
@@ -77,10 +87,7 @@ async def test_a_charge_settled_by_boleto_has_its_sandbox_pix_charge_cancelled(
     api = live.as_tenant(sandbox)
     charge_id, pix_id = await _registered_sandbox_charge(api, database, clock, live, "boleto")
 
-    paid = await api.post(f"/v1/sandbox/charges/{charge_id}/pay", {"method": "boleto"})
-    assert paid.status_code == 202, paid.text
-    await live.connections.sandbox.notifications_settled()
-    assert (await read_charge(api, charge_id))["status"] == "settled"
+    await _paid_in_the_sandbox(api, live, charge_id, "boleto")
     assert await Canceller(database, clock, live.connections).cancel_once() == 1
 
     [cancelled] = await registrations(api, charge_id)
@@ -94,10 +101,7 @@ async def test_the_pix_charge_that_paid_refuses_cancelling_and_stays_registered(
     api = live.as_tenant(sandbox)
     charge_id, pix_id = await _registered_sandbox_charge(api, database, clock, live, "pix")
 
-    paid = await api.post(f"/v1/sandbox/charges/{charge_id}/pay", {"method": "pix"})
-    assert paid.status_code == 202, paid.text
-    await live.connections.sandbox.notifications_settled()
-    assert (await read_charge(api, charge_id))["status"] == "settled"
+    await _paid_in_the_sandbox(api, live, charge_id, "pix")
     canceller = Canceller(database, clock, live.connections)
     assert await canceller.cancel_once() == 1
 
