@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeOut
 from assina.core.clock import Clock
+from assina.db.shapes import one_of
 from assina.events.catalog import EventType
 from assina.events.service import Change, changed_fields, emit_typed_events, snapshot
 
@@ -48,7 +49,7 @@ async def apply_provider_instructions(
             select(Charge)
             .where(
                 Charge.tenant_id == tenant_id,
-                Charge.id.in_({instructions.charge_id for instructions in made}),
+                one_of(Charge.id, sorted({instructions.charge_id for instructions in made})),
                 Charge.status == ChargeStatus.OPEN,
             )
             .order_by(Charge.id)

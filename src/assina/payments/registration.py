@@ -258,6 +258,17 @@ class RegistrarConfig:
     lease: timedelta = timedelta(minutes=5)
     poll_interval_seconds: float = 5.0
 
+    def relay(self, database: Database, clock: Clock, outbox: Outbox) -> Relay:
+        """The relay over `outbox` (registration's, or cancellation's) with these settings."""
+        return Relay(
+            database,
+            clock,
+            outbox,
+            lease=self.lease,
+            poll_interval_seconds=self.poll_interval_seconds,
+            wake_on_commits=False,
+        )
+
 
 class Registrar:
     def __init__(
@@ -271,14 +282,7 @@ class Registrar:
         self.clock = clock
         self.connections = connections
         self.config = config or RegistrarConfig()
-        self.relay = Relay(
-            database,
-            clock,
-            REGISTRATION_OUTBOX,
-            lease=self.config.lease,
-            poll_interval_seconds=self.config.poll_interval_seconds,
-            wake_on_commits=False,
-        )
+        self.relay = self.config.relay(database, clock, REGISTRATION_OUTBOX)
 
     async def register_once(self, tenant_id: str | None = None) -> int:
         """One batch (of one tenant's registrations, or anyone's): claim, call, record;

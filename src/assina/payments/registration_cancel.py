@@ -45,7 +45,6 @@ from assina.payments.registration import (
     due_registrations,
     provider_account,
 )
-from assina.relay.kernel import Relay
 from assina.relay.outbox import Outbox
 from assina.relay.outcomes import Attempted, Delivered, FailedForGood, RetryLater, Verdict
 
@@ -118,14 +117,7 @@ class Canceller:
         self.database = database
         self.connections = connections
         self.config = config or RegistrarConfig()
-        self.relay = Relay(
-            database,
-            clock,
-            CANCEL_OUTBOX,
-            lease=self.config.lease,
-            poll_interval_seconds=self.config.poll_interval_seconds,
-            wake_on_commits=False,
-        )
+        self.relay = self.config.relay(database, clock, CANCEL_OUTBOX)
 
     async def cancel_once(self, tenant_id: str | None = None) -> int:
         """One batch (of one tenant's rows, or anyone's): claim, call, record; returns how
