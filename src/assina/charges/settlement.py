@@ -10,7 +10,7 @@ customer's standing decided again) is in reactions/table.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,6 +22,7 @@ from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeOut, ChargeSettle, SettlementMethod
 from assina.core.clock import Clock, local_date
 from assina.core.errors import conflict, invalid, not_found
+from assina.db.shapes import one_of
 from assina.events.catalog import EventType
 from assina.events.service import Change, emit_typed_events
 from assina.rules.late_fees import LateFees, late_fees
@@ -153,19 +154,29 @@ async def _charge_for(session: AsyncSession, tenant_id: str, charge_id: str, mov
     return charge
 
 
-async def _charges_for(
-    session: AsyncSession, tenant_id: str, charge_ids: Sequence[str], move: Move
-) -> list[Charge]:
-    """The charges, locked in one statement (in id order, so that two batches never wait on
-    each other crosswise), in the order asked, if `move` may start from each one's status:
-    404 for one that is missing, 409 for one that may not move."""
+async def locked_charges(
+    session: AsyncSession, tenant_id: str, charge_ids: Iterable[str]
+) -> dict[str, Charge]:
+    """The tenant's charges with these ids (the missing ones left out), locked in one
+    statement, in id order, so that two batches never wait on each other crosswise."""
+    wanted = sorted(set(charge_ids))
+    if not wanted:
+        return {}
     found = await session.scalars(
         select(Charge)
-        .where(Charge.tenant_id == tenant_id, Charge.id.in_(charge_ids))
+        .where(Charge.tenant_id == tenant_id, one_of(Charge.id, wanted))
         .order_by(Charge.id)
         .with_for_update()
     )
-    by_id = {charge.id: charge for charge in found}
+    return {charge.id: charge for charge in found}
+
+
+async def _charges_for(
+    session: AsyncSession, tenant_id: str, charge_ids: Sequence[str], move: Move
+) -> list[Charge]:
+    """The charges, locked (`locked_charges`), in the order asked, if `move` may start from
+    each one's status: 404 for one that is missing, 409 for one that may not move."""
+    by_id = await locked_charges(session, tenant_id, charge_ids)
     charges = []
     for charge_id in charge_ids:
         charge = by_id.get(charge_id)

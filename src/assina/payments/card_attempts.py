@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeOut, SettlementMethod
-from assina.charges.settlement import SettlementOrder, fee_rules, settle_charges
+from assina.charges.settlement import SettlementOrder, fee_rules, locked_charges, settle_charges
 from assina.core.clock import Clock
 from assina.core.ids import new_id
 from assina.core.secrets import SecretBox
@@ -113,7 +113,7 @@ async def begin_attempts(
     cards, customers and retried attempts are read in one statement each."""
     if not plans:
         return []
-    charges = await _by_id(session, Charge, tenant_id, {p.charge_id for p in plans}, lock=True)
+    charges = await locked_charges(session, tenant_id, (p.charge_id for p in plans))
     cards = await _by_id(session, CustomerCard, tenant_id, {p.card_id for p in plans})
     customer_ids = {charge.customer_id for charge in charges.values()}
     customers = await _by_id(session, Customer, tenant_id, customer_ids)
@@ -248,7 +248,7 @@ async def _settle_approved(
     is, its attempt marked for a refund."""
     if not approved:
         return
-    charges = await _by_id(session, Charge, tenant_id, {a.charge_id for a in approved}, lock=True)
+    charges = await locked_charges(session, tenant_id, (a.charge_id for a in approved))
     notified = await _settled_by_notification(
         session, tenant_id, {a.provider_payment_id for a in approved if a.provider_payment_id}
     )

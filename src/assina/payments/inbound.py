@@ -16,7 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import SettlementMethod
-from assina.charges.settlement import EARLIEST_SETTLEMENT, SettlementOrder, settle_charges
+from assina.charges.settlement import (
+    EARLIEST_SETTLEMENT,
+    SettlementOrder,
+    locked_charges,
+    settle_charges,
+)
 from assina.core.clock import Clock
 from assina.core.errors import not_found
 from assina.core.ids import new_id
@@ -86,7 +91,7 @@ async def _record_for_tenant(
     # The charges are locked first, so that two deliveries of one payment (or two rails
     # paying one charge) run one after the other: the second finds the first's event or its
     # settlement.
-    charges = await _locked_charges(session, tenant_id, named)
+    charges = await locked_charges(session, tenant_id, named)
     card_paid = {
         n.provider_payment_id
         for _, d in deliveries
@@ -226,20 +231,6 @@ def _card_payment(
     if isinstance(notification, DeclinedPayment):
         return True
     return isinstance(notification, ReceivedPayment) and notification.rail == PaymentRail.CARD
-
-
-async def _locked_charges(
-    session: AsyncSession, tenant_id: str, charge_ids: set[str]
-) -> dict[str, Charge]:
-    if not charge_ids:
-        return {}
-    found = await session.scalars(
-        select(Charge)
-        .where(Charge.tenant_id == tenant_id, one_of(Charge.id, sorted(charge_ids)))
-        .order_by(Charge.id)
-        .with_for_update()
-    )
-    return {charge.id: charge for charge in found}
 
 
 def _outcome(
