@@ -5,17 +5,7 @@ so the body is `validationtoken=<token>&data[<column>]=<value>...`, encoded exac
 `http_build_query` does with PHP_QUERY_RFC1738. There is no event name in the body: such
 receivers use one URL per event.
 
-`php_build_query` rules (PHP 8, ext/standard/http.c):
-
-- Pairs are joined with `&`, in the mapping's own order.
-- Keys and string values are encoded like PHP's `urlencode`: ASCII letters, digits and `-_.`
-  stay, a space becomes `+`, every other UTF-8 byte becomes `%XX` (upper case), `~` included.
-- A nested mapping or list under key `k` writes its entries as `k%5Bsub%5D=...` (the brackets
-  are written already percent-encoded, as PHP does); lists use their indexes 0, 1, ...
-- An empty mapping or list writes nothing, and `None` is skipped (PHP skips null).
-- `True` is written `1`, `False` `0`, ints in decimal. Floats and other types raise
-  `TypeError`: money must go through `money()` first, never through a float.
-- `numeric_prefix` is put before top-level integer keys only, as PHP's second argument.
+The form is built by `php_build_query` (superlogica_query.py), as PHP builds it.
 
 Columns written (every column is always present; a missing value is an empty string, so that
 a PHP receiver indexing `$data['st_email_sac']` never meets an undefined index):
@@ -45,12 +35,38 @@ a PHP receiver indexing `$data['st_email_sac']` never meets an undefined index):
   `st_linhadigitavel_recb`, `link_2via` (the payment page, `payment_url`; empty once the
   charge is not open), `fl_status_recb`: 0 open, 1 settled, 2 invalidated, 3 reversed;
   items as `compo_recebimento[i][...]`.
-- items (`compo_plano`, `compo_recebimento`): `st_sincro_prd`, `st_nome_pla` (the item's
-  description), `nm_quantidade_comp`, `vl_unitario_comp`, `vl_total_comp`.
+- card (`card.declined`): the charge's columns plus `fl_cartao_recb` (1),
+  `st_cartaobandeira_recb` (brand), `st_numerocartao_recb` (`************` + last4),
+  `nm_tentativascartao_recb` (the attempt), `st_codigoerrocartao_recb` (decline_code),
+  `st_errocartao_recb` (the message), and a top-level `tentativa`.
+- expense (despesa; `_des` the expense, `_pdes` its one installment, `_con` the supplier):
+  `id_despesa_des` (number), `st_sincro_des` (`exp_...`), `id_contato_con` (the supplier's
+  number), `st_sincro_con` (its id), `st_nome_con` (its name), `st_complemento_pdes`
+  (description), `st_conta_cont` (category), `st_centrocusto_des` (cost center),
+  `st_documento_des`, `st_codigobarras_pdes` (boleto line), `dt_geracao_des` (created_at),
+  `dt_despesa_des` (competence date), `dt_vencimento_pdes`, `dt_liquidacao_pdes` (paid_at),
+  `vl_valor_pdes` (amount), `vl_multa_pdes`, `vl_juros_pdes`, `vl_desconto_pdes`,
+  `vl_pago_pdes` (paid_amount), `st_formapagamento_pdes`, `fl_liquidado_pdes` (1 once
+  settled), `fl_status_des`: 0 open, 1 settled, 2 reversed.
+- order (pedido): `id_pedido_ped` (number), `st_sincro_ped` (`ord_...`), `id_sacado_sac`,
+  `st_sincro_sac`, `dt_pedido_ped` (created_at), `vl_total_ped`, `st_formapagamento_ped`,
+  `st_sincro_recb` (its charge), `contratos[i]` (its contracts' ids),
+  `fl_statusanterior_ped` (from; empty on creation), `fl_status_ped` (to): 0 pending,
+  1 paid, 2 fulfilled, 3 cancelled, 4 expired; items as `compo_pedido[i][...]`.
+- fiscal invoice (nota): `id_nota_not` (number), `st_sincro_not` (`nfs_...`),
+  `id_sacado_sac`, `st_sincro_sac`, `id_recebimento_recb` (the charge's number),
+  `st_sincro_recb`, `st_nf_recb` (the NFS-e number), `st_codigoverificacao_not`,
+  `st_chaveacesso_not`, `dt_emissao_not`, `vl_total_not`, `vl_iss_not`,
+  `dt_cancelamento_not`, `st_motivocancelamento_not`, `fl_status_not`: 0 pending,
+  1 issued, 2 rejected, 3 cancelled.
+- items (`compo_plano`, `compo_recebimento`, `compo_pedido`): `st_sincro_prd`, `st_nome_pla`
+  (the item's description), `nm_quantidade_comp`, `vl_unitario_comp`, `vl_total_comp`.
 
 Money is `223.55` (a point, no thousands separator, exact from integer minor units); dates
-are `MM/DD/YYYY` in the tenant's time zone. `card.declined` adds a top-level `tentativa`.
-Expenses, orders, invoices and cards are not mapped yet: they raise `UnsupportedFormat`.
+are `MM/DD/YYYY` in the tenant's time zone. Where the columns come from (Superlógica's public
+API as its clients read it, and where a name follows its convention unseen) is in
+docs/webhooks.md. `webhook.ping` and `endpoint.disabled` are about assina's own webhooks and
+have no Superlógica form: they raise `UnsupportedFormat`.
 """
 
 from __future__ import annotations
@@ -61,6 +77,7 @@ from typing import Any
 
 from assina.core.clock import local_date
 from assina.core.money import MINOR_UNIT_EXPONENT
+from assina.webhooks.superlogica_query import php_build_query
 
 CARD_DECLINED = "card.declined"
 
@@ -83,78 +100,24 @@ CHARGE_STATUS_CODES: dict[str, str] = {
     "invalidated": "2",
     "reversed": "3",
 }
-
-# Bytes PHP's urlencode leaves alone; note that `~` is not among them (rawurlencode keeps it).
-_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
-_OPEN, _CLOSE = "%5B", "%5D"
+EXPENSE_STATUS_CODES: dict[str, str] = {"open": "0", "settled": "1", "reversed": "2"}
+ORDER_STATUS_CODES: dict[str, str] = {
+    "pending": "0",
+    "paid": "1",
+    "fulfilled": "2",
+    "cancelled": "3",
+    "expired": "4",
+}
+FISCAL_INVOICE_STATUS_CODES: dict[str, str] = {
+    "pending": "0",
+    "issued": "1",
+    "rejected": "2",
+    "cancelled": "3",
+}
 
 
 class UnsupportedFormat(ValueError):
     """The event type has no `superlogica` mapping (yet)."""
-
-
-# --- http_build_query ---------------------------------------------------------------------
-
-
-def php_urlencode(text: str) -> str:
-    """PHP's `urlencode` (RFC 1738 flavour) over the UTF-8 bytes of `text`."""
-    out: list[str] = []
-    for byte in text.encode("utf-8"):
-        if byte in _UNRESERVED:
-            out.append(chr(byte))
-        elif byte == 0x20:
-            out.append("+")
-        else:
-            out.append(f"%{byte:02X}")
-    return "".join(out)
-
-
-def php_build_query(params: Mapping[str, object], numeric_prefix: str = "") -> str:
-    """PHP's `http_build_query($params, $numeric_prefix)` with PHP_QUERY_RFC1738."""
-    pairs: list[str] = []
-    for key, value in _entries(params):
-        # PHP puts the numeric prefix raw (not encoded) before top-level integer keys only.
-        name = numeric_prefix + str(key) if isinstance(key, int) else php_urlencode(key)
-        _append(pairs, name, value)
-    return "&".join(pairs)
-
-
-def _entries(container: object) -> list[tuple[str | int, object]]:
-    if isinstance(container, Mapping):
-        return [(_key(k), v) for k, v in container.items()]
-    if isinstance(container, list | tuple):
-        return list(enumerate(container))
-    raise TypeError(f"not a mapping or list: {type(container).__name__}")
-
-
-def _key(key: object) -> str | int:
-    # PHP array keys are strings or integers; a bool key would become 0/1 in PHP, which is
-    # surely a caller's mistake here, so it is refused along with every other type.
-    if isinstance(key, bool) or not isinstance(key, str | int):
-        raise TypeError(f"form keys must be str or int, not {type(key).__name__}")
-    return key
-
-
-def _append(pairs: list[str], name: str, value: object) -> None:
-    """Append `name=value`, or the entries of a container under `name[...]`."""
-    if value is None:
-        return
-    if isinstance(value, Mapping | list | tuple):
-        for key, item in _entries(value):
-            sub = str(key) if isinstance(key, int) else php_urlencode(key)
-            _append(pairs, f"{name}{_OPEN}{sub}{_CLOSE}", item)
-        return
-    pairs.append(f"{name}={_scalar(value)}")
-
-
-def _scalar(value: object) -> str:
-    if isinstance(value, bool):  # before int: bool is an int subclass
-        return "1" if value else "0"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return php_urlencode(value)
-    raise TypeError(f"cannot form-encode a {type(value).__name__}; convert it to str first")
 
 
 # --- values -------------------------------------------------------------------------------
@@ -333,6 +296,114 @@ def charge_fields(
     }
 
 
+def card_declined_fields(
+    declined: Mapping[str, Any], time_zone: str | tzinfo, customer_number: int | None = None
+) -> dict[str, object]:
+    """`card.declined`: the charge the attempt was for (its `_recb` columns) with the card
+    columns Superlógica's recebimento carries: the card's brand and masked number, the
+    number of tries, and the gateway's error code and message."""
+    card: Mapping[str, Any] = declined.get("card") or {}
+    return {
+        **charge_fields(declined["charge"], time_zone, customer_number),
+        "fl_cartao_recb": "1",
+        "st_cartaobandeira_recb": _text(card.get("brand")),
+        "st_numerocartao_recb": _masked_card(card.get("last4")),
+        "nm_tentativascartao_recb": _text(declined.get("attempt")),
+        "st_codigoerrocartao_recb": _text(declined.get("decline_code")),
+        "st_errocartao_recb": _text(declined.get("message")),
+    }
+
+
+def _masked_card(last4: object) -> str:
+    return "" if not last4 else f"************{last4}"
+
+
+def expense_fields(expense: Mapping[str, Any], time_zone: str | tzinfo) -> dict[str, str]:
+    """An expense snapshot (ExpenseOut JSON) in Superlógica's despesa columns: `_des` for the
+    expense, `_pdes` for its installment (assina's expense is one installment), `_con` for
+    the supplier (a contact) and `st_conta_cont` for its category."""
+    exponent = _currency_exponent(expense)
+    status = expense.get("status")
+    return {
+        "id_despesa_des": str(expense["number"]),
+        "st_sincro_des": _text(expense.get("id")),
+        "id_contato_con": _text(expense.get("supplier_number")),
+        "st_sincro_con": _text(expense.get("supplier_id")),
+        "st_nome_con": _text(expense.get("supplier")),
+        "st_complemento_pdes": _text(expense.get("description")),
+        "st_conta_cont": _text(expense.get("category")),
+        "st_centrocusto_des": _text(expense.get("cost_center")),
+        "st_documento_des": _text(expense.get("document_number")),
+        "st_codigobarras_pdes": _text(expense.get("boleto_line")),
+        "dt_geracao_des": _snapshot_date(expense.get("created_at"), time_zone),
+        "dt_despesa_des": _snapshot_date(expense.get("competence_date"), time_zone),
+        "dt_vencimento_pdes": _snapshot_date(expense.get("due_date"), time_zone),
+        "dt_liquidacao_pdes": _snapshot_date(expense.get("paid_at"), time_zone),
+        "vl_valor_pdes": money(expense["amount"], exponent),
+        "vl_multa_pdes": money(expense.get("fine") or 0, exponent),
+        "vl_juros_pdes": money(expense.get("interest") or 0, exponent),
+        "vl_desconto_pdes": money(expense.get("discount") or 0, exponent),
+        "vl_pago_pdes": _optional_money(expense.get("paid_amount"), exponent),
+        "st_formapagamento_pdes": _text(expense.get("method")),
+        "fl_liquidado_pdes": "1" if status == "settled" else "0",
+        "fl_status_des": _code(EXPENSE_STATUS_CODES, status, "expense"),
+    }
+
+
+def _optional_money(amount: object, exponent: int) -> str:
+    return "" if amount is None else money(int(str(amount)), exponent)
+
+
+def order_fields(
+    order: Mapping[str, Any], time_zone: str | tzinfo, customer_number: int | None = None
+) -> dict[str, object]:
+    """An order snapshot (`order.status_changed`'s data) in `_ped` columns, its items as
+    `compo_pedido` and the move as `fl_status_ped` (to) and `fl_statusanterior_ped` (from;
+    empty on creation)."""
+    exponent = _currency_exponent(order)
+    previous = order.get("from")
+    return {
+        "id_pedido_ped": str(order["number"]),
+        "st_sincro_ped": _text(order.get("id")),
+        **_customer_columns(order, customer_number),
+        "dt_pedido_ped": _snapshot_date(order.get("created_at"), time_zone),
+        "vl_total_ped": money(order["amount"], exponent),
+        "st_formapagamento_ped": _text(order.get("payment_method")),
+        "st_sincro_recb": _text(order.get("charge_id")),
+        "contratos": [_text(contract) for contract in order.get("contract_ids") or []],
+        "fl_statusanterior_ped": (
+            "" if previous is None else _code(ORDER_STATUS_CODES, previous, "order")
+        ),
+        "fl_status_ped": _code(ORDER_STATUS_CODES, order.get("status"), "order"),
+        "compo_pedido": _composition(order.get("items"), exponent),
+    }
+
+
+def fiscal_invoice_fields(
+    invoice: Mapping[str, Any], time_zone: str | tzinfo, customer_number: int | None = None
+) -> dict[str, object]:
+    """A fiscal invoice snapshot (FiscalInvoiceOut JSON) in `_not` (nota) columns, with the
+    charge it converts (`id_recebimento_recb` when the snapshot has its number, and
+    `st_nf_recb`, the NFS-e number as Superlógica's recebimento shows it)."""
+    exponent = _currency_exponent(invoice)
+    return {
+        "id_nota_not": str(invoice["number"]),
+        "st_sincro_not": _text(invoice.get("id")),
+        **_customer_columns(invoice, customer_number),
+        "id_recebimento_recb": _text(invoice.get("charge_number")),
+        "st_sincro_recb": _text(invoice.get("charge_id")),
+        "st_nf_recb": _text(invoice.get("nfse_number")),
+        "st_codigoverificacao_not": _text(invoice.get("verification_code")),
+        "st_chaveacesso_not": _text(invoice.get("access_key")),
+        "dt_emissao_not": _snapshot_date(invoice.get("issued_at"), time_zone),
+        "vl_total_not": money(invoice["amount"], exponent),
+        "vl_iss_not": _optional_money(invoice.get("iss_amount"), exponent),
+        "dt_cancelamento_not": _snapshot_date(invoice.get("cancelled_at"), time_zone),
+        "st_motivocancelamento_not": _text(invoice.get("cancel_reason")),
+        "fl_status_not": _code(FISCAL_INVOICE_STATUS_CODES, invoice.get("status"), "invoice"),
+    }
+
+
 Mapper = Callable[[Mapping[str, Any], str, int | None], Mapping[str, object]]
 
 
@@ -342,19 +413,21 @@ def _without_customer(
     return lambda snapshot, time_zone, _number: fields(snapshot, time_zone)
 
 
-# Event type prefix (before the dot) -> mapping. Contracts and charges name their customer
-# by number (`id_sacado_sac`), which the caller looks up: snapshots hold only its id.
+# Event type prefix (before the dot) -> mapping. Objects of a customer name it by number
+# (`id_sacado_sac`), which the caller looks up: snapshots hold only its id.
 MAPPERS: dict[str, Mapper] = {
     "customer": _without_customer(customer_fields),
     "product": _without_customer(product_fields),
     "contract": contract_fields,
     "charge": charge_fields,
-    # card.declined: the charge the declined attempt was for (its `charge`), with `tentativa`.
-    "card": lambda data, time_zone, number: charge_fields(data["charge"], time_zone, number),
+    "card": card_declined_fields,
+    "expense": _without_customer(expense_fields),
+    "order": order_fields,
+    "fiscal_invoice": fiscal_invoice_fields,
 }
 
 # The mappings that need the customer's number.
-NEEDS_CUSTOMER_NUMBER = frozenset({"contract", "charge", "card"})
+NEEDS_CUSTOMER_NUMBER = frozenset({"contract", "charge", "card", "order", "fiscal_invoice"})
 
 
 def superlogica_body(
@@ -371,7 +444,7 @@ def superlogica_body(
         raise ValueError(f"attempt (tentativa) only belongs to {CARD_DECLINED}")
     mapper = MAPPERS.get(event_type.partition(".")[0])
     if mapper is None:
-        raise UnsupportedFormat(f"no superlogica format for {event_type!r} yet")
+        raise UnsupportedFormat(f"no superlogica format for {event_type!r}")
     mapped = mapper(data, time_zone, customer_number)
     body: dict[str, object] = {"validationtoken": validation_token, "data": mapped}
     if event_type == CARD_DECLINED:
