@@ -60,7 +60,7 @@ class FiscalInvoice(Base):
     iss_amount: Mapped[int] = mapped_column(BigInteger)
     iss_retained: Mapped[bool]
     service_code: Mapped[str] = mapped_column(String(6))
-    service_description: Mapped[str] = mapped_column(String(1000))
+    service_description: Mapped[str] = mapped_column(String(2000))
     competence_date: Mapped[date]
     # The emitter as it was when the invoice was asked for (the DPS and the PDF show it).
     emitter_cnpj: Mapped[str] = mapped_column(String(14))

@@ -28,7 +28,7 @@ class FiscalSettings(Base):
     municipal_registration: Mapped[str | None] = mapped_column(String(15))
     municipality_code: Mapped[str | None] = mapped_column(String(7))
     service_code: Mapped[str | None] = mapped_column(String(6))
-    service_description: Mapped[str | None] = mapped_column(String(1000))
+    service_description: Mapped[str | None] = mapped_column(String(2000))
     iss_rate_bp: Mapped[int]
     iss_retained: Mapped[bool]
     auto_issue: Mapped[bool]
