@@ -80,7 +80,8 @@ def build_dps(order: InvoiceOrder, environment: int = HOMOLOGATION) -> bytes:
     _taker(info, order)
     _service(info, order)
     _values(info, order)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    xml: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return xml
 
 
 def _emitter(info: ET.Element, order: InvoiceOrder) -> None:

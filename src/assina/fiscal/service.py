@@ -116,7 +116,7 @@ async def queue_invoices(
     if not wanted:
         return []
     first = await reserve_values(session, tenant.id, Counter.FISCAL_INVOICE_NUMBER, len(wanted))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for offset, charge in enumerate(wanted):
         rows.append(
             {

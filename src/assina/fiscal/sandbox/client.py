@@ -40,8 +40,8 @@ class SandboxFiscalClient:
         if status >= 500 or status == 429:
             raise ProviderUnavailable(f"the sandbox issuer answered {status}")
         if status >= 400:
-            error = shown.get("error") if isinstance(shown, dict) else None
-            message = error.get("message") if isinstance(error, dict) else None
+            problem = shown.get("error") if isinstance(shown, dict) else None
+            message = problem.get("message") if isinstance(problem, dict) else None
             raise ProviderRefused(str(message or f"the sandbox issuer answered {status}"))
         return shown
 

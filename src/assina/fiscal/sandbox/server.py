@@ -144,8 +144,8 @@ class SandboxFiscalIssuer:
             if row is None:
                 return refusal_response(Refusal(404, "not_found", "no such invoice"))
             if row.status not in (ISSUED, CANCELLED):
-                refusal = Refusal(409, "not_issued", f"the invoice is {row.status}")
-                return refusal_response(refusal)
+                not_issued = Refusal(409, "not_issued", f"the invoice is {row.status}")
+                return refusal_response(not_issued)
             if row.status == ISSUED:
                 row.status, row.reason = CANCELLED, reason
                 row.cancelled_at = self._clock.real_now()
