@@ -4,6 +4,7 @@ ask for a cancellation."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -125,14 +126,15 @@ async def get_fiscal_invoice_pdf(
         invoice, customer, tenant = await _invoice_with_parties(
             session, caller.tenant_id, invoice_id
         )
-    document = await _issuer_document(issuers, invoice, pdf=True)
-    if document is None:
+        at_issuer = _AtIssuer.of(invoice)
         danfse = _danfse(invoice, customer, tenant)
+    document = await _issuer_document(issuers, at_issuer, pdf=True)
+    if document is None:
         content = await asyncio.to_thread(render_danfse, danfse)
         document = IssuedDocument(content, PDF_MEDIA_TYPE)
     headers = {
         "Cache-Control": "private, no-cache",
-        "Content-Disposition": f'inline; filename="nfse-{invoice.number}.pdf"',
+        "Content-Disposition": f'inline; filename="nfse-{danfse.invoice_number}.pdf"',
     }
     return Response(document.content, media_type=document.media_type, headers=headers)
 
@@ -152,12 +154,12 @@ async def get_fiscal_invoice_xml(
         invoice, customer, tenant = await _invoice_with_parties(
             session, caller.tenant_id, invoice_id
         )
-    document = await _issuer_document(issuers, invoice, pdf=False)
-    if document is None:
+        at_issuer = _AtIssuer.of(invoice)
         sandbox = invoice.provider == FiscalProvider.SANDBOX or tenant.mode == TenantMode.SANDBOX
-        xml = build_dps(
-            invoice_order(invoice, customer, tenant.name), HOMOLOGATION if sandbox else PRODUCTION
-        )
+        order = invoice_order(invoice, customer, tenant.name)
+    document = await _issuer_document(issuers, at_issuer, pdf=False)
+    if document is None:
+        xml = build_dps(order, HOMOLOGATION if sandbox else PRODUCTION)
         document = IssuedDocument(xml, XML_MEDIA_TYPE)
     headers = {"Cache-Control": "private, no-cache"}
     return Response(document.content, media_type=document.media_type, headers=headers)
@@ -212,8 +214,21 @@ async def _invoice_with_parties(
     return invoice, customer, tenant
 
 
+@dataclass(frozen=True)
+class _AtIssuer:
+    """Where an invoice is at its issuer, read before the session closes."""
+
+    tenant_id: str
+    provider: FiscalProvider
+    provider_invoice_id: str | None
+
+    @classmethod
+    def of(cls, invoice: FiscalInvoice) -> _AtIssuer:
+        return cls(invoice.tenant_id, invoice.provider, invoice.provider_invoice_id)
+
+
 async def _issuer_document(
-    issuers: FiscalIssuers, invoice: FiscalInvoice, *, pdf: bool
+    issuers: FiscalIssuers, invoice: _AtIssuer, *, pdf: bool
 ) -> IssuedDocument | None:
     """The issuer's own document of an issued invoice, if it serves one and answers."""
     if invoice.provider_invoice_id is None or invoice.provider == FiscalProvider.SANDBOX:
