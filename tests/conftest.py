@@ -180,6 +180,7 @@ async def app(
     app = create_app(app_settings, database=database, clock=clock)
     yield app
     # What the app started on demand (the sandbox payment provider, its HTTP session).
+    await app.state.fiscal_issuers.close()
     await app.state.provider_connections.close()
 
 

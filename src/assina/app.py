@@ -30,6 +30,9 @@ from assina.db.database import Database
 from assina.dunning.api import router as dunning_router
 from assina.event_types.api import router as event_types_router
 from assina.events.api import router as events_router
+from assina.fiscal.api import router as fiscal_router
+from assina.fiscal.issuers import FiscalIssuers
+from assina.fiscal_settings.api import router as fiscal_settings_router
 from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
 from assina.payment_settings.api import router as payment_settings_router
@@ -88,10 +91,12 @@ def create_app(
     )
 
     connections = ProviderConnections(database, box, clock, asaas_base_url=settings.asaas_base_url)
+    issuers = FiscalIssuers(database, clock, connections)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await issuers.close()
         await connections.close()
         if owns_database:
             await database.dispose()
@@ -108,6 +113,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.provider_connections = connections
+    app.state.fiscal_issuers = issuers
     app.state.inbound_group_commit = InboundGroupCommit(database, clock)
     app.state.inbound_tokens = InboundTokens(database)
     app.state.payment_links = links
@@ -127,6 +133,7 @@ def create_app(
         charges_router,
         billing_settings_router,
         payment_settings_router,
+        fiscal_settings_router,
         payments_router,
         cards_router,
         payment_page_router,
@@ -136,6 +143,7 @@ def create_app(
         webhooks_router,
         notifications_router,
         sandbox_router,
+        fiscal_router,
     ):
         app.include_router(router)
     if settings.bench_endpoints:

@@ -13,6 +13,9 @@ from assina.customers.models import Customer
 from assina.db.base import Base
 from assina.dunning.models import DunningPolicyRow
 from assina.events.models import Event
+from assina.fiscal.models import FiscalInvoice, FiscalIssuerJob
+from assina.fiscal.sandbox.models import SandboxFiscalInvoice
+from assina.fiscal_settings.models import FiscalSettings
 from assina.notifications.models import Email, EmailSettings, EmailTemplate
 from assina.payment_settings.models import InboundToken, PaymentSettings
 from assina.payments.models import (
@@ -57,5 +60,9 @@ ALL_MODELS = (
     CardAttempt,
     SandboxCharge,
     Registration,
+    FiscalSettings,
+    FiscalInvoice,
+    FiscalIssuerJob,
+    SandboxFiscalInvoice,
 )
 metadata = Base.metadata

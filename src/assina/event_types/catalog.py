@@ -12,6 +12,7 @@ from assina.contracts.schemas import ContractOut, ContractReadjustedOut
 from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
 from assina.events import shapes
 from assina.events.catalog import EventType
+from assina.fiscal.schemas import FiscalInvoiceOut
 from assina.payments.schemas import CardDeclinedOut
 from assina.products.schemas import ProductOut
 
@@ -41,7 +42,9 @@ DATA_MODELS: dict[EventType, type[BaseModel]] = {
     EventType.EXPENSE_UPDATED: shapes.ExpenseShape,
     EventType.CARD_DECLINED: CardDeclinedOut,
     EventType.ORDER_STATUS_CHANGED: shapes.OrderShape,
-    EventType.FISCAL_INVOICE_ISSUED: shapes.FiscalInvoiceShape,
+    EventType.FISCAL_INVOICE_ISSUED: FiscalInvoiceOut,
+    EventType.FISCAL_INVOICE_REJECTED: FiscalInvoiceOut,
+    EventType.FISCAL_INVOICE_CANCELLED: FiscalInvoiceOut,
     EventType.WEBHOOK_PING: shapes.PingShape,
     EventType.ENDPOINT_DISABLED: shapes.EndpointDisabledShape,
 }

@@ -36,20 +36,22 @@ class EventType(StrEnum):
     CARD_DECLINED = "card.declined"
     ORDER_STATUS_CHANGED = "order.status_changed"
     FISCAL_INVOICE_ISSUED = "fiscal_invoice.issued"
+    # Beyond the seed's 26: the rest of a nota fiscal's life.
+    FISCAL_INVOICE_REJECTED = "fiscal_invoice.rejected"
+    FISCAL_INVOICE_CANCELLED = "fiscal_invoice.cancelled"
     # Beyond the seed's 26: about the webhooks themselves.
     WEBHOOK_PING = "webhook.ping"
     ENDPOINT_DISABLED = "endpoint.disabled"
 
 
-# In the catalog (product.md §3) but raised by nothing yet: expenses, orders and notas fiscais
-# come later. Endpoints may subscribe to them already.
+# In the catalog (product.md §3) but raised by nothing yet: expenses and orders come later.
+# Endpoints may subscribe to them already.
 NOT_RAISED_YET = frozenset(
     {
         EventType.EXPENSE_SETTLED,
         EventType.EXPENSE_REVERSED,
         EventType.EXPENSE_UPDATED,
         EventType.ORDER_STATUS_CHANGED,
-        EventType.FISCAL_INVOICE_ISSUED,
     }
 )
 
@@ -195,6 +197,16 @@ CATALOG: tuple[EventKind, ...] = (
         EventType.FISCAL_INVOICE_ISSUED,
         "Nota fiscal convertida",
         "Uma cobrança liquidada foi convertida em nota fiscal de serviço (NFS-e).",
+    ),
+    EventKind(
+        EventType.FISCAL_INVOICE_REJECTED,
+        "Nota fiscal rejeitada",
+        "O emissor recusou a nota fiscal de serviço (NFS-e) de uma cobrança.",
+    ),
+    EventKind(
+        EventType.FISCAL_INVOICE_CANCELLED,
+        "Nota fiscal cancelada",
+        "Uma nota fiscal de serviço (NFS-e) emitida foi cancelada no emissor.",
     ),
     EventKind(
         EventType.WEBHOOK_PING,

@@ -49,16 +49,6 @@ class OrderShape(BaseModel):
     updated_at: datetime
 
 
-class FiscalInvoiceShape(BaseModel):
-    id: str
-    charge_id: str
-    number: int
-    verification_code: str
-    issued_at: datetime
-    amount: int
-    status: Literal["issued", "cancelled"]
-
-
 class PingShape(BaseModel):
     endpoint_id: str
     message: str

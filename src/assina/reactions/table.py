@@ -12,7 +12,9 @@ by event type, what else follows, in order:
   (reactions/notices.py);
 - `register_charges`: the charge's registrations with the tenant's PIX and boleto providers,
   for the registration relay to make; for a charge invalidated or settled, what they made
-  marked for the cancellation relay to cancel there (reactions/registrations.py).
+  marked for the cancellation relay to cancel there (reactions/registrations.py);
+- `issue_fiscal_invoices`: for a tenant with `auto_issue` in its fiscal settings, a pending
+  nota fiscal for each settled charge, for the issuer relay to issue (reactions/fiscal.py).
 
 Events emitted together (a batch of the billing calendar, a contract's cancellation with the
 charges it invalidates) are reacted to together: each reaction runs once for the events of
@@ -27,6 +29,7 @@ from collections.abc import Awaitable, Callable
 
 from assina.events.catalog import EventType
 from assina.events.reacting import Emitted
+from assina.reactions.fiscal import issue_fiscal_invoices
 from assina.reactions.notices import card_declined_email, charge_created_email, receipt_email
 from assina.reactions.registrations import register_charges
 from assina.reactions.standing import reconsider_standing
@@ -36,7 +39,12 @@ Reaction = Callable[[Emitted], Awaitable[None]]
 
 REACTIONS: dict[EventType, tuple[Reaction, ...]] = {
     EventType.CHARGE_CREATED: (charge_created_email, reconsider_standing, register_charges),
-    EventType.CHARGE_SETTLED: (reconsider_standing, receipt_email, register_charges),
+    EventType.CHARGE_SETTLED: (
+        reconsider_standing,
+        receipt_email,
+        register_charges,
+        issue_fiscal_invoices,
+    ),
     EventType.CHARGE_REVERSED: (reconsider_standing,),
     EventType.CHARGE_INVALIDATED: (reconsider_standing, register_charges),
     EventType.CHARGE_REACTIVATED: (reconsider_standing, register_charges),
@@ -53,6 +61,7 @@ STEPS: tuple[Reaction, ...] = (
     receipt_email,
     card_declined_email,
     register_charges,
+    issue_fiscal_invoices,
 )
 
 # For each step, the event types that call for it.

@@ -1,7 +1,8 @@
 """The background loops of `assina worker` (and of `assina serve` unless `--no-worker`):
 the webhook dispatcher, the billing calendar (a pass every minute; dunning once a day per
 tenant), the e-mail sender (notifications/sender.py, a pass every 5 s), the registration of
-charges with their PIX and boleto providers (payments/registration.py), and housekeeping
+charges with their PIX and boleto providers (payments/registration.py), the notas fiscais
+through their issuers (fiscal/relay.py), and housekeeping
 (expired idempotency keys and old delivered messages pruned)."""
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from assina.core.idempotency import prune_idempotency_keys
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.dunning.run import DunningDays
+from assina.fiscal.issuers import FiscalIssuers
+from assina.fiscal.relay import IssuerRelay
 from assina.notifications.sender import EmailSender, SenderConfig
 from assina.payments.card_schedule import CardRun
 from assina.payments.connections import ProviderConnections
@@ -129,6 +132,7 @@ async def run_worker(
     emails = EmailSender(database, clock, SenderConfig.from_settings(settings))
     connections = ProviderConnections(database, box, clock, asaas_base_url=settings.asaas_base_url)
     cards = CardRun(connections, settings.public_url)
+    issuers = FiscalIssuers(database, clock, connections)
     try:
         await run_until_one_fails(
             stop,
@@ -138,11 +142,13 @@ async def run_worker(
             emails.run(stop),
             Registrar(database, clock, connections).run(stop),
             Canceller(database, clock, connections).run(stop),
+            IssuerRelay(database, clock, issuers).run(stop),
             _reconciliation(
                 database, clock, connections, settings.reconcile_interval_seconds, stop
             ),
         )
     finally:
+        await issuers.close()
         await connections.close()
     logger.info("worker stopped")
 

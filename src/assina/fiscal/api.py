@@ -1,0 +1,268 @@
+"""HTTP for notas fiscais: ask for a charge's, list and read them, their PDF and XML, and
+ask for a cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.core.inputs import refuse_empty_json
+from assina.core.openapi import problem_responses
+from assina.core.pagination import Page, PageQuery
+from assina.customers.models import Customer
+from assina.events.service import snapshot
+from assina.fiscal import service
+from assina.fiscal.danfse import DanfseDocument, render_danfse
+from assina.fiscal.dps import build_dps
+from assina.fiscal.issuers import FiscalIssuers
+from assina.fiscal.models import FiscalInvoice, FiscalInvoiceStatus
+from assina.fiscal.providers import IssuedDocument, ProviderError
+from assina.fiscal.relay import invoice_order
+from assina.fiscal.schemas import FiscalInvoiceCancel, FiscalInvoiceOut, FiscalInvoiceRequest
+from assina.fiscal_settings.models import FiscalProvider
+from assina.rules.fiscal import HOMOLOGATION, PRODUCTION
+from assina.tenants.deps import CallerDep, IdempotentCallerDep
+from assina.tenants.models import Tenant, TenantMode
+
+router = APIRouter(tags=["fiscal invoices"])
+
+Reference = Annotated[str | None, Query(max_length=64)]
+PDF_MEDIA_TYPE = "application/pdf"
+XML_MEDIA_TYPE = "application/xml"
+
+
+async def fiscal_issuers(request: Request) -> FiscalIssuers:
+    issuers: FiscalIssuers = request.app.state.fiscal_issuers
+    return issuers
+
+
+IssuersDep = Annotated[FiscalIssuers, Depends(fiscal_issuers)]
+
+
+@router.post(
+    "/v1/charges/{charge_id}/fiscal-invoice",
+    dependencies=[Depends(refuse_empty_json)],
+    response_model=FiscalInvoiceOut,
+    responses=problem_responses(400, 401, 404, 409, 413, 422),
+    summary="Issue the nota fiscal (NFS-e) of a settled charge",
+)
+async def issue_fiscal_invoice(
+    charge_id: str,
+    request: Request,
+    caller: IdempotentCallerDep,
+    body: Annotated[FiscalInvoiceRequest, Body(default_factory=FiscalInvoiceRequest)],
+) -> JSONResponse:
+    """Writes a `pending` nota fiscal for a settled charge; the tenant's fiscal issuer then
+    decides it (`issued`, with its number, verification code and access key: event
+    `fiscal_invoice.issued`; or `rejected`: `fiscal_invoice.rejected`). A charge whose invoice
+    is already pending or issued answers that invoice (200), never a second one; a charge
+    whose invoices were rejected or cancelled may be invoiced again (201). (Two requests
+    racing for a charge without one make one invoice; the later may answer it with 201.)
+
+    Errors: 404; 409 `invalid-transition` unless the charge is settled, `nothing-to-invoice`
+    for a charge of 0 or not in BRL, `fiscal-settings-incomplete` without a CNPJ, municipality
+    or service code in the fiscal settings; 422."""
+    async with caller.database.read() as session:
+        live = await service.live_invoices(session, caller.tenant_id, [charge_id])
+        if charge_id in live:
+            return JSONResponse(snapshot(FiscalInvoiceOut.of(live[charge_id])), status_code=200)
+
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        invoice, _made = await service.request_invoice(
+            session, caller.clock, caller.tenant_id, charge_id, body
+        )
+        return snapshot(FiscalInvoiceOut.of(invoice))
+
+    return await caller.respond_once(request, 201, use_case)
+
+
+@router.get(
+    "/v1/fiscal-invoices",
+    response_model=Page[FiscalInvoiceOut],
+    responses=problem_responses(401, 422),
+    summary="List notas fiscais",
+)
+async def list_fiscal_invoices(
+    caller: CallerDep,
+    page: PageQuery,
+    status: FiscalInvoiceStatus | None = None,
+    charge_id: Reference = None,
+    customer_id: Reference = None,
+) -> Page[FiscalInvoiceOut]:
+    """The tenant's notas fiscais, oldest first, filtered by `status`, charge and customer."""
+    filters = service.InvoiceFilters(status=status, charge_id=charge_id, customer_id=customer_id)
+    async with caller.database.read() as session:
+        found, has_more = await service.list_invoices(session, caller.tenant_id, filters, page)
+        return Page[FiscalInvoiceOut](
+            data=[FiscalInvoiceOut.of(invoice) for invoice in found], has_more=has_more
+        )
+
+
+def _document_responses(media_type: str, what: str) -> dict[int | str, dict[str, object]]:
+    return {
+        200: {"content": {media_type: {"schema": {"type": "string"}}}, "description": what},
+        **problem_responses(401, 404),
+    }
+
+
+@router.get(
+    "/v1/fiscal-invoices/{invoice_id}.pdf",
+    response_class=Response,
+    responses=_document_responses(PDF_MEDIA_TYPE, "The printable nota fiscal (DANFSe)."),
+    summary="The printable nota fiscal (PDF)",
+)
+async def get_fiscal_invoice_pdf(
+    invoice_id: str, caller: CallerDep, issuers: IssuersDep
+) -> Response:
+    """The issuer's own PDF when it serves one; else assina's DANFSe-like page: numbers,
+    verification code, access key, emitter, taker, service, values and ISS, and a QR code of
+    the national portal's consultation of the access key."""
+    async with caller.database.read() as session:
+        invoice, customer, tenant = await _invoice_with_parties(
+            session, caller.tenant_id, invoice_id
+        )
+        at_issuer = _AtIssuer.of(invoice)
+        danfse = _danfse(invoice, customer, tenant)
+    document = await _issuer_document(issuers, at_issuer, pdf=True)
+    if document is None:
+        content = await asyncio.to_thread(render_danfse, danfse)
+        document = IssuedDocument(content, PDF_MEDIA_TYPE)
+    headers = {
+        "Cache-Control": "private, no-cache",
+        "Content-Disposition": f'inline; filename="nfse-{danfse.invoice_number}.pdf"',
+    }
+    return Response(document.content, media_type=document.media_type, headers=headers)
+
+
+@router.get(
+    "/v1/fiscal-invoices/{invoice_id}.xml",
+    response_class=Response,
+    responses=_document_responses(XML_MEDIA_TYPE, "The invoice's XML (a DPS)."),
+    summary="The nota fiscal's XML (a DPS of the national standard)",
+)
+async def get_fiscal_invoice_xml(
+    invoice_id: str, caller: CallerDep, issuers: IssuersDep
+) -> Response:
+    """The issuer's XML when it serves one; else the DPS assina builds (Padrão Nacional,
+    DPS_v1.01.xsd; unsigned: docs/fiscal.md)."""
+    async with caller.database.read() as session:
+        invoice, customer, tenant = await _invoice_with_parties(
+            session, caller.tenant_id, invoice_id
+        )
+        at_issuer = _AtIssuer.of(invoice)
+        sandbox = invoice.provider == FiscalProvider.SANDBOX or tenant.mode == TenantMode.SANDBOX
+        order = invoice_order(invoice, customer, tenant.name)
+    document = await _issuer_document(issuers, at_issuer, pdf=False)
+    if document is None:
+        xml = build_dps(order, HOMOLOGATION if sandbox else PRODUCTION)
+        document = IssuedDocument(xml, XML_MEDIA_TYPE)
+    headers = {"Cache-Control": "private, no-cache"}
+    return Response(document.content, media_type=document.media_type, headers=headers)
+
+
+@router.get(
+    "/v1/fiscal-invoices/{invoice_id}",
+    response_model=FiscalInvoiceOut,
+    responses=problem_responses(401, 404),
+    summary="Get a nota fiscal",
+)
+async def get_fiscal_invoice(invoice_id: str, caller: CallerDep) -> FiscalInvoiceOut:
+    """One nota fiscal by id."""
+    async with caller.database.read() as session:
+        return FiscalInvoiceOut.of(await service.get_invoice(session, caller.tenant_id, invoice_id))
+
+
+@router.post(
+    "/v1/fiscal-invoices/{invoice_id}/cancel",
+    response_model=FiscalInvoiceOut,
+    responses=problem_responses(400, 401, 404, 409, 413, 422),
+    summary="Ask for an issued nota fiscal to be cancelled",
+)
+async def cancel_fiscal_invoice(
+    invoice_id: str, body: FiscalInvoiceCancel, request: Request, caller: IdempotentCallerDep
+) -> JSONResponse:
+    """Asks the issuer to cancel an issued nota fiscal, for `reason` (15 to 255 characters,
+    the national standard's xMotivo). Answers at once with `cancel_reason` and
+    `cancel_requested_at` set; the invoice becomes `cancelled` (event
+    `fiscal_invoice.cancelled`) when the issuer confirms. A cancellation the issuer refuses
+    leaves it `issued`, the request cleared.
+
+    Errors: 404; 409 `invalid-transition` unless the invoice is issued with no cancellation
+    under way; 422."""
+
+    async def use_case(session: AsyncSession) -> dict[str, object]:
+        invoice = await service.request_cancellation(
+            session, caller.clock, caller.tenant_id, invoice_id, body.reason
+        )
+        return snapshot(FiscalInvoiceOut.of(invoice))
+
+    return await caller.respond_once(request, 200, use_case)
+
+
+async def _invoice_with_parties(
+    session: AsyncSession, tenant_id: str, invoice_id: str
+) -> tuple[FiscalInvoice, Customer, Tenant]:
+    invoice = await service.get_invoice(session, tenant_id, invoice_id)
+    customer = await session.get(Customer, invoice.customer_id)
+    tenant = await session.get(Tenant, tenant_id)
+    assert customer is not None and tenant is not None  # noqa: S101 (foreign keys)
+    return invoice, customer, tenant
+
+
+@dataclass(frozen=True)
+class _AtIssuer:
+    """Where an invoice is at its issuer, read before the session closes."""
+
+    tenant_id: str
+    provider: FiscalProvider
+    provider_invoice_id: str | None
+
+    @classmethod
+    def of(cls, invoice: FiscalInvoice) -> _AtIssuer:
+        return cls(invoice.tenant_id, invoice.provider, invoice.provider_invoice_id)
+
+
+async def _issuer_document(
+    issuers: FiscalIssuers, invoice: _AtIssuer, *, pdf: bool
+) -> IssuedDocument | None:
+    """The issuer's own document of an issued invoice, if it serves one and answers."""
+    if invoice.provider_invoice_id is None or invoice.provider == FiscalProvider.SANDBOX:
+        return None
+    try:
+        issuer = await issuers.issuer(invoice.tenant_id, invoice.provider)
+        if pdf:
+            return await issuer.pdf(invoice.provider_invoice_id)
+        return await issuer.xml(invoice.provider_invoice_id)
+    except ProviderError:
+        return None  # assina's own then: better than no document
+
+
+def _danfse(invoice: FiscalInvoice, customer: Customer, tenant: Tenant) -> DanfseDocument:
+    return DanfseDocument(
+        invoice_number=invoice.number,
+        nfse_number=invoice.nfse_number,
+        verification_code=invoice.verification_code,
+        access_key=invoice.access_key,
+        status=invoice.status.value,
+        issued_at=invoice.issued_at,
+        competence_date=invoice.competence_date,
+        emitter_name=tenant.name,
+        emitter_cnpj=invoice.emitter_cnpj,
+        emitter_municipal_registration=invoice.emitter_municipal_registration,
+        municipality_code=invoice.municipality_code,
+        taker_name=customer.name,
+        taker_document=customer.document,
+        taker_email=customer.email,
+        service_code=invoice.service_code,
+        service_description=invoice.service_description,
+        amount=invoice.amount,
+        iss_rate_bp=invoice.iss_rate_bp,
+        iss_amount=invoice.iss_amount,
+        iss_retained=invoice.iss_retained,
+        sandbox=invoice.provider == FiscalProvider.SANDBOX or tenant.mode == TenantMode.SANDBOX,
+    )

@@ -1,0 +1,1 @@
+"""The built-in sandbox fiscal issuer: a small remote issuer on loopback HTTP."""
