@@ -77,7 +77,7 @@ class InvoiceOrder:
     taker: Taker
     amount: int  # the service's value, minor units of BRL
     iss_rate_bp: int  # ISS rate, basis points (200 = 2 %)
-    iss_amount: int  # amount × rate, half-even to the centavo
+    iss_amount: int  # amount x rate, half-even to the centavo
     iss_retained: bool  # the taker withholds the ISS
     service_code: str  # cTribNac, 6 digits (national list of services, LC 116)
     service_description: str
