@@ -240,7 +240,7 @@ def percent(basis_points: int) -> float:
 def national_code(service_code: str) -> str:
     """The cTribNac (6 digits: item, subitem, detail) as the national list prints it:
     "010101" → "01.01.01"."""
-    if len(service_code) != 6 or not service_code.isdigit():
+    if len(service_code) != 6 or not (service_code.isascii() and service_code.isdigit()):
         raise ProviderRefused(f"a service code is 6 digits (cTribNac), not {service_code!r}")
     return f"{service_code[:2]}.{service_code[2:4]}.{service_code[4:]}"
 
