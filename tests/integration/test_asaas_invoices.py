@@ -170,6 +170,10 @@ async def test_a_taker_without_a_document_is_refused_before_anything_is_schedule
     with pytest.raises(ProviderRefused, match="CPF or CNPJ"):
         await invoices.issue(invoice_order(taker=replace(TAKER, document=None)))
     assert scheduled(asaas_standin) == [] and asaas_standin.invoices == {}
+    asked = len(asaas_standin.requests)
+    with pytest.raises(ProviderRefused, match="cTribNac"):
+        await invoices.issue(replace(invoice_order(), service_code="6.01"))
+    assert len(asaas_standin.requests) == asked  # nothing asked of Asaas
 
 
 async def test_a_municipal_service_id_of_the_account_is_sent_instead_of_the_code(

@@ -83,6 +83,7 @@ class AsaasInvoices:
         """The invoice scheduled for today: the one with this externalReference when a try
         made it already, whatever became of it; else a new one. One Asaas scheduled for a
         later day is authorised now (assina invoices a charge already settled)."""
+        national_code(order.service_code)  # refused before any request
         invoice = await self._invoice_of(order.invoice_id)
         if invoice is None:
             target = await self._target(order)
