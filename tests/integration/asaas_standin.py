@@ -1,8 +1,9 @@
 """A local stand-in for the Asaas API v3, answering as its documentation shows.
 
 An aiohttp application on 127.0.0.1 (port 0) with its state in memory: customers, payments
-(BOLETO, PIX, CREDIT_CARD, UNDEFINED), card tokens, and the webhook Asaas sends when a payment
-changes. It checks every field of every request as the reference defines it
+(BOLETO, PIX, CREDIT_CARD, UNDEFINED), card tokens, the webhook Asaas sends when a payment
+changes, and invoices (notas fiscais, tests/integration/asaas_invoices.py, with the municipality
+played by the stand-in). It checks every field of every request as the reference defines it
 (tests/integration/asaas_fields.py) and answers a violation with 400 and Asaas's error shape; it
 records every request it got (`requests`), so a test can assert what the adapter sent.
 
@@ -33,6 +34,7 @@ from assina.rules.cards import card_brand, card_expired
 from tests.integration import asaas_fields as check
 from tests.integration.asaas_faults import Faults
 from tests.integration.asaas_fields import FieldErrors
+from tests.integration.asaas_invoices import DEFAULT_MUNICIPAL_SERVICES, Invoice, InvoiceRoutes
 from tests.integration.asaas_model import (
     ANALYSIS_OUTCOMES,
     CARD_CREDIT_DAYS,
@@ -57,7 +59,7 @@ from tests.integration.asaas_model import (
 from tests.integration.asaas_payments import PaymentRoutes
 
 
-class AsaasStandin(PaymentRoutes):
+class AsaasStandin(PaymentRoutes, InvoiceRoutes):
     """The stand-in's state and its aiohttp application; `start()` before use."""
 
     def __init__(self, *, api_key: str, clock: FrozenClock) -> None:
@@ -76,6 +78,14 @@ class AsaasStandin(PaymentRoutes):
         self.payments: dict[str, Payment] = {}
         self.cards: dict[str, SavedCard] = {}
         self.pix_key = str(uuid.UUID(int=0x5A5A))  # the account's PIX key, a random (EVP) one
+        self.invoices: dict[str, Invoice] = {}
+        # The account's municipality's service list (GET /v3/invoices/municipalServices).
+        self.municipal_services = dict(DEFAULT_MUNICIPAL_SERVICES)
+        # The municipality (test controls, asaas_invoices.py): when and how it decides.
+        self.decide_invoices_on_read = True
+        self.invoice_refusal: str | None = None
+        self.cancellation_denial: str | None = None
+        self._invoice_sequence = 0
         self._sequence = 0
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._runner: web.AppRunner | None = None
@@ -92,6 +102,7 @@ class AsaasStandin(PaymentRoutes):
         app.router.add_get("/v3/customers", self._list_customers)
         app.router.add_get("/v3/customers/{id}", self._get_customer)
         self.add_payment_routes(app.router)
+        self.add_invoice_routes(app.router)
         # The reference's path, and the older one many clients still call.
         app.router.add_post("/v3/creditCard/tokenizeCreditCard", self._tokenize)
         app.router.add_post("/v3/creditCard/tokenize", self._tokenize)
@@ -217,12 +228,15 @@ class AsaasStandin(PaymentRoutes):
     async def _authenticate(
         self, request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
+        # Only the API asks for the key, not the links it hands out (an NFS-e's PDF).
         key = request.headers.get("access_token")
-        if key is None:
+        if request.path.startswith("/v3/") and key is None:
             return asaas_error(
                 401, "invalid_access_token", "O cabeçalho access_token não foi informado."
             )
-        if not secrets.compare_digest(key.encode(), self.api_key.encode()):
+        if request.path.startswith("/v3/") and not secrets.compare_digest(
+            (key or "").encode(), self.api_key.encode()
+        ):
             return asaas_error(401, "invalid_access_token", "A chave de API fornecida é inválida")
         response: web.StreamResponse = await handler(request)
         return response

@@ -49,16 +49,21 @@ class ProviderConnections:
 
     async def asaas(self, session: AsyncSession, tenant_id: str) -> AsaasProvider | None:
         """The tenant's Asaas account, when it stored an API key."""
+        client = await self.asaas_client(session, tenant_id)
+        return None if client is None else AsaasProvider(client, self._clock)
+
+    async def asaas_client(self, session: AsyncSession, tenant_id: str) -> AsaasClient | None:
+        """Requests to the tenant's Asaas account (its payments, its invoices: fiscal/asaas.py),
+        when it stored an API key."""
         row = await session.get(PaymentSettings, tenant_id)
         if row is None or row.asaas_api_key_sealed is None:
             return None
-        client = AsaasClient(
+        return AsaasClient(
             self.box.open(row.asaas_api_key_sealed),
             environment=row.asaas_environment,
             base_url=self._asaas_base_url,
             session=self.http(),
         )
-        return AsaasProvider(client, self._clock)
 
     async def reconciler(
         self, session: AsyncSession, tenant_id: str, provider: PaymentProvider

@@ -76,25 +76,7 @@ class AsaasProvider:
     # --- customers ------------------------------------------------------------------------
 
     async def customer_for(self, payer: Payer) -> str:
-        """The Asaas customer of this payer: found by its externalReference, else created."""
-        found = await self._client.get("/customers", {"externalReference": payer.customer_id})
-        for customer in _page(found):
-            customer_id = text_field(customer, "id")
-            if customer_id is not None and not customer.get("deleted"):
-                return customer_id
-        if not payer.document:
-            raise ProviderRefused("Asaas needs the payer's CPF or CNPJ")
-        body: dict[str, Any] = {
-            "name": payer.name,
-            "cpfCnpj": payer.document,
-            "externalReference": payer.customer_id,
-            # assina sends its own e-mails; Asaas's would repeat them.
-            "notificationDisabled": True,
-        }
-        if payer.email:
-            body["email"] = payer.email
-        created = await self._client.post("/customers", body)
-        return _id_of(created)
+        return await asaas_customer(self._client, payer)
 
     # --- boleto ---------------------------------------------------------------------------
 
@@ -324,6 +306,29 @@ if TYPE_CHECKING:  # mypy checks that the provider is each of the interfaces
         provider: AsaasProvider,
     ) -> tuple[CardGateway, BoletoIssuer, PixProvider, Reconciler]:
         return provider, provider, provider, provider
+
+
+async def asaas_customer(client: AsaasClient, payer: Payer) -> str:
+    """The Asaas customer of this payer: found by its externalReference, else created. The
+    payment rails and the fiscal issuer (fiscal/asaas.py) share it."""
+    found = await client.get("/customers", {"externalReference": payer.customer_id})
+    for customer in _page(found):
+        customer_id = text_field(customer, "id")
+        if customer_id is not None and not customer.get("deleted"):
+            return customer_id
+    if not payer.document:
+        raise ProviderRefused("Asaas needs the payer's CPF or CNPJ")
+    body: dict[str, Any] = {
+        "name": payer.name,
+        "cpfCnpj": payer.document,
+        "externalReference": payer.customer_id,
+        # assina sends its own e-mails; Asaas's would repeat them.
+        "notificationDisabled": True,
+    }
+    if payer.email:
+        body["email"] = payer.email
+    created = await client.post("/customers", body)
+    return _id_of(created)
 
 
 # --- pure helpers ---------------------------------------------------------------------------

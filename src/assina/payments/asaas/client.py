@@ -4,7 +4,7 @@ Every answer is read with `parse_float=Decimal`, so a `value` in reais reaches a
 A failure worth retrying (a timeout, a connection error, a 5xx, a 429, an answer that is not
 JSON) is `ProviderUnavailable`; any other 4xx is `AsaasRefused`, a `ProviderRefused` carrying
 Asaas's `errors[]`. Only the method, the path and the status are logged: never a body, which
-may hold a card.
+may hold a card. `download` fetches a file an answer links to (an invoice's PDF or XML).
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ DEFAULT_TIMEOUT = timedelta(seconds=15)
 # Required by Asaas for root accounts created from 2024-06-13 (docs/payments.md).
 USER_AGENT = f"assina/{__version__}"
 TRY_AGAIN_STATUSES = frozenset({429})
+# A document Asaas links to (an NFS-e's PDF or XML) is a few hundred kB; more is not one.
+MAX_DOWNLOAD_BYTES = 10 * 1024 * 1024
+MAX_REDIRECTS = 5
 
 Json = dict[str, Any]
 Query = Mapping[str, str | int]
@@ -113,6 +116,36 @@ class AsaasClient:
     async def delete(self, path: str) -> Json:
         return await self._request("DELETE", path)
 
+    async def download(self, url: str, *, limit: int = MAX_DOWNLOAD_BYTES) -> bytes:
+        """The bytes at `url`, a link an answer gave (an invoice's `pdfUrl`, `xmlUrl`). The
+        API key is not sent: the link is one Asaas hands out to be opened as it is, and it may
+        point at another host. Redirects are followed (a storage host's); failures map as a
+        request's do, and a file over `limit` bytes is refused."""
+        if not url.startswith(("https://", "http://")):
+            raise ProviderRefused(f"Asaas linked to a document assina cannot fetch: {url[:80]}")
+        try:
+            async with self._http().get(
+                url,
+                headers={"User-Agent": USER_AGENT},
+                timeout=self._timeout,
+                max_redirects=MAX_REDIRECTS,
+            ) as answer:
+                status = answer.status
+                content = await _read_up_to(answer, limit + 1) if status < 300 else b""
+        except TimeoutError as error:
+            raise ProviderUnavailable("Asaas's document did not arrive in time") from error
+        except aiohttp.ClientError as error:
+            reason = type(error).__name__
+            raise ProviderUnavailable(f"Asaas's document could not be fetched: {reason}") from error
+        log.debug("asaas document: %s", status)
+        if 400 <= status < 500 and status not in TRY_AGAIN_STATUSES:
+            raise AsaasRefused(status, (AsaasError(f"http_{status}", f"Asaas answered {status}"),))
+        if not 200 <= status < 300:
+            raise ProviderUnavailable(f"Asaas answered {status} for a document")
+        if len(content) > limit:
+            raise ProviderRefused(f"Asaas's document is larger than {limit} bytes")
+        return content
+
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession()
@@ -155,6 +188,16 @@ class AsaasClient:
             raise ProviderUnavailable(f"Asaas could not be reached: {reason}") from error
         log.debug("asaas %s %s: %s", method, path, status)
         return read_answer(status, text)
+
+
+async def _read_up_to(answer: aiohttp.ClientResponse, size: int) -> bytes:
+    """The body, or its first `size` bytes when it is longer (nothing more is read)."""
+    content = bytearray()
+    async for chunk in answer.content.iter_chunked(64 * 1024):
+        content += chunk
+        if len(content) >= size:
+            break
+    return bytes(content[:size])
 
 
 def read_answer(status: int, text: str) -> Json:
