@@ -32,6 +32,8 @@ from assina.event_types.api import router as event_types_router
 from assina.events.api import router as events_router
 from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
+from assina.orders.api import checkout_router
+from assina.orders.api import router as orders_router
 from assina.payment_settings.api import router as payment_settings_router
 from assina.payment_settings.service import InboundTokens
 from assina.payments.api import router as payments_router
@@ -129,6 +131,8 @@ def create_app(
         payment_settings_router,
         payments_router,
         cards_router,
+        orders_router,
+        checkout_router,
         payment_page_router,
         dunning_router,
         events_router,

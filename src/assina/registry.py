@@ -14,6 +14,7 @@ from assina.db.base import Base
 from assina.dunning.models import DunningPolicyRow
 from assina.events.models import Event
 from assina.notifications.models import Email, EmailSettings, EmailTemplate
+from assina.orders.models import Order
 from assina.payment_settings.models import InboundToken, PaymentSettings
 from assina.payments.models import (
     CardAttempt,
@@ -57,5 +58,6 @@ ALL_MODELS = (
     CardAttempt,
     SandboxCharge,
     Registration,
+    Order,
 )
 metadata = Base.metadata

@@ -12,7 +12,9 @@ by event type, what else follows, in order:
   (reactions/notices.py);
 - `register_charges`: the charge's registrations with the tenant's PIX and boleto providers,
   for the registration relay to make; for a charge invalidated or settled, what they made
-  marked for the cancellation relay to cancel there (reactions/registrations.py).
+  marked for the cancellation relay to cancel there (reactions/registrations.py);
+- `pay_orders`: the pending orders of settled charges become `paid`, and their recurring
+  items start contracts whose first period the order's charge paid (reactions/orders.py).
 
 Events emitted together (a batch of the billing calendar, a contract's cancellation with the
 charges it invalidates) are reacted to together: each reaction runs once for the events of
@@ -28,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from assina.events.catalog import EventType
 from assina.events.reacting import Emitted
 from assina.reactions.notices import card_declined_email, charge_created_email, receipt_email
+from assina.reactions.orders import pay_orders
 from assina.reactions.registrations import register_charges
 from assina.reactions.standing import reconsider_standing
 from assina.reactions.webhooks import webhook_messages
@@ -36,7 +39,7 @@ Reaction = Callable[[Emitted], Awaitable[None]]
 
 REACTIONS: dict[EventType, tuple[Reaction, ...]] = {
     EventType.CHARGE_CREATED: (charge_created_email, reconsider_standing, register_charges),
-    EventType.CHARGE_SETTLED: (reconsider_standing, receipt_email, register_charges),
+    EventType.CHARGE_SETTLED: (reconsider_standing, receipt_email, register_charges, pay_orders),
     EventType.CHARGE_REVERSED: (reconsider_standing,),
     EventType.CHARGE_INVALIDATED: (reconsider_standing, register_charges),
     EventType.CHARGE_REACTIVATED: (reconsider_standing, register_charges),
@@ -53,6 +56,7 @@ STEPS: tuple[Reaction, ...] = (
     receipt_email,
     card_declined_email,
     register_charges,
+    pay_orders,
 )
 
 # For each step, the event types that call for it.
