@@ -35,6 +35,8 @@ from assina.fiscal.issuers import FiscalIssuers
 from assina.fiscal_settings.api import router as fiscal_settings_router
 from assina.notifications.api import router as notifications_router
 from assina.ops import router as ops_router
+from assina.orders.api import checkout_router
+from assina.orders.api import router as orders_router
 from assina.payment_settings.api import router as payment_settings_router
 from assina.payment_settings.service import InboundTokens
 from assina.payments.api import router as payments_router
@@ -136,6 +138,8 @@ def create_app(
         fiscal_settings_router,
         payments_router,
         cards_router,
+        orders_router,
+        checkout_router,
         payment_page_router,
         dunning_router,
         events_router,

@@ -17,6 +17,7 @@ from assina.fiscal.models import FiscalInvoice, FiscalIssuerJob
 from assina.fiscal.sandbox.models import SandboxFiscalInvoice
 from assina.fiscal_settings.models import FiscalSettings
 from assina.notifications.models import Email, EmailSettings, EmailTemplate
+from assina.orders.models import Order
 from assina.payment_settings.models import InboundToken, PaymentSettings
 from assina.payments.models import (
     CardAttempt,
@@ -64,5 +65,6 @@ ALL_MODELS = (
     FiscalInvoice,
     FiscalIssuerJob,
     SandboxFiscalInvoice,
+    Order,
 )
 metadata = Base.metadata

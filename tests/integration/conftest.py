@@ -61,11 +61,16 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
     foreign_contract = await other_api.post(
         "/v1/contracts", {"customer_id": foreign.json()["id"], "items": foreign_items}
     )
+    order = await api.post("/v1/orders", {"customer_id": customer.json()["id"], "items": own_lines})
+    foreign_order = await other_api.post(
+        "/v1/orders", {"customer_id": foreign.json()["id"], "items": foreign_items}
+    )
     hook = {"url": "https://hooks.example.com/assina"}
     endpoint = await api.post("/v1/webhook-endpoints", hook)
     foreign_endpoint = await other_api.post("/v1/webhook-endpoints", hook)
     created_all = (customer, product, charge, foreign, foreign_product, foreign_charge)
-    for created in (*created_all, contract, foreign_contract, endpoint, foreign_endpoint):
+    orders = (order, foreign_order)
+    for created in (*created_all, contract, foreign_contract, endpoint, foreign_endpoint, *orders):
         assert created.status_code == 201, created.text
     # One event after the endpoints exist, so that each tenant has a message.
     await api.post("/v1/products", {"name": "Taxa", "amount": 1000})
@@ -84,6 +89,7 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
             "product_id": [product.json()["id"]],
             "charge_id": [charge.json()["id"]],
             "contract_id": [contract.json()["id"]],
+            "order_id": [order.json()["id"]],
             "index": ["IPCA"],  # price index values: /v1/price-indexes/{index}/values/{month}
             "month": ["2026-01"],
             "endpoint_id": [endpoint.json()["id"]],
@@ -96,6 +102,7 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
             foreign_product.json()["id"],
             foreign_charge.json()["id"],
             foreign_contract.json()["id"],
+            foreign_order.json()["id"],
             foreign_endpoint.json()["id"],
             foreign_message,
         ],

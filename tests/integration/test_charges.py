@@ -63,6 +63,7 @@ async def test_create_applies_the_defaults(api: TenantClient, clock: FrozenClock
         "number": 1,
         "customer_id": customer_id,
         "contract_id": None,
+        "order_id": None,
         "period_start": None,
         "period_end": None,
         "items": [{"product_id": None, "description": "Aula", "quantity": 1, "amount": 10000}],

@@ -458,7 +458,6 @@ async def test_event_types_say_which_events_nothing_raises_yet(api: TenantClient
         "expense.settled",
         "expense.reversed",
         "expense.updated",
-        "order.status_changed",
     }
     assert all(kind["raised"] is True for kind in kinds if kind["name"] not in not_raised)
 

@@ -10,7 +10,7 @@ import pytest
 
 from assina.webhooks.superlogica import superlogica_body
 from tests.unit.test_superlogica import SP, TOKEN, parse_body
-from tests.unit.test_superlogica_billing import CHARGE, ITEMS, php_post, snapshot
+from tests.unit.test_superlogica_billing import CHARGE, php_post, snapshot
 
 # fmt: off
 EXPENSE: dict[str, Any] = {
@@ -23,18 +23,30 @@ EXPENSE: dict[str, Any] = {
     "fine": 919, "interest": 0, "discount": 0, "method": "pix",
     "metadata": {}, "created_at": "2026-03-02T12:00:00Z", "updated_at": "2026-03-21T13:00:00Z",
 }
+ORDER_ITEMS = [
+    {"product_id": "prd_01A", "description": "Mensalidade Plano Escola", "quantity": 2,
+     "amount": 22355, "interval": "month", "interval_count": 1},
+    {"product_id": "prd_01K", "description": "Taxa de matrícula", "quantity": 1,
+     "amount": 1050, "interval": "once", "interval_count": 1},
+]
 ORDER: dict[str, Any] = {
-    "id": "ord_01H", "number": 5, "customer_id": "cus_01C", "items": ITEMS, "amount": 43660,
-    "currency": "BRL", "status": "paid", "from": "pending", "to": "paid",
-    "payment_method": "pix", "contract_ids": ["ctr_01B"], "charge_id": "chg_01D",
+    "id": "ord_01H", "number": 5, "customer_id": "cus_01C", "items": ORDER_ITEMS,
+    "amount": 45760, "currency": "BRL", "status": "paid", "from": "pending", "to": "paid",
+    "payment_method": "pix", "card_id": None, "contract_ids": ["ctr_01B"],
+    "charge_id": "chg_01D", "expires_on": "2026-04-08", "paid_at": "2026-04-16T01:00:00Z",
+    "fulfilled_at": None, "cancelled_at": None, "expired_at": None,
     "metadata": {}, "created_at": "2026-04-01T12:00:00Z", "updated_at": "2026-04-16T01:00:00Z",
 }
 INVOICE: dict[str, Any] = {
     "id": "nfs_01J", "number": 12, "charge_id": "chg_01D", "charge_number": 311,
-    "customer_id": "cus_01C", "nfse_number": 1042, "verification_code": "K7Q2M9XA",
+    "customer_id": "cus_01C", "status": "issued", "provider": "sandbox", "amount": 44743,
+    "currency": "BRL", "iss_rate_bp": 500, "iss_amount": 2237, "iss_retained": False,
+    "service_code": "080101", "service_description": "Mensalidade escolar",
+    "competence_date": "2026-04-15", "nfse_number": "1042", "verification_code": "K7Q2M9XA",
     "access_key": "35503082123456780001950000000000104226041234567891",
-    "issued_at": "2026-04-16T02:10:00Z", "amount": 44743, "iss_amount": 2237,
-    "currency": "BRL", "status": "issued", "cancelled_at": None, "cancel_reason": None,
+    "issued_at": "2026-04-16T02:10:00Z", "rejection_reason": None, "cancel_reason": None,
+    "cancel_requested_at": None, "cancelled_at": None,
+    "metadata": {}, "created_at": "2026-04-16T01:00:00Z", "updated_at": "2026-04-16T02:10:00Z",
 }
 # fmt: on
 
@@ -80,10 +92,10 @@ def test_an_order_move_as_php_reads_it() -> None:
     assert (data["id_pedido_ped"], data["st_sincro_ped"]) == ("5", "ord_01H")
     assert (data["id_sacado_sac"], data["st_sincro_sac"]) == ("42", "cus_01C")
     assert (data["fl_statusanterior_ped"], data["fl_status_ped"]) == ("0", "1")
-    assert (data["vl_total_ped"], data["st_sincro_recb"]) == ("436.60", "chg_01D")
-    assert data["contratos"] == ["ctr_01B"]
+    assert (data["vl_total_ped"], data["st_sincro_recb"]) == ("457.60", "chg_01D")
+    assert (data["contratos"], data["st_formapagamento_ped"]) == (["ctr_01B"], "pix")
     assert data["compo_pedido"][0]["vl_total_comp"] == "447.10"
-    assert data["compo_pedido"][1]["vl_unitario_comp"] == "-10.50"
+    assert data["compo_pedido"][1]["st_nome_pla"] == "Taxa de matrícula"
 
 
 def test_a_new_order_has_no_previous_status() -> None:

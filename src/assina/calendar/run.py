@@ -14,6 +14,9 @@ For a day D (by default today in each tenant's time zone), every live contract w
    issued, oldest first: the stub, then period after period (`charge.created`), carrying any
    pending proration as its own line. Suspended contracts are not charged.
 
+After the contracts, pending orders whose `expires_on` has come are expired, their open
+charges invalidated (calendar/order_expiry.py); then the card charges and the dunning pass.
+
 Then `next_step_on` is set to the first day with something to do. Contracts are taken by id
 in batches of BATCH, each batch in ONE write transaction (calendar/charge_batch.py: the
 contracts that only need charges are written in bulk, the others step by step), because a
@@ -47,6 +50,7 @@ from assina.billing_settings.schemas import DEFAULT_RULES, BillingRules
 from assina.billing_settings.service import billing_rules
 from assina.calendar.charge_batch import advance_batch
 from assina.calendar.contract_steps import ContractStep, advance_contract
+from assina.calendar.order_expiry import expire_orders
 from assina.contracts.models import Contract
 from assina.core.clock import Clock, ShiftedClock, local_date, local_instant
 from assina.db.database import Database
@@ -75,6 +79,8 @@ class CalendarReport:
     trials_ended: int = 0
     cancelled: int = 0
     readjusted: int = 0
+    # Pending orders expired (calendar/order_expiry.py), after the contracts.
+    orders_expired: int = 0
     # The dunning policy, applied after the contracts (dunning/run.py).
     dunning: DunningStep = field(default_factory=DunningStep)
     # Card charges tried (payments/card_schedule.py), after the contracts, before dunning.
@@ -168,20 +174,32 @@ async def run_tenant_day(
     yesterday: YesterdayDone | None = None,
     cards: CardRun | None = None,
 ) -> None:
-    """One tenant's calendar for `day`, by `clock`: the contracts, the card charges due a try
-    (with `cards`), then the dunning pass (`yesterday`: see run_dunning)."""
+    """One tenant's calendar for `day`, by `clock`: the contracts, the orders due to expire,
+    the card charges due a try (with `cards`), then the dunning pass (`yesterday`: see
+    run_dunning)."""
     issued_before = report.charges_issued
     await _TenantPass(database, clock, tenant_id, day, options, report).run()
     if report.charges_issued - issued_before >= REFRESH_STATISTICS_AFTER:
         # Autovacuum would only catch up in a minute or so; until then the planner reads
         # the charges table by status and due date whole for every batch of customers.
         await database.refresh_statistics("charges", "webhook_messages", "emails")
+    await _expire_orders(database, clock, tenant_id, day, report)
     if cards is not None:
         await _try_cards(database, clock, tenant_id, day, report, cards)
     dunned = await run_dunning(
         database, clock, tenant_id, day, report.failed, dunning_days, yesterday
     )
     report.dunning.add(dunned)
+
+
+async def _expire_orders(
+    database: Database, clock: Clock, tenant_id: str, day: date, report: CalendarReport
+) -> None:
+    try:
+        report.orders_expired += await expire_orders(database, clock, tenant_id, day)
+    except Exception:  # one tenant's failure must not stop the others' pass
+        logger.exception("orders of %s on %s", tenant_id, day)
+        report.failed.append(f"orders:{tenant_id}")
 
 
 async def _try_cards(

@@ -36,6 +36,7 @@ class ChargeRow(TypedDict):
     number: int
     customer_id: str
     contract_id: str | None
+    order_id: str | None
     period_start: date | None
     period_end: date | None
     items: list[ChargeLine]
@@ -86,6 +87,8 @@ class Charge(Base):
             "due_date",
         ),
         Index("ix_charges_tenant_id_status_due_date", "tenant_id", "status", "due_date"),
+        # An order's charge, found from the order (orders/).
+        Index("ix_charges_tenant_id_order_id", "tenant_id", "order_id"),
     )
 
     id: Mapped[str] = id_column()
@@ -93,6 +96,8 @@ class Charge(Base):
     number: Mapped[int] = mapped_column(BigInteger)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
     contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"))
+    # The order whose first charge this is (orders/), if any.
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"))
     period_start: Mapped[date | None]
     period_end: Mapped[date | None]
     items: Mapped[list[ChargeLine]] = mapped_column(JSONType)

@@ -152,6 +152,9 @@ class ChargeOut(BaseModel):
     number: int
     customer_id: str
     contract_id: str | None
+    order_id: str | None = Field(
+        default=None, description="The order this charge is the first charge of, if any."
+    )
     period_start: date | None = Field(
         description="First day of the contract period the charge covers (contract charges)."
     )
@@ -194,6 +197,7 @@ class ChargeOut(BaseModel):
             number=row["number"],
             customer_id=row["customer_id"],
             contract_id=row["contract_id"],
+            order_id=row["order_id"],
             period_start=row["period_start"],
             period_end=row["period_end"],
             items=[ChargeLineOut.model_validate(line) for line in row["items"]],
@@ -224,6 +228,7 @@ _SHOWN_COLUMNS = (
     "number",
     "customer_id",
     "contract_id",
+    "order_id",
     "period_start",
     "period_end",
     "items",

@@ -59,6 +59,7 @@ class ChargeDraft:
     payment_method: PaymentMethod | str  # a PaymentMethod value
     currency: str
     contract_id: str | None = None
+    order_id: str | None = None
     period_start: date | None = None
     period_end: date | None = None
     metadata: dict[str, str] = field(default_factory=dict)
@@ -159,6 +160,7 @@ def charge_row(
         "number": number,
         "customer_id": draft.customer_id,
         "contract_id": draft.contract_id,
+        "order_id": draft.order_id,
         "period_start": draft.period_start,
         "period_end": draft.period_end,
         "items": lines,

@@ -148,6 +148,16 @@ async def reactivate_charge(
     return await _moved(session, clock, charge, REACTIVATE)
 
 
+def invalidated_with(charges: Iterable[Charge], now: datetime) -> list[tuple[EventType, Change]]:
+    """open → invalidated for those of `charges` that are open, which the caller locked
+    (`locked_charges`): their `charge.invalidated` events, for the caller to emit in one batch
+    with its own (an order's cancellation or expiry), as a contract's cancellation does with
+    its unserved charges."""
+    return [
+        _move(charge, INVALIDATE, now) for charge in charges if charge.status == INVALIDATE.source
+    ]
+
+
 async def _charge_for(session: AsyncSession, tenant_id: str, charge_id: str, move: Move) -> Charge:
     """The charge, locked, if `move` may start from its status (409 otherwise)."""
     [charge] = await _charges_for(session, tenant_id, [charge_id], move)

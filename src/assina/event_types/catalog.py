@@ -13,6 +13,7 @@ from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
 from assina.events import shapes
 from assina.events.catalog import EventType
 from assina.fiscal.schemas import FiscalInvoiceOut
+from assina.orders.schemas import OrderStatusChangedOut
 from assina.payments.schemas import CardDeclinedOut
 from assina.products.schemas import ProductOut
 
@@ -41,7 +42,7 @@ DATA_MODELS: dict[EventType, type[BaseModel]] = {
     EventType.EXPENSE_REVERSED: shapes.ExpenseShape,
     EventType.EXPENSE_UPDATED: shapes.ExpenseShape,
     EventType.CARD_DECLINED: CardDeclinedOut,
-    EventType.ORDER_STATUS_CHANGED: shapes.OrderShape,
+    EventType.ORDER_STATUS_CHANGED: OrderStatusChangedOut,
     EventType.FISCAL_INVOICE_ISSUED: FiscalInvoiceOut,
     EventType.FISCAL_INVOICE_REJECTED: FiscalInvoiceOut,
     EventType.FISCAL_INVOICE_CANCELLED: FiscalInvoiceOut,

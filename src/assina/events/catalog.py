@@ -44,14 +44,13 @@ class EventType(StrEnum):
     ENDPOINT_DISABLED = "endpoint.disabled"
 
 
-# In the catalog (product.md §3) but raised by nothing yet: expenses and orders come later.
+# In the catalog (product.md §3) but raised by nothing yet: expenses come later.
 # Endpoints may subscribe to them already.
 NOT_RAISED_YET = frozenset(
     {
         EventType.EXPENSE_SETTLED,
         EventType.EXPENSE_REVERSED,
         EventType.EXPENSE_UPDATED,
-        EventType.ORDER_STATUS_CHANGED,
     }
 )
 

@@ -12,13 +12,6 @@ from typing import Literal
 from pydantic import BaseModel
 
 
-class LineItemShape(BaseModel):
-    product_id: str | None = None
-    description: str | None = None
-    quantity: int
-    amount: int
-
-
 class ExpenseShape(BaseModel):
     id: str
     number: int
@@ -29,21 +22,6 @@ class ExpenseShape(BaseModel):
     currency: str
     due_date: date
     status: Literal["open", "settled", "reversed"]
-    metadata: dict[str, str]
-    created_at: datetime
-    updated_at: datetime
-
-
-class OrderShape(BaseModel):
-    id: str
-    number: int
-    customer_id: str
-    items: list[LineItemShape]
-    amount: int
-    currency: str
-    status: Literal["pending", "paid", "fulfilled", "cancelled", "expired"]
-    contract_ids: list[str]
-    charge_id: str | None
     metadata: dict[str, str]
     created_at: datetime
     updated_at: datetime

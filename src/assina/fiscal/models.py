@@ -50,6 +50,8 @@ class FiscalInvoice(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), nullable=False)
     number: Mapped[int] = mapped_column(BigInteger)
     charge_id: Mapped[str] = mapped_column(ForeignKey("charges.id"), nullable=False)
+    # The charge's `number`, kept for receivers that name charges by number (superlogica).
+    charge_number: Mapped[int] = mapped_column(BigInteger)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
     status: Mapped[FiscalInvoiceStatus] = mapped_column(EnumText(FiscalInvoiceStatus, 16))
     provider: Mapped[FiscalProvider] = mapped_column(EnumText(FiscalProvider, 16))

@@ -54,6 +54,7 @@ class FiscalInvoiceOut(BaseModel):
     id: str
     number: int = Field(description="assina's number: per tenant, without gaps.")
     charge_id: str
+    charge_number: int = Field(description="The charge's `number`.")
     customer_id: str
     status: FiscalInvoiceStatus
     provider: FiscalProvider

@@ -124,6 +124,7 @@ async def queue_invoices(
                 "tenant_id": tenant.id,
                 "number": first + offset,
                 "charge_id": charge.charge_id,
+                "charge_number": charge.number,
                 "customer_id": charge.customer_id,
                 "status": FiscalInvoiceStatus.PENDING,
                 "provider": rules.provider,

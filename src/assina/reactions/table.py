@@ -15,6 +15,8 @@ by event type, what else follows, in order:
   marked for the cancellation relay to cancel there (reactions/registrations.py);
 - `issue_fiscal_invoices`: for a tenant with `auto_issue` in its fiscal settings, a pending
   nota fiscal for each settled charge, for the issuer relay to issue (reactions/fiscal.py).
+- `pay_orders`: the pending orders of settled charges become `paid`, and their recurring
+  items start contracts whose first period the order's charge paid (reactions/orders.py).
 
 Events emitted together (a batch of the billing calendar, a contract's cancellation with the
 charges it invalidates) are reacted to together: each reaction runs once for the events of
@@ -31,6 +33,7 @@ from assina.events.catalog import EventType
 from assina.events.reacting import Emitted
 from assina.reactions.fiscal import issue_fiscal_invoices
 from assina.reactions.notices import card_declined_email, charge_created_email, receipt_email
+from assina.reactions.orders import pay_orders
 from assina.reactions.registrations import register_charges
 from assina.reactions.standing import reconsider_standing
 from assina.reactions.webhooks import webhook_messages
@@ -44,6 +47,7 @@ REACTIONS: dict[EventType, tuple[Reaction, ...]] = {
         receipt_email,
         register_charges,
         issue_fiscal_invoices,
+        pay_orders,
     ),
     EventType.CHARGE_REVERSED: (reconsider_standing,),
     EventType.CHARGE_INVALIDATED: (reconsider_standing, register_charges),
@@ -62,6 +66,7 @@ STEPS: tuple[Reaction, ...] = (
     card_declined_email,
     register_charges,
     issue_fiscal_invoices,
+    pay_orders,
 )
 
 # For each step, the event types that call for it.

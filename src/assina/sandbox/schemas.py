@@ -78,6 +78,7 @@ class ClockAdvanced(BaseModel):
     trials_ended: int
     cancelled: int = Field(description="Contracts cancelled at period end.")
     readjusted: int
+    orders_expired: int = Field(description="Pending orders expired (order_expiry_days).")
     dunning: DunningSummary
     cards: CardSummary
     failed: list[str] = Field(

@@ -121,6 +121,7 @@ async def advance_test_clock(
         trials_ended=report.trials_ended,
         cancelled=report.cancelled,
         readjusted=report.readjusted,
+        orders_expired=report.orders_expired,
         dunning=DunningSummary(**asdict(report.dunning)),
         cards=CardSummary(**asdict(report.cards)),
         failed=report.failed,

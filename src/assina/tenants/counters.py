@@ -17,6 +17,7 @@ class Counter(StrEnum):
     PRODUCT_NUMBER = "product_number"
     CONTRACT_NUMBER = "contract_number"
     CHARGE_NUMBER = "charge_number"
+    ORDER_NUMBER = "order_number"
     BOLETO_NUMBER = "boleto_number"  # nosso número of the boletos assina numbers itself
     FISCAL_INVOICE_NUMBER = "fiscal_invoice_number"
     SANDBOX_NFSE_NUMBER = "sandbox_nfse_number"  # the sandbox fiscal issuer's own numbers

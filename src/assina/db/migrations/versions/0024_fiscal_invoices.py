@@ -2,7 +2,7 @@
 sandbox_fiscal_invoices: notas fiscais (NFS-e) issued through the tenant's fiscal issuer
 
 Revision ID: 0024
-Revises: 0021
+Revises: 0023
 Create Date: 2026-12-12
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from assina.db.base import UTCDateTime
 
 revision = "0024"
-down_revision = "0021"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
         sa.Column("number", sa.BigInteger(), nullable=False),
         sa.Column("charge_id", sa.String(length=40), nullable=False),
+        sa.Column("charge_number", sa.BigInteger(), nullable=False),
         sa.Column("customer_id", sa.String(length=40), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("provider", sa.String(length=16), nullable=False),
