@@ -17,7 +17,7 @@ from assina.core.pagination import Page, PageQuery
 from assina.customers.models import Customer
 from assina.events.service import snapshot
 from assina.fiscal import service
-from assina.fiscal.danfse import DanfseDocument, render_danfse
+from assina.fiscal.danfse import danfse_of, render_danfse
 from assina.fiscal.dps import build_dps
 from assina.fiscal.issuers import FiscalIssuers
 from assina.fiscal.models import FiscalInvoice, FiscalInvoiceStatus
@@ -127,7 +127,7 @@ async def get_fiscal_invoice_pdf(
             session, caller.tenant_id, invoice_id
         )
         at_issuer = _AtIssuer.of(invoice)
-        danfse = _danfse(invoice, customer, tenant)
+        danfse = danfse_of(invoice, customer, tenant)
     document = await _issuer_document(issuers, at_issuer, pdf=True)
     if document is None:
         content = await asyncio.to_thread(render_danfse, danfse)
@@ -240,29 +240,3 @@ async def _issuer_document(
         return await issuer.xml(invoice.provider_invoice_id)
     except ProviderError:
         return None  # assina's own then: better than no document
-
-
-def _danfse(invoice: FiscalInvoice, customer: Customer, tenant: Tenant) -> DanfseDocument:
-    return DanfseDocument(
-        invoice_number=invoice.number,
-        nfse_number=invoice.nfse_number,
-        verification_code=invoice.verification_code,
-        access_key=invoice.access_key,
-        status=invoice.status.value,
-        issued_at=invoice.issued_at,
-        competence_date=invoice.competence_date,
-        emitter_name=tenant.name,
-        emitter_cnpj=invoice.emitter_cnpj,
-        emitter_municipal_registration=invoice.emitter_municipal_registration,
-        municipality_code=invoice.municipality_code,
-        taker_name=customer.name,
-        taker_document=customer.document,
-        taker_email=customer.email,
-        service_code=invoice.service_code,
-        service_description=invoice.service_description,
-        amount=invoice.amount,
-        iss_rate_bp=invoice.iss_rate_bp,
-        iss_amount=invoice.iss_amount,
-        iss_retained=invoice.iss_retained,
-        sandbox=invoice.provider == FiscalProvider.SANDBOX or tenant.mode == TenantMode.SANDBOX,
-    )

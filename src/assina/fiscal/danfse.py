@@ -3,7 +3,9 @@ built-in Helvetica as the boleto's, rules/boleto_pdf.py): the NFS-e's numbers, v
 code and access key, the emitter and the taker, the service, the values and the ISS, and a QR
 code of the national portal's public consultation of the access key.
 
-`render_danfse(document)` is pure: the same document always gives the same bytes."""
+`render_danfse(document)` is pure: the same document always gives the same bytes;
+`danfse_of(invoice, customer, tenant)` is the document of an invoice as it stands (the API's
+`GET /v1/fiscal-invoices/{id}.pdf` and the `fiscal_invoice` e-mail's attachment)."""
 
 from __future__ import annotations
 
@@ -13,8 +15,12 @@ from datetime import UTC, date, datetime, time
 from fpdf import FPDF
 
 from assina.core.documents import format_document
+from assina.customers.models import Customer
+from assina.fiscal.models import FiscalInvoice
+from assina.fiscal_settings.models import FiscalProvider
 from assina.rules.boleto_pdf import format_brl, format_date
 from assina.rules.pix import pix_qr_modules
+from assina.tenants.models import Tenant, TenantMode
 
 CONSULTATION_URL = "https://www.nfse.gov.br/ConsultaPublica/?tpc=1&chave={key}"
 FONT = "helvetica"
@@ -47,6 +53,32 @@ class DanfseDocument:
     iss_amount: int
     iss_retained: bool
     sandbox: bool
+
+
+def danfse_of(invoice: FiscalInvoice, customer: Customer, tenant: Tenant) -> DanfseDocument:
+    return DanfseDocument(
+        invoice_number=invoice.number,
+        nfse_number=invoice.nfse_number,
+        verification_code=invoice.verification_code,
+        access_key=invoice.access_key,
+        status=invoice.status.value,
+        issued_at=invoice.issued_at,
+        competence_date=invoice.competence_date,
+        emitter_name=tenant.name,
+        emitter_cnpj=invoice.emitter_cnpj,
+        emitter_municipal_registration=invoice.emitter_municipal_registration,
+        municipality_code=invoice.municipality_code,
+        taker_name=customer.name,
+        taker_document=customer.document,
+        taker_email=customer.email,
+        service_code=invoice.service_code,
+        service_description=invoice.service_description,
+        amount=invoice.amount,
+        iss_rate_bp=invoice.iss_rate_bp,
+        iss_amount=invoice.iss_amount,
+        iss_retained=invoice.iss_retained,
+        sandbox=invoice.provider == FiscalProvider.SANDBOX or tenant.mode == TenantMode.SANDBOX,
+    )
 
 
 def consultation_url(access_key: str) -> str:

@@ -199,6 +199,36 @@ PT_BR: dict[EmailKind, Default] = {
             _PT_SIGN,
         ),
     ),
+    EmailKind.FISCAL_INVOICE: Default(
+        "Nota fiscal emitida{% if invoice.nfse_number %}: NFS-e nº {{ invoice.nfse_number }}"
+        "{% endif %}",
+        (
+            _PT_HELLO,
+            Paragraph(
+                "Emitimos a nota fiscal de serviço (NFS-e)"
+                "{% if invoice.nfse_number %} nº {{ invoice.nfse_number }}{% endif %}, no valor "
+                "de {{ invoice.amount }}{% if invoice.issued_at %}, em {{ invoice.issued_at }}"
+                "{% endif %}, referente à cobrança nº {{ charge.number }}."
+            ),
+            Paragraph(
+                "Serviço: {{ invoice.service_description }}", when="invoice.service_description"
+            ),
+            Paragraph(
+                "Código de verificação: {{ invoice.verification_code }}",
+                when="invoice.verification_code",
+            ),
+            Paragraph("Chave de acesso:", when="invoice.access_key"),
+            Paragraph("{{ invoice.access_key }}", when="invoice.access_key", code=True),
+            Paragraph("O PDF da nota fiscal segue anexo a este e-mail."),
+            Paragraph(
+                "Você também pode consultá-la no Portal Nacional da NFS-e:",
+                when="invoice.consultation_url",
+            ),
+            Paragraph("{{ invoice.consultation_url }}", when="invoice.consultation_url", link=True),
+            Paragraph("Em caso de dúvidas, é só responder a este e-mail."),
+            _PT_SIGN,
+        ),
+    ),
 }
 
 # --- English ----------------------------------------------------------------------------------
@@ -363,6 +393,36 @@ EN: dict[EmailKind, Default] = {
                 when="charge.payment_url",
             ),
             Paragraph("{{ charge.payment_url }}", when="charge.payment_url", link=True),
+            Paragraph("If you have any questions, just reply to this e-mail."),
+            _EN_SIGN,
+        ),
+    ),
+    EmailKind.FISCAL_INVOICE: Default(
+        "Invoice issued{% if invoice.nfse_number %}: NFS-e no. {{ invoice.nfse_number }}"
+        "{% endif %}",
+        (
+            _EN_HELLO,
+            Paragraph(
+                "We have issued the service invoice (NFS-e)"
+                "{% if invoice.nfse_number %} no. {{ invoice.nfse_number }}{% endif %}, of "
+                "{{ invoice.amount }}{% if invoice.issued_at %}, on {{ invoice.issued_at }}"
+                "{% endif %}, for charge no. {{ charge.number }}."
+            ),
+            Paragraph(
+                "Service: {{ invoice.service_description }}", when="invoice.service_description"
+            ),
+            Paragraph(
+                "Verification code: {{ invoice.verification_code }}",
+                when="invoice.verification_code",
+            ),
+            Paragraph("Access key:", when="invoice.access_key"),
+            Paragraph("{{ invoice.access_key }}", when="invoice.access_key", code=True),
+            Paragraph("The invoice's PDF is attached to this e-mail."),
+            Paragraph(
+                "You can also look it up on the national NFS-e portal:",
+                when="invoice.consultation_url",
+            ),
+            Paragraph("{{ invoice.consultation_url }}", when="invoice.consultation_url", link=True),
             Paragraph("If you have any questions, just reply to this e-mail."),
             _EN_SIGN,
         ),

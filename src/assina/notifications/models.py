@@ -21,6 +21,7 @@ class EmailKind(StrEnum):
     RECEIPT = "receipt"
     TRIAL_ENDING = "trial_ending"
     CARD_DECLINED = "card_declined"
+    FISCAL_INVOICE = "fiscal_invoice"
 
 
 class EmailStatus(StrEnum):
@@ -99,6 +100,8 @@ class Email(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), nullable=False)
     charge_id: Mapped[str | None] = mapped_column(ForeignKey("charges.id"))
     contract_id: Mapped[str | None] = mapped_column(ForeignKey("contracts.id"))
+    # A `fiscal_invoice` e-mail's nota fiscal: the sender attaches its PDF, rendered when sent.
+    fiscal_invoice_id: Mapped[str | None] = mapped_column(ForeignKey("fiscal_invoices.id"))
     kind: Mapped[EmailKind] = mapped_column(EnumText(EmailKind, 32))
     notice_key: Mapped[str | None] = mapped_column(String(200))
     to_address: Mapped[str | None] = mapped_column(String(320))
@@ -125,6 +128,7 @@ class EmailRow(TypedDict):
     customer_id: str
     charge_id: str | None
     contract_id: str | None
+    fiscal_invoice_id: str | None
     kind: EmailKind
     notice_key: str | None
     to_address: str | None

@@ -30,6 +30,7 @@ from assina.core.ids import new_id
 from assina.customers.models import Customer
 from assina.db.dialect import insert_on_conflict
 from assina.db.shapes import insert_rows, one_of
+from assina.fiscal.models import FiscalInvoice
 from assina.notifications.budget import render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (
@@ -139,13 +140,15 @@ def render_for(
 @dataclass(frozen=True)
 class Notice:
     """One e-mail for `queue_emails`: to whom, about what (a charge kind needs `charge`, a
-    contract kind `contract`), the kind's numbers in `extra`, and the caller's `notice_key`."""
+    contract kind `contract`, the fiscal kind `fiscal_invoice` and its `charge`), the kind's
+    numbers in `extra`, and the caller's `notice_key`."""
 
     customer: Customer
     charge: Charge | None = None
     contract: Contract | None = None
     extra: Mapping[str, Any] | None = None
     notice_key: str | None = None
+    fiscal_invoice: FiscalInvoice | None = None
 
 
 def _render_each(
@@ -172,7 +175,14 @@ async def email_rows(
             raise ValueError("the customer belongs to another tenant")
         variables.append(
             build_variables(
-                kind, context.setting, now, customer, notice.charge, notice.contract, notice.extra
+                kind,
+                context.setting,
+                now,
+                customer,
+                notice.charge,
+                notice.contract,
+                notice.extra,
+                fiscal_invoice=notice.fiscal_invoice,
             )
         )
     rendered = await render_off_loop(_render_each, context, kind, variables)
@@ -200,6 +210,9 @@ def _email_row(
         "customer_id": customer.id,
         "charge_id": notice.charge.id if notice.charge is not None else None,
         "contract_id": notice.contract.id if notice.contract is not None else None,
+        "fiscal_invoice_id": (
+            notice.fiscal_invoice.id if notice.fiscal_invoice is not None else None
+        ),
         "kind": kind,
         "notice_key": notice.notice_key,
         "to_address": customer.email,
@@ -231,11 +244,13 @@ async def queue_email(
     extra: Mapping[str, Any] | None = None,
     context: EmailContext | None = None,
     notice_key: str | None = None,
+    fiscal_invoice: FiscalInvoice | None = None,
 ) -> Email | None:
     """Render and queue one e-mail to `customer` (not committed: the caller's boundary
     commits); None, and nothing queued, when the tenant disabled the kind. A charge kind
     (`charge_created`, `reminder`, `overdue`, `receipt`) needs `charge`; a contract kind
-    (`suspension`, `cancellation`, `trial_ending`) `contract`.
+    (`suspension`, `cancellation`, `trial_ending`) `contract`; `fiscal_invoice` its
+    `fiscal_invoice` and the invoiced `charge`.
     `extra` may set `days_until_due` (reminder), `days_overdue` (overdue) or `days_left`
     (trial_ending); they are computed from today in the tenant's time zone otherwise.
 
@@ -249,7 +264,7 @@ async def queue_email(
         context = await email_context(session, tenant_id, kind)
     if context.disabled:
         return None
-    notice = Notice(customer, charge, contract, extra, notice_key)
+    notice = Notice(customer, charge, contract, extra, notice_key, fiscal_invoice)
     [row] = await email_rows(tenant_id, kind, [notice], context, clock.now(), clock.real_now())
     email = Email(**row)
     session.add(email)

@@ -58,6 +58,9 @@ class PreviewIn(InputModel):
     customer_id: IdText | None = None
     charge_id: IdText | None = Field(default=None, description="Its customer and contract too.")
     contract_id: IdText | None = Field(default=None, description="Its customer too.")
+    fiscal_invoice_id: IdText | None = Field(
+        default=None, description="A nota fiscal (`fiscal_invoice`): its charge and customer too."
+    )
     locale: Locale | None = Field(default=None, description="Default: the tenant's locale.")
     template: TemplateIn | None = None
 
@@ -121,6 +124,7 @@ class EmailOut(BaseModel):
     customer_id: str
     charge_id: str | None
     contract_id: str | None
+    fiscal_invoice_id: str | None = Field(description="A `fiscal_invoice` e-mail's nota fiscal")
     kind: EmailKind
     to: str | None
     subject: str
@@ -140,6 +144,7 @@ class EmailOut(BaseModel):
             "customer_id": email.customer_id,
             "charge_id": email.charge_id,
             "contract_id": email.contract_id,
+            "fiscal_invoice_id": email.fiscal_invoice_id,
             "kind": email.kind,
             "to": email.to_address,
             "subject": email.subject,

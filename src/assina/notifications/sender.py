@@ -10,6 +10,8 @@ the outcomes in one transaction per batch.
 - Failures retry after 1 min, 5 min, 30 min, 2 h and 6 h; then the e-mail is `failed`. A 5xx
   answer to the recipient or to the message (550 no such mailbox, 554 rejected) is final at
   once; anything else (no connection, a timeout, a 4xx, a refused login) is retried.
+- A `fiscal_invoice` e-mail carries its nota fiscal's PDF, rendered when it is sent
+  (attachments.py), after the claim's transaction.
 - Without ASSINA_SMTP_URL nothing is sent: due e-mails are marked `not_configured`, and are
   sent by the first sender that runs with a URL.
 """
@@ -30,8 +32,15 @@ from assina.config import Settings
 from assina.core.clock import Clock
 from assina.core.smtp_target import SmtpTarget, parse_smtp_url
 from assina.db.database import Database
+from assina.notifications.attachments import invoice_attachments, invoice_documents
 from assina.notifications.models import Email, EmailStatus
-from assina.notifications.smtp import Outgoing, SmtpConnection, ascii_address, build_message
+from assina.notifications.smtp import (
+    Attachment,
+    Outgoing,
+    SmtpConnection,
+    ascii_address,
+    build_message,
+)
 from assina.relay.kernel import Relay
 from assina.relay.outbox import Outbox, skip_locked
 from assina.relay.outcomes import Attempted, Delivered, FailedForGood, RetryLater, Verdict
@@ -72,6 +81,11 @@ class SenderConfig:
     def from_settings(cls, settings: Settings) -> SenderConfig:
         smtp = parse_smtp_url(settings.smtp_url) if settings.smtp_url else None
         return cls(smtp=smtp, from_address=settings.smtp_from)
+
+
+def _attached(attachments: dict[str, Attachment], invoice_id: str | None) -> tuple[Attachment, ...]:
+    attachment = attachments.get(invoice_id) if invoice_id is not None else None
+    return (attachment,) if attachment is not None else ()
 
 
 def attempted(outgoing: Outgoing, verdict: Verdict) -> Attempted:
@@ -153,6 +167,7 @@ class EmailSender:
                     Email.from_name,
                     Email.reply_to,
                     Email.attempt_count,
+                    Email.fiscal_invoice_id,
                 )
                 .where(EMAIL_OUTBOX.due(claim.now))
                 .order_by(Email.next_attempt_at, Email.id)
@@ -163,6 +178,9 @@ class EmailSender:
             if not rows:
                 return []
             await claim.lease([row.id for row in rows])
+            invoice_ids = {row.fiscal_invoice_id for row in rows if row.fiscal_invoice_id}
+            documents = await invoice_documents(claim.session, invoice_ids)
+        attachments = await invoice_attachments(documents)
         return [
             Outgoing(
                 email_id=row.id,
@@ -173,6 +191,7 @@ class EmailSender:
                 from_name=row.from_name,
                 reply_to=row.reply_to,
                 attempt_count=row.attempt_count,
+                attachments=_attached(attachments, row.fiscal_invoice_id),
             )
             for row in rows
         ]

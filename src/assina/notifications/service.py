@@ -21,6 +21,7 @@ from assina.core.errors import FieldError, Problem, invalid, not_found
 from assina.core.pagination import PageParams, fetch_page
 from assina.customers.models import Customer
 from assina.db.dialect import insert_on_conflict
+from assina.fiscal.models import FiscalInvoice
 from assina.notifications.budget import render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (
@@ -49,18 +50,20 @@ from assina.notifications.templates import (
     template_failures,
 )
 from assina.notifications.variables import (
+    FISCAL_KINDS,
     KIND_DESCRIPTIONS,
     Setting,
     Variables,
     build_variables,
     documented,
     sample_extra,
+    sample_fiscal_invoice,
     sample_objects,
     sample_variables,
     sparse_variables,
 )
 
-Model = TypeVar("Model", Customer, Charge, Contract)
+Model = TypeVar("Model", Customer, Charge, Contract, FiscalInvoice)
 
 # --- templates --------------------------------------------------------------------------------
 
@@ -166,12 +169,19 @@ async def preview(
         context = dataclasses.replace(context, setting=setting)
     now = clock.now()
     today = context.setting.today(now)
+    invoice = None
+    if params.fiscal_invoice_id is not None:
+        invoice, params = await _preview_invoice(session, tenant_id, params)
     customer, charge, contract = await _preview_objects(
         session, tenant_id, kind, params, now, today
     )
+    if invoice is None and kind in FISCAL_KINDS and charge is not None:
+        invoice = sample_fiscal_invoice(customer.id, charge, now)
     # A preview has no declined attempt to tell of: `card_declined` shows the sample's.
     extra = sample_extra(kind)
-    variables = build_variables(kind, context.setting, now, customer, charge, contract, extra)
+    variables = build_variables(
+        kind, context.setting, now, customer, charge, contract, extra, fiscal_invoice=invoice
+    )
     rendered = await render_off_loop(_render_preview, context, kind, variables, params, now)
     return PreviewOut(
         kind=kind,
@@ -198,6 +208,21 @@ def _render_preview(
         return render_email(sources, kind, variables)
     except TemplateFailure as failure:
         raise invalid(f"template.{failure.part}", failure.message) from None
+
+
+async def _preview_invoice(
+    session: AsyncSession, tenant_id: str, params: PreviewIn
+) -> tuple[FiscalInvoice, PreviewIn]:
+    """The nota fiscal named (the tenant's: 422 otherwise), and the request naming its charge,
+    whose customer and contract follow as for `charge_id`."""
+    assert params.fiscal_invoice_id is not None  # noqa: S101 (the caller checked)
+    field = "fiscal_invoice_id"
+    invoice = await _owned(session, FiscalInvoice, tenant_id, params.fiscal_invoice_id, field)
+    if params.charge_id is not None and params.charge_id != invoice.charge_id:
+        raise invalid(
+            field, f"{invoice.id} is the invoice of another charge than {params.charge_id}"
+        )
+    return invoice, params.model_copy(update={"charge_id": invoice.charge_id})
 
 
 async def _preview_objects(

@@ -38,8 +38,18 @@ def ascii_address(address: str) -> str:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file carried with the message (a nota fiscal's PDF)."""
+
+    filename: str
+    content: bytes
+    maintype: str = "application"
+    subtype: str = "pdf"
+
+
+@dataclass(frozen=True)
 class Outgoing:
-    """What the sender needs of one `emails` row."""
+    """What the sender needs of one `emails` row, and what it attaches."""
 
     email_id: str
     to_address: str
@@ -49,13 +59,14 @@ class Outgoing:
     from_name: str | None
     reply_to: str | None
     attempt_count: int
+    attachments: tuple[Attachment, ...] = ()
 
 
 def build_message(outgoing: Outgoing, from_address: str, now: datetime) -> EmailMessage:
     """The MIME message (UTF-8, quoted-printable): text, plus HTML as an alternative when
-    there is one. The
-    Message-ID carries the e-mail's id, the same on every retry. ValueError for an address
-    that cannot be written in a header."""
+    there is one, and the attachments (then `multipart/mixed`, base64). The Message-ID
+    carries the e-mail's id, the same on every retry. ValueError for an address that cannot
+    be written in a header."""
     domain = from_address.rpartition("@")[2]
     message = EmailMessage()
     message["Subject"] = outgoing.subject
@@ -71,6 +82,13 @@ def build_message(outgoing: Outgoing, from_address: str, now: datetime) -> Email
     if outgoing.html_body:
         message.add_alternative(
             outgoing.html_body, subtype="html", charset="utf-8", cte="quoted-printable"
+        )
+    for attachment in outgoing.attachments:
+        message.add_attachment(
+            attachment.content,
+            maintype=attachment.maintype,
+            subtype=attachment.subtype,
+            filename=attachment.filename,
         )
     return message
 

@@ -6,8 +6,9 @@ kinds `contract`, and some kinds one number each (`days_until_due`, `days_overdu
 `days_left`), which a caller may pass in `extra` and which is computed otherwise.
 `trial_ending` adds `first_charge`: the charge already issued for the first paid period (the
 caller passes it as `charge`), empty values when none was; `card_declined` adds `decline`
-(the attempt, the card and the gateway's message: the caller passes it in `extra`). Money and
-dates arrive already written for the tenant's locale.
+(the attempt, the card and the gateway's message: the caller passes it in `extra`). The
+fiscal kind (`fiscal_invoice`) has `invoice`, the nota fiscal, and its charge's number and
+description. Money and dates arrive already written for the tenant's locale.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from assina.contracts.models import Contract, ContractStatus, PaymentMethod
 from assina.core.clock import local_date
 from assina.core.documents import format_document
 from assina.customers.models import Customer
+from assina.fiscal.danfse import consultation_url
+from assina.fiscal.models import FiscalInvoice, FiscalInvoiceStatus
+from assina.fiscal_settings.models import FiscalProvider
 from assina.notifications.formatting import (
     format_date,
     format_money,
@@ -72,6 +76,21 @@ CONTRACT_VARIABLES: tuple[tuple[str, str], ...] = (
     ("contract.status", "trialing, active, suspended or cancelled"),
     ("contract.cancel_reason", "Why it was cancelled (empty when unknown)"),
 )
+FISCAL_VARIABLES: tuple[tuple[str, str], ...] = (
+    ("invoice.nfse_number", "The nota fiscal's number, as the issuer (the municipality) gave it"),
+    ("invoice.number", "assina's number of the invoice (per company, without gaps)"),
+    ("invoice.verification_code", "The verification code (empty when the issuer gave none)"),
+    ("invoice.access_key", "The access key, 50 digits (empty when the issuer gave none)"),
+    ("invoice.amount", "Amount, e.g. R$ 1.234,56"),
+    ("invoice.issued_at", "The issue date, e.g. 10/02/2026"),
+    ("invoice.service_description", "What was provided, as the invoice says it"),
+    (
+        "invoice.consultation_url",
+        "The national portal's public consultation of the access key (empty without one)",
+    ),
+    ("charge.number", "The invoiced charge's number"),
+    ("charge.description", "The charge's lines' descriptions, separated by commas"),
+)
 # Per kind: numbers a caller may pass in `extra` (computed from today otherwise).
 EXTRA_VARIABLES: dict[EmailKind, tuple[tuple[str, str], ...]] = {
     EmailKind.REMINDER: (("days_until_due", "Days from today to the due date"),),
@@ -112,6 +131,7 @@ CHARGE_KINDS = frozenset(
         EmailKind.CARD_DECLINED,
     }
 )
+FISCAL_KINDS = frozenset({EmailKind.FISCAL_INVOICE})
 KIND_DESCRIPTIONS: dict[EmailKind, str] = {
     EmailKind.CHARGE_CREATED: "A new charge was issued",
     EmailKind.REMINDER: "A charge falls due soon",
@@ -121,12 +141,18 @@ KIND_DESCRIPTIONS: dict[EmailKind, str] = {
     EmailKind.RECEIPT: "A charge was paid",
     EmailKind.TRIAL_ENDING: "A contract's trial ends soon",
     EmailKind.CARD_DECLINED: "A card payment of a charge was declined",
+    EmailKind.FISCAL_INVOICE: "A nota fiscal (NFS-e) of a charge was issued",
 }
 
 
 def documented(kind: EmailKind) -> tuple[tuple[str, str], ...]:
     """(name, description) of every variable of the kind."""
-    own = CHARGE_VARIABLES if kind in CHARGE_KINDS else CONTRACT_VARIABLES
+    if kind in CHARGE_KINDS:
+        own = CHARGE_VARIABLES
+    elif kind in FISCAL_KINDS:
+        own = FISCAL_VARIABLES
+    else:
+        own = CONTRACT_VARIABLES
     return COMMON_VARIABLES + own + KIND_VARIABLES.get(kind, ()) + EXTRA_VARIABLES.get(kind, ())
 
 
@@ -232,6 +258,23 @@ def first_charge_variables(charge: Charge | None, setting: Setting) -> Variables
     }
 
 
+def invoice_variables(invoice: FiscalInvoice, setting: Setting) -> Variables:
+    """`fiscal_invoice`'s `invoice`: the numbers, codes, amount and date of the nota fiscal."""
+    issued_on = (
+        local_date(invoice.issued_at, setting.time_zone) if invoice.issued_at is not None else None
+    )
+    return {
+        "nfse_number": invoice.nfse_number or "",
+        "number": invoice.number,
+        "verification_code": invoice.verification_code or "",
+        "access_key": invoice.access_key or "",
+        "amount": setting.money(invoice.amount, invoice.currency),
+        "issued_at": setting.day(issued_on),
+        "service_description": invoice.service_description,
+        "consultation_url": consultation_url(invoice.access_key) if invoice.access_key else "",
+    }
+
+
 def build_variables(
     kind: EmailKind,
     setting: Setting,
@@ -240,17 +283,26 @@ def build_variables(
     charge: Charge | None,
     contract: Contract | None,
     extra: Mapping[str, Any] | None = None,
+    *,
+    fiscal_invoice: FiscalInvoice | None = None,
 ) -> Variables:
-    """The variables of one e-mail. A charge kind needs `charge`, a contract kind `contract`
-    (ValueError otherwise: a caller's mistake); `extra` may set the kind's numbers only. For
-    `trial_ending`, `charge` is the first paid period's charge, if it was issued."""
+    """The variables of one e-mail. A charge kind needs `charge`, a contract kind `contract`,
+    the fiscal kind `fiscal_invoice` and its `charge` (ValueError otherwise: a caller's
+    mistake); `extra` may set the kind's numbers only. For `trial_ending`, `charge` is the
+    first paid period's charge, if it was issued."""
     today = setting.today(now)
     variables: Variables = {
         "company": {"name": setting.company_name},
         "customer": customer_variables(customer),
         "today": setting.day(today),
     }
-    if kind in CHARGE_KINDS:
+    if kind in FISCAL_KINDS:
+        if fiscal_invoice is None or charge is None:
+            raise ValueError(f"a {kind} e-mail needs a fiscal invoice and its charge")
+        variables["invoice"] = invoice_variables(fiscal_invoice, setting)
+        whole = charge_variables(charge, setting)
+        variables["charge"] = {"number": whole["number"], "description": whole["description"]}
+    elif kind in CHARGE_KINDS:
         if charge is None:
             raise ValueError(f"a {kind} e-mail needs a charge")
         variables["charge"] = charge_variables(charge, setting)
@@ -368,7 +420,9 @@ def sample_objects(
     """Sample data that reads like a real e-mail of this kind."""
     customer = sample_customer()
     charge = contract = None
-    if kind in CHARGE_KINDS:
+    if kind in FISCAL_KINDS:
+        charge = sample_settled(sample_charge(customer.id, today), now)
+    elif kind in CHARGE_KINDS:
         charge = sample_charge(customer.id, today)
         if kind == EmailKind.REMINDER:
             charge.due_date = today + timedelta(days=3)
@@ -391,9 +445,34 @@ def sample_objects(
     return customer, charge, contract
 
 
+def sample_fiscal_invoice(customer_id: str, charge: Charge, now: datetime) -> FiscalInvoice:
+    """A nota fiscal of the charge, issued now by the sandbox issuer."""
+    return FiscalInvoice(
+        id="nfs_SAMPLE",
+        number=318,
+        charge_id=charge.id,
+        customer_id=customer_id,
+        status=FiscalInvoiceStatus.ISSUED,
+        provider=FiscalProvider.SANDBOX,
+        amount=charge.amount,
+        currency=charge.currency,
+        service_code="080101",
+        service_description="Mensalidade escolar",
+        nfse_number="318",
+        verification_code="7F3A9C21",
+        access_key="35503082211222333000181000000000031826011234567898",
+        issued_at=now.astimezone(UTC),
+    )
+
+
 def sample_variables(kind: EmailKind, setting: Setting, now: datetime) -> Variables:
     customer, charge, contract = sample_objects(kind, now, setting.today(now))
-    return build_variables(kind, setting, now, customer, charge, contract, sample_extra(kind))
+    invoice = None
+    if kind in FISCAL_KINDS and charge is not None:
+        invoice = sample_fiscal_invoice(customer.id, charge, now)
+    return build_variables(
+        kind, setting, now, customer, charge, contract, sample_extra(kind), fiscal_invoice=invoice
+    )
 
 
 def sample_extra(kind: EmailKind) -> Variables | None:
@@ -408,7 +487,7 @@ def sparse_variables(kind: EmailKind, setting: Setting, now: datetime) -> Variab
     customer, charge, contract = sample_objects(kind, now, today)
     customer.email = None
     customer.document = None
-    if kind not in CHARGE_KINDS:
+    if kind not in CHARGE_KINDS | FISCAL_KINDS:
         charge = None  # trial_ending: no first charge issued yet
     if charge is not None:
         charge.items = [
@@ -422,4 +501,10 @@ def sparse_variables(kind: EmailKind, setting: Setting, now: datetime) -> Variab
         contract.items = []
         contract.trial_end = None
         contract.cancel_reason = None
-    return build_variables(kind, setting, now, customer, charge, contract)
+    invoice = None
+    if kind in FISCAL_KINDS and charge is not None:
+        invoice = sample_fiscal_invoice(customer.id, charge, now)
+        invoice.nfse_number = invoice.verification_code = invoice.access_key = None
+        invoice.issued_at = None
+        invoice.service_description = ""
+    return build_variables(kind, setting, now, customer, charge, contract, fiscal_invoice=invoice)

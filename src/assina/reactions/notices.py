@@ -1,6 +1,7 @@
 """The e-mails an event sends the customer at once: the charge to pay, the receipt, a declined
-card (with the payment page's link, to update the card or pay another way). The
-reminders, overdue and suspension notices are the dunning policy's (dunning/steps.py)."""
+card (with the payment page's link, to update the card or pay another way), an issued nota
+fiscal (its PDF attached when sent). The reminders, overdue and suspension notices are the
+dunning policy's (dunning/steps.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from assina.charges.service import ZERO_SETTLEMENT_METHOD
 from assina.customers.models import Customer
 from assina.db.shapes import one_of
 from assina.events.reacting import Emitted
+from assina.fiscal.models import FiscalInvoice
 from assina.notifications.models import EmailKind
 from assina.notifications.outbox import Notice, email_context, queue_emails
 
@@ -101,6 +103,39 @@ async def card_declined_email(emitted: Emitted) -> None:
     )
 
 
+async def fiscal_invoice_email(emitted: Emitted) -> None:
+    """`fiscal_invoice` for each nota fiscal issued, about its charge; keyed on the invoice,
+    so that it is queued once. The issuer relay recorded the invoices in this session (no
+    query); one query for their charges, one for the customers, one INSERT for the batch."""
+    session, tenant_id = emitted.session, emitted.tenant_id
+    context = await email_context(session, tenant_id, EmailKind.FISCAL_INVOICE)
+    if context.disabled:
+        return
+    invoices = [await session.get(FiscalInvoice, event["data"]["id"]) for event, _ in emitted]
+    issued = [invoice for invoice in invoices if invoice is not None]
+    charges = await _charges(session, tenant_id, {invoice.charge_id for invoice in issued})
+    customers = await _customers(session, tenant_id, {invoice.customer_id for invoice in issued})
+    notices = [
+        Notice(
+            customers[invoice.customer_id],
+            charges[invoice.charge_id],
+            notice_key=f"fiscal_invoice:{invoice.id}",
+            fiscal_invoice=invoice,
+        )
+        for invoice in issued
+        if invoice.customer_id in customers and invoice.charge_id in charges
+    ]
+    await queue_emails(
+        session,
+        tenant_id,
+        EmailKind.FISCAL_INVOICE,
+        notices,
+        emitted.now,
+        context,
+        due_at=emitted.due_at,
+    )
+
+
 async def subject_charge(
     session: AsyncSession, event: Mapping[str, Any], row: Mapping[str, Any] | None
 ) -> Charge:
@@ -112,6 +147,15 @@ async def subject_charge(
     if charge is None:
         raise LookupError(f"the charge of event {event['id']} is not in the session")
     return charge
+
+
+async def _charges(
+    session: AsyncSession, tenant_id: str, charge_ids: Collection[str]
+) -> dict[str, Charge]:
+    found = await session.scalars(
+        select(Charge).where(Charge.tenant_id == tenant_id, one_of(Charge.id, charge_ids))
+    )
+    return {charge.id: charge for charge in found}
 
 
 async def _customers(

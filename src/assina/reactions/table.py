@@ -14,9 +14,11 @@ by event type, what else follows, in order:
   for the registration relay to make; for a charge invalidated or settled, what they made
   marked for the cancellation relay to cancel there (reactions/registrations.py);
 - `issue_fiscal_invoices`: for a tenant with `auto_issue` in its fiscal settings, a pending
-  nota fiscal for each settled charge, for the issuer relay to issue (reactions/fiscal.py).
+  nota fiscal for each settled charge, for the issuer relay to issue (reactions/fiscal.py);
 - `pay_orders`: the pending orders of settled charges become `paid`, and their recurring
-  items start contracts whose first period the order's charge paid (reactions/orders.py).
+  items start contracts whose first period the order's charge paid (reactions/orders.py);
+- `fiscal_invoice_email`: the `fiscal_invoice` e-mail of an issued nota fiscal, its PDF
+  attached when sent (reactions/notices.py).
 
 Events emitted together (a batch of the billing calendar, a contract's cancellation with the
 charges it invalidates) are reacted to together: each reaction runs once for the events of
@@ -32,7 +34,12 @@ from collections.abc import Awaitable, Callable
 from assina.events.catalog import EventType
 from assina.events.reacting import Emitted
 from assina.reactions.fiscal import issue_fiscal_invoices
-from assina.reactions.notices import card_declined_email, charge_created_email, receipt_email
+from assina.reactions.notices import (
+    card_declined_email,
+    charge_created_email,
+    fiscal_invoice_email,
+    receipt_email,
+)
 from assina.reactions.orders import pay_orders
 from assina.reactions.registrations import register_charges
 from assina.reactions.standing import reconsider_standing
@@ -56,6 +63,7 @@ REACTIONS: dict[EventType, tuple[Reaction, ...]] = {
     EventType.CUSTOMER_UPDATED: (reconsider_standing,),
     EventType.CONTRACT_CANCELLED: (reconsider_standing,),
     EventType.CARD_DECLINED: (card_declined_email,),
+    EventType.FISCAL_INVOICE_ISSUED: (fiscal_invoice_email,),
 }
 
 # The order the reactions of a batch run in; every row of REACTIONS follows it.
@@ -67,6 +75,7 @@ STEPS: tuple[Reaction, ...] = (
     register_charges,
     issue_fiscal_invoices,
     pay_orders,
+    fiscal_invoice_email,
 )
 
 # For each step, the event types that call for it.
