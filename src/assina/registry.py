@@ -13,6 +13,7 @@ from assina.customers.models import Customer
 from assina.db.base import Base
 from assina.dunning.models import DunningPolicyRow
 from assina.events.models import Event
+from assina.expenses.models import Expense
 from assina.notifications.models import Email, EmailSettings, EmailTemplate
 from assina.payment_settings.models import InboundToken, PaymentSettings
 from assina.payments.models import (
@@ -25,6 +26,7 @@ from assina.payments.models import (
 from assina.payments.sandbox.models import SandboxCharge, SandboxPayment
 from assina.price_indexes.models import PriceIndexValue
 from assina.products.models import Product
+from assina.suppliers.models import Supplier
 from assina.tenants.models import ApiKey, Tenant, TenantCounter
 from assina.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
@@ -57,5 +59,7 @@ ALL_MODELS = (
     CardAttempt,
     SandboxCharge,
     Registration,
+    Supplier,
+    Expense,
 )
 metadata = Base.metadata

@@ -61,10 +61,28 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
     foreign_contract = await other_api.post(
         "/v1/contracts", {"customer_id": foreign.json()["id"], "items": foreign_items}
     )
+    supplier = await api.post("/v1/suppliers", {"name": "Papelaria"})
+    foreign_supplier = await other_api.post("/v1/suppliers", {"name": "Papelaria"})
+    bill = {"description": "Papel", "category": "suprimentos", "amount": 100, "due_date": due}
+    expense = await api.post("/v1/expenses", {"supplier_id": supplier.json()["id"], **bill})
+    foreign_expense = await other_api.post(
+        "/v1/expenses", {"supplier_id": foreign_supplier.json()["id"], **bill}
+    )
     hook = {"url": "https://hooks.example.com/assina"}
     endpoint = await api.post("/v1/webhook-endpoints", hook)
     foreign_endpoint = await other_api.post("/v1/webhook-endpoints", hook)
-    created_all = (customer, product, charge, foreign, foreign_product, foreign_charge)
+    created_all = (
+        customer,
+        product,
+        charge,
+        foreign,
+        foreign_product,
+        foreign_charge,
+        supplier,
+        foreign_supplier,
+        expense,
+        foreign_expense,
+    )
     for created in (*created_all, contract, foreign_contract, endpoint, foreign_endpoint):
         assert created.status_code == 201, created.text
     # One event after the endpoints exist, so that each tenant has a message.
@@ -90,6 +108,8 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
             "event_id": [events[0]["id"]],
             "message_id": [message],
             "kind": ["reminder"],  # e-mail templates: /v1/email-templates/{kind}
+            "supplier_id": [supplier.json()["id"]],
+            "expense_id": [expense.json()["id"]],
         },
         foreign_ids=[
             foreign.json()["id"],
@@ -98,6 +118,8 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
             foreign_contract.json()["id"],
             foreign_endpoint.json()["id"],
             foreign_message,
+            foreign_supplier.json()["id"],
+            foreign_expense.json()["id"],
         ],
     )
 

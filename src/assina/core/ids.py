@@ -35,6 +35,7 @@ PREFIXES = frozenset(
         "card",  # a customer's saved card (product.md §3)
         "cat",  # one card attempt: a charge tried on a card
         "reg",  # a charge's registration with its PIX or boleto provider
+        "sup",  # a supplier, whom expenses are paid to
     }
 )
 

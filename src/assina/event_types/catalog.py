@@ -12,6 +12,7 @@ from assina.contracts.schemas import ContractOut, ContractReadjustedOut
 from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
 from assina.events import shapes
 from assina.events.catalog import EventType
+from assina.expenses.schemas import ExpenseOut
 from assina.payments.schemas import CardDeclinedOut
 from assina.products.schemas import ProductOut
 
@@ -36,14 +37,15 @@ DATA_MODELS: dict[EventType, type[BaseModel]] = {
     EventType.CHARGE_INVALIDATED: ChargeOut,
     EventType.CHARGE_REACTIVATED: ChargeOut,
     EventType.CONTRACT_READJUSTED: ContractReadjustedOut,
-    EventType.EXPENSE_SETTLED: shapes.ExpenseShape,
-    EventType.EXPENSE_REVERSED: shapes.ExpenseShape,
-    EventType.EXPENSE_UPDATED: shapes.ExpenseShape,
+    EventType.EXPENSE_SETTLED: ExpenseOut,
+    EventType.EXPENSE_REVERSED: ExpenseOut,
+    EventType.EXPENSE_UPDATED: ExpenseOut,
     EventType.CARD_DECLINED: CardDeclinedOut,
     EventType.ORDER_STATUS_CHANGED: shapes.OrderShape,
     EventType.FISCAL_INVOICE_ISSUED: shapes.FiscalInvoiceShape,
     EventType.WEBHOOK_PING: shapes.PingShape,
     EventType.ENDPOINT_DISABLED: shapes.EndpointDisabledShape,
+    EventType.EXPENSE_CREATED: ExpenseOut,
 }
 
 

@@ -39,15 +39,14 @@ class EventType(StrEnum):
     # Beyond the seed's 26: about the webhooks themselves.
     WEBHOOK_PING = "webhook.ping"
     ENDPOINT_DISABLED = "endpoint.disabled"
+    # Beyond the seed's 26: an expense recorded (product.md §8).
+    EXPENSE_CREATED = "expense.created"
 
 
-# In the catalog (product.md §3) but raised by nothing yet: expenses, orders and notas fiscais
-# come later. Endpoints may subscribe to them already.
+# In the catalog (product.md §3) but raised by nothing yet: orders and notas fiscais come
+# later. Endpoints may subscribe to them already.
 NOT_RAISED_YET = frozenset(
     {
-        EventType.EXPENSE_SETTLED,
-        EventType.EXPENSE_REVERSED,
-        EventType.EXPENSE_UPDATED,
         EventType.ORDER_STATUS_CHANGED,
         EventType.FISCAL_INVOICE_ISSUED,
     }
@@ -205,6 +204,11 @@ CATALOG: tuple[EventKind, ...] = (
         EventType.ENDPOINT_DISABLED,
         "Endpoint desativado",
         "Um endpoint de webhook foi desativado: respondeu 410 ou falhou por 5 dias.",
+    ),
+    EventKind(
+        EventType.EXPENSE_CREATED,
+        "Despesa nova",
+        "Uma despesa (conta a pagar) foi cadastrada.",
     ),
 )
 

@@ -6,7 +6,7 @@ They fix what the catalog promises receivers today; each domain replaces its ent
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -17,21 +17,6 @@ class LineItemShape(BaseModel):
     description: str | None = None
     quantity: int
     amount: int
-
-
-class ExpenseShape(BaseModel):
-    id: str
-    number: int
-    supplier: str
-    description: str | None
-    category: str | None
-    amount: int
-    currency: str
-    due_date: date
-    status: Literal["open", "settled", "reversed"]
-    metadata: dict[str, str]
-    created_at: datetime
-    updated_at: datetime
 
 
 class OrderShape(BaseModel):

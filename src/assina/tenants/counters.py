@@ -17,6 +17,8 @@ class Counter(StrEnum):
     PRODUCT_NUMBER = "product_number"
     CONTRACT_NUMBER = "contract_number"
     CHARGE_NUMBER = "charge_number"
+    SUPPLIER_NUMBER = "supplier_number"
+    EXPENSE_NUMBER = "expense_number"
     BOLETO_NUMBER = "boleto_number"  # nosso número of the boletos assina numbers itself
 
 
