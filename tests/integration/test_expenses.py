@@ -8,9 +8,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from assina.core.clock import FrozenClock
 from assina.db.database import Database
+from assina.events.models import Event
+from assina.expenses.schemas import ExpenseCreate
+from assina.expenses.service import create_expense as create
 from tests.assertions import assert_invalid, assert_problem, iso
 from tests.conftest import START, TenantClient
 from tests.integration.charge_support import state
@@ -332,3 +336,19 @@ async def test_a_line_pasted_by_patch_fills_and_a_kept_line_must_agree(api: Tena
     cleared = await api.patch(f"/v1/expenses/{expense['id']}", {"boleto_line": None, "amount": 1})
     assert cleared.status_code == 200, cleared.text
     assert (cleared.json()["amount"], cleared.json()["boleto_line"]) == (1, None)
+
+
+async def test_an_expense_and_its_event_roll_back_together(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    """The event is written in the expense's transaction: when it fails, neither exists."""
+    supplier = await new_supplier(api)
+    before = await state(api, database)
+    params = ExpenseCreate.model_validate(expense_body(supplier))
+    with pytest.raises(RuntimeError, match="boom"):
+        async with database.write() as session:
+            await create(session, clock, api.tenant.tenant_id, params)
+            assert (await session.scalar(select(func.count()).select_from(Event))) >= 1
+            raise RuntimeError("boom")
+    assert await state(api, database) == before
+    assert (await create_expense(api, supplier))["number"] == 1
