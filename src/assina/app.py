@@ -30,6 +30,7 @@ from assina.db.database import Database
 from assina.dunning.api import router as dunning_router
 from assina.event_types.api import router as event_types_router
 from assina.events.api import router as events_router
+from assina.expenses.api import router as expenses_router
 from assina.fiscal.api import router as fiscal_router
 from assina.fiscal.issuers import FiscalIssuers
 from assina.fiscal_settings.api import router as fiscal_settings_router
@@ -46,7 +47,9 @@ from assina.payments.inbound_commit import InboundGroupCommit
 from assina.payments.page_api import router as payment_page_router
 from assina.price_indexes.api import router as price_indexes_router
 from assina.products.api import router as products_router
+from assina.reports.api import router as reports_router
 from assina.sandbox.api import router as sandbox_router
+from assina.suppliers.api import router as suppliers_router
 from assina.tenants.api import router as tenants_router
 from assina.tenants.auth import ApiKeyAuthenticator
 from assina.tenants.deps import EarlyRefusalMiddleware, Runtime
@@ -133,6 +136,9 @@ def create_app(
         contracts_router,
         price_indexes_router,
         charges_router,
+        suppliers_router,
+        expenses_router,
+        reports_router,
         billing_settings_router,
         payment_settings_router,
         fiscal_settings_router,

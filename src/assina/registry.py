@@ -13,6 +13,7 @@ from assina.customers.models import Customer
 from assina.db.base import Base
 from assina.dunning.models import DunningPolicyRow
 from assina.events.models import Event
+from assina.expenses.models import Expense
 from assina.fiscal.models import FiscalInvoice, FiscalIssuerJob
 from assina.fiscal.sandbox.models import SandboxFiscalInvoice
 from assina.fiscal_settings.models import FiscalSettings
@@ -29,6 +30,7 @@ from assina.payments.models import (
 from assina.payments.sandbox.models import SandboxCharge, SandboxPayment
 from assina.price_indexes.models import PriceIndexValue
 from assina.products.models import Product
+from assina.suppliers.models import Supplier
 from assina.tenants.models import ApiKey, Tenant, TenantCounter
 from assina.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
@@ -66,5 +68,7 @@ ALL_MODELS = (
     FiscalIssuerJob,
     SandboxFiscalInvoice,
     Order,
+    Supplier,
+    Expense,
 )
 metadata = Base.metadata

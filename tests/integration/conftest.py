@@ -65,12 +65,31 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
     foreign_order = await other_api.post(
         "/v1/orders", {"customer_id": foreign.json()["id"], "items": foreign_items}
     )
+    supplier = await api.post("/v1/suppliers", {"name": "Papelaria"})
+    foreign_supplier = await other_api.post("/v1/suppliers", {"name": "Papelaria"})
+    bill = {"description": "Papel", "category": "suprimentos", "amount": 100, "due_date": due}
+    expense = await api.post("/v1/expenses", {"supplier_id": supplier.json()["id"], **bill})
+    foreign_expense = await other_api.post(
+        "/v1/expenses", {"supplier_id": foreign_supplier.json()["id"], **bill}
+    )
     hook = {"url": "https://hooks.example.com/assina"}
     endpoint = await api.post("/v1/webhook-endpoints", hook)
     foreign_endpoint = await other_api.post("/v1/webhook-endpoints", hook)
-    created_all = (customer, product, charge, foreign, foreign_product, foreign_charge)
-    orders = (order, foreign_order)
-    for created in (*created_all, contract, foreign_contract, endpoint, foreign_endpoint, *orders):
+    created_all = (
+        customer,
+        product,
+        charge,
+        foreign,
+        foreign_product,
+        foreign_charge,
+        supplier,
+        foreign_supplier,
+        expense,
+        foreign_expense,
+        order,
+        foreign_order,
+    )
+    for created in (*created_all, contract, foreign_contract, endpoint, foreign_endpoint):
         assert created.status_code == 201, created.text
     # One event after the endpoints exist, so that each tenant has a message.
     await api.post("/v1/products", {"name": "Taxa", "amount": 1000})
@@ -96,6 +115,8 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
             "event_id": [events[0]["id"]],
             "message_id": [message],
             "kind": ["reminder"],  # e-mail templates: /v1/email-templates/{kind}
+            "supplier_id": [supplier.json()["id"]],
+            "expense_id": [expense.json()["id"]],
         },
         foreign_ids=[
             foreign.json()["id"],
@@ -105,6 +126,8 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
             foreign_order.json()["id"],
             foreign_endpoint.json()["id"],
             foreign_message,
+            foreign_supplier.json()["id"],
+            foreign_expense.json()["id"],
         ],
     )
 

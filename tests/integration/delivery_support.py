@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from assina.core.clock import FrozenClock
+from assina.core.clock import Clock
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
@@ -45,14 +45,12 @@ class Receiver:
         return self.url.replace("/hook", "/ok")
 
 
-def dispatcher_for(
-    database: Database, clock: FrozenClock, allow_private: bool = True
-) -> Dispatcher:
+def dispatcher_for(database: Database, clock: Clock, allow_private: bool = True) -> Dispatcher:
     config = DispatcherConfig(allow_private_targets=allow_private, lease=timedelta(seconds=30))
     return Dispatcher(database, clock, SecretBox(TEST_SECRET_KEY), config)
 
 
-async def dispatch_once(database: Database, clock: FrozenClock) -> int:
+async def dispatch_once(database: Database, clock: Clock) -> int:
     """One pass of a fresh dispatcher: how many messages it sent."""
     dispatcher = dispatcher_for(database, clock)
     try:

@@ -157,6 +157,21 @@ async def test_validation_is_422_naming_nested_fields(api: TenantClient) -> None
     assert (await api.get("/v1/customers")).json()["data"] == []
 
 
+async def test_a_field_named_by_the_client_is_answered_without_nul_or_surrogates(
+    api: TenantClient,
+) -> None:
+    """A metadata key holding NUL or a lone surrogate is echoed in `errors` with U+FFFD, as
+    the 422 schema promises (no answer carries a NUL)."""
+    body = '{"name": "Ana", "metadata": {"a\\u0000\\ud800": 1}}'
+    response = await api.post(
+        "/v1/customers", content=body, headers={"Content-Type": "application/json"}
+    )
+    problem = assert_problem(response, 422)
+    [field] = [error["field"] for error in problem["errors"]]
+    assert field.startswith("metadata.a") and set(field[len("metadata.a") :]) == {"\ufffd"}
+    assert "\x00" not in response.text
+
+
 async def test_validation_of_a_missing_field_and_of_query_parameters(api: TenantClient) -> None:
     body = assert_problem(await api.post("/v1/customers", {"email": "a@b.co"}), 422)
     assert "name" in field_errors(body)

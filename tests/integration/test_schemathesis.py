@@ -69,6 +69,16 @@ BEYOND_THE_SCHEMA: dict[str, str] = {
     # tenant has a card provider (a live tenant has none by default), the sandbox's only for
     # a number; a sandbox token is one the sandbox made.
     "POST /v1/customers/{customer_id}/cards": "number|token|exp_month|exp_year|cvc|brand|last4",
+    # A supplier's CPF or CNPJ has check digits. An expense's supplier must exist; a boleto
+    # line has check digits, is in reais, and its amount and due date agree with those sent
+    # (or give those not sent); a payment is not in the future nor its discount above what is
+    # owed; a report's range is bounded and in order.
+    "POST /v1/suppliers": "document|email",
+    "PATCH /v1/suppliers/{supplier_id}": "document|email",
+    "POST /v1/expenses": "supplier_id|boleto_line|amount|due_date|currency",
+    "PATCH /v1/expenses/{expense_id}": "supplier_id|boleto_line|amount|due_date|currency",
+    "POST /v1/expenses/{expense_id}/settle": "paid_at|discount",
+    "GET /v1/reports/cash-flow": "from|to",
     # Custom headers: 8192 bytes in all, and no name twice in two cases.
     "POST /v1/webhook-endpoints": "headers",
     "PATCH /v1/webhook-endpoints/{endpoint_id}": "headers",

@@ -5,12 +5,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assina.charges.links import payment_url
 from assina.charges.models import Charge, ChargeLine, ChargeStatus
 from assina.contracts.models import PaymentMethod
-from assina.core.inputs import BILLING_YEARS, CalendarDate, InputModel, UtcDatetime, sent
+from assina.core.inputs import BillingDate, InputModel, UtcDatetime, sent
 from assina.core.metadata import Metadata
 from assina.core.money import DEFAULT_CURRENCY, MAX_AMOUNT, Amount, Currency
 from assina.core.patching import reject_null
@@ -19,19 +19,7 @@ MAX_ITEMS = 100
 MAX_QUANTITY = 1_000_000
 MAX_DESCRIPTION = 500
 MAX_REFERENCE = 64  # ids are 30 characters; anything longer names nothing
-EARLIEST_DATE = date(2000, 1, 1)
-LATEST_DATE = date(2100, 12, 31)
-
-
-def _in_billing_range(value: date) -> date:
-    if not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
-    return value
-
-
-DueDate = Annotated[
-    CalendarDate, AfterValidator(_in_billing_range), Field(json_schema_extra=BILLING_YEARS)
-]
+DueDate = BillingDate
 Reference = Annotated[str, Field(min_length=1, max_length=MAX_REFERENCE)]
 LineAmount = Annotated[
     int,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 _NON_DIGITS = re.compile(r"[.\-/\s]")
 
@@ -83,3 +86,16 @@ def format_document(document: str | None) -> str | None:
     if len(document) == 14:
         return f"{document[:2]}.{document[2:5]}.{document[5:8]}/{document[8:12]}-{document[12:]}"
     return document
+
+
+# A CPF or CNPJ in a request body: checked, and stored digits-only (customers, suppliers).
+Document = Annotated[
+    str,
+    Field(
+        min_length=11,
+        max_length=18,
+        description="CPF or CNPJ, with or without punctuation; stored digits-only.",
+        examples=["529.982.247-25"],
+    ),
+    AfterValidator(normalize_document),
+]

@@ -34,8 +34,16 @@ def problem_response(problem: Problem) -> JSONResponse:
     )
 
 
+def _shown(part: object) -> str:
+    """A part of a field's location as an answer may carry it: a key the client sent may hold
+    a NUL or an unpaired surrogate (a metadata key), which no answer may (U+FFFD instead)."""
+    return "".join(
+        "\ufffd" if char == "\x00" or "\ud800" <= char <= "\udfff" else char for char in str(part)
+    )
+
+
 def _field_name(location: tuple[Any, ...]) -> str:
-    parts = [str(part) for part in location]
+    parts = [_shown(part) for part in location]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
         parts = parts[1:]
     return ".".join(parts) or "body"

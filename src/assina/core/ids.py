@@ -36,6 +36,7 @@ PREFIXES = frozenset(
         "cat",  # one card attempt: a charge tried on a card
         "reg",  # a charge's registration with its PIX or boleto provider
         "nfsx",  # the sandbox fiscal issuer's own invoice ids
+        "sup",  # a supplier, whom expenses are paid to
     }
 )
 

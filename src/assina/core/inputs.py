@@ -195,6 +195,7 @@ Name = Annotated[
     Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN),
     AfterValidator(clean_name),
 ]
+Phone = Annotated[str, Field(min_length=1, max_length=32)]
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -215,6 +216,20 @@ CalendarDate = Annotated[date, BeforeValidator(_iso_date_text)]
 # The pattern of a date from 2000-01-01 to 2100-12-31 (with `format: date`), for the dates
 # billing takes; the caller checks the range itself.
 BILLING_YEARS = {"pattern": "^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"}
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def _in_billing_range(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+# A date billing takes (a due date, a competence date): YYYY-MM-DD from 2000 to 2100.
+BillingDate = Annotated[
+    CalendarDate, AfterValidator(_in_billing_range), Field(json_schema_extra=BILLING_YEARS)
+]
 
 
 MAX_DECIMAL_TEXT = 32

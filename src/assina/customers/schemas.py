@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -15,23 +13,12 @@ from pydantic import (
     field_validator,
 )
 
-from assina.core.documents import DocumentKind, document_kind, normalize_document, only_digits
-from assina.core.inputs import InputModel, Name
+from assina.core.documents import Document, DocumentKind, document_kind, only_digits
+from assina.core.inputs import InputModel, Name, Phone
 from assina.core.metadata import Metadata
 from assina.core.patching import reject_null
 from assina.customers.models import Customer, CustomerStatus
 
-Document = Annotated[
-    str,
-    Field(
-        min_length=11,
-        max_length=18,
-        description="CPF or CNPJ, with or without punctuation; stored digits-only.",
-        examples=["529.982.247-25"],
-    ),
-    AfterValidator(normalize_document),
-]
-Phone = Annotated[str, Field(min_length=1, max_length=32)]
 _EMAIL = TypeAdapter(EmailStr)
 CEP_DIGITS = 8
 

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from assina.db.dialect import announces_commits, keeps_planner_statistics, runs_concurrent_writers
-from assina.db.functions import SQLITE_LOWER, sqlite_lower
+from assina.db.functions import SQLITE_LOCAL_DATE, SQLITE_LOWER, sqlite_local_date, sqlite_lower
 from assina.db.notify import PgNotifier
 
 _WRITE_OPTION = "assina_write"
@@ -68,6 +68,9 @@ def _install_sqlite_transaction_control(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
         dbapi_connection.create_function(SQLITE_LOWER, 1, sqlite_lower, deterministic=True)
+        dbapi_connection.create_function(
+            SQLITE_LOCAL_DATE, 2, sqlite_local_date, deterministic=True
+        )
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -1,5 +1,5 @@
 """The shape of each event type's `data`: the emitting domain's response schema, or for the
-domains still to come the shape promised today (events/shapes.py)."""
+webhooks' own events the shapes in events/shapes.py."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from assina.contracts.schemas import ContractOut, ContractReadjustedOut
 from assina.customers.schemas import CustomerOut, CustomerStatusChangedOut
 from assina.events import shapes
 from assina.events.catalog import EventType
+from assina.expenses.schemas import ExpenseOut
 from assina.fiscal.schemas import FiscalInvoiceOut
 from assina.orders.schemas import OrderStatusChangedOut
 from assina.payments.schemas import CardDeclinedOut
@@ -38,9 +39,9 @@ DATA_MODELS: dict[EventType, type[BaseModel]] = {
     EventType.CHARGE_INVALIDATED: ChargeOut,
     EventType.CHARGE_REACTIVATED: ChargeOut,
     EventType.CONTRACT_READJUSTED: ContractReadjustedOut,
-    EventType.EXPENSE_SETTLED: shapes.ExpenseShape,
-    EventType.EXPENSE_REVERSED: shapes.ExpenseShape,
-    EventType.EXPENSE_UPDATED: shapes.ExpenseShape,
+    EventType.EXPENSE_SETTLED: ExpenseOut,
+    EventType.EXPENSE_REVERSED: ExpenseOut,
+    EventType.EXPENSE_UPDATED: ExpenseOut,
     EventType.CARD_DECLINED: CardDeclinedOut,
     EventType.ORDER_STATUS_CHANGED: OrderStatusChangedOut,
     EventType.FISCAL_INVOICE_ISSUED: FiscalInvoiceOut,
@@ -48,6 +49,7 @@ DATA_MODELS: dict[EventType, type[BaseModel]] = {
     EventType.FISCAL_INVOICE_CANCELLED: FiscalInvoiceOut,
     EventType.WEBHOOK_PING: shapes.PingShape,
     EventType.ENDPOINT_DISABLED: shapes.EndpointDisabledShape,
+    EventType.EXPENSE_CREATED: ExpenseOut,
 }
 
 

@@ -42,17 +42,13 @@ class EventType(StrEnum):
     # Beyond the seed's 26: about the webhooks themselves.
     WEBHOOK_PING = "webhook.ping"
     ENDPOINT_DISABLED = "endpoint.disabled"
+    # Beyond the seed's 26: an expense recorded (product.md §8).
+    EXPENSE_CREATED = "expense.created"
 
 
-# In the catalog (product.md §3) but raised by nothing yet: expenses come later.
-# Endpoints may subscribe to them already.
-NOT_RAISED_YET = frozenset(
-    {
-        EventType.EXPENSE_SETTLED,
-        EventType.EXPENSE_REVERSED,
-        EventType.EXPENSE_UPDATED,
-    }
-)
+# Every event of the catalog is raised by some code path today; an event type added before
+# its feature goes here (GET /v1/event-types then says `raised: false`).
+NOT_RAISED_YET: frozenset[EventType] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -216,6 +212,11 @@ CATALOG: tuple[EventKind, ...] = (
         EventType.ENDPOINT_DISABLED,
         "Endpoint desativado",
         "Um endpoint de webhook foi desativado: respondeu 410 ou falhou por 5 dias.",
+    ),
+    EventKind(
+        EventType.EXPENSE_CREATED,
+        "Despesa nova",
+        "Uma despesa (conta a pagar) foi cadastrada.",
     ),
 )
 

@@ -1,30 +1,11 @@
-"""Shapes of `data` for the event types whose domains are not built yet (product.md §3).
-
-They fix what the catalog promises receivers today; each domain replaces its entry in
-`event_types/catalog.py` with its own response schema when it lands.
-"""
+"""Shapes of `data` for the events about assina's own webhooks, which no domain's response
+schema gives (event_types/catalog.py publishes them with the domains' schemas)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import datetime
 
 from pydantic import BaseModel
-
-
-class ExpenseShape(BaseModel):
-    id: str
-    number: int
-    supplier: str
-    description: str | None
-    category: str | None
-    amount: int
-    currency: str
-    due_date: date
-    status: Literal["open", "settled", "reversed"]
-    metadata: dict[str, str]
-    created_at: datetime
-    updated_at: datetime
 
 
 class PingShape(BaseModel):

@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assina.charges.schemas import DueDate
 from assina.contracts.models import PaymentMethod
+from assina.core.documents import Document
 from assina.core.inputs import InputModel
 from assina.core.metadata import Metadata
-from assina.customers.schemas import CustomerCreate, Document
+from assina.customers.schemas import CustomerCreate
 from assina.orders.models import Order, OrderStatus
 from assina.payments.card_schemas import TOKEN_PATTERN, CardIn
 from assina.payments.schemas import CardAttemptOut

@@ -18,6 +18,8 @@ class Counter(StrEnum):
     CONTRACT_NUMBER = "contract_number"
     CHARGE_NUMBER = "charge_number"
     ORDER_NUMBER = "order_number"
+    SUPPLIER_NUMBER = "supplier_number"
+    EXPENSE_NUMBER = "expense_number"
     BOLETO_NUMBER = "boleto_number"  # nosso número of the boletos assina numbers itself
     FISCAL_INVOICE_NUMBER = "fiscal_invoice_number"
     SANDBOX_NFSE_NUMBER = "sandbox_nfse_number"  # the sandbox fiscal issuer's own numbers

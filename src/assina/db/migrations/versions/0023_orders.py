@@ -1,7 +1,7 @@
 """orders, and charges.order_id: an order (pedido) and its first charge
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-12
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from assina.db.base import UTCDateTime
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
