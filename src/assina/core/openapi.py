@@ -98,39 +98,76 @@ def install_openapi(app: FastAPI, extensions: Sequence[Extension] = ()) -> None:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(
-            title=app.title,
-            version=app.version,
-            description=app.description,
-            routes=app.routes,
-            webhooks=app.webhooks.routes,
-            tags=app.openapi_tags,
-        )
-        for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
-                responses: dict[str, Any] = operation.get("responses", {})
-                for status, response in responses.items():
-                    if status.isdigit() and int(status) >= 400:
-                        _as_problem(response)
-                if "422" in responses or "requestBody" in operation:
-                    responses.setdefault("422", {"description": _DESCRIPTIONS[422]})
-                    _as_problem(responses["422"])
-                _document_replays(operation)
-                _document_rate_limits(operation)
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.pop("HTTPValidationError", None)
-        components.pop("ValidationError", None)
-        components["ProblemOut"] = ProblemOut.model_json_schema(
-            ref_template="#/components/schemas/{model}"
-        )
-        _hoist_defs(components)
-        for extend in extensions:
-            extend(schema)
-        _refuse_nul(schema)
-        app.openapi_schema = schema
-        return schema
+        key = _document_key(app, extensions)
+        cached = _DOCUMENTS.get(key)
+        if cached is None:
+            cached = _DOCUMENTS[key] = _document(app, extensions)
+        app.openapi_schema = cached
+        return cached
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+# Documents already built in this process, by what they are built from: every app made by
+# create_app has the same routes, and building one takes about a second (the test suite makes
+# an app per test). The key holds names, not the endpoints, so no app is kept alive by it.
+_DOCUMENTS: dict[tuple[object, ...], dict[str, Any]] = {}
+
+
+def _document_key(app: FastAPI, extensions: Sequence[Extension]) -> tuple[object, ...]:
+    def signature(route: object) -> tuple[object, ...]:
+        endpoint = getattr(route, "endpoint", None)
+        return (
+            getattr(route, "path", None),
+            tuple(sorted(getattr(route, "methods", None) or ())),
+            getattr(route, "name", None),
+            getattr(endpoint, "__module__", None),
+            getattr(endpoint, "__qualname__", None),
+        )
+
+    return (
+        app.title,
+        app.version,
+        app.description,
+        repr(app.openapi_tags),
+        tuple(signature(route) for route in app.routes),
+        tuple(signature(route) for route in app.webhooks.routes),
+        tuple(f"{extend.__module__}.{extend.__qualname__}" for extend in extensions),
+    )
+
+
+def _document(app: FastAPI, extensions: Sequence[Extension]) -> dict[str, Any]:
+    """The document FastAPI builds for `app`, with problem+json errors and the extensions."""
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        webhooks=app.webhooks.routes,
+        tags=app.openapi_tags,
+    )
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses: dict[str, Any] = operation.get("responses", {})
+            for status, response in responses.items():
+                if status.isdigit() and int(status) >= 400:
+                    _as_problem(response)
+            if "422" in responses or "requestBody" in operation:
+                responses.setdefault("422", {"description": _DESCRIPTIONS[422]})
+                _as_problem(responses["422"])
+            _document_replays(operation)
+            _document_rate_limits(operation)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["ProblemOut"] = ProblemOut.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    _hoist_defs(components)
+    for extend in extensions:
+        extend(schema)
+    _refuse_nul(schema)
+    return schema
 
 
 def _refuse_nul(node: object) -> None:
