@@ -56,7 +56,11 @@ BEYOND_THE_SCHEMA: dict[str, str] = {
     # A template may use only its kind's variables; the objects previewed must exist and
     # belong together.
     "PUT /v1/email-templates/{kind}": _TEMPLATE,
-    "POST /v1/email-templates/{kind}/preview": rf"customer_id|charge_id|contract_id|{_TEMPLATE}",
+    "POST /v1/email-templates/{kind}/preview": (
+        rf"customer_id|charge_id|contract_id|fiscal_invoice_id|{_TEMPLATE}"
+    ),
+    # A settlement is not in the future (by the tenant's clock).
+    "POST /v1/charges/{charge_id}/settle": "settled_at",
     # Readjusting by an index needs its 12 months up to reference_month recorded.
     "POST /v1/contracts/{contract_id}/readjust": "reference_month",
     # grace_days < suspend_after_days < cancel_after_days.
@@ -79,6 +83,15 @@ BEYOND_THE_SCHEMA: dict[str, str] = {
     "PATCH /v1/expenses/{expense_id}": "supplier_id|boleto_line|amount|due_date|currency",
     "POST /v1/expenses/{expense_id}/settle": "paid_at|discount",
     "GET /v1/reports/cash-flow": "from|to",
+    # An order's customer, products and card must exist, be active and belong together; the
+    # checkout's customer has a CPF or CNPJ with check digits, and a card goes with
+    # payment_method card (a rule across fields, named `body`).
+    "POST /v1/orders": rf"customer_id|card_id|due_date|items|{_ITEM}",
+    "POST /v1/checkout": (
+        rf"customer\.(document|email)|card_token|card\..*|body|due_date|items|{_ITEM}"
+    ),
+    # A CNPJ and an IBGE municipality code have check digits.
+    "PUT /v1/fiscal-settings": "cnpj|municipality_code",
     # Custom headers: 8192 bytes in all, and no name twice in two cases.
     "POST /v1/webhook-endpoints": "headers",
     "PATCH /v1/webhook-endpoints/{endpoint_id}": "headers",

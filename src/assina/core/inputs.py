@@ -183,12 +183,12 @@ def clean_name(value: str) -> str:
 # either end, and between them characters that are neither control characters (U+0000-U+001F,
 # U+007F-U+009F) nor bidi controls, at least one of them not a space.
 _NAME_CHARACTER = r"[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]"
-_VISIBLE = (
+VISIBLE_CHARACTER = (
     r"[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
     r"\u202a-\u202e\u2066-\u2069]"
 )
 _SPACE = r"[\t-\r\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-NAME_PATTERN = f"^{_SPACE}*{_NAME_CHARACTER}*{_VISIBLE}{_NAME_CHARACTER}*{_SPACE}*$"
+NAME_PATTERN = f"^{_SPACE}*{_NAME_CHARACTER}*{VISIBLE_CHARACTER}{_NAME_CHARACTER}*{_SPACE}*$"
 
 Name = Annotated[
     str,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from assina.core.inputs import InputModel
 from assina.core.metadata import Metadata
@@ -15,24 +14,17 @@ from assina.fiscal_settings.models import FiscalProvider
 from assina.fiscal_settings.schemas import ServiceDescription
 
 # The national standard's xMotivo (TSMotivo): 15 to 255 characters of Latin-1 text, no
-# control character, no space at either end.
+# control character, no space at either end; stated in the schema, checked by pydantic.
 MIN_CANCEL_REASON, MAX_CANCEL_REASON = 15, 255
-_LATIN_1_TEXT = re.compile(r"^[ -~\u00a0-\u00ff]*$")
-
-
-def _reason(value: str) -> str:
-    value = value.strip()
-    if not MIN_CANCEL_REASON <= len(value) <= MAX_CANCEL_REASON:
-        raise ValueError(
-            f"must be {MIN_CANCEL_REASON} to {MAX_CANCEL_REASON} characters (the national "
-            "standard's xMotivo)"
-        )
-    if not _LATIN_1_TEXT.match(value):
-        raise ValueError("must be Latin-1 text without control characters (xMotivo)")
-    return value
-
-
-CancelReason = Annotated[str, Field(max_length=1000), AfterValidator(_reason)]
+_LATIN_1_TEXT, _LATIN_1_VISIBLE = r"[ -~\u00a0-\u00ff]", r"[!-~\u00a1-\u00ff]"
+CancelReason = Annotated[
+    str,
+    Field(
+        min_length=MIN_CANCEL_REASON,
+        max_length=MAX_CANCEL_REASON,
+        pattern=f"^{_LATIN_1_VISIBLE}({_LATIN_1_TEXT}*{_LATIN_1_VISIBLE})?$",
+    ),
+]
 
 
 class FiscalInvoiceRequest(InputModel):

@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from assina.core.documents import is_valid_cnpj, only_digits
-from assina.core.inputs import InputModel
+from assina.core.inputs import VISIBLE_CHARACTER, InputModel
 from assina.fiscal_settings.models import FiscalProvider
 from assina.rules.fiscal import is_valid_municipality_code
 
@@ -97,8 +97,14 @@ ServiceCode = Annotated[
 MunicipalRegistration = Annotated[
     str, Field(min_length=1, max_length=15, pattern=r"^[0-9A-Za-z./-]+$")
 ]
+# Text that XML 1.0 takes (no control character but tab and line breaks) with something
+# visible: the schema states what _description checks.
+_XML_TEXT = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+SERVICE_DESCRIPTION_PATTERN = f"^{_XML_TEXT}*{VISIBLE_CHARACTER}{_XML_TEXT}*$"
 ServiceDescription = Annotated[
-    str, Field(max_length=MAX_SERVICE_DESCRIPTION), AfterValidator(_description)
+    str,
+    Field(max_length=MAX_SERVICE_DESCRIPTION, pattern=SERVICE_DESCRIPTION_PATTERN),
+    AfterValidator(_description),
 ]
 
 
