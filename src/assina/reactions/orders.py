@@ -17,7 +17,8 @@ from assina.tenants.service import get_tenant
 
 async def pay_orders(emitted: Emitted) -> None:
     session, tenant_id = emitted.session, emitted.tenant_id
-    charge_ids = [event["data"]["id"] for event in emitted.events]
+    # Only an order's charge has an order: the others cost no query.
+    charge_ids = [event["data"]["id"] for event in emitted.events if event["data"].get("order_id")]
     paid = await orders_paid_by(session, tenant_id, charge_ids)
     if not paid:
         return
