@@ -36,6 +36,29 @@ async def first_message(client: TenantClient, endpoint_id: str) -> str:
     return message_id
 
 
+async def _fiscal_invoice(api: TenantClient, customer_id: str, due: str) -> str:
+    """A nota fiscal (pending: no issuer is asked) of a charge settled for it: its id."""
+    settings = {
+        "cnpj": "11222333000181",
+        "municipality_code": "3550308",
+        "service_code": "080101",
+        "iss_rate_bp": 500,
+    }
+    saved = await api.http.put("/v1/fiscal-settings", json=settings, headers=api.headers)
+    assert saved.status_code == 200, saved.text
+    lines = [{"description": "Aula", "amount": 5000}]
+    charge = await api.post(
+        "/v1/charges", {"customer_id": customer_id, "items": lines, "due_date": due}
+    )
+    assert charge.status_code == 201, charge.text
+    settled = await api.post(f"/v1/charges/{charge.json()['id']}/settle", {"amount": 5000})
+    assert settled.status_code == 200, settled.text
+    invoice = await api.post(f"/v1/charges/{charge.json()['id']}/fiscal-invoice", {})
+    assert invoice.status_code == 201, invoice.text
+    invoice_id: str = invoice.json()["id"]
+    return invoice_id
+
+
 @pytest.fixture
 async def world(api: TenantClient, other_api: TenantClient, database: Database) -> World:
     customer = await api.post(
@@ -72,6 +95,8 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
     foreign_expense = await other_api.post(
         "/v1/expenses", {"supplier_id": foreign_supplier.json()["id"], **bill}
     )
+    invoice = await _fiscal_invoice(api, customer.json()["id"], due)
+    foreign_invoice = await _fiscal_invoice(other_api, foreign.json()["id"], due)
     hook = {"url": "https://hooks.example.com/assina"}
     endpoint = await api.post("/v1/webhook-endpoints", hook)
     foreign_endpoint = await other_api.post("/v1/webhook-endpoints", hook)
@@ -117,6 +142,7 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
             "kind": ["reminder"],  # e-mail templates: /v1/email-templates/{kind}
             "supplier_id": [supplier.json()["id"]],
             "expense_id": [expense.json()["id"]],
+            "invoice_id": [invoice],
         },
         foreign_ids=[
             foreign.json()["id"],
@@ -128,6 +154,7 @@ async def world(api: TenantClient, other_api: TenantClient, database: Database) 
             foreign_message,
             foreign_supplier.json()["id"],
             foreign_expense.json()["id"],
+            foreign_invoice,
         ],
     )
 

@@ -65,10 +65,13 @@ async def test_writes_are_stored_as_answered_or_refused_cleanly(
 
 
 def _object_url(method: str, path: str, object_id: str) -> str:
-    """Where the written object is read: the PATCHed URL, an action's object (`/v1/charges/
-    {id}/settle` → `/v1/charges/{id}`), or the collection POSTed to plus the new id."""
+    """Where the written object is read: the PATCHed URL, a nota fiscal's own URL, an action's
+    object (`/v1/charges/{id}/settle` → `/v1/charges/{id}`), or the collection POSTed to plus
+    the new id."""
     if method == "PATCH":
         return path
+    if object_id.startswith("nfs_"):  # a charge's nota fiscal lives in its own collection
+        return f"/v1/fiscal-invoices/{object_id}"
     if f"/{object_id}/" in path:
         return path[: path.index(f"/{object_id}/") + len(object_id) + 1]
     return f"{path}/{object_id}"

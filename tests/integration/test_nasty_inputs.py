@@ -69,7 +69,7 @@ NASTY_BODIES: dict[tuple[str, str], list[tuple[dict[str, Any], str]]] = {
         ({"name": "x", "metadata": {"\ud800": "v"}}, "metadata"),
         ({"name": "x", "metadata": {"\ud800": 1}}, "metadata.?*"),  # the key, made readable
         ({"name": "x", "\ud800": 1}, "?*"),
-        ({"name": "x", "\x00": 1}, "\x00"),
+        ({"name": "x", "\x00": 1}, "\ufffd"),  # named, made readable (no NUL in an answer)
         ({"name": "x", "metadata": ["k", "v"]}, "metadata"),
         ({"name": "x", "id": "cus_1"}, "id"),
     ],
