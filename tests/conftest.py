@@ -22,7 +22,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from assina import reactions
@@ -117,12 +116,17 @@ def pg_worker_url() -> str | None:
     return url
 
 
+# Children before parents. DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE's
+# fixed cost per table (new files, WAL) made emptying 35 tables take 86 ms instead of 8 ms.
+_EMPTYING = [table.delete() for table in reversed(metadata.sorted_tables)]
+
+
 async def _empty_pg(url: str) -> None:
-    names = ", ".join(table.name for table in metadata.sorted_tables)
     engine = create_engine(url, pool_size=1)
     try:
         async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {names} CASCADE"))
+            for statement in _EMPTYING:
+                await conn.execute(statement)
     finally:
         await engine.dispose()
 
