@@ -40,7 +40,6 @@ from assina.charges.instructions import (
 )
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.service import MAX_PIX_AMOUNT
-from assina.charges.settlement import locked_charges
 from assina.contracts.models import PaymentMethod
 from assina.core.clock import Clock
 from assina.core.ids import new_id
@@ -376,10 +375,6 @@ class Registrar:
         instructions put on the charges; an answer for an older version dropped."""
         async with self.database.write() as session:
             now = self.clock.now()
-            # The charges first, as a settlement takes them (then their registrations): taking
-            # the registrations first would wait crosswise on a settlement and deadlock.
-            for tenant_id, charge_ids in _charges_by_tenant(answers).items():
-                await locked_charges(session, tenant_id, charge_ids)
             ids = [answer.job.registration_id for answer in answers]
             current = dict(
                 (
@@ -398,9 +393,11 @@ class Registrar:
                 )
                 for a in fresh
             ]
+            # The charges first (their instructions), then their registrations: the order a
+            # settlement takes them in; the other order deadlocked against one on PostgreSQL.
+            await self._apply(session, fresh)
             await self.relay.outbox.record(session, attempts, now, self.relay.rng)
             await _keep_provider_ids(session, fresh)
-            await self._apply(session, fresh)
 
     async def _apply(self, session: AsyncSession, answers: Sequence[_Answer]) -> None:
         by_tenant: dict[str, list[ProviderInstructions]] = {}
@@ -476,13 +473,6 @@ def _merged(made: Sequence[ProviderInstructions]) -> list[ProviderInstructions]:
             entry.charge_id, entry.pix_code or before.pix_code, entry.boleto or before.boleto
         )
     return list(merged.values())
-
-
-def _charges_by_tenant(answers: Sequence[_Answer]) -> dict[str, list[str]]:
-    by_tenant: dict[str, list[str]] = {}
-    for answer in answers:
-        by_tenant.setdefault(answer.job.tenant_id, []).append(answer.job.order.charge_id)
-    return by_tenant
 
 
 async def _keep_provider_ids(session: AsyncSession, answers: Sequence[_Answer]) -> None:
