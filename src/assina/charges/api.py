@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -12,21 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges import service, settlement
 from assina.charges.boleto import boleto_document
-from assina.charges.models import Charge, ChargeStatus
+from assina.charges.models import ChargeStatus
 from assina.charges.schemas import ChargeCreate, ChargeOut, ChargeSettle, ChargeUpdate
-from assina.core.clock import Clock
 from assina.core.errors import conflict
 from assina.core.inputs import CalendarDate, UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
-from assina.core.pagination import Page, PageQuery
+from assina.core.pagination import Page, PageQuery, ReferenceFilter
 from assina.events.service import snapshot
 from assina.rules.boleto_pdf import render_boleto_pdf
 from assina.rules.pix import pix_qr_svg
-from assina.tenants.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
+from assina.tenants.deps import CallerDep, IdempotentCallerDep
 
 router = APIRouter(prefix="/v1/charges", tags=["charges"])
-
-Reference = Annotated[str | None, Query(max_length=64)]
 
 
 @router.post(
@@ -65,8 +61,8 @@ async def create_charge(
 async def list_charges(
     caller: CallerDep,
     page: PageQuery,
-    customer_id: Reference = None,
-    contract_id: Reference = None,
+    customer_id: ReferenceFilter = None,
+    contract_id: ReferenceFilter = None,
     status: ChargeStatus | None = None,
     due_gte: Annotated[
         CalendarDate | None, Query(description="Due on or after, YYYY-MM-DD")
@@ -222,19 +218,6 @@ async def settle_charge(
     return await caller.respond_once(request, 200, use_case)
 
 
-Move = Callable[[AsyncSession, Clock, str, str], Awaitable[Charge]]
-
-
-async def _move(
-    request: Request, caller: IdempotentCaller, charge_id: str, move: Move
-) -> JSONResponse:
-    async def use_case(session: AsyncSession) -> dict[str, object]:
-        charge = await move(session, caller.clock, caller.tenant_id, charge_id)
-        return snapshot(ChargeOut.of(charge))
-
-    return await caller.respond_once(request, 200, use_case)
-
-
 @router.post(
     "/{charge_id}/reverse",
     response_model=ChargeOut,
@@ -248,7 +231,7 @@ async def reverse_charge(
 
     Event: `charge.reversed` (and `customer.status_changed` if the customer's standing moves).
     Errors: 404; 409 `invalid-transition` unless the charge is settled."""
-    return await _move(request, caller, charge_id, settlement.reverse_charge)
+    return await caller.respond_to_move(request, charge_id, settlement.reverse_charge, ChargeOut.of)
 
 
 @router.post(
@@ -264,7 +247,9 @@ async def invalidate_charge(
 
     Event: `charge.invalidated` (and `customer.status_changed` if the customer's standing
     moves). Errors: 404; 409 `invalid-transition` unless the charge is open."""
-    return await _move(request, caller, charge_id, settlement.invalidate_charge)
+    return await caller.respond_to_move(
+        request, charge_id, settlement.invalidate_charge, ChargeOut.of
+    )
 
 
 @router.post(
@@ -280,4 +265,6 @@ async def reactivate_charge(
 
     Event: `charge.reactivated` (and `customer.status_changed` if the customer's standing
     moves). Errors: 404; 409 `invalid-transition` unless the charge is invalidated."""
-    return await _move(request, caller, charge_id, settlement.reactivate_charge)
+    return await caller.respond_to_move(
+        request, charge_id, settlement.reactivate_charge, ChargeOut.of
+    )

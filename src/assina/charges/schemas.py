@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from assina.charges.links import payment_url
 from assina.charges.models import Charge, ChargeLine, ChargeStatus
 from assina.contracts.models import PaymentMethod
-from assina.core.inputs import BillingDate, InputModel, UtcDatetime, sent
+from assina.core.inputs import BillingDate, InputModel, Reference, UtcDatetime, sent
 from assina.core.metadata import Metadata
 from assina.core.money import DEFAULT_CURRENCY, MAX_AMOUNT, Amount, Currency
 from assina.core.patching import reject_null
@@ -18,9 +18,7 @@ from assina.core.patching import reject_null
 MAX_ITEMS = 100
 MAX_QUANTITY = 1_000_000
 MAX_DESCRIPTION = 500
-MAX_REFERENCE = 64  # ids are 30 characters; anything longer names nothing
 DueDate = BillingDate
-Reference = Annotated[str, Field(min_length=1, max_length=MAX_REFERENCE)]
 LineAmount = Annotated[
     int,
     Field(

@@ -26,7 +26,7 @@ from assina.core.clock import Clock
 from assina.core.errors import conflict, invalid, not_found
 from assina.core.ids import new_id
 from assina.core.money import MAX_AMOUNT
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.pagination import PageParams, fetch_page, in_range
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer
 from assina.db.shapes import insert_rows
@@ -327,14 +327,8 @@ async def list_charges(
         statement = statement.where(Charge.contract_id == filters.contract_id)
     if filters.status is not None:
         statement = statement.where(Charge.status == filters.status)
-    if filters.due_gte is not None:
-        statement = statement.where(Charge.due_date >= filters.due_gte)
-    if filters.due_lt is not None:
-        statement = statement.where(Charge.due_date < filters.due_lt)
-    if filters.created_gte is not None:
-        statement = statement.where(Charge.created_at >= filters.created_gte)
-    if filters.created_lt is not None:
-        statement = statement.where(Charge.created_at < filters.created_lt)
+    statement = in_range(statement, Charge.due_date, filters.due_gte, filters.due_lt)
+    statement = in_range(statement, Charge.created_at, filters.created_gte, filters.created_lt)
     return await fetch_page(session, statement, Charge.id, page)
 
 

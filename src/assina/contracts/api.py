@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.contracts import service
 from assina.contracts.models import Contract, ContractStatus
 from assina.contracts.schemas import (
-    MAX_REFERENCE,
     ContractCancel,
     ContractCreate,
     ContractOut,
@@ -21,7 +19,7 @@ from assina.contracts.schemas import (
 )
 from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
-from assina.core.pagination import Page, PageQuery
+from assina.core.pagination import Page, PageQuery, ReferenceFilter
 from assina.events.service import snapshot
 from assina.tenants.deps import CallerDep, IdempotentCaller, IdempotentCallerDep
 
@@ -75,7 +73,7 @@ async def create_contract(
 async def list_contracts(
     caller: CallerDep,
     page: PageQuery,
-    customer_id: Annotated[str | None, Query(max_length=MAX_REFERENCE)] = None,
+    customer_id: ReferenceFilter = None,
     status: ContractStatus | None = None,
     created_gte: UtcDatetime | None = None,
     created_lt: UtcDatetime | None = None,

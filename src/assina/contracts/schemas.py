@@ -7,7 +7,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from assina.contracts.models import Contract, ContractStatus, PaymentMethod
 from assina.contracts.schedule import ScheduleState, cancellation_day, derive, pending_proration
-from assina.core.inputs import BILLING_YEARS, CalendarDate, InputModel, not_sent, sent
+from assina.core.inputs import (
+    BILLING_YEARS,
+    CalendarDate,
+    InputModel,
+    Reference,
+    not_sent,
+    sent,
+)
 from assina.core.metadata import Metadata
 from assina.core.money import Amount
 from assina.core.patching import reject_null
@@ -18,13 +25,11 @@ from assina.rules.readjustment import Readjustment
 MAX_ITEMS = 100
 MAX_QUANTITY = 1_000_000
 MAX_DESCRIPTION = 500
-MAX_REFERENCE = 64  # ids are 30 characters; anything longer names nothing
 MAX_TRIAL_DAYS = 730
 MAX_REASON = 500
 EARLIEST_START = date(2000, 1, 1)
 LATEST_START = date(2100, 12, 31)
 
-Reference = Annotated[str, Field(min_length=1, max_length=MAX_REFERENCE)]
 BillingDay = Annotated[int, Field(strict=True, ge=1, le=31)]
 
 

@@ -42,7 +42,7 @@ from assina.contracts.schemas import ContractCancel, ContractCreate, ContractOut
 from assina.core.clock import Clock
 from assina.core.errors import invalid
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.pagination import PageParams, fetch_page, in_range
 from assina.customers.models import Customer, CustomerStatus
 from assina.events.catalog import EventType
 from assina.rules.periods import Interval, first_billing_date
@@ -189,8 +189,5 @@ async def list_contracts(
         statement = statement.where(Contract.customer_id == filters.customer_id)
     if filters.status is not None:
         statement = statement.where(Contract.status == filters.status)
-    if filters.created_gte is not None:
-        statement = statement.where(Contract.created_at >= filters.created_gte)
-    if filters.created_lt is not None:
-        statement = statement.where(Contract.created_at < filters.created_lt)
+    statement = in_range(statement, Contract.created_at, filters.created_gte, filters.created_lt)
     return await fetch_page(session, statement, Contract.id, page)

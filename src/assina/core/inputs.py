@@ -264,3 +264,9 @@ def document_decimal(pattern: str, places: str = "0.0001") -> Callable[[dict[str
                 variant.update(pattern=pattern, maxLength=MAX_DECIMAL_TEXT)
 
     return document
+
+
+# An id a body names (a customer, a product, a supplier): ids are 30 characters; a longer
+# value names nothing, and is refused before any lookup.
+MAX_REFERENCE = 64
+Reference = Annotated[str, Field(min_length=1, max_length=MAX_REFERENCE)]

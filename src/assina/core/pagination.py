@@ -8,18 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from assina.core.inputs import MAX_REFERENCE
+
 T = TypeVar("T")
 Row = TypeVar("Row")
+StatementT = TypeVar("StatementT", bound=Select[Any])
 
 DEFAULT_LIMIT = 50
+
+# A list filter naming an object by id (`?customer_id=…`), bounded as a body's reference is.
+ReferenceFilter = Annotated[str | None, Query(max_length=MAX_REFERENCE)]
 MAX_LIMIT = 100
 
 
@@ -59,3 +65,18 @@ async def fetch_page(
     statement = statement.order_by(id_column).limit(params.limit + 1)
     rows = (await session.scalars(statement)).all()
     return rows[: params.limit], len(rows) > params.limit
+
+
+def in_range(
+    statement: StatementT,
+    column: InstrumentedAttribute[Any] | ColumnElement[Any],
+    start: object | None,
+    end: object | None,
+) -> StatementT:
+    """`statement` narrowed to rows whose `column` is in [start, end): the `*_gte` / `*_lt`
+    filters of the lists. A bound not given leaves that side open."""
+    if start is not None:
+        statement = statement.where(column >= start)
+    if end is not None:
+        statement = statement.where(column < end)
+    return statement

@@ -13,7 +13,7 @@ from assina.core.clock import Clock
 from assina.core.documents import only_digits
 from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.pagination import PageParams, fetch_page, in_range
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer, CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate, stored_email
@@ -99,10 +99,7 @@ async def list_customers(
         statement = statement.where(Customer.document == only_digits(filters.document))
     if filters.q and filters.q.strip():
         statement = statement.where(matches_search(filters.q))
-    if filters.created_gte is not None:
-        statement = statement.where(Customer.created_at >= filters.created_gte)
-    if filters.created_lt is not None:
-        statement = statement.where(Customer.created_at < filters.created_lt)
+    statement = in_range(statement, Customer.created_at, filters.created_gte, filters.created_lt)
     return await fetch_page(session, statement, Customer.id, page)
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
-from assina.core.pagination import Page, PageQuery
+from assina.core.pagination import Page, PageQuery, ReferenceFilter
 from assina.events import service
 from assina.events.schemas import EventOut
 from assina.tenants.deps import CallerDep
@@ -26,7 +26,7 @@ async def list_events(
     caller: CallerDep,
     page: PageQuery,
     type: Annotated[str | None, Query(max_length=64, description="e.g. customer.created")] = None,
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    customer_id: ReferenceFilter = None,
     created_gte: UtcDatetime | None = None,
     created_lt: UtcDatetime | None = None,
 ) -> Page[EventOut]:

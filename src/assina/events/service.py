@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.clock import Clock
 from assina.core.errors import not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.pagination import PageParams, fetch_page, in_range
 from assina.db.dialect import next_sequence_value, reserve_sequence_values
 from assina.db.shapes import insert_rows
 from assina.events.catalog import EventType
@@ -213,10 +213,7 @@ async def list_events(
         statement = statement.where(Event.type == filters.type)
     if filters.customer_id is not None:
         statement = statement.where(Event.customer_id == filters.customer_id)
-    if filters.created_gte is not None:
-        statement = statement.where(Event.created_at >= filters.created_gte)
-    if filters.created_lt is not None:
-        statement = statement.where(Event.created_at < filters.created_lt)
+    statement = in_range(statement, Event.created_at, filters.created_gte, filters.created_lt)
     return await fetch_page(session, statement, Event.id, page)
 
 

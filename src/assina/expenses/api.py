@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.inputs import CalendarDate, UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
-from assina.core.pagination import Page, PageQuery
+from assina.core.pagination import Page, PageQuery, ReferenceFilter
 from assina.events.service import snapshot
 from assina.expenses import service, settlement
 from assina.expenses.models import ExpenseStatus
@@ -18,8 +18,6 @@ from assina.expenses.schemas import ExpenseCreate, ExpenseOut, ExpenseSettle, Ex
 from assina.tenants.deps import CallerDep, IdempotentCallerDep
 
 router = APIRouter(prefix="/v1/expenses", tags=["expenses"])
-
-Reference = Annotated[str | None, Query(max_length=64)]
 
 
 @router.post(
@@ -56,7 +54,7 @@ async def list_expenses(
     caller: CallerDep,
     page: PageQuery,
     status: ExpenseStatus | None = None,
-    supplier_id: Reference = None,
+    supplier_id: ReferenceFilter = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
     due_gte: Annotated[
         CalendarDate | None, Query(description="Due on or after, YYYY-MM-DD")

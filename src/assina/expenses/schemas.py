@@ -9,6 +9,7 @@ from assina.core.inputs import (
     NAME_PATTERN,
     BillingDate,
     InputModel,
+    Reference,
     UtcDatetime,
     clean_name,
     sent,
@@ -18,9 +19,6 @@ from assina.core.money import DEFAULT_CURRENCY, Amount, Currency
 from assina.core.patching import reject_null
 from assina.expenses.models import Expense, ExpenseMethod, ExpenseStatus
 from assina.suppliers.schemas import SupplierLabel
-
-MAX_REFERENCE = 64  # ids are 30 characters; anything longer names nothing
-
 
 # One line of text people read: trimmed, no control characters (core/inputs.py's Name rule).
 _OneLine = AfterValidator(clean_name)
@@ -68,13 +66,12 @@ BoletoLine = Annotated[
         examples=["00190.00009 01238.798977 77700.168188 3 37690000013500"],
     ),
 ]
-SupplierReference = Annotated[str, Field(min_length=1, max_length=MAX_REFERENCE)]
 
 
 class ExpenseCreate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: SupplierReference
+    supplier_id: Reference
     description: Description
     category: Category
     cost_center: CostCenter | None = None
@@ -103,7 +100,7 @@ class ExpenseUpdate(InputModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    supplier_id: SupplierReference | None = None
+    supplier_id: Reference | None = None
     description: Description | None = None
     category: Category | None = None
     cost_center: CostCenter | None = None

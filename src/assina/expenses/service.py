@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.clock import Clock
 from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.pagination import PageParams, fetch_page, in_range
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.events.catalog import EventType
 from assina.events.service import changed_fields, emit_event, snapshot
@@ -112,14 +112,8 @@ async def list_expenses(
         statement = statement.where(Expense.supplier_id == filters.supplier_id)
     if filters.category is not None:
         statement = statement.where(Expense.category == filters.category)
-    if filters.due_gte is not None:
-        statement = statement.where(Expense.due_date >= filters.due_gte)
-    if filters.due_lt is not None:
-        statement = statement.where(Expense.due_date < filters.due_lt)
-    if filters.created_gte is not None:
-        statement = statement.where(Expense.created_at >= filters.created_gte)
-    if filters.created_lt is not None:
-        statement = statement.where(Expense.created_at < filters.created_lt)
+    statement = in_range(statement, Expense.due_date, filters.due_gte, filters.due_lt)
+    statement = in_range(statement, Expense.created_at, filters.created_gte, filters.created_lt)
     expenses, has_more = await fetch_page(session, statement, Expense.id, page)
     return await shown_expenses(session, tenant_id, expenses), has_more
 

@@ -7,13 +7,13 @@ import asyncio
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.inputs import refuse_empty_json
 from assina.core.openapi import problem_responses
-from assina.core.pagination import Page, PageQuery
+from assina.core.pagination import Page, PageQuery, ReferenceFilter
 from assina.customers.models import Customer
 from assina.events.service import snapshot
 from assina.fiscal import service
@@ -31,7 +31,6 @@ from assina.tenants.models import Tenant, TenantMode
 
 router = APIRouter(tags=["fiscal invoices"])
 
-Reference = Annotated[str | None, Query(max_length=64)]
 PDF_MEDIA_TYPE = "application/pdf"
 XML_MEDIA_TYPE = "application/xml"
 
@@ -91,8 +90,8 @@ async def list_fiscal_invoices(
     caller: CallerDep,
     page: PageQuery,
     status: FiscalInvoiceStatus | None = None,
-    charge_id: Reference = None,
-    customer_id: Reference = None,
+    charge_id: ReferenceFilter = None,
+    customer_id: ReferenceFilter = None,
 ) -> Page[FiscalInvoiceOut]:
     """The tenant's notas fiscais, oldest first, filtered by `status`, charge and customer."""
     filters = service.InvoiceFilters(status=status, charge_id=charge_id, customer_id=customer_id)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.inputs import UtcDatetime, refuse_empty_json
 from assina.core.openapi import problem_responses
-from assina.core.pagination import Page, PageQuery
+from assina.core.pagination import Page, PageQuery, ReferenceFilter
 from assina.events.service import snapshot
 from assina.notifications import service
 from assina.notifications.models import EmailKind, EmailStatus
@@ -151,7 +151,7 @@ async def replace_email_settings(
 async def list_emails(
     caller: CallerDep,
     page: PageQuery,
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    customer_id: ReferenceFilter = None,
     kind: EmailKind | None = None,
     status: EmailStatus | None = None,
     created_gte: UtcDatetime | None = None,

@@ -18,7 +18,7 @@ from assina.config import Settings
 from assina.contracts.models import Contract
 from assina.core.clock import Clock
 from assina.core.errors import FieldError, Problem, invalid, not_found
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.pagination import PageParams, fetch_page, in_range
 from assina.customers.models import Customer
 from assina.db.dialect import insert_on_conflict
 from assina.fiscal.models import FiscalInvoice
@@ -359,10 +359,7 @@ async def list_emails(
         statement = statement.where(Email.kind == filters.kind)
     if filters.status is not None:
         statement = statement.where(Email.status == filters.status)
-    if filters.created_gte is not None:
-        statement = statement.where(Email.created_at >= filters.created_gte)
-    if filters.created_lt is not None:
-        statement = statement.where(Email.created_at < filters.created_lt)
+    statement = in_range(statement, Email.created_at, filters.created_gte, filters.created_lt)
     return await fetch_page(session, statement, Email.id, page)
 
 

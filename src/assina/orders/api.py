@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.core.clock import Clock
 from assina.core.inputs import UtcDatetime
 from assina.core.openapi import problem_responses
-from assina.core.pagination import Page, PageQuery
+from assina.core.pagination import Page, PageQuery, ReferenceFilter
 from assina.events.service import snapshot
 from assina.orders import moves, service
 from assina.orders.checkout import CheckoutCall, checkout
-from assina.orders.models import Order, OrderStatus
+from assina.orders.models import OrderStatus
 from assina.orders.schemas import CheckoutIn, CheckoutOut, OrderCreate, OrderOut
 from assina.payment_settings.api import base_url_of
 from assina.payments.api import ConnectionsDep
-from assina.tenants.deps import CallerDep, IdempotentCaller, IdempotentCallerDep, RuntimeDep
+from assina.tenants.deps import CallerDep, IdempotentCallerDep, RuntimeDep
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 checkout_router = APIRouter(prefix="/v1/checkout", tags=["orders"])
-
-Reference = Annotated[str | None, Query(max_length=64)]
 
 
 @router.post(
@@ -66,7 +62,7 @@ async def list_orders(
     caller: CallerDep,
     page: PageQuery,
     status: OrderStatus | None = None,
-    customer_id: Reference = None,
+    customer_id: ReferenceFilter = None,
     created_gte: UtcDatetime | None = None,
     created_lt: UtcDatetime | None = None,
 ) -> Page[OrderOut]:
@@ -92,19 +88,6 @@ async def get_order(order_id: str, caller: CallerDep) -> OrderOut:
         return OrderOut.of(await service.get_order(session, caller.tenant_id, order_id))
 
 
-Move = Callable[[AsyncSession, Clock, str, str], Awaitable[Order]]
-
-
-async def _move(
-    request: Request, caller: IdempotentCaller, order_id: str, move: Move
-) -> JSONResponse:
-    async def use_case(session: AsyncSession) -> dict[str, object]:
-        order = await move(session, caller.clock, caller.tenant_id, order_id)
-        return snapshot(OrderOut.of(order))
-
-    return await caller.respond_once(request, 200, use_case)
-
-
 @router.post(
     "/{order_id}/fulfill",
     response_model=OrderOut,
@@ -118,7 +101,7 @@ async def fulfill_order(
 
     Event: `order.status_changed` (`paid` → `fulfilled`). Errors: 404; 409
     `invalid-transition` unless the order is paid."""
-    return await _move(request, caller, order_id, moves.fulfill_order)
+    return await caller.respond_to_move(request, order_id, moves.fulfill_order, OrderOut.of)
 
 
 @router.post(
@@ -135,7 +118,7 @@ async def cancel_order(
 
     Events: `charge.invalidated`, then `order.status_changed` (`pending` → `cancelled`).
     Errors: 404; 409 `invalid-transition` unless the order is pending."""
-    return await _move(request, caller, order_id, moves.cancel_order)
+    return await caller.respond_to_move(request, order_id, moves.cancel_order, OrderOut.of)
 
 
 @checkout_router.post(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from assina.charges.schemas import DueDate
 from assina.contracts.models import PaymentMethod
 from assina.core.documents import Document
-from assina.core.inputs import InputModel
+from assina.core.inputs import InputModel, Reference
 from assina.core.metadata import Metadata
 from assina.customers.schemas import CustomerCreate
 from assina.orders.models import Order, OrderStatus
@@ -19,9 +19,6 @@ from assina.payments.schemas import CardAttemptOut
 
 MAX_ITEMS = 100
 MAX_QUANTITY = 1_000_000
-MAX_REFERENCE = 64  # ids are 30 characters; anything longer names nothing
-
-Reference = Annotated[str, Field(min_length=1, max_length=MAX_REFERENCE)]
 
 
 class OrderItemIn(InputModel):

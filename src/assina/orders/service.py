@@ -28,7 +28,7 @@ from assina.contracts.models import PaymentMethod
 from assina.core.clock import Clock
 from assina.core.errors import invalid, not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.pagination import PageParams, fetch_page, in_range
 from assina.customers.models import Customer, CustomerStatus
 from assina.events.catalog import EventType
 from assina.events.service import emit_event
@@ -203,8 +203,5 @@ async def list_orders(
         statement = statement.where(Order.status == filters.status)
     if filters.customer_id is not None:
         statement = statement.where(Order.customer_id == filters.customer_id)
-    if filters.created_gte is not None:
-        statement = statement.where(Order.created_at >= filters.created_gte)
-    if filters.created_lt is not None:
-        statement = statement.where(Order.created_at < filters.created_lt)
+    statement = in_range(statement, Order.created_at, filters.created_gte, filters.created_lt)
     return await fetch_page(session, statement, Order.id, page)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from assina.charges.models import ChargeStatus
@@ -15,7 +15,7 @@ from assina.charges.settlement import amount_due
 from assina.core.errors import Problem, conflict, not_found
 from assina.core.inputs import refuse_empty_json
 from assina.core.openapi import problem_responses
-from assina.core.pagination import Page, PageQuery
+from assina.core.pagination import Page, PageQuery, ReferenceFilter
 from assina.payment_settings.api import base_url_of
 from assina.payment_settings.models import PaymentProvider
 from assina.payment_settings.service import InboundTokens, ensure_inbound_urls
@@ -150,7 +150,7 @@ async def list_inbound_events(
     page: PageQuery,
     provider: PaymentProvider | None = None,
     outcome: InboundOutcome | None = None,
-    charge_id: Annotated[str | None, Query(max_length=64)] = None,
+    charge_id: ReferenceFilter = None,
 ) -> Page[InboundEventOut]:
     """Every notification received (and every payment reconciliation found), oldest first,
     with what assina did with it; `?outcome=unmatched` lists what needs a person."""

@@ -13,7 +13,7 @@ from assina.contracts.models import Contract, ContractStatus
 from assina.core.clock import Clock
 from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.pagination import PageParams, fetch_page, in_range
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.events.catalog import EventType
 from assina.events.service import changed_fields, emit_event, snapshot
@@ -78,10 +78,7 @@ async def list_products(
         statement = statement.where(Product.status == filters.status)
     if filters.interval is not None:
         statement = statement.where(Product.interval == filters.interval.value)
-    if filters.created_gte is not None:
-        statement = statement.where(Product.created_at >= filters.created_gte)
-    if filters.created_lt is not None:
-        statement = statement.where(Product.created_at < filters.created_lt)
+    statement = in_range(statement, Product.created_at, filters.created_gte, filters.created_lt)
     return await fetch_page(session, statement, Product.id, page)
 
 

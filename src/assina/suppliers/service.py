@@ -14,7 +14,7 @@ from assina.core.clock import Clock
 from assina.core.documents import only_digits
 from assina.core.errors import invalid, not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.pagination import PageParams, fetch_page, in_range
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.db.shapes import one_of
 from assina.events.service import changed_fields, snapshot
@@ -97,10 +97,7 @@ async def list_suppliers(
     statement = select(Supplier).where(Supplier.tenant_id == tenant_id)
     if filters.document:
         statement = statement.where(Supplier.document == only_digits(filters.document))
-    if filters.created_gte is not None:
-        statement = statement.where(Supplier.created_at >= filters.created_gte)
-    if filters.created_lt is not None:
-        statement = statement.where(Supplier.created_at < filters.created_lt)
+    statement = in_range(statement, Supplier.created_at, filters.created_gte, filters.created_lt)
     return await fetch_page(session, statement, Supplier.id, page)
 
 

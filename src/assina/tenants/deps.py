@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assina.config import Settings
@@ -34,6 +36,8 @@ from assina.core.turns import Turns
 from assina.db.database import Database
 from assina.tenants.auth import ApiKeyAuthenticator
 from assina.tenants.service import TenantContext, clock_offset
+
+Moved = TypeVar("Moved")
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,23 @@ class IdempotentCaller(Caller):
             status_code,
             use_case,
         )
+
+    async def respond_to_move(
+        self,
+        request: Request,
+        object_id: str,
+        move: Callable[[AsyncSession, Clock, str, str], Awaitable[Moved]],
+        shown: Callable[[Moved], BaseModel],
+    ) -> JSONResponse:
+        """A POST that moves one object of the tenant (`move(session, clock, tenant_id,
+        object_id)`, e.g. settle a charge, fulfil an order) and answers it as `shown`."""
+
+        async def use_case(session: AsyncSession) -> dict[str, object]:
+            moved = await move(session, self.clock, self.tenant_id, object_id)
+            answer: dict[str, object] = shown(moved).model_dump(mode="json")
+            return answer
+
+        return await self.respond_once(request, 200, use_case)
 
 
 async def get_runtime(request: Request) -> Runtime:
