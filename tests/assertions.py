@@ -37,3 +37,10 @@ def assert_invalid(response: httpx.Response, field: str) -> dict[str, Any]:
     body = assert_problem(response, 422)
     assert field in [error["field"] for error in body["errors"]], body
     return body
+
+
+def answered(response: httpx.Response, *statuses: int) -> dict[str, Any]:
+    """The JSON body of a response whose status is one of `statuses` (200 when none given)."""
+    assert response.status_code in (statuses or (200,)), response.text
+    body: dict[str, Any] = response.json()
+    return body

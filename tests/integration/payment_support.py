@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -89,3 +90,10 @@ async def save_card(api: TenantClient, customer_id: str, number: str) -> str:
     assert saved.status_code == 201, saved.text
     card_id: str = saved.json()["id"]
     return card_id
+
+
+async def sandbox_today(api: TenantClient) -> date:
+    """A sandbox tenant's today, by its test clock."""
+    reading = await api.get("/v1/test-clock")
+    assert reading.status_code == 200, reading.text
+    return date.fromisoformat(reading.json()["today"])

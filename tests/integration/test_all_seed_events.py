@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,10 +18,11 @@ from standardwebhooks.webhooks import Webhook
 from assina.core.clock import FrozenClock, SystemClock
 from assina.db.database import Database
 from assina.events.catalog import CATALOG, NOT_RAISED_YET, EventType
+from tests.assertions import answered
 from tests.conftest import TenantClient
 from tests.integration.charge_support import create_charge, line
 from tests.integration.delivery_support import Received, Receiver, dispatch_once, new_endpoint
-from tests.integration.payment_support import LiveApp, save_card
+from tests.integration.payment_support import LiveApp, sandbox_today, save_card
 from tests.integration.test_fiscal_invoices import SETTINGS, relay
 from tests.unit.test_superlogica_billing import php_post
 
@@ -41,77 +42,67 @@ FORM_KEYS = [
 ]
 
 
-async def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def today_of(api: TenantClient) -> date:
-    return date.fromisoformat((await ok(await api.get("/v1/test-clock")))["today"])
-
-
 async def customers_and_products(api: TenantClient) -> dict[str, Any]:
     """Events 1 to 9."""
-    ana = await ok(await api.post("/v1/customers", {"name": "Ana", "email": "ana@x.com.br"}), 201)
-    await ok(await api.patch(f"/v1/customers/{ana['id']}", {"phone": "+5511987654321"}))
-    bia = await ok(await api.post("/v1/customers", {"name": "Bia"}), 201)
-    await ok(await api.post(f"/v1/customers/{bia['id']}/deactivate", {}))
-    await ok(await api.post(f"/v1/customers/{bia['id']}/reactivate", {}))
-    plan = await ok(await api.post("/v1/products", {"name": "Plano", "amount": 45_000}), 201)
-    await ok(await api.patch(f"/v1/products/{plan['id']}", {"description": "Mensal"}))
-    old = await ok(await api.post("/v1/products", {"name": "Antigo", "amount": 1_000}), 201)
-    await ok(await api.post(f"/v1/products/{old['id']}/deactivate", {}))
-    await ok(await api.delete(f"/v1/products/{old['id']}"))
+    ana = answered(await api.post("/v1/customers", {"name": "Ana", "email": "ana@x.com.br"}), 201)
+    answered(await api.patch(f"/v1/customers/{ana['id']}", {"phone": "+5511987654321"}))
+    bia = answered(await api.post("/v1/customers", {"name": "Bia"}), 201)
+    answered(await api.post(f"/v1/customers/{bia['id']}/deactivate", {}))
+    answered(await api.post(f"/v1/customers/{bia['id']}/reactivate", {}))
+    plan = answered(await api.post("/v1/products", {"name": "Plano", "amount": 45_000}), 201)
+    answered(await api.patch(f"/v1/products/{plan['id']}", {"description": "Mensal"}))
+    old = answered(await api.post("/v1/products", {"name": "Antigo", "amount": 1_000}), 201)
+    answered(await api.post(f"/v1/products/{old['id']}/deactivate", {}))
+    answered(await api.delete(f"/v1/products/{old['id']}"))
     return {"ana": ana["id"], "bia": bia["id"], "plan": plan}
 
 
 async def contracts(api: TenantClient, world: dict[str, Any]) -> None:
     """Events 10 to 13 and 20."""
     items = [{"product_id": world["plan"]["id"]}]
-    kept = await ok(
+    kept = answered(
         await api.post("/v1/contracts", {"customer_id": world["ana"], "items": items}), 201
     )
-    await ok(await api.patch(f"/v1/contracts/{kept['id']}", {"metadata": {"turma": "A"}}))
-    await ok(await api.post(f"/v1/contracts/{kept['id']}/readjust", {"percent": "4.5"}))
-    dropped = await ok(
+    answered(await api.patch(f"/v1/contracts/{kept['id']}", {"metadata": {"turma": "A"}}))
+    answered(await api.post(f"/v1/contracts/{kept['id']}/readjust", {"percent": "4.5"}))
+    dropped = answered(
         await api.post("/v1/contracts", {"customer_id": world["bia"], "items": items}), 201
     )
-    await ok(await api.delete(f"/v1/contracts/{dropped['id']}"))
-    ended = await ok(
+    answered(await api.delete(f"/v1/contracts/{dropped['id']}"))
+    ended = answered(
         await api.post("/v1/contracts", {"customer_id": world["bia"], "items": items}), 201
     )
-    await ok(await api.post(f"/v1/contracts/{ended['id']}/cancel", {}))
+    answered(await api.post(f"/v1/contracts/{ended['id']}/cancel", {}))
 
 
 async def charges(api: TenantClient, live: LiveApp, world: dict[str, Any]) -> str:
     """Events 14 to 19 and 24; answers the id of a charge that stays settled."""
-    due = (await today_of(api) + timedelta(days=3)).isoformat()
+    due = (await sandbox_today(api) + timedelta(days=3)).isoformat()
     paid = await create_charge(
         api, world["ana"], items=[line(12_000)], due_date=due, payment_method="pix"
     )
-    later = (await today_of(api) + timedelta(days=5)).isoformat()
-    await ok(await api.patch(f"/v1/charges/{paid['id']}", {"due_date": later}))
-    await ok(await api.post(f"/v1/sandbox/charges/{paid['id']}/pay", {"method": "pix"}), 202)
+    later = (await sandbox_today(api) + timedelta(days=5)).isoformat()
+    answered(await api.patch(f"/v1/charges/{paid['id']}", {"due_date": later}))
+    answered(await api.post(f"/v1/sandbox/charges/{paid['id']}/pay", {"method": "pix"}), 202)
     await live.connections.sandbox.notifications_settled()
     refunded = await create_charge(api, world["ana"], items=[line(3_000)], due_date=due)
-    await ok(await api.post(f"/v1/charges/{refunded['id']}/settle", {"amount": 3_000}))
-    await ok(await api.post(f"/v1/charges/{refunded['id']}/reverse", {}))
+    answered(await api.post(f"/v1/charges/{refunded['id']}/settle", {"amount": 3_000}))
+    answered(await api.post(f"/v1/charges/{refunded['id']}/reverse", {}))
     voided = await create_charge(api, world["ana"], items=[line(2_000)], due_date=due)
-    await ok(await api.post(f"/v1/charges/{voided['id']}/invalidate", {}))
-    await ok(await api.post(f"/v1/charges/{voided['id']}/reactivate", {}))
+    answered(await api.post(f"/v1/charges/{voided['id']}/invalidate", {}))
+    answered(await api.post(f"/v1/charges/{voided['id']}/reactivate", {}))
     card = await save_card(api, world["bia"], "4000000000000341")  # kept; its charges fail
     by_card = await create_charge(
         api, world["bia"], items=[line(4_000)], due_date=due, payment_method="card"
     )
-    declined = await ok(await api.post(f"/v1/charges/{by_card['id']}/pay", {"card_id": card}))
+    declined = answered(await api.post(f"/v1/charges/{by_card['id']}/pay", {"card_id": card}))
     assert declined["attempt"]["status"] == "declined", declined
     return str(paid["id"])
 
 
 async def expenses(api: TenantClient) -> None:
     """Events 21 to 23 (and the extra `expense.created`)."""
-    supplier = await ok(
+    supplier = answered(
         await api.post(
             "/v1/suppliers", {"name": "Papelaria Central", "document": "11222333000181"}
         ),
@@ -121,35 +112,35 @@ async def expenses(api: TenantClient) -> None:
         "supplier_id": supplier["id"],
         "description": "Papel A4",
         "category": "Material de escritório",
-        "due_date": (await today_of(api)).isoformat(),
+        "due_date": (await sandbox_today(api)).isoformat(),
         "amount": 45_990,
     }
-    expense = await ok(await api.post("/v1/expenses", body), 201)
-    await ok(
+    expense = answered(await api.post("/v1/expenses", body), 201)
+    answered(
         await api.patch(f"/v1/expenses/{expense['id']}", {"description": "Papel A4 (10 resmas)"})
     )
-    await ok(await api.post(f"/v1/expenses/{expense['id']}/settle", {}))
-    await ok(await api.post(f"/v1/expenses/{expense['id']}/reverse", {}))
+    answered(await api.post(f"/v1/expenses/{expense['id']}/settle", {}))
+    answered(await api.post(f"/v1/expenses/{expense['id']}/reverse", {}))
 
 
 async def an_order(api: TenantClient, live: LiveApp, world: dict[str, Any]) -> None:
     """Event 25 (created, then paid by a sandbox PIX payment, which starts a contract)."""
     items = [{"product_id": world["plan"]["id"]}]
     body = {"customer_id": world["ana"], "items": items, "payment_method": "pix"}
-    order = await ok(await api.post("/v1/orders", body), 201)
-    await ok(
+    order = answered(await api.post("/v1/orders", body), 201)
+    answered(
         await api.post(f"/v1/sandbox/charges/{order['charge_id']}/pay", {"method": "pix"}), 202
     )
     await live.connections.sandbox.notifications_settled()
-    assert (await ok(await api.get(f"/v1/orders/{order['id']}")))["status"] == "paid"
+    assert (answered(await api.get(f"/v1/orders/{order['id']}")))["status"] == "paid"
 
 
 async def a_fiscal_invoice(
     api: TenantClient, app: FastAPI, database: Database, clock: FrozenClock, charge_id: str
 ) -> None:
     """Event 26: the sandbox issuer, through its relay, converts a settled charge."""
-    await ok(await api.http.put("/v1/fiscal-settings", json=SETTINGS, headers=api.headers))
-    await ok(await api.post(f"/v1/charges/{charge_id}/fiscal-invoice", {}), 201)
+    answered(await api.http.put("/v1/fiscal-settings", json=SETTINGS, headers=api.headers))
+    answered(await api.post(f"/v1/charges/{charge_id}/fiscal-invoice", {}), 201)
     issuer = relay(app, database, clock)
     await issuer.run_all()  # handed to the issuer
     await issuer.run_all()  # its look-up finds it issued
@@ -157,10 +148,10 @@ async def a_fiscal_invoice(
 
 async def a_delinquent_customer(api: TenantClient, world: dict[str, Any]) -> None:
     """Event 5: an unpaid charge overdue, found by the calendar as the test clock advances."""
-    due = (await today_of(api) + timedelta(days=1)).isoformat()
+    due = (await sandbox_today(api) + timedelta(days=1)).isoformat()
     await create_charge(api, world["bia"], items=[line(5_000)], due_date=due)
-    await ok(await api.post("/v1/test-clock/advance", {"days": 3}))
-    assert (await ok(await api.get(f"/v1/customers/{world['bia']}")))["status"] == "delinquent"
+    answered(await api.post("/v1/test-clock/advance", {"days": 3}))
+    assert (answered(await api.get(f"/v1/customers/{world['bia']}")))["status"] == "delinquent"
 
 
 def standard_types(received: list[Received], secret: str) -> list[str]:
@@ -218,7 +209,7 @@ async def test_the_26_seed_events_reach_a_receiver_in_both_formats(
 
     types = standard_types(receiver.received, standard["secret"])
     assert set(types) == set(SEED), set(SEED) - set(types)
-    token = (await ok(await api.get("/v1/webhook-settings")))["validation_token"]
+    token = (answered(await api.get("/v1/webhook-settings")))["validation_token"]
     objects = superlogica_objects(receiver.healthy, superlogica["secret"], token)
     # The same events in both formats: as many forms of each kind of object as JSON bodies.
     assert Counter(objects) == Counter(kind.partition(".")[0] for kind in types)

@@ -19,13 +19,9 @@ from assina.payments.sandbox.models import SandboxPayment
 from assina.tenants.clock import calendar_tenant
 from tests.conftest import TenantClient
 from tests.integration.charge_support import create_charge, line, new_customer, read_charge
-from tests.integration.payment_support import LiveApp, save_card
+from tests.integration.payment_support import LiveApp, sandbox_today, save_card
 
 AMOUNT = 9_900
-
-
-async def _today(api: TenantClient) -> date:
-    return date.fromisoformat((await api.get("/v1/test-clock")).json()["today"])
 
 
 async def _advance(api: TenantClient, days: int) -> dict[str, Any]:
@@ -46,7 +42,7 @@ async def _declined_attempts(database: Database) -> list[tuple[int, str]]:
 
 
 async def _card_charge_due_in(api: TenantClient, customer_id: str, days: int) -> dict[str, Any]:
-    due = await _today(api) + timedelta(days=days)
+    due = await sandbox_today(api) + timedelta(days=days)
     return await create_charge(
         api, customer_id, items=[line(AMOUNT)], due_date=due.isoformat(), payment_method="card"
     )

@@ -4,7 +4,7 @@ unknown charges, a second rail and a lost notification (found by reconciliation)
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,22 +23,17 @@ from tests.integration.payment_support import (
     LiveApp,
     received_body,
     sandbox_inbound_url,
+    sandbox_today,
     signed_notification,
 )
 
 PIX_AMOUNT = 12_345
 
 
-async def _today(api: TenantClient) -> date:
-    reading = await api.get("/v1/test-clock")
-    assert reading.status_code == 200, reading.text
-    return date.fromisoformat(reading.json()["today"])
-
-
 async def _open_charge(
     api: TenantClient, amount: int = PIX_AMOUNT, **fields: Any
 ) -> dict[str, Any]:
-    due = await _today(api) + timedelta(days=5)
+    due = await sandbox_today(api) + timedelta(days=5)
     return await create_charge(
         api, items=[line(amount)], due_date=due.isoformat(), payment_method="pix", **fields
     )
