@@ -263,7 +263,9 @@ def check_answer(response: httpx.Response, call: object = None) -> None:
     status = response.status_code
     assert status < 500, f"{status} for {call!r}: {response.text[:500]}"
     content_type = response.headers.get("content-type", "")
-    response.content.decode("utf-8")  # strictly: no lone surrogate leaks into an answer
+    document_type = _document_type(response.request.url.path)
+    if not (200 <= status < 300 and document_type == PDF):
+        response.content.decode("utf-8")  # strictly: no lone surrogate leaks into an answer
     if 400 <= status < 500:
         assert content_type.startswith(PROBLEM_JSON), f"{status} {content_type} for {call!r}"
         problem = response.json()
@@ -279,13 +281,25 @@ def check_answer(response: httpx.Response, call: object = None) -> None:
             for error in errors:
                 assert isinstance(error.get("field"), str), problem
                 assert isinstance(error.get("message"), str), problem
-    elif 200 <= status < 300 and not _is_text_endpoint(response.request.url.path):
+    elif 200 <= status < 300 and document_type is not None:
+        assert content_type.startswith(document_type), f"{content_type} for {call!r}"
+        assert document_type != PDF or response.content.startswith(b"%PDF-"), call
+    elif 200 <= status < 300:
         assert content_type.startswith("application/json"), f"{content_type} for {call!r}"
         response.json()
 
 
-def _is_text_endpoint(path: str) -> bool:
-    return path == "/metrics"  # Prometheus text format, by design
+PDF = "application/pdf"
+# Answers that are documents by design, by the path's ending: a charge's PIX QR code and
+# boleto, a nota fiscal's DANFSe and XML.
+DOCUMENT_TYPES = {".svg": "image/svg+xml", ".pdf": PDF, ".xml": "application/xml"}
+
+
+def _document_type(path: str) -> str | None:
+    """The media type a 2xx answer of `path` carries when it is not JSON, by design."""
+    if path == "/metrics":
+        return "text/plain"  # Prometheus text format
+    return next((media for end, media in DOCUMENT_TYPES.items() if path.endswith(end)), None)
 
 
 def problem_of(response: httpx.Response) -> dict[str, Any]:

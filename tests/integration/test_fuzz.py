@@ -90,3 +90,16 @@ async def test_invalid_requests_are_refused_and_change_nothing(
     assert 400 <= response.status_code < 500, f"{response.status_code} for {call!r}"
     after = await snapshot(world.api, world.database)
     assert after == before, f"state changed by {call!r}"
+
+
+async def test_the_documents_answer_as_documents(world: World) -> None:
+    """The answers that are not JSON by design (a nota fiscal's PDF and XML) pass the same
+    check as the fuzzed ones, so that a draw reaching them finds no false failure."""
+    invoice_id = world.own_ids["invoice_id"][0]
+    for ending, media_type in ((".pdf", "application/pdf"), (".xml", "application/xml")):
+        response = await world.api.http.get(
+            f"/v1/fiscal-invoices/{invoice_id}{ending}", headers=world.api.headers
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith(media_type)
+        check_answer(response)
