@@ -13,6 +13,7 @@ from assina.billing_settings.api import router as billing_settings_router
 from assina.charges.api import router as charges_router
 from assina.charges.links import install_payment_links
 from assina.config import Settings
+from assina.console.install import install_console
 from assina.contracts.api import router as contracts_router
 from assina.core.clock import Clock, SystemClock
 from assina.core.docs_ui import install_docs
@@ -160,6 +161,7 @@ def create_app(
         _add_bench_routes(app)
     install_openapi(app, [add_webhooks])
     install_docs(app)
+    install_console(app)
 
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RateLimitHeadersMiddleware)

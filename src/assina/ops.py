@@ -18,8 +18,8 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/", include_in_schema=False)
 async def home() -> RedirectResponse:
-    # The console will live here; until then, the interactive API docs.
-    return RedirectResponse("/docs")
+    # People land on the console; integrators find the API's docs at /docs.
+    return RedirectResponse("/console")
 
 
 @router.get("/healthz", summary="The process is alive")

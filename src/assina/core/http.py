@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -32,6 +33,25 @@ def problem_response(problem: Problem) -> JSONResponse:
         media_type=PROBLEM_CONTENT_TYPE,
         headers=problem.headers or None,
     )
+
+
+# A problem on a path under one of these prefixes is answered as a page, by its renderer
+# (the console's /console): a person's browser gets HTML, never problem+json.
+ProblemPage = Callable[[Request, Problem], Response]
+
+
+def install_problem_page(app: FastAPI, prefix: str, page: ProblemPage) -> None:
+    pages: dict[str, ProblemPage] = getattr(app.state, "problem_pages", {})
+    app.state.problem_pages = {**pages, prefix: page}
+
+
+def _answer(request: Request, problem: Problem) -> Response:
+    pages: dict[str, ProblemPage] = getattr(request.app.state, "problem_pages", {})
+    path = request.url.path
+    for prefix, page in pages.items():
+        if path == prefix or path.startswith(f"{prefix}/"):
+            return page(request, problem)
+    return problem_response(problem)
 
 
 def _shown(part: object) -> str:
@@ -62,16 +82,16 @@ def validation_problem(errors: list[dict[str, Any]]) -> Problem:
     return Problem(422, "validation-error", summary, "Unprocessable Content", errors=field_errors)
 
 
-async def _on_problem(_request: Request, error: Exception) -> JSONResponse:
+async def _on_problem(request: Request, error: Exception) -> Response:
     if not isinstance(error, Problem):
         raise error
-    return problem_response(error)
+    return _answer(request, error)
 
 
-async def _on_validation(_request: Request, error: Exception) -> JSONResponse:
+async def _on_validation(request: Request, error: Exception) -> Response:
     if not isinstance(error, RequestValidationError):
         raise error
-    return problem_response(validation_problem(list(error.errors())))
+    return _answer(request, validation_problem(list(error.errors())))
 
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -90,7 +110,7 @@ def allowed_methods(request: Request) -> list[str]:
     return [method for method in _METHODS if answers(method)]
 
 
-async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, error: Exception) -> Response:
     if not isinstance(error, StarletteHTTPException):
         raise error
     slug = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
@@ -101,10 +121,10 @@ async def _on_http_error(request: Request, error: Exception) -> JSONResponse:
     if error.status_code == 405:
         headers["Allow"] = ", ".join(allowed_methods(request))
     problem = Problem(error.status_code, slug, detail, headers=headers)
-    return problem_response(problem)
+    return _answer(request, problem)
 
 
-async def _on_database_error(request: Request, error: Exception) -> JSONResponse:
+async def _on_database_error(request: Request, error: Exception) -> Response:
     """The database down or restarting is no fault of the request: 503 with Retry-After, and
     nothing changed (the transaction did not commit, or an Idempotency-Key retry replays it).
     Any other database error is unexpected."""
@@ -120,15 +140,15 @@ async def _on_database_error(request: Request, error: Exception) -> JSONResponse
         "The database is unavailable for a moment; try again (with the same Idempotency-Key).",
         headers={"Retry-After": retry_after},
     )
-    return problem_response(problem)
+    return _answer(request, problem)
 
 
-async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
+async def _on_unexpected(request: Request, error: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return problem_response(Problem(500, "internal-error", "An unexpected error happened."))
+    return _answer(request, Problem(500, "internal-error", "An unexpected error happened."))
 
 
-async def _on_foreign_secret_key(request: Request, error: Exception) -> JSONResponse:
+async def _on_foreign_secret_key(request: Request, error: Exception) -> Response:
     # The operator's mistake, not the caller's: every process must share ASSINA_SECRET_KEY.
     # Logged at error level (with the remedy) so it is seen; the caller learns only that the
     # server is misconfigured, never which key or value.
@@ -140,7 +160,7 @@ async def _on_foreign_secret_key(request: Request, error: Exception) -> JSONResp
         "changed; try again once its operator has fixed it.",
         "Service Unavailable",
     )
-    return problem_response(problem)
+    return _answer(request, problem)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -38,6 +38,8 @@ class Page(BaseModel, Generic[T]):
 class PageParams:
     limit: int = DEFAULT_LIMIT
     starting_after: str | None = None
+    # The console lists newest first (the cursor then reads "older than"); the API, oldest.
+    newest_first: bool = False
 
 
 async def _page_params(
@@ -60,9 +62,14 @@ async def fetch_page(
     id_column: InstrumentedAttribute[str],
     params: PageParams,
 ) -> tuple[Sequence[Row], bool]:
-    if params.starting_after is not None:
-        statement = statement.where(id_column > params.starting_after)
-    statement = statement.order_by(id_column).limit(params.limit + 1)
+    if params.newest_first:
+        if params.starting_after is not None:
+            statement = statement.where(id_column < params.starting_after)
+        statement = statement.order_by(id_column.desc()).limit(params.limit + 1)
+    else:
+        if params.starting_after is not None:
+            statement = statement.where(id_column > params.starting_after)
+        statement = statement.order_by(id_column).limit(params.limit + 1)
     rows = (await session.scalars(statement)).all()
     return rows[: params.limit], len(rows) > params.limit
 

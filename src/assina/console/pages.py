@@ -1,0 +1,14 @@
+"""Every console page's router, in the order of the menu."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from assina.console import charges, customers, dashboard, test_clock
+
+ROUTERS: tuple[APIRouter, ...] = (
+    dashboard.router,
+    customers.router,
+    charges.router,
+    test_clock.router,
+)
