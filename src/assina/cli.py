@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina import __version__, reactions
 from assina.charges.links import install_payment_links
+from assina.cli_users import user_app
 from assina.config import Settings
 from assina.core.clock import SystemClock
 from assina.core.errors import Problem
@@ -50,6 +51,7 @@ billing_app = typer.Typer(help="The billing calendar.", no_args_is_help=True)
 app.add_typer(billing_app, name="billing")
 secret_key_app = typer.Typer(help="The key that seals stored secrets.", no_args_is_help=True)
 app.add_typer(secret_key_app, name="secret-key")
+app.add_typer(user_app, name="user")
 
 
 def _print_version(asked: bool) -> None:

@@ -32,6 +32,7 @@ from assina.price_indexes.models import PriceIndexValue
 from assina.products.models import Product
 from assina.suppliers.models import Supplier
 from assina.tenants.models import ApiKey, Tenant, TenantCounter
+from assina.users.models import ConsoleLoginThrottle, ConsoleSession, ConsoleUser
 from assina.webhooks.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 ALL_MODELS = (
@@ -70,5 +71,8 @@ ALL_MODELS = (
     Order,
     Supplier,
     Expense,
+    ConsoleUser,
+    ConsoleSession,
+    ConsoleLoginThrottle,
 )
 metadata = Base.metadata

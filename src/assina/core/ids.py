@@ -37,6 +37,8 @@ PREFIXES = frozenset(
         "reg",  # a charge's registration with its PIX or boleto provider
         "nfsx",  # the sandbox fiscal issuer's own invoice ids
         "sup",  # a supplier, whom expenses are paid to
+        "usr",  # a console user (users/)
+        "ses",  # a console user's signed-in session
     }
 )
 

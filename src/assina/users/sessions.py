@@ -1,0 +1,261 @@
+"""Signing in to the console, the sessions it opens, and the sign-in throttle.
+
+A session is a random token in the browser's cookie; the database keeps its SHA-256 only. It
+ends 12 hours after its last request (`IDLE_TIMEOUT`) and 7 days after sign-in at most
+(`MAX_SESSION_AGE`). Its `last_seen_at` is written at most once a minute, not on every page.
+
+Failed sign-ins are counted per e-mail, whether or not a user has it: 5 within 15 minutes
+lock the e-mail for 15 minutes, during which even the right password is refused (429).
+
+Everything here runs in real time (`clock.real_now()`), also for a sandbox tenant whose test
+clock has been advanced.
+
+How a boundary (the console's sign-in page) uses `sign_in`: a refused sign-in is returned,
+not raised, because the failure it counted must be committed and a raise rolls back::
+
+    async with database.write() as session:
+        outcome = await sign_in(session, clock, email, password)
+    if isinstance(outcome, SignInRefused):
+        raise outcome.problem  # 401 invalid-credentials, or 429 with a Retry-After header
+    set_cookie(outcome.token)  # and outcome.console_session.csrf_token for the forms
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from assina.core.clock import Clock
+from assina.core.errors import Problem
+from assina.core.ids import new_id
+from assina.core.inputs import unstorable_text
+from assina.db.dialect import insert_on_conflict
+from assina.users.models import (
+    MAX_EMAIL_LENGTH,
+    ConsoleLoginThrottle,
+    ConsoleSession,
+    ConsoleUser,
+)
+from assina.users.passwords import (
+    MAX_PASSWORD_LENGTH,
+    dummy_hash,
+    hash_password_off_loop,
+    needs_rehash,
+    verify_password_off_loop,
+)
+from assina.users.service import console_email
+
+IDLE_TIMEOUT = timedelta(hours=12)
+MAX_SESSION_AGE = timedelta(days=7)
+# `last_seen_at` is exact to this much: a session in use is written at most once per interval.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCK_DURATION = timedelta(minutes=15)
+TOKEN_BYTES = 32
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A sign-in that worked: `token` goes in the cookie (it is not stored, so this is the
+    one time it is seen), `console_session` carries the CSRF token."""
+
+    token: str
+    console_session: ConsoleSession
+    user: ConsoleUser
+
+
+@dataclass(frozen=True)
+class SignInRefused:
+    """A sign-in that did not work: commit the transaction (the failure was counted), then
+    answer `problem` (401 `invalid-credentials`, or 429 `too-many-attempts` whose headers
+    carry Retry-After)."""
+
+    problem: Problem
+
+
+def hash_session_token(token: str) -> str:
+    """The SHA-256 (hex) a session is found by. Tokens carry 256 random bits, so a fast hash
+    is enough. Any text hashes (a forged cookie with odd characters finds no session)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def invalid_credentials() -> Problem:
+    """The one answer to a wrong e-mail, a wrong password or an inactive user."""
+    return Problem(401, "invalid-credentials", "E-mail ou senha incorretos.", "Unauthorized")
+
+
+def too_many_attempts(locked_until: datetime, now: datetime) -> Problem:
+    seconds = max(1, math.ceil((locked_until - now).total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    return Problem(
+        429,
+        "too-many-attempts",
+        f"Muitas tentativas de entrar com este e-mail. Tente de novo em {minutes} min.",
+        "Too Many Requests",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _throttle_key(email: str) -> str | None:
+    """The e-mail as the throttle counts it: as stored for users when it is an address,
+    otherwise trimmed and lower-cased; None when no user can have it (too long, or text no
+    database stores), so there is nothing to count."""
+    try:
+        return console_email(email)
+    except Problem:
+        key = email.strip().lower()
+    if len(key) > MAX_EMAIL_LENGTH or unstorable_text(key) is not None:
+        return None
+    return key
+
+
+async def sign_in(
+    session: AsyncSession, clock: Clock, email: str, password: str
+) -> SignedIn | SignInRefused:
+    """Check an e-mail and password and open a session: `SignedIn`, or `SignInRefused`
+    (returned, not raised: see the module's docstring). The throttle is asked first; a
+    success clears it, a failure counts in it. Takes one argon2 verification of CPU (off the
+    event loop) whether or not the e-mail exists, so that the time tells nothing."""
+    now = clock.real_now()
+    key = _throttle_key(email)
+    if key is None:
+        await verify_password_off_loop(password, dummy_hash())
+        return SignInRefused(invalid_credentials())
+    throttle = await session.get(ConsoleLoginThrottle, key, with_for_update=True)
+    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+        return SignInRefused(too_many_attempts(throttle.locked_until, now))
+    user = await session.scalar(select(ConsoleUser).where(ConsoleUser.email == key))
+    matches = await _password_matches(user, password)
+    if user is None or not matches or not user.active:
+        await _count_failure(session, key, throttle, now)
+        return SignInRefused(invalid_credentials())
+    if throttle is not None:
+        await session.delete(throttle)
+    if needs_rehash(user.password_hash):
+        user.password_hash = await hash_password_off_loop(password)
+        user.updated_at = now
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    console_session = ConsoleSession(
+        id=new_id("ses"),
+        tenant_id=user.tenant_id,
+        user_id=user.id,
+        token_hash=hash_session_token(token),
+        csrf_token=secrets.token_urlsafe(TOKEN_BYTES),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + MAX_SESSION_AGE,
+    )
+    session.add(console_session)
+    await session.flush()
+    return SignedIn(token=token, console_session=console_session, user=user)
+
+
+async def _password_matches(user: ConsoleUser | None, password: str) -> bool:
+    """One verification, against the dummy hash when there is no user (or the password is
+    longer than any that can be set), so that every refusal costs the same time."""
+    if user is None or len(password) > MAX_PASSWORD_LENGTH:
+        await verify_password_off_loop(password[:MAX_PASSWORD_LENGTH], dummy_hash())
+        return False
+    return await verify_password_off_loop(password, user.password_hash)
+
+
+async def _count_failure(
+    session: AsyncSession, key: str, throttle: ConsoleLoginThrottle | None, now: datetime
+) -> None:
+    if throttle is None:
+        # The first failure of this e-mail: concurrent first failures insert one row, and
+        # each then counts in it under its lock.
+        await session.execute(
+            insert_on_conflict(session, ConsoleLoginThrottle)
+            .values(email=key, failures=0, first_failure_at=now, locked_until=None)
+            .on_conflict_do_nothing(index_elements=["email"])
+        )
+        throttle = await session.get(ConsoleLoginThrottle, key, with_for_update=True)
+        assert throttle is not None  # noqa: S101 - inserted just above, or by another
+    window_over = now - throttle.first_failure_at >= FAILURE_WINDOW
+    lock_over = throttle.locked_until is not None and throttle.locked_until <= now
+    if window_over or lock_over:
+        throttle.failures, throttle.first_failure_at, throttle.locked_until = 0, now, None
+    throttle.failures += 1
+    if throttle.failures >= MAX_FAILURES:
+        throttle.locked_until = now + LOCK_DURATION
+    await session.flush()
+
+
+async def session_of(
+    session: AsyncSession, clock: Clock, token: str
+) -> tuple[ConsoleSession, ConsoleUser] | None:
+    """The session a cookie's token opens, and its user; None when the token is unknown, the
+    session expired (idle 12 hours, or 7 days old) or the user is inactive.
+
+    Records the request in `last_seen_at` when the one recorded is a minute old or more, so
+    call it in a write transaction (`database.write()`): it writes once a minute per session,
+    not once per page."""
+    now = clock.real_now()
+    row = (
+        await session.execute(
+            select(ConsoleSession, ConsoleUser)
+            .join(ConsoleUser, ConsoleUser.id == ConsoleSession.user_id)
+            .where(ConsoleSession.token_hash == hash_session_token(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    console_session, user = row.tuple()
+    if not user.active or now >= _ends_at(console_session):
+        return None
+    if now - console_session.last_seen_at >= LAST_SEEN_RESOLUTION:
+        # The guard is in the statement, so requests racing for one session write it once.
+        await session.execute(
+            update(ConsoleSession)
+            .where(
+                ConsoleSession.id == console_session.id,
+                ConsoleSession.last_seen_at <= now - LAST_SEEN_RESOLUTION,
+            )
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        console_session.last_seen_at = now
+    return console_session, user
+
+
+def _ends_at(console_session: ConsoleSession) -> datetime:
+    return min(console_session.last_seen_at + IDLE_TIMEOUT, console_session.expires_at)
+
+
+async def sign_out(session: AsyncSession, token: str) -> None:
+    """End the session the token opens (nothing when there is none)."""
+    await session.execute(
+        delete(ConsoleSession).where(ConsoleSession.token_hash == hash_session_token(token))
+    )
+
+
+async def prune_console_sign_ins(session: AsyncSession, clock: Clock) -> int:
+    """Delete expired sessions and the throttles no longer counting or locking (for a
+    housekeeping pass); returns how many sessions went."""
+    now = clock.real_now()
+    ended = await session.execute(
+        delete(ConsoleSession).where(
+            or_(
+                ConsoleSession.expires_at <= now,
+                ConsoleSession.last_seen_at <= now - IDLE_TIMEOUT,
+            )
+        )
+    )
+    await session.execute(
+        delete(ConsoleLoginThrottle).where(
+            ConsoleLoginThrottle.first_failure_at <= now - FAILURE_WINDOW,
+            or_(
+                ConsoleLoginThrottle.locked_until.is_(None),
+                ConsoleLoginThrottle.locked_until <= now,
+            ),
+        )
+    )
+    return int(getattr(ended, "rowcount", 0) or 0)
