@@ -18,6 +18,7 @@ from tests.integration.asaas_adapter_support import (  # noqa: F401  (fixtures)
     inbox,
 )
 from tests.integration.asaas_standin import asaas_standin  # noqa: F401  (a fixture)
+from tests.integration.console_support import console  # noqa: F401  (a fixture)
 from tests.integration.delivery_support import Received, Receiver
 from tests.integration.fuzz_openapi import (
     Schemas,

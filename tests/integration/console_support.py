@@ -4,9 +4,11 @@ browser would (cookies kept by the client, the CSRF token read from the page).""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from assina.core.clock import FrozenClock
@@ -43,7 +45,7 @@ class ConsoleBrowser:
         return await self.http.get(path)
 
     async def csrf(self) -> str:
-        return csrf_of((await self.http.get("/console")).text)
+        return csrf_of((await self.http.get("/console/customers")).text)
 
     async def submit(self, path: str, form: dict[str, str], *, csrf: bool = True) -> httpx.Response:
         """POST a form as the page would (its CSRF token added unless told not to)."""
@@ -64,7 +66,9 @@ async def add_console_user(
 
 def console_client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://assina.test", follow_redirects=False
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://assina.test",
+        follow_redirects=False,
     )
 
 
@@ -75,20 +79,38 @@ async def sign_in(http: httpx.AsyncClient, email: str, password: str = PASSWORD)
     assert found
     return await http.post(
         "/console/login",
-        data={"email": email, "password": password, "login_csrf": found.group(1), "next": "/console"},
+        data={
+            "email": email,
+            "password": password,
+            "login_csrf": found.group(1),
+            "next": "/console",
+        },
     )
 
 
-async def signed_in(
-    app: FastAPI,
-    database: Database,
-    clock: FrozenClock,
-    tenant_id: str,
-    email: str,
-    role: ConsoleRole = ConsoleRole.ADMIN,
-) -> ConsoleBrowser:
-    await add_console_user(database, clock, tenant_id, email, role)
-    http = console_client(app)
-    answer = await sign_in(http, email)
-    assert answer.status_code == 303, answer.text
-    return ConsoleBrowser(http, email)
+@dataclass
+class Console:
+    """Signs people in (`await console(tenant_id, email, role)`); closes their clients."""
+
+    app: FastAPI
+    database: Database
+    clock: FrozenClock
+    opened: list[httpx.AsyncClient] = field(default_factory=list)
+
+    async def __call__(
+        self, tenant_id: str, email: str, role: ConsoleRole = ConsoleRole.ADMIN
+    ) -> ConsoleBrowser:
+        await add_console_user(self.database, self.clock, tenant_id, email, role)
+        http = console_client(self.app)
+        self.opened.append(http)
+        answer = await sign_in(http, email)
+        assert answer.status_code == 303, answer.text
+        return ConsoleBrowser(http, email)
+
+
+@pytest.fixture
+async def console(app: FastAPI, database: Database, clock: FrozenClock) -> AsyncIterator[Console]:
+    signer = Console(app, database, clock)
+    yield signer
+    for http in signer.opened:
+        await http.aclose()

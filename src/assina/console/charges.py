@@ -95,7 +95,7 @@ async def _charge_page(
     return render_page(
         "charges/show.html",
         caller.frame,
-        status=problem.status if problem else 200,
+        status_code=problem.status if problem else 200,
         charge=charge,
         customer_name=customer.name,
         today=caller.today(),

@@ -116,7 +116,9 @@ async def customer_page(customer_id: str, caller: ConsoleCallerDep) -> Response:
 @router.get("/{customer_id}/edit")
 async def edit_customer(customer_id: str, caller: ChangerDep) -> Response:
     async with caller.runtime.database.read() as session:
-        customer = CustomerOut.of(await service.get_customer(session, caller.tenant_id, customer_id))
+        customer = CustomerOut.of(
+            await service.get_customer(session, caller.tenant_id, customer_id)
+        )
     values = {name: getattr(customer, name) or "" for name in _EDITABLE}
     values["dunning_exempt"] = customer.dunning_exempt
     return _customer_form(caller, customer, values, None)
@@ -127,7 +129,9 @@ async def update_customer(customer_id: str, request: Request, caller: ChangerDep
     form = await read_form(request)
     values = _customer_values(form, creating=False)
     async with caller.runtime.database.read() as session:
-        customer = CustomerOut.of(await service.get_customer(session, caller.tenant_id, customer_id))
+        customer = CustomerOut.of(
+            await service.get_customer(session, caller.tenant_id, customer_id)
+        )
     try:
         changes = input_of(CustomerUpdate, values)
         async with caller.runtime.database.write() as session:
@@ -181,7 +185,7 @@ def _customer_form(
     return render_page(
         "customers/form.html",
         caller.frame,
-        status=problem.status if problem else 200,
+        status_code=problem.status if problem else 200,
         customer=customer,
         values=values,
         problem=problem.detail if problem else None,

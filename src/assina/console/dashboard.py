@@ -20,7 +20,20 @@ from assina.rules.bar_chart import revenue_chart_svg
 router = APIRouter(prefix="/console")
 
 _MONTHS = {
-    Locale.PT_BR: ("jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"),
+    Locale.PT_BR: (
+        "jan",
+        "fev",
+        "mar",
+        "abr",
+        "mai",
+        "jun",
+        "jul",
+        "ago",
+        "set",
+        "out",
+        "nov",
+        "dez",
+    ),
     Locale.EN: ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
 }
 

@@ -3,17 +3,17 @@ beside the fields they name."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-import re
 from urllib.parse import parse_qsl
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from assina.core.errors import Problem, invalid
-from assina.core.money import MAX_AMOUNT
 from assina.core.http import validation_problem
+from assina.core.money import MAX_AMOUNT
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 200
@@ -82,7 +82,7 @@ def input_of(model: type[Input], values: dict[str, Any]) -> Input:
     try:
         return model.model_validate(values)
     except ValidationError as error:
-        raise validation_problem(list(error.errors())) from None
+        raise validation_problem([dict(detail) for detail in error.errors()]) from None
 
 
 def field_errors(problem: Problem | None) -> dict[str, str]:
@@ -94,4 +94,3 @@ def field_errors(problem: Problem | None) -> dict[str, str]:
     for error in problem.errors:
         found.setdefault(error.field, error.message)
     return found
-

@@ -36,13 +36,13 @@ def problem_page(request: Request, problem: Problem) -> Response:
         return render_page(
             "parts/message.html",
             PageFrame(locale=locale),
-            status=problem.status,
+            status_code=problem.status,
             headers=problem.headers,
             message=message,
         )
     frame = PageFrame(locale=locale, path=request.url.path)
     return render_page(
-        "error.html", frame, status=problem.status, headers=problem.headers, message=message
+        "error.html", frame, status_code=problem.status, headers=problem.headers, message=message
     )
 
 

@@ -37,7 +37,7 @@ def _login_page(
     email: str = "",
     message: str | None = None,
     notice: str | None = None,
-    status: int = 200,
+    status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
     token = secrets.token_urlsafe(32)
@@ -46,7 +46,7 @@ def _login_page(
     response = render_page(
         "login.html",
         frame,
-        status=status,
+        status_code=status_code,
         headers=headers,
         login_csrf=token,
         next_path=next_path,
@@ -66,7 +66,7 @@ def _login_page(
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002
+async def login_form(request: Request, next: str | None = None) -> Response:
     notice = request.query_params.get("notice")
     return _login_page(
         request,
@@ -84,7 +84,9 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
     sent = form.get("login_csrf")
     if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
         message = translate("error.csrf", locale_of(request.cookies.get(LANGUAGE_COOKIE)))
-        return _login_page(request, next_path=next_path, email=email, message=message, status=403)
+        return _login_page(
+            request, next_path=next_path, email=email, message=message, status_code=403
+        )
     async with runtime.database.write() as session:  # a refusal is counted: it commits too
         outcome = await sign_in(session, runtime.clock, email, form.get("password"))
     if isinstance(outcome, SignInRefused):
@@ -110,7 +112,9 @@ def _refused(request: Request, refusal: SignInRefused, next_path: str, email: st
     retry_after = problem.headers.get("Retry-After")
     if problem.status != 429 or retry_after is None:
         message = translate("login.invalid", locale)
-        return _login_page(request, next_path=next_path, email=email, message=message, status=401)
+        return _login_page(
+            request, next_path=next_path, email=email, message=message, status_code=401
+        )
     minutes = max(1, -(-int(retry_after) // 60))
     message = translate("login.throttled", locale, minutes=minutes)
     return _login_page(
@@ -118,7 +122,7 @@ def _refused(request: Request, refusal: SignInRefused, next_path: str, email: st
         next_path=next_path,
         email=email,
         message=message,
-        status=429,
+        status_code=429,
         headers={"Retry-After": retry_after},
     )
 
@@ -135,7 +139,7 @@ async def logout(request: Request, caller: ConsoleCallerDep) -> Response:
 
 
 @router.get("/language")
-async def switch_language(to: str = "", next: str | None = None) -> Response:  # noqa: A002
+async def switch_language(to: str = "", next: str | None = None) -> Response:
     """English or Portuguese from now on (a cookie), back on the page it was chosen on."""
     response = RedirectResponse(console_path(next), status_code=303)
     language = Locale.EN.value if to == Locale.EN.value else Locale.PT_BR.value

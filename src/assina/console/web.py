@@ -109,12 +109,13 @@ _environment.filters["document"] = format_document
 def render_page(
     template: str,
     frame: PageFrame,
-    status: int = 200,
+    status_code: int = 200,
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
     body = _environment.get_template(template).render(frame=frame, **context)
-    return HTMLResponse(body, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
+    headers = {**SECURITY_HEADERS, **(headers or {})}
+    return HTMLResponse(body, status_code=status_code, headers=headers)
 
 
 def template_names() -> list[str]:
