@@ -45,7 +45,7 @@ class ConsoleBrowser:
         return await self.http.get(path)
 
     async def csrf(self) -> str:
-        return csrf_of((await self.http.get("/console/customers")).text)
+        return csrf_of((await self.http.get("/console")).text)
 
     async def submit(self, path: str, form: dict[str, str], *, csrf: bool = True) -> httpx.Response:
         """POST a form as the page would (its CSRF token added unless told not to)."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from assina.console import charges, customers, test_clock
+from assina.console import charges, customers, dashboard, test_clock
 
 ROUTERS: tuple[APIRouter, ...] = (
+    dashboard.router,
     customers.router,
     charges.router,
     test_clock.router,
