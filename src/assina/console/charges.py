@@ -91,13 +91,13 @@ async def _charge_page(
 ) -> Response:
     async with caller.runtime.database.read() as session:
         charge = ChargeOut.of(await get_charge(session, caller.tenant_id, charge_id))
-        customer = await get_customer(session, caller.tenant_id, charge.customer_id)
+        customer_name = (await get_customer(session, caller.tenant_id, charge.customer_id)).name
     return render_page(
         "charges/show.html",
         caller.frame,
         status_code=problem.status if problem else 200,
         charge=charge,
-        customer_name=customer.name,
+        customer_name=customer_name,
         today=caller.today(),
         problem=problem.detail if problem else None,
         errors=field_errors(problem),

@@ -208,7 +208,7 @@ async def session_of(
     ).first()
     if row is None:
         return None
-    console_session, user = row.tuple()
+    console_session, user = row
     if not user.active or now >= _ends_at(console_session):
         return None
     if now - console_session.last_seen_at >= LAST_SEEN_RESOLUTION:
