@@ -40,8 +40,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "sandbox.advance": ("Avançar", "Advance"),
     "sandbox.days": ("dias", "days"),
     "sandbox.advanced": (
-        "Relógio avançado {days} dia(s): {charges} cobrança(s) emitida(s).",
-        "Clock advanced {days} day(s): {charges} charge(s) issued.",
+        "Relógio em {today}: {days} dia(s) de rotina rodado(s), {charges} cobrança(s) emitida(s).",
+        "Clock at {today}: {days} day(s) of routine run, {charges} charge(s) issued.",
     ),
     # sign-in
     "login.title": ("Entrar no assina", "Sign in to assina"),

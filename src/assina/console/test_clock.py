@@ -11,6 +11,7 @@ from assina.console.auth import ChangerDep
 from assina.console.forms import input_of, read_form
 from assina.console.i18n import translate
 from assina.console.web import console_path, render_page
+from assina.notifications.formatting import format_date
 from assina.payments.card_schedule import CardRun
 from assina.sandbox import service
 from assina.sandbox.schemas import ClockAdvanceIn
@@ -35,6 +36,10 @@ async def advance_test_clock(request: Request, caller: ChangerDep) -> Response:
     frame = caller.frame
     moved = replace(frame, sandbox_now=advanced.clock.now)
     summary = translate(
-        "sandbox.advanced", frame.locale, days=advanced.days, charges=advanced.charges_issued
+        "sandbox.advanced",
+        frame.locale,
+        today=format_date(advanced.clock.today, frame.locale),
+        days=advanced.days,
+        charges=advanced.charges_issued,
     )
     return render_page("parts/sandbox.html", moved, advanced=summary)

@@ -80,6 +80,14 @@ def _day(context: Context, day: date | None) -> str:
 
 
 @pass_context
+def _percent(context: Context, basis_points: int) -> str:
+    """Basis points as a percentage with one decimal: `12,5%` (pt-BR) or `12.5%`."""
+    frame: PageFrame = context["frame"]
+    text = f"{basis_points / 100:.1f}"
+    return f"{text.replace('.', ',') if frame.locale == Locale.PT_BR else text}%"
+
+
+@pass_context
 def _moment(context: Context, instant: datetime | None) -> str:
     """An instant in the tenant's time zone: `15/01/2026 14:05` (pt-BR) or `2026-01-15 14:05`."""
     if instant is None:
@@ -102,6 +110,7 @@ _environment.globals["t"] = _t
 _environment.globals["static"] = STATIC_PREFIX
 _environment.filters["money"] = _money
 _environment.filters["day"] = _day
+_environment.filters["percent"] = _percent
 _environment.filters["moment"] = _moment
 _environment.filters["document"] = format_document
 
