@@ -179,9 +179,8 @@ async def _count_failure(
         )
         throttle = await session.get(ConsoleLoginThrottle, key, with_for_update=True)
         assert throttle is not None  # noqa: S101 - inserted just above, or by another
-    window_over = now - throttle.first_failure_at >= FAILURE_WINDOW
-    lock_over = throttle.locked_until is not None and throttle.locked_until <= now
-    if window_over or lock_over:
+    # A lock ends 15 minutes after the fifth failure, so the window is over when it ends too.
+    if now - throttle.first_failure_at >= FAILURE_WINDOW:
         throttle.failures, throttle.first_failure_at, throttle.locked_until = 0, now, None
     throttle.failures += 1
     if throttle.failures >= MAX_FAILURES:
@@ -208,7 +207,7 @@ async def session_of(
     ).first()
     if row is None:
         return None
-    console_session, user = row.tuple()
+    console_session, user = row
     if not user.active or now >= _ends_at(console_session):
         return None
     if now - console_session.last_seen_at >= LAST_SEEN_RESOLUTION:
