@@ -14,9 +14,8 @@ from fastapi import FastAPI
 from assina.core.clock import FrozenClock
 from assina.db.database import Database
 from assina.users.models import ConsoleRole
-from assina.users.service import create_console_user
+from tests.integration.console_user_support import PASSWORD, new_user
 
-PASSWORD = "senha-forte-do-console"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
 _IDEMPOTENCY = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -51,17 +50,6 @@ class ConsoleBrowser:
         """POST a form as the page would (its CSRF token added unless told not to)."""
         data = {**form, "csrf_token": await self.csrf()} if csrf else dict(form)
         return await self.http.post(path, data=data)
-
-
-async def add_console_user(
-    database: Database,
-    clock: FrozenClock,
-    tenant_id: str,
-    email: str,
-    role: ConsoleRole = ConsoleRole.ADMIN,
-) -> None:
-    async with database.write() as session:
-        await create_console_user(session, clock, tenant_id, email, PASSWORD, role)
 
 
 def console_client(app: FastAPI) -> httpx.AsyncClient:
@@ -100,7 +88,7 @@ class Console:
     async def __call__(
         self, tenant_id: str, email: str, role: ConsoleRole = ConsoleRole.ADMIN
     ) -> ConsoleBrowser:
-        await add_console_user(self.database, self.clock, tenant_id, email, role)
+        await new_user(self.database, self.clock, tenant_id, email, role)
         http = console_client(self.app)
         self.opened.append(http)
         answer = await sign_in(http, email)

@@ -9,14 +9,13 @@ import re
 
 from assina.charges.models import ChargeStatus
 from assina.console.i18n import MESSAGES
+from assina.console.web import template_names, template_source
 from assina.contracts.models import ContractStatus, PaymentMethod
 from assina.customers.models import CustomerStatus
 from assina.notifications.models import EmailStatus
 from assina.users.models import ConsoleRole
-from assina.console.web import template_names, template_source
 from tests.conftest import TenantClient
 from tests.integration.console_support import Console, idempotency_key_of
-
 
 # Every status a console page shows as a badge.
 STATUSES = (ChargeStatus, ContractStatus, CustomerStatus, EmailStatus)

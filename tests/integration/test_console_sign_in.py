@@ -15,11 +15,12 @@ from assina.db.database import Database
 from assina.users.models import ConsoleRole
 from tests.conftest import TenantClient
 from tests.integration.console_support import (
+    PASSWORD,
     Console,
-    add_console_user,
     console_client,
     sign_in,
 )
+from tests.integration.console_user_support import new_user
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ async def test_a_page_signed_out_sends_to_sign_in_and_back(browser: httpx.AsyncC
 async def test_sign_in_sets_a_session_cookie_that_opens_the_console(
     app: FastAPI, api: TenantClient, database: Database, clock: FrozenClock
 ) -> None:
-    await add_console_user(database, clock, api.tenant.tenant_id, "ana@escola.com.br")
+    await new_user(database, clock, api.tenant.tenant_id, "ana@escola.com.br")
     async with console_client(app) as http:
         answer = await sign_in(http, "ANA@escola.com.br ")
         assert answer.status_code == 303, answer.text
@@ -57,7 +58,7 @@ async def test_sign_in_sets_a_session_cookie_that_opens_the_console(
 async def test_a_wrong_password_is_refused_then_the_throttle_holds(
     app: FastAPI, api: TenantClient, database: Database, clock: FrozenClock
 ) -> None:
-    await add_console_user(database, clock, api.tenant.tenant_id, "ana@escola.com.br")
+    await new_user(database, clock, api.tenant.tenant_id, "ana@escola.com.br")
     async with console_client(app) as http:
         for _ in range(5):
             wrong = await sign_in(http, "ana@escola.com.br", "senha-errada-123")
@@ -75,11 +76,11 @@ async def test_a_wrong_password_is_refused_then_the_throttle_holds(
 async def test_the_sign_in_form_needs_its_own_token(
     app: FastAPI, api: TenantClient, database: Database, clock: FrozenClock
 ) -> None:
-    await add_console_user(database, clock, api.tenant.tenant_id, "ana@escola.com.br")
+    await new_user(database, clock, api.tenant.tenant_id, "ana@escola.com.br")
     async with console_client(app) as http:
         forged = await http.post(
             "/console/login",
-            data={"email": "ana@escola.com.br", "password": "senha-forte-do-console"},
+            data={"email": "ana@escola.com.br", "password": PASSWORD},
         )
         assert forged.status_code == 403
         assert "assina_console=" not in forged.headers.get("set-cookie", "")

@@ -87,8 +87,7 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
         return _login_page(
             request, next_path=next_path, email=email, message=message, status_code=403
         )
-    async with runtime.database.write() as session:  # a refusal is counted: it commits too
-        outcome = await sign_in(session, runtime.clock, email, form.get("password"))
+    outcome = await sign_in(runtime.database, runtime.clock, email, form.get("password"))
     if isinstance(outcome, SignInRefused):
         return _refused(request, outcome, next_path, email)
     response = RedirectResponse(next_path, status_code=303)

@@ -10,13 +10,13 @@ lock the e-mail for 15 minutes, during which even the right password is refused 
 Everything here runs in real time (`clock.real_now()`), also for a sandbox tenant whose test
 clock has been advanced.
 
-How a boundary (the console's sign-in page) uses `sign_in`: a refused sign-in is returned,
-not raised, because the failure it counted must be committed and a raise rolls back::
+How a boundary (the console's sign-in page) uses `sign_in`, which owns its transactions (the
+password is checked between them): a refused sign-in is returned, not raised, because the
+failure it counted is committed::
 
-    async with database.write() as session:
-        outcome = await sign_in(session, clock, email, password)
+    outcome = await sign_in(database, clock, email, password)
     if isinstance(outcome, SignInRefused):
-        raise outcome.problem  # 401 invalid-credentials, or 429 with a Retry-After header
+        ...  # outcome.problem: 401 invalid-credentials, or 429 with a Retry-After header
     set_cookie(outcome.token)  # and outcome.console_session.csrf_token for the forms
 """
 
@@ -35,6 +35,7 @@ from assina.core.clock import Clock
 from assina.core.errors import Problem
 from assina.core.ids import new_id
 from assina.core.inputs import unstorable_text
+from assina.db.database import Database
 from assina.db.dialect import insert_on_conflict
 from assina.users.models import (
     MAX_EMAIL_LENGTH,
@@ -116,31 +117,79 @@ def _throttle_key(email: str) -> str | None:
     return key
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """Who an e-mail names, as read before the password is checked."""
+
+    user_id: str | None
+    password_hash: str | None
+
+
 async def sign_in(
-    session: AsyncSession, clock: Clock, email: str, password: str
+    database: Database, clock: Clock, email: str, password: str
 ) -> SignedIn | SignInRefused:
     """Check an e-mail and password and open a session: `SignedIn`, or `SignInRefused`
-    (returned, not raised: see the module's docstring). The throttle is asked first; a
-    success clears it, a failure counts in it. Takes one argon2 verification of CPU (off the
-    event loop) whether or not the e-mail exists, so that the time tells nothing."""
+    (returned, not raised: the failure it counted is committed). The throttle is asked first;
+    a success clears it, a failure counts in it. Takes one argon2 verification of CPU (off the
+    event loop) whether or not the e-mail exists, so that the time tells nothing.
+
+    The verification runs between two transactions, not inside one: it takes tens of
+    milliseconds, and on SQLite a write transaction would hold every other writer that long.
+    The write transaction that records the outcome checks the lock again and that the
+    password checked is still the user's."""
     now = clock.real_now()
     key = _throttle_key(email)
     if key is None:
-        await verify_password_off_loop(password, dummy_hash())
+        await _password_matches(None, password)
         return SignInRefused(invalid_credentials())
-    throttle = await session.get(ConsoleLoginThrottle, key, with_for_update=True)
-    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
-        return SignInRefused(too_many_attempts(throttle.locked_until, now))
+    async with database.read() as session:
+        throttle = await session.get(ConsoleLoginThrottle, key)
+        if _locked(throttle, now):
+            return SignInRefused(_locked_out(throttle, now))
+        candidate = await _candidate(session, key)
+    matches = await _password_matches(candidate.password_hash, password)
+    rehashed = None
+    if matches and candidate.password_hash and needs_rehash(candidate.password_hash):
+        rehashed = await hash_password_off_loop(password)
+    async with database.write() as session:
+        throttle = await session.get(ConsoleLoginThrottle, key, with_for_update=True)
+        if _locked(throttle, now):  # locked by another attempt meanwhile
+            return SignInRefused(_locked_out(throttle, now))
+        user = await session.get(ConsoleUser, candidate.user_id) if candidate.user_id else None
+        if (
+            not matches
+            or user is None
+            or not user.active
+            or (user.password_hash != candidate.password_hash)
+        ):
+            await _count_failure(session, key, throttle, now)
+            return SignInRefused(invalid_credentials())
+        if throttle is not None:
+            await session.delete(throttle)
+        if rehashed is not None:
+            user.password_hash, user.updated_at = rehashed, now
+        return await _open_session(session, user, now)
+
+
+def _locked(throttle: ConsoleLoginThrottle | None, now: datetime) -> bool:
+    return (
+        throttle is not None and throttle.locked_until is not None and throttle.locked_until > now
+    )
+
+
+def _locked_out(throttle: ConsoleLoginThrottle | None, now: datetime) -> Problem:
+    assert throttle is not None and throttle.locked_until is not None  # noqa: S101 (_locked)
+    return too_many_attempts(throttle.locked_until, now)
+
+
+async def _candidate(session: AsyncSession, key: str) -> _Candidate:
     user = await session.scalar(select(ConsoleUser).where(ConsoleUser.email == key))
-    matches = await _password_matches(user, password)
-    if user is None or not matches or not user.active:
-        await _count_failure(session, key, throttle, now)
-        return SignInRefused(invalid_credentials())
-    if throttle is not None:
-        await session.delete(throttle)
-    if needs_rehash(user.password_hash):
-        user.password_hash = await hash_password_off_loop(password)
-        user.updated_at = now
+    if user is None:
+        return _Candidate(None, None)
+    return _Candidate(user.id, user.password_hash)
+
+
+async def _open_session(session: AsyncSession, user: ConsoleUser, now: datetime) -> SignedIn:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     console_session = ConsoleSession(
         id=new_id("ses"),
@@ -157,13 +206,13 @@ async def sign_in(
     return SignedIn(token=token, console_session=console_session, user=user)
 
 
-async def _password_matches(user: ConsoleUser | None, password: str) -> bool:
+async def _password_matches(password_hash: str | None, password: str) -> bool:
     """One verification, against the dummy hash when there is no user (or the password is
     longer than any that can be set), so that every refusal costs the same time."""
-    if user is None or len(password) > MAX_PASSWORD_LENGTH:
+    if password_hash is None or len(password) > MAX_PASSWORD_LENGTH:
         await verify_password_off_loop(password[:MAX_PASSWORD_LENGTH], dummy_hash())
         return False
-    return await verify_password_off_loop(password, user.password_hash)
+    return await verify_password_off_loop(password, password_hash)
 
 
 async def _count_failure(
@@ -179,9 +228,8 @@ async def _count_failure(
         )
         throttle = await session.get(ConsoleLoginThrottle, key, with_for_update=True)
         assert throttle is not None  # noqa: S101 - inserted just above, or by another
-    window_over = now - throttle.first_failure_at >= FAILURE_WINDOW
-    lock_over = throttle.locked_until is not None and throttle.locked_until <= now
-    if window_over or lock_over:
+    # A lock ends 15 minutes after the fifth failure, so the window is over when it ends too.
+    if now - throttle.first_failure_at >= FAILURE_WINDOW:
         throttle.failures, throttle.first_failure_at, throttle.locked_until = 0, now, None
     throttle.failures += 1
     if throttle.failures >= MAX_FAILURES:
