@@ -170,7 +170,7 @@ def _contracts_sql(tenant_id: str, customers: int, today: date, product_ids: lis
                jsonb_build_array(jsonb_build_object('product_id', product, 'description',
                    name, 'quantity', 1, 'amount', amount)),
                amount, 'BRL', status, interval, interval_count,
-               least(extract(day FROM start)::int, 28), start,
+               extract(day FROM start)::int, start,
                CASE WHEN status = 'trialing' THEN DATE '{today}' + 7 END, start, 0, 0,
                CASE WHEN c % 2 = 0 THEN 'pix' ELSE 'boleto' END, 0, NULL, false,
                CASE WHEN status = 'cancelled' THEN now() END, false, '{{}}'::jsonb,
