@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from assina.core.clock import FrozenClock
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
-from assina.reports.dashboard import Dashboard, read_dashboard
+from assina.reports.dashboard import Dashboard, monthly_amount, read_dashboard
+from assina.rules.periods import Interval
 from tests.assertions import answered, iso
 from tests.conftest import START, TenantClient, make_tenant
 from tests.integration.charge_support import create_charge, line, new_customer
@@ -202,6 +203,16 @@ async def test_the_mrr_normalizes_each_contract_to_a_month_rounding_half_up(
 
     dashboard = await painel(database, api)
     assert dashboard.mrr == 10000 + 10000 + 10001 + 8667 + 1521
+    # The rule in Python says the same, contract by contract.
+    assert [
+        monthly_amount(*terms)
+        for terms in [
+            (30001, Interval.month, 3),
+            (120006, Interval.year, 1),
+            (2000, Interval.week, 1),
+            (100, Interval.day, 2),
+        ]
+    ] == [10000, 10001, 8667, 1521]
     assert (dashboard.active_contracts, dashboard.trialing_contracts) == (6, 1)
     assert dashboard.customers_with_contracts == 2 and dashboard.delinquency_rate_bp == 0
     assert shown(dashboard) == await expected_painel(api)

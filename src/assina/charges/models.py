@@ -89,6 +89,16 @@ class Charge(Base):
         Index("ix_charges_tenant_id_status_due_date", "tenant_id", "status", "due_date"),
         # An order's charge, found from the order (orders/).
         Index("ix_charges_tenant_id_order_id", "tenant_id", "order_id"),
+        # The Painel's revenue by month: each month's settled charges are one range of it, and
+        # their amounts are in it (reports/dashboard.py reads no row of the table itself).
+        Index(
+            "ix_charges_tenant_id_status_currency_settled_at",
+            "tenant_id",
+            "status",
+            "currency",
+            "settled_at",
+            "settled_amount",
+        ),
     )
 
     id: Mapped[str] = id_column()

@@ -10,7 +10,8 @@
   points rounded half up (0 when there is no such customer).
 - Overdue amount: Σ `amount` of the open charges due before today.
 - Revenue by month: Σ `settled_amount` of the `settled` charges by the month of the tenant's
-  zone they were settled in, the 12 months ending with today's, oldest first, empty ones 0.
+  zone they were settled in (from the instant the month starts there to the instant the next
+  one does), the 12 months ending with today's, oldest first, empty ones 0.
   Reversed and invalidated charges count nowhere (as in the cash-flow report).
 - Due soon: the open charges due from today to today + 7 days, the first 10 by due date then
   number, and how many there are in all.
@@ -21,8 +22,9 @@ amount and the revenue only sum contracts and charges in it; counts count whatev
 currency. Deleted contracts (made by mistake, never charged) count nowhere.
 
 Every number is the database's: one statement per group of numbers, no row read one by one.
-Each query reads an index that starts with tenant_id (the contracts' by status, the charges'
-by status and due date or settlement instant, the events' by sequence).
+Each query reads an index that starts with tenant_id: the contracts' by status, the charges'
+by status and due date, or by status, currency and settlement instant (which holds the settled
+amount: the revenue reads only the index), the events' by sequence.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, union
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.models import Charge, ChargeStatus
@@ -40,7 +42,7 @@ from assina.core.clock import local_instant
 from assina.core.errors import not_found
 from assina.core.money import DEFAULT_CURRENCY
 from assina.customers.models import Customer
-from assina.db.functions import PeriodUnit, local_day, period_start
+from assina.db.functions import PeriodUnit
 from assina.events.catalog import label_of
 from assina.events.models import Event
 from assina.reports.cash_flow import next_first_day
@@ -232,34 +234,31 @@ def _customers_with_contracts(tenant_id: str, today: date) -> Select[Any]:
 async def _revenue_by_month(
     session: AsyncSession, tenant_id: str, today: date, currency: str, time_zone: str
 ) -> tuple[tuple[date, int], ...]:
-    """Σ settled_amount by local month of settled_at, as the cash-flow report groups it: the
-    month is computed in a subquery and grouped by outside it (PostgreSQL matches a GROUP BY
-    expression with the select list's only when their bound parameters are the same)."""
+    """Σ settled_amount by month of the tenant's zone. A local month is the instants from its
+    first day's start to the next month's (`local_instant`, the bounds the cash-flow report
+    gives its range): one sum per month, each a range of the index on settled_at, instead of
+    the local day of every row (which read the whole table: 170 ms against 45 ms for 1,000,000
+    charges, bench/console_data.py)."""
     months = last_months(today)
-    settled = (
-        select(
-            period_start(local_day(Charge.settled_at, literal(time_zone)), PeriodUnit.MONTH).label(
-                "month"
-            ),
-            Charge.settled_amount.label("amount"),
-        )
-        .where(
-            Charge.tenant_id == tenant_id,
-            Charge.status == ChargeStatus.SETTLED,
-            Charge.settled_at >= local_instant(months[0], time_zone),
-            Charge.settled_at
-            < local_instant(next_first_day(months[-1], PeriodUnit.MONTH), time_zone),
-            Charge.currency == currency,
-        )
-        .subquery()
-    )
-    rows = await session.execute(
-        select(settled.c.month, func.sum(settled.c.amount).label("amount")).group_by(
-            settled.c.month
+    bounds = [local_instant(month, time_zone) for month in months]
+    bounds.append(local_instant(next_first_day(months[-1], PeriodUnit.MONTH), time_zone))
+    sums = union_all(
+        *(
+            select(
+                literal(position).label("position"),
+                func.sum(Charge.settled_amount).label("amount"),
+            ).where(
+                Charge.tenant_id == tenant_id,
+                Charge.status == ChargeStatus.SETTLED,
+                Charge.currency == currency,
+                Charge.settled_at >= bounds[position],
+                Charge.settled_at < bounds[position + 1],
+            )
+            for position in range(len(months))
         )
     )
-    sums = {row.month: int(row.amount) for row in rows}
-    return tuple((month, sums.get(month, 0)) for month in months)
+    amounts = {row.position: int(row.amount or 0) for row in await session.execute(sums)}
+    return tuple((month, amounts.get(position, 0)) for position, month in enumerate(months))
 
 
 async def _due_soon(session: AsyncSession, tenant_id: str, today: date) -> tuple[DueCharge, ...]:
