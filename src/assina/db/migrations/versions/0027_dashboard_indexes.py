@@ -2,8 +2,8 @@
 settlement instant, with the settled amount, so each month's sum reads only the index
 (reports/dashboard.py)
 
-Revision ID: 0026b
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-15
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0026b"
-down_revision = "0025"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
