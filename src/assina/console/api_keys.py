@@ -39,7 +39,7 @@ async def issue_key(request: Request, caller: AdministratorDep) -> Response:
         return ApiKeyIssued(**out, key=api_key).model_dump(mode="json")
 
     issued = ApiKeyIssued.model_validate(await run_once(request, caller, form, use_case))
-    return await _key_page(caller, issued=issued, status_code=201)
+    return await _key_page(caller, issued=issued)
 
 
 @router.post("/{key_id}/revoke")
@@ -62,7 +62,6 @@ async def _key_page(
     after: str | None = None,
     issued: ApiKeyIssued | None = None,
     problem: Problem | None = None,
-    status_code: int = 200,
 ) -> Response:
     async with caller.runtime.database.read() as session:
         rows, has_more = await keys.list_api_keys(session, caller.tenant_id, newest_first(after))
@@ -70,7 +69,7 @@ async def _key_page(
     return render_page(
         "settings/api_keys.html",
         caller.frame,
-        status_code=problem.status if problem else status_code,
+        status_code=problem.status if problem else 200,
         keys=listed,
         has_more=has_more,
         after=after,
