@@ -99,6 +99,23 @@ async def test_finance_edits_dunning_fees_and_fiscal_but_not_keys_or_users(
     payment = await fabio.page("/console/settings/payment")
     assert payment.status_code == 200 and "Pagamentos" in payment.text
     assert "/v1/inbound/" not in payment.text  # the inbound URLs carry secret tokens
+    rails = {"card.provider": "", "boleto.provider": "", "pix.provider": ""}
+    rails |= {"card.retry_days": "1, 4", "asaas.environment": "sandbox"}
+    live = await fabio.submit("/console/settings/payment", {**rails, "pix.provider": "sandbox"})
+    assert live.status_code == 422 and _marked(live.text, "pix.provider")
+    secret = "aact_chave_secreta_1234"
+    asaas = {**rails, "card.provider": "asaas", "asaas.api_key": secret}
+    assert (await fabio.submit("/console/settings/payment", asaas)).status_code == 303
+    stored_payment = (await api.get("/v1/payment-settings")).json()
+    assert stored_payment["card"] == {"provider": "asaas", "retry_days": [1, 4]}
+    assert stored_payment["asaas"]["api_key_last4"] == "1234"
+    shown_payment = await fabio.page("/console/settings/payment?saved=1")
+    assert secret not in shown_payment.text and "Salvo." in shown_payment.text
+    # Left empty, the secret is kept.
+    assert (
+        await fabio.submit("/console/settings/payment", {**asaas, "asaas.api_key": ""})
+    ).status_code == 303
+    assert (await api.get("/v1/payment-settings")).json()["asaas"]["api_key_set"] is True
 
 
 async def test_a_viewer_sees_settings_and_changes_nothing(

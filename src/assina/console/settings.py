@@ -25,7 +25,8 @@ from assina.fiscal_settings import service as fiscal
 from assina.fiscal_settings.models import FiscalProvider
 from assina.fiscal_settings.schemas import FiscalSettingsIn
 from assina.payment_settings import service as payment
-from assina.payment_settings.schemas import PaymentSettingsOut
+from assina.payment_settings.models import AsaasEnvironment, PaymentProvider
+from assina.payment_settings.schemas import PaymentSettingsIn, PaymentSettingsOut
 from assina.rules.dunning import DunningScope, LateIssueGrace
 
 router = APIRouter(prefix="/console/settings")
@@ -37,6 +38,8 @@ _DUNNING_LISTS = ("reminder_days_before_due", "overdue_notice_days")
 _FEE_PERCENTS = ("fine_percent", "monthly_interest_percent")
 _FEE_DAYS = ("charge_lead_days", "order_expiry_days")
 _PIX = ("pix_key", "merchant_name", "merchant_city")
+_RAILS = ("card", "boleto", "pix")
+_SECRETS = ("api_key", "webhook_token")
 _FISCAL_TEXTS = (
     "cnpj",
     "municipal_registration",
@@ -137,15 +140,83 @@ async def save_fees(request: Request, caller: ChangerDep) -> Response:
     return await _save(caller, "fees", values, BillingSettingsIn, body, replace)
 
 
-# --- payment settings (shown; the providers and secrets are set through the API) --------------
+# --- payment settings (the Asaas secrets are write-only: typed to replace, never shown) -------
 
 
 @router.get("/payment")
-async def payment_page(caller: ConsoleCallerDep) -> Response:
+async def payment_page(caller: ConsoleCallerDep, saved: str = "") -> Response:
+    current = await _payment_settings(caller)
+    values: dict[str, Any] = {
+        "card.provider": current.card.provider or "",
+        "boleto.provider": current.boleto.provider or "",
+        "pix.provider": current.pix.provider or "",
+        "card.retry_days": ", ".join(str(day) for day in current.card.retry_days),
+        "asaas.environment": current.asaas.environment.value,
+    }
+    return _payment(caller, current, values, None, saved=bool(saved))
+
+
+@router.post("/payment")
+async def save_payment(request: Request, caller: ChangerDep) -> Response:
+    form = await read_form(request)
+    current = await _payment_settings(caller)
+    names = (*(f"{rail}.provider" for rail in _RAILS), "card.retry_days", "asaas.environment")
+    values: dict[str, Any] = {name: form.get(name) for name in names}
+    rails = {rail: form.optional(f"{rail}.provider") for rail in _RAILS}
+    # The bank agreement is set through the API: sent back as it is, so that it is kept.
+    bank = current.boleto.bank.model_dump() if current.boleto.bank else None
+    asaas: dict[str, Any] = {"environment": values["asaas.environment"]}
+    for secret in _SECRETS:  # left empty: the stored one is kept
+        if typed := form.optional(f"asaas.{secret}"):
+            asaas[secret] = typed
+    body = {
+        "card": {"provider": rails["card"], "retry_days": day_list(values["card.retry_days"])},
+        "boleto": {"provider": rails["boleto"], "bank": bank},
+        "pix": {"provider": rails["pix"]},
+        "asaas": asaas,
+    }
+    try:
+        params = input_of(PaymentSettingsIn, body)
+        async with caller.runtime.database.write() as session:
+            await payment.replace_payment_settings(
+                session, caller.clock, caller.runtime.secret_box, caller.tenant, params
+            )
+    except Problem as problem:
+        return _payment(caller, current, values, problem)
+    return RedirectResponse("/console/settings/payment?saved=1", status_code=303)
+
+
+async def _payment_settings(caller: ConsoleCaller) -> PaymentSettingsOut:
     async with caller.runtime.database.read() as session:
         # The inbound URLs carry secret tokens: the console does not show them.
         view = await payment.payment_view(session, caller.tenant, [])
-    return render_page("settings/payment.html", caller.frame, settings=PaymentSettingsOut.of(view))
+    return PaymentSettingsOut.of(view)
+
+
+def _payment(
+    caller: ConsoleCaller,
+    current: PaymentSettingsOut,
+    values: dict[str, Any],
+    problem: Problem | None,
+    *,
+    saved: bool = False,
+) -> Response:
+    errors: dict[str, str] = {}
+    for error in problem.errors if problem else []:
+        errors.setdefault(".".join(error.field.split(".")[:2]), error.message)
+    return render_page(
+        "settings/payment.html",
+        caller.frame,
+        status_code=problem.status if problem else 200,
+        settings=current,
+        values=values,
+        problem=problem.detail if problem else None,
+        errors=errors,
+        saved=saved and problem is None,
+        rails=_RAILS,
+        providers=["", *PaymentProvider],
+        environments=list(AsaasEnvironment),
+    )
 
 
 # --- fiscal settings ----------------------------------------------------------------------------
