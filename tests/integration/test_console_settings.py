@@ -9,17 +9,27 @@ import re
 import httpx
 from fastapi import FastAPI
 
+from assina.db.database import Database
 from assina.notifications.models import EmailKind
 from assina.users.models import ConsoleRole
+from assina.users.service import list_console_users
 from tests.conftest import TenantClient
 from tests.integration.console_support import (
     Console,
+    ConsoleBrowser,
     console_client,
     idempotency_key_of,
     sign_in,
 )
 
 HTMX = {"HX-Request": "true"}
+
+
+async def _roles(database: Database, tenant_id: str) -> dict[str, tuple[str, bool]]:
+    """Each console user's role and whether active, as the users service reads them."""
+    async with database.read() as session:
+        users = await list_console_users(session, tenant_id)
+        return {user.email: (user.role.value, user.active) for user in users}
 
 
 def _marked(page: str, field: str) -> bool:
@@ -227,7 +237,7 @@ async def test_an_api_key_issued_in_the_console_works_until_revoked(
 
 
 async def test_an_admin_creates_a_user_who_signs_in_and_the_last_admin_stays(
-    app: FastAPI, api: TenantClient, console: Console
+    app: FastAPI, api: TenantClient, console: Console, database: Database
 ) -> None:
     ana = await console(api.tenant.tenant_id, "ana@escola.com.br", ConsoleRole.ADMIN)
     users = await ana.page("/console/settings/users")
@@ -257,7 +267,24 @@ async def test_an_admin_creates_a_user_who_signs_in_and_the_last_admin_stays(
     bia_id = re.findall(r"/console/settings/users/(usr_\w+)/role", listed.text)[-1]
     promoted = await ana.submit(f"/console/settings/users/{bia_id}/role", {"role": "admin"})
     assert promoted.status_code == 303
-    deactivated = await ana.submit(f"/console/settings/users/{bia_id}/deactivate", {})
-    assert deactivated.status_code == 303
+    # Another admin there, Ana may give up the role: she leaves the page she can no longer see.
+    stepped_down = await ana.submit(
+        f"/console/settings/users/{ana_id.group(1)}/role", {"role": "finance"}
+    )
+    assert stepped_down.headers["location"] == "/console/settings"
+    assert await _roles(database, api.tenant.tenant_id) == {
+        "ana@escola.com.br": ("finance", True),
+        "bia@escola.com.br": ("admin", True),
+    }
     async with console_client(app) as http:
-        assert (await sign_in(http, "bia@escola.com.br", "senha-da-bia-123")).status_code == 401
+        assert (await sign_in(http, "bia@escola.com.br", "senha-da-bia-123")).status_code == 303
+        bia = ConsoleBrowser(http, "bia@escola.com.br")
+        gone = await bia.submit(f"/console/settings/users/{ana_id.group(1)}/deactivate", {})
+        assert gone.status_code == 303
+    assert (await _roles(database, api.tenant.tenant_id))["ana@escola.com.br"] == (
+        "finance",
+        False,
+    )
+    assert (await ana.page("/console")).status_code == 303  # signed out everywhere
+    async with console_client(app) as http:
+        assert (await sign_in(http, "ana@escola.com.br")).status_code == 401

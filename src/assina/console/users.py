@@ -57,7 +57,11 @@ async def change_role(user_id: str, request: Request, caller: AdministratorDep) 
     async def change(session: AsyncSession) -> object:
         return await service.change_role(session, caller.clock, caller.tenant_id, user_id, role)
 
-    return await _change(caller, change)
+    answer = await _change(caller, change)
+    if user_id == caller.user_id and role != ConsoleRole.ADMIN and answer.status_code == 303:
+        # An admin who gave up the role can no longer see this page.
+        return RedirectResponse("/console/settings", status_code=303)
+    return answer
 
 
 @router.post("/{user_id}/deactivate")
