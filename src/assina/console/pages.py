@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from assina.console import charges, customers, dashboard, test_clock
+from assina.console import (
+    api_keys,
+    charges,
+    customers,
+    dashboard,
+    email_templates,
+    settings,
+    test_clock,
+    users,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     dashboard.router,
     customers.router,
     charges.router,
+    settings.router,
+    email_templates.router,
+    api_keys.router,
+    users.router,
     test_clock.router,
 )
