@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
 from assina.console.forms import Form, input_of, read_form
-from assina.console.web import render_page
+from assina.console.web import EMAIL_PREVIEW_POLICY, render_page
 from assina.core.errors import Problem, not_found
 from assina.notifications import service
 from assina.notifications.models import EmailKind
@@ -145,4 +145,5 @@ def _editor(
         errors=_part_errors(problem),
         saved=saved,
         oob=False,
+        headers={"Content-Security-Policy": EMAIL_PREVIEW_POLICY},
     )

@@ -23,12 +23,17 @@ from assina.notifications.models import Locale
 
 STATIC_PREFIX = "/console/static"
 
+_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'{styles}; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+# The e-mail template editor: its preview (a sandboxed iframe's srcdoc, which inherits the
+# page's policy) shows the e-mail's own inline styles. Scripts stay forbidden.
+EMAIL_PREVIEW_POLICY = _POLICY.format(styles=" 'unsafe-inline'")
+
 # Every page: scripts and styles from our own files only; nothing may frame it.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
+    "Content-Security-Policy": _POLICY.format(styles=""),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
