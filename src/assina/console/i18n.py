@@ -177,6 +177,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "method.boleto": ("Boleto", "Boleto"),
     "method.pix": ("PIX", "PIX"),
     "method.card": ("Cartão", "Card"),
+    # --- console-lists: Produtos, Contratos, Pedidos, Despesas, Notas fiscais ---
+    "products.new": ("Novo produto", "New product"),
+    "products.edit": ("Editar produto", "Edit product"),
+    "products.description": ("Descrição", "Description"),
+    "products.price": ("Preço", "Price"),
+    "products.amount_hint": ("Em reais, como 1.234,56.", "In reais, as 1.234,56."),
+    "products.interval": ("Periodicidade", "Interval"),
+    "products.interval_count": ("A cada (quantos períodos)", "Every (how many periods)"),
+    "products.trial_days": ("Dias de teste grátis", "Free trial days"),
+    "interval.day": ("Diário", "Daily"),
+    "interval.week": ("Semanal", "Weekly"),
+    "interval.month": ("Mensal", "Monthly"),
+    "interval.year": ("Anual", "Yearly"),
+    "every.day": ("A cada {count} dias", "Every {count} days"),
+    "every.week": ("A cada {count} semanas", "Every {count} weeks"),
+    "every.month": ("A cada {count} meses", "Every {count} months"),
+    "every.year": ("A cada {count} anos", "Every {count} years"),
+    "interval.once": ("Avulso (uma vez)", "One-off (once)"),
 }
 
 

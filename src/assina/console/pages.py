@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from assina.console import charges, customers, dashboard, test_clock
+from assina.console import charges, customers, dashboard, products, test_clock
 
 ROUTERS: tuple[APIRouter, ...] = (
     dashboard.router,
     customers.router,
+    products.router,
     charges.router,
     test_clock.router,
 )
