@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from assina.console import charges, customers, dashboard, products, test_clock
+from assina.console import charges, contracts, customers, dashboard, products, test_clock
 
 ROUTERS: tuple[APIRouter, ...] = (
     dashboard.router,
     customers.router,
     products.router,
+    contracts.router,
     charges.router,
     test_clock.router,
 )
