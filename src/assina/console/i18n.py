@@ -229,6 +229,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "contracts.index": ("Índice", "Index"),
     "contracts.reference_month": ("Mês de referência", "Reference month"),
+    "orders.order": ("Pedido", "Order"),
+    "orders.expires_on": ("Expira em", "Expires on"),
+    "orders.paid_at": ("Pago em", "Paid on"),
+    "orders.fulfilled_at": ("Entregue em", "Fulfilled on"),
+    "orders.fulfill": ("Marcar como entregue", "Mark as fulfilled"),
+    "orders.cancel": ("Cancelar pedido", "Cancel order"),
     "interval.once": ("Avulso (uma vez)", "One-off (once)"),
 }
 

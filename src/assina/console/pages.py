@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from assina.console import charges, contracts, customers, dashboard, products, test_clock
+from assina.console import charges, contracts, customers, dashboard, orders, products, test_clock
 
 ROUTERS: tuple[APIRouter, ...] = (
     dashboard.router,
@@ -12,5 +12,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     products.router,
     contracts.router,
     charges.router,
+    orders.router,
     test_clock.router,
 )
