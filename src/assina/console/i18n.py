@@ -235,6 +235,29 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "orders.fulfilled_at": ("Entregue em", "Fulfilled on"),
     "orders.fulfill": ("Marcar como entregue", "Mark as fulfilled"),
     "orders.cancel": ("Cancelar pedido", "Cancel order"),
+    "expenses.new": ("Nova despesa", "New expense"),
+    "expenses.expense": ("Despesa", "Expense"),
+    "expenses.supplier": ("Fornecedor", "Supplier"),
+    "expenses.category": ("Categoria", "Category"),
+    "expenses.amount_hint": (
+        "Em branco com a linha digitável: o valor do boleto.",
+        "Blank with a boleto line: the boleto's amount.",
+    ),
+    "expenses.boleto_hint": (
+        "Cole a linha do boleto: valor e vencimento vêm dela.",
+        "Paste the boleto's line: amount and due date come from it.",
+    ),
+    "expenses.paid_at": ("Pago em", "Paid on"),
+    "expenses.paid_at_hint": ("Em branco: agora.", "Blank: now."),
+    "expenses.paid_amount": ("Valor pago", "Amount paid"),
+    "expenses.paid_amount_hint": (
+        "Em branco: o valor da despesa.",
+        "Blank: the expense's amount.",
+    ),
+    "expenses.settle": ("Registrar pagamento", "Record payment"),
+    "expense_status.open": ("Em aberto", "Open"),
+    "expense_status.settled": ("Paga", "Paid"),
+    "expense_status.reversed": ("Estornada", "Reversed"),
     "interval.once": ("Avulso (uma vez)", "One-off (once)"),
 }
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from assina.console import charges, contracts, customers, dashboard, orders, products, test_clock
+from assina.console import (
+    charges,
+    contracts,
+    customers,
+    dashboard,
+    expenses,
+    orders,
+    products,
+    test_clock,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     dashboard.router,
@@ -13,5 +22,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     contracts.router,
     charges.router,
     orders.router,
+    expenses.router,
     test_clock.router,
 )
