@@ -63,6 +63,20 @@ async def get_customer(session: AsyncSession, tenant_id: str, customer_id: str) 
     return customer
 
 
+async def customer_names(
+    session: AsyncSession, tenant_id: str, customer_ids: set[str]
+) -> dict[str, str]:
+    """The names of these customers of the tenant, by id (a list page's customer column)."""
+    if not customer_ids:
+        return {}
+    rows = await session.execute(
+        select(Customer.id, Customer.name).where(
+            Customer.tenant_id == tenant_id, Customer.id.in_(sorted(customer_ids))
+        )
+    )
+    return {customer_id: name for customer_id, name in rows.all()}
+
+
 @dataclass(frozen=True)
 class CustomerFilters:
     status: CustomerStatus | None = None

@@ -1,0 +1,34 @@
+"""Form text turned into the values the API's input models expect: a typed number or date
+becomes the int or date, anything else is passed on as typed so that the model refuses it
+with its own message (a 422 naming the field)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+def whole_number(text: str) -> int | str | None:
+    """`12` → 12; empty → None (the field left unsent); `doze` → "doze" (the model's 422)."""
+    cleaned = text.strip()
+    if not cleaned:
+        return None
+    if cleaned.isascii() and cleaned.lstrip("-").isdigit() and len(cleaned) <= 12:
+        return int(cleaned)
+    return cleaned
+
+
+def calendar_day(text: str) -> date | str | None:
+    """An `<input type=date>`'s `2026-01-15` → the date; empty → None; else as typed."""
+    cleaned = text.strip()
+    if not cleaned:
+        return None
+    try:
+        return date.fromisoformat(cleaned)
+    except ValueError:
+        return cleaned
+
+
+def filter_day(text: str) -> date | None:
+    """A list's date filter: a filter typed wrong is a filter not applied."""
+    found = calendar_day(text)
+    return found if isinstance(found, date) else None
