@@ -202,7 +202,8 @@ async def test_finance_and_viewers_cannot_reach_webhooks(
         assert created.status_code == 403
         rotated = await send(person, "/console/webhooks/validation-token/rotate", {})
         assert rotated.status_code == 403
-        assert (await person.page("/console")).status_code == 200  # the rest of the console
+        painel = await person.page("/console")  # the rest of the console, without the link
+        assert painel.status_code == 200 and 'href="/console/webhooks"' not in painel.text
     assert [e["id"] for e in await listed_endpoints(api)] == [endpoint["id"]]
     settings = (await api.get("/v1/webhook-settings")).json()
     assert settings["validation_token"] == api.tenant.validation_token
@@ -214,6 +215,15 @@ async def test_an_endpoints_page_edits_switches_rotates_and_deletes(
     endpoint = await new_endpoint(api, "https://erp.example.com/hook", headers={"X-Erp": "sim"})
     page_path = f"/console/webhooks/{endpoint['id']}"
     ana = await console(api.tenant.tenant_id, "ana@escola.com.br")
+    ana.http.cookies.set("assina_lang", "en")  # every page has its English words
+    for path, words in [
+        ("/console/webhooks", "Validation token"),
+        ("/console/webhooks/new", "Custom headers"),
+        (page_path, "Signing secret"),
+    ]:
+        english = await ana.page(path)
+        assert english.status_code == 200 and words in english.text, path
+    ana.http.cookies.set("assina_lang", "pt-BR")
 
     edit = await ana.page(f"{page_path}/edit")
     assert edit.status_code == 200 and 'value="X-Erp"' in edit.text
