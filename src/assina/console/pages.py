@@ -17,6 +17,8 @@ from assina.console import (
     settings,
     test_clock,
     users,
+    webhook_endpoint,
+    webhooks,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -27,6 +29,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     charges.router,
     orders.router,
     expenses.router,
+    webhooks.router,  # before the endpoint's page: `/new` is not an endpoint's id
+    webhook_endpoint.router,
     settings.router,
     email_templates.router,
     api_keys.router,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -86,3 +87,69 @@ async def recover_endpoint(
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def attempts_of_messages(
+    session: AsyncSession, tenant_id: str, message_ids: Sequence[str]
+) -> dict[str, list[WebhookAttempt]]:
+    """The attempts of each of these messages, oldest first: a page of messages with their
+    attempts in one statement (the console's message log)."""
+    found: dict[str, list[WebhookAttempt]] = {message_id: [] for message_id in message_ids}
+    if not message_ids:
+        return found
+    statement = (
+        select(WebhookAttempt)
+        .where(
+            WebhookAttempt.tenant_id == tenant_id,
+            WebhookAttempt.message_id.in_(list(message_ids)),
+        )
+        .order_by(WebhookAttempt.id)
+    )
+    for attempt in await session.scalars(statement):
+        found[attempt.message_id].append(attempt)
+    return found
+
+
+@dataclass(frozen=True)
+class RecentDelivery:
+    """How the latest attempt at one of an endpoint's recent messages went."""
+
+    message_id: str
+    status: MessageStatus
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+async def recent_deliveries(
+    session: AsyncSession, tenant_id: str, endpoint_ids: Sequence[str], count: int
+) -> dict[str, list[RecentDelivery]]:
+    """Each endpoint's health at a glance: the latest attempt of each of its `count` newest
+    messages that were tried, newest first. Read by the (tenant, endpoint, id) index, a few
+    rows per endpoint however long its log."""
+    recent: dict[str, list[RecentDelivery]] = {}
+    for endpoint_id in endpoint_ids:
+        messages = (
+            await session.scalars(
+                select(WebhookMessage)
+                .where(
+                    WebhookMessage.tenant_id == tenant_id,
+                    WebhookMessage.endpoint_id == endpoint_id,
+                    WebhookMessage.last_attempt_at.is_not(None),
+                )
+                .order_by(WebhookMessage.id.desc())
+                .limit(count)
+            )
+        ).all()
+        tries = await attempts_of_messages(session, tenant_id, [m.id for m in messages])
+        recent[endpoint_id] = [
+            RecentDelivery(m.id, m.status, last.attempted_at, last.status_code, last.error)
+            for m in messages
+            if tries[m.id]
+            for last in tries[m.id][-1:]
+        ]
+    return recent
