@@ -6,19 +6,35 @@ languages, no inline script or style, the security headers); on both databases."
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
 from assina.charges.models import ChargeStatus
 from assina.console.i18n import MESSAGES
 from assina.console.web import template_names, template_source
+from assina.console.webhooks import event_groups
 from assina.contracts.models import ContractStatus, PaymentMethod
 from assina.customers.models import CustomerStatus
-from assina.notifications.models import EmailStatus
+from assina.expenses.models import ExpenseStatus
+from assina.notifications.models import EmailKind, EmailStatus
+from assina.orders.models import OrderStatus
+from assina.payment_settings.models import PaymentProvider
+from assina.products.models import BillingInterval, ProductStatus
 from assina.users.models import ConsoleRole
+from assina.webhooks.models import EndpointFormat, MessageStatus
 from tests.conftest import TenantClient
 from tests.integration.console_support import Console, idempotency_key_of
 
 # Every status a console page shows as a badge.
-STATUSES = (ChargeStatus, ContractStatus, CustomerStatus, EmailStatus)
+STATUSES = (
+    ChargeStatus,
+    ContractStatus,
+    CustomerStatus,
+    EmailStatus,
+    ExpenseStatus,
+    MessageStatus,
+    OrderStatus,
+    ProductStatus,
+)
 
 
 async def _event_types(api: TenantClient) -> list[str]:
@@ -120,17 +136,38 @@ async def test_the_painel_shows_what_the_api_holds(api: TenantClient, console: C
     assert "Monthly recurring revenue" in (await ana.page("/console")).text
 
 
+def _values(*enums: type[StrEnum]) -> set[str]:
+    return {member.value for enum in enums for member in enum}
+
+
+# Every key a template builds from a value (`t("status." ~ status)`): the values it can take.
+DYNAMIC_WORDS: dict[str, set[str]] = {
+    "status.": _values(*STATUSES) | {"overdue", "enabled", "disabled"},
+    "expense_status.": _values(ExpenseStatus),
+    "method.": _values(PaymentMethod),
+    "role.": _values(ConsoleRole),
+    "email_kind.": _values(EmailKind),
+    "interval.": _values(BillingInterval),
+    "every.": _values(BillingInterval) - {"once"},  # a one-off says `interval.once`
+    "payment.provider_": _values(PaymentProvider) | {"none"},
+    "webhooks.format.": _values(EndpointFormat),
+    "webhooks.subject.": {group.subject for group in event_groups()},
+    "login.": {"signed_out", "expired"},
+    "charges.": {"reverse", "invalidate", "reactivate"},
+    "orders.": {"fulfill", "cancel"},
+}
+
+
 def test_every_word_of_every_template_is_in_both_languages() -> None:
     used: set[str] = set()
     for name in template_names():
         used |= set(re.findall(r"""\bt\(\s*["']([a-z0-9_.]+)["']""", template_source(name)))
     assert used, "no words found: the pattern is wrong"
-    # A key built from a value (`"status." ~ status`) is checked for every value it can take.
-    used = {key for key in used if not key.endswith(".")}
-    used |= {f"status.{status.value}" for enum in STATUSES for status in enum}
-    used |= {f"method.{method.value}" for method in PaymentMethod}
-    used |= {f"role.{role.value}" for role in ConsoleRole}
-    missing = sorted(key for key in used if key not in MESSAGES)
+    built = {key for key in used if key.endswith((".", "_"))}
+    assert built <= set(DYNAMIC_WORDS), f"say which values these take: {built - set(DYNAMIC_WORDS)}"
+    words = {key for key in used if key not in built}
+    words |= {prefix + value for prefix, values in DYNAMIC_WORDS.items() for value in values}
+    missing = sorted(key for key in words if key not in MESSAGES)
     assert not missing, missing
     blank = sorted(key for key, (pt, en) in MESSAGES.items() if not pt.strip() or not en.strip())
     assert not blank, blank
