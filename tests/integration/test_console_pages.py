@@ -15,6 +15,7 @@ from assina.console.webhooks import event_groups
 from assina.contracts.models import ContractStatus, PaymentMethod
 from assina.customers.models import CustomerStatus
 from assina.expenses.models import ExpenseStatus
+from assina.fiscal.models import FiscalInvoiceStatus
 from assina.notifications.models import EmailKind, EmailStatus
 from assina.orders.models import OrderStatus
 from assina.payment_settings.models import PaymentProvider
@@ -31,6 +32,7 @@ STATUSES = (
     CustomerStatus,
     EmailStatus,
     ExpenseStatus,
+    FiscalInvoiceStatus,
     MessageStatus,
     OrderStatus,
     ProductStatus,

@@ -83,10 +83,10 @@ async def charge_list(
 
 @router.get("/{charge_id}")
 async def charge_page(caller: ConsoleCallerDep, charge_id: str) -> Response:
-    return await _charge_page(caller, charge_id, None, {})
+    return await charge_page_with(caller, charge_id, None, {})
 
 
-async def _charge_page(
+async def charge_page_with(
     caller: ConsoleCaller, charge_id: str, problem: Problem | None, values: dict[str, str]
 ) -> Response:
     async with caller.runtime.database.read() as session:
@@ -138,7 +138,7 @@ async def settle_charge(charge_id: str, request: Request, caller: ChangerDep) ->
     except Problem as problem:
         if problem.status == 404:
             raise
-        return await _charge_page(caller, charge_id, problem, values)
+        return await charge_page_with(caller, charge_id, problem, values)
     return RedirectResponse(f"/console/charges/{charge_id}", status_code=303)
 
 
@@ -160,5 +160,5 @@ async def move_charge(charge_id: str, move: str, request: Request, caller: Chang
     except Problem as problem:
         if problem.status == 404:
             raise
-        return await _charge_page(caller, charge_id, problem, {})
+        return await charge_page_with(caller, charge_id, problem, {})
     return RedirectResponse(f"/console/charges/{charge_id}", status_code=303)

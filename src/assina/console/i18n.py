@@ -533,6 +533,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "webhooks.subject.fiscal_invoice": ("Notas fiscais", "Service invoices"),
     "webhooks.subject.webhook": ("Webhooks", "Webhooks"),
     "webhooks.subject.endpoint": ("Endpoints", "Endpoints"),
+    # --- Notas fiscais (console/fiscal_invoices.py) ---
+    "fiscal.invoice": ("Nota fiscal", "Service invoice"),
+    "fiscal.issue": ("Emitir nota fiscal", "Issue service invoice"),
+    "fiscal.nfse_number": ("Número da NFS-e", "NFS-e number"),
+    "fiscal.competence": ("Competência", "Competence"),
+    "fiscal.retained": ("retido", "withheld"),
+    "fiscal.service": ("Serviço", "Service"),
+    "fiscal.verification_code": ("Código de verificação", "Verification code"),
+    "fiscal.access_key": ("Chave de acesso", "Access key"),
+    "fiscal.issued_at": ("Emitida em", "Issued on"),
+    "fiscal.rejection_reason": ("Motivo da rejeição", "Why it was rejected"),
+    "fiscal.cancel_reason": ("Motivo do cancelamento", "Why it is cancelled"),
+    "fiscal.cancel_hint": ("De 15 a 255 caracteres.", "15 to 255 characters."),
+    "fiscal.cancel": ("Cancelar nota fiscal", "Cancel the invoice"),
+    "fiscal.pdf": ("Nota fiscal (PDF)", "Invoice (PDF)"),
 }
 
 
@@ -543,7 +558,7 @@ def locale_of(cookie: str | None) -> Locale:
 
 def translate(key: str, locale: Locale, **values: object) -> str:
     """The key's words in `locale`, with `{name}` filled from `values`. An unknown key raises:
-    the tests render every template, so a missing word fails a test, not a page."""
+    the tests look up every key the templates use, so a missing word fails a test, not a page."""
     portuguese, english = MESSAGES[key]
     text = english if locale == Locale.EN else portuguese
     return text.format(**values) if values else text

@@ -12,6 +12,7 @@ from assina.console import (
     dashboard,
     email_templates,
     expenses,
+    fiscal_invoices,
     orders,
     products,
     settings,
@@ -26,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     customers.router,
     products.router,
     contracts.router,
+    fiscal_invoices.router,  # before charges': /charges/{id}/fiscal-invoice is not a move
     charges.router,
     orders.router,
     expenses.router,

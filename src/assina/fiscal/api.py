@@ -3,8 +3,6 @@ ask for a cancellation."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -14,25 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.inputs import refuse_empty_json
 from assina.core.openapi import problem_responses
 from assina.core.pagination import Page, PageQuery, ReferenceFilter
-from assina.customers.models import Customer
 from assina.events.service import snapshot
 from assina.fiscal import service
-from assina.fiscal.danfse import danfse_of, render_danfse
-from assina.fiscal.dps import build_dps
+from assina.fiscal.documents import PDF_MEDIA_TYPE, XML_MEDIA_TYPE, invoice_pdf, invoice_xml
 from assina.fiscal.issuers import FiscalIssuers
-from assina.fiscal.models import FiscalInvoice, FiscalInvoiceStatus
-from assina.fiscal.providers import IssuedDocument, ProviderError
-from assina.fiscal.relay import invoice_order
+from assina.fiscal.models import FiscalInvoiceStatus
 from assina.fiscal.schemas import FiscalInvoiceCancel, FiscalInvoiceOut, FiscalInvoiceRequest
-from assina.fiscal_settings.models import FiscalProvider
-from assina.rules.fiscal import HOMOLOGATION, PRODUCTION
 from assina.tenants.deps import CallerDep, IdempotentCallerDep
-from assina.tenants.models import Tenant, TenantMode
 
 router = APIRouter(tags=["fiscal invoices"])
-
-PDF_MEDIA_TYPE = "application/pdf"
-XML_MEDIA_TYPE = "application/xml"
 
 
 async def fiscal_issuers(request: Request) -> FiscalIssuers:
@@ -121,19 +109,10 @@ async def get_fiscal_invoice_pdf(
     """The issuer's own PDF when it serves one; else assina's DANFSe-like page: numbers,
     verification code, access key, emitter, taker, service, values and ISS, and a QR code of
     the national portal's consultation of the access key."""
-    async with caller.database.read() as session:
-        invoice, customer, tenant = await _invoice_with_parties(
-            session, caller.tenant_id, invoice_id
-        )
-        at_issuer = _AtIssuer.of(invoice)
-        danfse = danfse_of(invoice, customer, tenant)
-    document = await _issuer_document(issuers, at_issuer, pdf=True)
-    if document is None:
-        content = await asyncio.to_thread(render_danfse, danfse)
-        document = IssuedDocument(content, PDF_MEDIA_TYPE)
+    document = await invoice_pdf(caller.database, issuers, caller.tenant_id, invoice_id)
     headers = {
         "Cache-Control": "private, no-cache",
-        "Content-Disposition": f'inline; filename="nfse-{danfse.invoice_number}.pdf"',
+        "Content-Disposition": f'inline; filename="{document.filename}"',
     }
     return Response(document.content, media_type=document.media_type, headers=headers)
 
@@ -149,17 +128,7 @@ async def get_fiscal_invoice_xml(
 ) -> Response:
     """The issuer's XML when it serves one; else the DPS assina builds (Padrão Nacional,
     DPS_v1.01.xsd; unsigned: docs/fiscal.md)."""
-    async with caller.database.read() as session:
-        invoice, customer, tenant = await _invoice_with_parties(
-            session, caller.tenant_id, invoice_id
-        )
-        at_issuer = _AtIssuer.of(invoice)
-        sandbox = invoice.provider == FiscalProvider.SANDBOX or tenant.mode == TenantMode.SANDBOX
-        order = invoice_order(invoice, customer, tenant.name)
-    document = await _issuer_document(issuers, at_issuer, pdf=False)
-    if document is None:
-        xml = build_dps(order, HOMOLOGATION if sandbox else PRODUCTION)
-        document = IssuedDocument(xml, XML_MEDIA_TYPE)
+    document = await invoice_xml(caller.database, issuers, caller.tenant_id, invoice_id)
     headers = {"Cache-Control": "private, no-cache"}
     return Response(document.content, media_type=document.media_type, headers=headers)
 
@@ -201,41 +170,3 @@ async def cancel_fiscal_invoice(
         return snapshot(FiscalInvoiceOut.of(invoice))
 
     return await caller.respond_once(request, 200, use_case)
-
-
-async def _invoice_with_parties(
-    session: AsyncSession, tenant_id: str, invoice_id: str
-) -> tuple[FiscalInvoice, Customer, Tenant]:
-    invoice = await service.get_invoice(session, tenant_id, invoice_id)
-    customer = await session.get(Customer, invoice.customer_id)
-    tenant = await session.get(Tenant, tenant_id)
-    assert customer is not None and tenant is not None  # noqa: S101 (foreign keys)
-    return invoice, customer, tenant
-
-
-@dataclass(frozen=True)
-class _AtIssuer:
-    """Where an invoice is at its issuer, read before the session closes."""
-
-    tenant_id: str
-    provider: FiscalProvider
-    provider_invoice_id: str | None
-
-    @classmethod
-    def of(cls, invoice: FiscalInvoice) -> _AtIssuer:
-        return cls(invoice.tenant_id, invoice.provider, invoice.provider_invoice_id)
-
-
-async def _issuer_document(
-    issuers: FiscalIssuers, invoice: _AtIssuer, *, pdf: bool
-) -> IssuedDocument | None:
-    """The issuer's own document of an issued invoice, if it serves one and answers."""
-    if invoice.provider_invoice_id is None or invoice.provider == FiscalProvider.SANDBOX:
-        return None
-    try:
-        issuer = await issuers.issuer(invoice.tenant_id, invoice.provider)
-        if pdf:
-            return await issuer.pdf(invoice.provider_invoice_id)
-        return await issuer.xml(invoice.provider_invoice_id)
-    except ProviderError:
-        return None  # assina's own then: better than no document
