@@ -330,10 +330,10 @@ async def test_retention_prunes_old_delivered_messages_and_keeps_the_rest(
             clock.advance(timedelta(hours=13))
     finally:
         await dispatcher.close()
-    assert await housekeeping_pass(database, clock, timedelta(days=30)) == (0, 0)  # too young
+    assert await housekeeping_pass(database, clock, timedelta(days=30)) == (0, 0, 0)  # too young
 
     clock.advance(timedelta(days=31))
-    assert await housekeeping_pass(database, clock, timedelta(days=30)) == (0, 1)
+    assert await housekeeping_pass(database, clock, timedelta(days=30)) == (0, 1, 0)
     kept = await only_message(database)
     assert kept.status == "failed"
     assert {a.message_id for a in await attempts(database)} == {kept.id}

@@ -11,6 +11,7 @@ from assina.core.idempotency import IdempotencyKey
 from assina.db.database import Database
 from assina.worker.runner import housekeeping_pass
 from tests.conftest import TenantClient
+from tests.integration.console_user_support import new_user, signed_in
 
 
 async def _stored_keys(database: Database) -> int:
@@ -29,10 +30,20 @@ async def test_housekeeping_prunes_only_expired_keys(
     assert await _stored_keys(database) == 2
 
     clock.advance(timedelta(hours=5))  # "old" is 25 h old, "new" 5 h
-    assert await housekeeping_pass(database, clock) == (1, 0)
+    assert await housekeeping_pass(database, clock) == (1, 0, 0)
     assert await _stored_keys(database) == 1
 
     replay = await api.post("/v1/customers", {"name": "Bia"}, headers={"Idempotency-Key": "new"})
     assert replay.headers.get("Idempotent-Replayed") == "true"
     assert replay.json()["id"] == young.json()["id"]
-    assert await housekeeping_pass(database, clock) == (0, 0)
+    assert await housekeeping_pass(database, clock) == (0, 0, 0)
+
+
+async def test_housekeeping_prunes_console_sessions_once_they_end(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    await new_user(database, clock, api.tenant.tenant_id, "ana@escola.com.br")
+    await signed_in(database, clock, "ana@escola.com.br")
+    assert await housekeeping_pass(database, clock) == (0, 0, 0)  # still open
+    clock.advance(timedelta(hours=13))  # 12 hours without a request end it
+    assert await housekeeping_pass(database, clock) == (0, 0, 1)

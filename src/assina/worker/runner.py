@@ -20,6 +20,7 @@ from assina.config import Settings
 from assina.core.clock import Clock
 from assina.core.heap import give_free_heap_back
 from assina.core.idempotency import prune_idempotency_keys
+from assina.users.sessions import prune_console_sign_ins
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.dunning.run import DunningDays
@@ -46,27 +47,34 @@ CALENDAR_INTERVAL_SECONDS = 60.0
 
 async def housekeeping_pass(
     database: Database, clock: Clock, retention: timedelta = DEFAULT_RETENTION
-) -> tuple[int, int]:
-    """Prune expired idempotency keys, then delivered messages past the retention in batches;
-    returns how many of each."""
+) -> tuple[int, int, int]:
+    """Prune expired idempotency keys and console sessions (and the sign-in throttles done
+    counting), then delivered messages past the retention in batches; returns how many keys,
+    messages and sessions."""
     async with database.write() as session:
         keys = await prune_idempotency_keys(session, clock.now())
+        sessions = await prune_console_sign_ins(session, clock)
     messages = 0
     while True:
         async with database.write() as session:
             pruned = await prune_delivered_messages(session, clock.now(), retention)
         messages += pruned
         if pruned < PRUNE_BATCH:
-            return keys, messages
+            return keys, messages, sessions
 
 
 async def _housekeeping(
     database: Database, clock: Clock, retention: timedelta, stop: asyncio.Event
 ) -> None:
     async def one_pass() -> None:
-        keys, messages = await housekeeping_pass(database, clock, retention)
-        if keys or messages:
-            logger.info("pruned %d idempotency keys and %d delivered messages", keys, messages)
+        keys, messages, sessions = await housekeeping_pass(database, clock, retention)
+        if keys or messages or sessions:
+            logger.info(
+                "pruned %d idempotency keys, %d delivered messages and %d console sessions",
+                keys,
+                messages,
+                sessions,
+            )
 
     await every(stop, HOUSEKEEPING_INTERVAL_SECONDS, one_pass, "housekeeping pass")
 
