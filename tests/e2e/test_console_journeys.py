@@ -8,6 +8,7 @@ the services', which the integration tests run on both databases."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
+from standardwebhooks.webhooks import Webhook
 
 from tests.integration.test_cli import Background, Cli, _free_port, _healthy
 
@@ -25,6 +28,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
 PASSWORD = "senha-do-console-123"
 DESK = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 812}
+DELIVERY_SECONDS = 30.0  # a bound on real time for the ping to arrive, not an assertion
 
 
 @pytest.fixture
@@ -124,6 +129,33 @@ async def test_a_finance_day_in_the_console(served: Served, chromium: str, tmp_p
         await expect(admin.get_by_role("heading", name="Ana Souza")).to_be_visible()
         customer_id = admin.url.rsplit("/", 1)[1]
 
+        # A product and a contract for her, in the console's forms: the contract is listed on
+        # her page, priced as the product.
+        await admin.get_by_role("link", name="Produtos").click()
+        await admin.get_by_role("link", name="Novo produto").click()
+        await admin.get_by_label("Nome").fill("Mensalidade")
+        await admin.get_by_label("Preço").fill("450,00")
+        await admin.get_by_role("button", name="Salvar").click()
+        await expect(admin.get_by_role("cell", name="Mensalidade")).to_be_visible()
+        await admin.goto(f"{served.base_url}/console/contracts/new?customer_id={customer_id}")
+        await admin.get_by_label("Cliente").select_option(customer_id)
+        await admin.get_by_label("Produto 1").select_option(label="Mensalidade · R$ 450,00")
+        await admin.get_by_role("button", name="Salvar").click()
+        await expect(admin.get_by_text("R$ 450,00").first).to_be_visible()
+        await _shot(admin, tmp_path, "contrato")
+        contracts = (await served.api.get("/v1/contracts")).json()["data"]
+        assert [(c["customer_id"], c["amount"]) for c in contracts] == [(customer_id, 45000)]
+        # The day's routine (the test clock moved a day in the banner) issues its first
+        # charge, shown on the contract's page.
+        contract_url = admin.url
+        await admin.get_by_label("dias").fill("1")
+        await admin.get_by_role("button", name="Avançar").click()
+        await expect(admin.get_by_text("1 cobrança(s) emitida(s)")).to_be_visible()
+        first = (await served.api.get(f"/v1/charges?contract_id={contracts[0]['id']}")).json()
+        [contract_charge] = first["data"]
+        await admin.goto(contract_url)
+        await expect(admin.get_by_role("link", name=str(contract_charge["number"]))).to_be_visible()
+
         # Two charges through the API; one settled in the console, one left to go overdue.
         clock = (await served.api.get("/v1/test-clock")).json()
         today = date.fromisoformat(clock["today"])
@@ -156,7 +188,9 @@ async def test_a_finance_day_in_the_console(served: Served, chromium: str, tmp_p
         customer = (await served.api.get(f"/v1/customers/{customer_id}")).json()
         assert customer["status"] == "delinquent"
         await admin.get_by_role("link", name="Painel").click()
-        await expect(admin.locator("#overdue-amount")).to_contain_text("R$ 120,00")
+        # Overdue: the contract's first charge and the one left unpaid (R$ 450 + R$ 120).
+        await expect(admin.locator("#overdue-amount")).to_contain_text("R$ 570,00")
+        await expect(admin.locator("#mrr")).to_have_text("R$ 450,00")
         await expect(admin.get_by_text("1 cliente(s) com cobrança vencida")).to_be_visible()
         await _shot(admin, tmp_path, "painel")
         await admin.get_by_role("link", name="Clientes").click()
@@ -178,3 +212,73 @@ async def test_a_finance_day_in_the_console(served: Served, chromium: str, tmp_p
         still = (await served.api.get(f"/v1/charges/{charges[1]['id']}")).json()
         assert still["status"] == "open"
         await browser.close()
+
+
+async def test_an_integrator_presses_novo_and_the_receiver_gets_the_ping(
+    served: Served, chromium: str, tmp_path: Path
+) -> None:
+    received: list[tuple[dict[str, str], bytes]] = []
+    arrived = asyncio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((dict(request.headers), await request.read()))
+        arrived.set()
+        return web.Response(status=204)
+
+    receiver = web.Application()
+    receiver.router.add_post("/hook", hook)
+    runner = web.AppRunner(receiver)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium)
+            admin = await _sign_in(browser, served.base_url, "admin@escola.com.br")
+            await admin.get_by_role("link", name="Webhooks").click()
+            await admin.get_by_role("link", name="Novo").click()
+            await admin.get_by_label("URL").fill(f"http://127.0.0.1:{port}/hook")
+            await admin.get_by_label("Descrição").fill("ERP da escola")
+            await admin.get_by_label("Todos os eventos").check()
+            await _shot(admin, tmp_path, "webhook-novo")
+            await admin.get_by_role("button", name="Salvar").click()
+            secret = await admin.locator("code.secret").text_content()
+            assert secret and secret.startswith("whsec_")
+            await admin.get_by_role("button", name="Enviar teste (ping)").click()
+            await asyncio.wait_for(arrived.wait(), timeout=DELIVERY_SECONDS)
+            headers, body = received[0]
+            event = Webhook(secret).verify(body, headers)
+            assert event["type"] == "webhook.ping"
+            await admin.reload()
+            await expect(admin.get_by_role("cell", name="Entregue")).to_be_visible()
+            await admin.locator("summary").first.click()  # the message's attempts
+            await expect(admin.get_by_text("204").first).to_be_visible()
+            await _shot(admin, tmp_path, "webhook")
+
+            # The e-mail a customer gets, edited with its preview beside it.
+            await admin.get_by_role("link", name="Configurações").click()
+            await admin.get_by_role("link", name="Modelos de e-mail").click()
+            await admin.get_by_role("link", name="Lembrete de vencimento").click()
+            await admin.get_by_label("Assunto").fill("Sua mensalidade vence em breve")
+            await expect(admin.locator(".preview-subject")).to_have_text(
+                "Sua mensalidade vence em breve"
+            )
+            preview = admin.frame_locator("iframe.preview-html")  # sandboxed: no script runs
+            await expect(preview.get_by_text("Olá, Maria da Conceição Souza!")).to_be_visible()
+            await _shot(admin, tmp_path, "email-template")
+
+            # On a phone: the Painel in one column, nothing wider than the screen.
+            phone = await browser.new_context(viewport=PHONE, is_mobile=True, locale="pt-BR")
+            page = await phone.new_page()
+            await page.goto(f"{served.base_url}/console/login")
+            await page.get_by_label("E-mail").fill("admin@escola.com.br")
+            await page.get_by_label("Senha").fill(PASSWORD)
+            await page.get_by_role("button", name="Entrar").click()
+            await expect(page.get_by_role("heading", name="Painel")).to_be_visible()
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"]
+            await _shot(page, tmp_path, "painel-phone")
+            await browser.close()
+    finally:
+        await runner.cleanup()
