@@ -36,8 +36,7 @@ MONTHS_OF_A_PERIOD = {  # an interval's length in months, as MRR counts it
 
 
 async def painel(database: Database, api: TenantClient, today: date = TODAY) -> Dashboard:
-    async with database.read() as session:
-        return await read_dashboard(session, api.tenant.tenant_id, today)
+    return await read_dashboard(database, api.tenant.tenant_id, today)
 
 
 async def every_page(api: TenantClient, path: str) -> list[dict[str, Any]]:
@@ -78,8 +77,8 @@ async def expected_painel(api: TenantClient, today: date = TODAY) -> dict[str, A
     open_charges = [c for c in charges if c["status"] == "open"]
     overdue = [c for c in open_charges if date.fromisoformat(c["due_date"]) < today]
     overdue_customers = {c["customer_id"] for c in overdue}
-    with_contracts = overdue_customers | {
-        c["customer_id"] for c in contracts if c["status"] == "active"
+    active_customers = overdue_customers | {
+        c["id"] for c in customers.values() if c["status"] != "inactive"
     }
     due_soon = sorted(
         (
@@ -100,10 +99,10 @@ async def expected_painel(api: TenantClient, today: date = TODAY) -> dict[str, A
         "active_contracts": sum(c["status"] == "active" for c in contracts),
         "trialing_contracts": sum(c["status"] == "trialing" for c in contracts),
         "customers_overdue": len(overdue_customers),
-        "customers_with_contracts": len(with_contracts),
+        "active_customers": len(active_customers),
         "delinquency_rate_bp": (
-            half_up(Fraction(10_000 * len(overdue_customers), len(with_contracts)))
-            if with_contracts
+            half_up(Fraction(10_000 * len(overdue_customers), len(active_customers)))
+            if active_customers
             else 0
         ),
         "overdue_amount": sum(c["amount"] for c in overdue if c["currency"] == "BRL"),
@@ -131,7 +130,7 @@ def shown(dashboard: Dashboard) -> dict[str, Any]:
         "active_contracts": dashboard.active_contracts,
         "trialing_contracts": dashboard.trialing_contracts,
         "customers_overdue": dashboard.customers_overdue,
-        "customers_with_contracts": dashboard.customers_with_contracts,
+        "active_customers": dashboard.active_customers,
         "delinquency_rate_bp": dashboard.delinquency_rate_bp,
         "overdue_amount": dashboard.overdue_amount,
         "revenue_by_month": dashboard.revenue_by_month,
@@ -176,7 +175,7 @@ async def test_an_empty_tenant_shows_zeros_and_twelve_empty_months(
     dashboard = await painel(database, api)
     assert dashboard.currency == "BRL" and dashboard.today == TODAY
     assert (dashboard.mrr, dashboard.active_contracts, dashboard.trialing_contracts) == (0, 0, 0)
-    assert (dashboard.customers_overdue, dashboard.customers_with_contracts) == (0, 0)
+    assert (dashboard.customers_overdue, dashboard.active_customers) == (0, 0)
     assert (dashboard.delinquency_rate_bp, dashboard.overdue_amount) == (0, 0)
     assert dashboard.revenue_by_month == tuple(zip(month_firsts(TODAY), [0] * 12, strict=True))
     assert month_firsts(TODAY)[0] == date(2025, 2, 1)
@@ -214,7 +213,7 @@ async def test_the_mrr_normalizes_each_contract_to_a_month_rounding_half_up(
         ]
     ] == [10000, 10001, 8667, 1521]
     assert (dashboard.active_contracts, dashboard.trialing_contracts) == (6, 1)
-    assert dashboard.customers_with_contracts == 2 and dashboard.delinquency_rate_bp == 0
+    assert dashboard.active_customers == 2 and dashboard.delinquency_rate_bp == 0
     assert shown(dashboard) == await expected_painel(api)
 
 
@@ -260,7 +259,7 @@ async def test_overdue_due_soon_and_revenue_by_local_month(
     dashboard = await painel(database, api)
     assert dashboard.mrr == 35000
     assert dashboard.overdue_amount == 2000
-    assert (dashboard.customers_overdue, dashboard.customers_with_contracts) == (2, 3)
+    assert (dashboard.customers_overdue, dashboard.active_customers) == (2, 3)
     assert dashboard.delinquency_rate_bp == 6667
     months = dict(dashboard.revenue_by_month)
     assert len(months) == 12
@@ -355,3 +354,19 @@ async def test_the_numbers_equal_what_the_api_lists(
             move = "reverse" if status == "reversed" else "invalidate"
             answered(await api.post(f"/v1/charges/{charge['id']}/{move}", {}), 200)
     assert shown(await painel(database, api)) == await expected_painel(api)
+
+
+async def test_the_rate_is_a_share_of_the_active_customers(
+    database: Database, api: TenantClient
+) -> None:
+    # Ana owes an overdue charge; Bia has no contract; Caio is inactive and owes nothing;
+    # Duda is inactive and still owes one: the base is Ana, Bia and Duda.
+    ana, _bia, caio, duda = [await new_customer(api, n) for n in ("Ana", "Bia", "Caio", "Duda")]
+    await create_charge(api, ana, due_date="2026-01-10")
+    await create_charge(api, duda, due_date="2026-01-12")
+    for customer in (caio, duda):
+        answered(await api.post(f"/v1/customers/{customer}/deactivate"), 200)
+    dashboard = await painel(database, api)
+    assert (dashboard.customers_overdue, dashboard.active_customers) == (2, 3)
+    assert dashboard.delinquency_rate_bp == 6667
+    assert shown(dashboard) == await expected_painel(api)

@@ -46,8 +46,7 @@ def month_label(month: date, locale: Locale) -> str:
 
 @router.get("")
 async def dashboard_page(caller: ConsoleCallerDep) -> Response:
-    async with caller.runtime.database.read() as session:
-        numbers = await read_dashboard(session, caller.tenant_id, caller.today())
+    numbers = await read_dashboard(caller.runtime.database, caller.tenant_id, caller.today())
     locale = caller.frame.locale
     chart = revenue_chart_svg(
         [(month_label(month, locale), amount) for month, amount in numbers.revenue_by_month],

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypedDict
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assina.db.base import Base, EnumText, id_column
@@ -54,6 +54,17 @@ class Contract(Base):
         Index("ix_contracts_tenant_id_status_customer_id", "tenant_id", "status", "customer_id"),
         # The calendar: live contracts whose next step is due.
         Index("ix_contracts_next_step_on", "next_step_on"),
+        # The Painel (reports/dashboard.py): live contracts by status and customer, with what
+        # the MRR needs, read from the index alone on PostgreSQL (INCLUDE; SQLite, partial).
+        Index(
+            "ix_contracts_tenant_id_status_customer_id_live",
+            "tenant_id",
+            "status",
+            "customer_id",
+            postgresql_include=["currency", "amount", "interval", "interval_count"],
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = id_column()

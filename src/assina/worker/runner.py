@@ -20,7 +20,6 @@ from assina.config import Settings
 from assina.core.clock import Clock
 from assina.core.heap import give_free_heap_back
 from assina.core.idempotency import prune_idempotency_keys
-from assina.users.sessions import prune_console_sign_ins
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.dunning.run import DunningDays
@@ -33,6 +32,7 @@ from assina.payments.reconciliation import reconcile_every_tenant
 from assina.payments.registration import Registrar
 from assina.payments.registration_cancel import Canceller
 from assina.relay.loop import every
+from assina.users.sessions import prune_console_sign_ins
 from assina.webhooks.dispatcher import Dispatcher, DispatcherConfig
 from assina.webhooks.metrics import WebhookMetrics
 from assina.webhooks.retention import PRUNE_BATCH, prune_delivered_messages
