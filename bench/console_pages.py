@@ -112,6 +112,7 @@ def _pages(ids: dict[str, str]) -> list[tuple[str, str]]:
         ("Clientes, first page", "/console/customers"),
         ("Clientes, search by name", f"/console/customers?q={ids['name']}"),
         ("Clientes, search by CPF digits", f"/console/customers?q={ids['document']}"),
+        ("Clientes, a search matching no one (reads all)", "/console/customers?q=zzzz"),
         ("Clientes, inactive filter", "/console/customers?status=inactive"),
         ("a customer's page", f"/console/customers/{ids['customer']}"),
         ("Cobranças, first page", "/console/charges"),

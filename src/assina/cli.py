@@ -402,6 +402,10 @@ def _print_credentials(created: CreatedTenant) -> None:
     typer.echo(f"API key:          {created.api_key}")
     typer.echo(f"validation token: {created.validation_token}")
     typer.echo("Keep them now: the API key is stored only as a hash and is not shown again.")
+    typer.echo(
+        "To sign in to the console: .venv/bin/assina user create "
+        f"--tenant {created.tenant_id} you@example.com (asks for a password)"
+    )
 
 
 async def _first_tenant(settings: Settings) -> tuple[CreatedTenant | None, str | None]:
@@ -498,7 +502,8 @@ def serve(
     with _stops_with_a_message():
         # Bound first: a busy port ends the process before the worker runs a pass.
         listener = bind_listener(host, port)
-        typer.echo(f"assina on http://{host}:{port}  (API /v1, docs http://{host}:{port}/docs)")
+        base = f"http://{host}:{port}"
+        typer.echo(f"assina on {base}  (console {base}/console, API /v1, docs {base}/docs)")
         _run(_serve(settings, listener, host, port, with_worker=not no_worker))
 
 
