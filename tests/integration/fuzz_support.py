@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import Any, cast
 
 import httpx
+from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -249,6 +250,18 @@ class Call:
             headers=raw_headers(self.headers),
             content=self.content,
         )
+
+
+def app_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """Every APIRoute of the app with its whole path, also inside the routers FastAPI keeps
+    as included groups."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+        elif hasattr(route, "original_router"):
+            context = getattr(route, "include_context", None)
+            inner_prefix = prefix + (getattr(context, "prefix", "") or "")
+            yield from app_routes(route.original_router.routes, inner_prefix)
 
 
 def raw_headers(headers: Mapping[str, str | bytes]) -> list[tuple[bytes, bytes]]:

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
 
 from assina.app import create_app
 from assina.config import Settings
@@ -18,6 +17,7 @@ from assina.core.http import MAX_BODY_BYTES
 from assina.db.database import Database
 from tests.assertions import PROBLEM, assert_problem
 from tests.conftest import TEST_SECRET_KEY, TenantClient
+from tests.integration.fuzz_support import app_routes
 
 
 def field_errors(body: dict[str, Any]) -> dict[str, str]:
@@ -407,21 +407,10 @@ async def test_openapi_is_3_1(openapi: dict[str, Any]) -> None:
     assert openapi["openapi"].startswith("3.1")
 
 
-def _api_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
-    """Every APIRoute of the app, also inside routers FastAPI keeps as included groups."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield prefix + route.path, route
-        elif hasattr(route, "original_router"):
-            context = getattr(route, "include_context", None)
-            inner_prefix = prefix + (getattr(context, "prefix", "") or "")
-            yield from _api_routes(route.original_router.routes, inner_prefix)
-
-
 async def test_openapi_documents_every_v1_route(app: Any, openapi: dict[str, Any]) -> None:
     routes = [
         (path, route)
-        for path, route in _api_routes(app.routes)
+        for path, route in app_routes(app.routes)
         if path.startswith("/v1") and route.include_in_schema
     ]
     assert len(routes) >= 10

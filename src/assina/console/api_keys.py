@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.console.actions import new_idempotency_key, newest_first, run_once
 from assina.console.auth import AdministratorDep, ConsoleCaller
-from assina.console.forms import read_form
+from assina.console.forms import read_form, refusal
 from assina.console.web import render_page
 from assina.core.errors import Problem
 from assina.tenants import keys
@@ -69,11 +69,10 @@ async def _key_page(
     return render_page(
         "settings/api_keys.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         keys=listed,
         has_more=has_more,
         after=after,
         issued=issued,
-        problem=problem.detail if problem else None,
         idempotency_key=new_idempotency_key(),
     )

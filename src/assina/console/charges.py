@@ -19,7 +19,8 @@ from assina.charges.schemas import ChargeOut, ChargeSettle
 from assina.charges.service import ChargeFilters, get_charge, list_charges
 from assina.console.actions import new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
-from assina.console.forms import field_errors, input_of, parse_amount, read_form
+from assina.console.form_values import chosen, filter_day
+from assina.console.forms import field_errors, input_of, parse_amount, read_form, refusal
 from assina.console.web import render_page
 from assina.core.clock import Clock
 from assina.core.errors import Problem
@@ -37,13 +38,6 @@ _MOVES: dict[str, ChargeMove] = {
 }
 
 
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None  # a filter typed wrong is a filter not applied
-
-
 @router.get("")
 async def charge_list(
     caller: ConsoleCallerDep,
@@ -53,11 +47,11 @@ async def charge_list(
     due_to: str = "",
     after: str | None = None,
 ) -> Response:
-    shown_status = status if status in set(ChargeStatus) else ""
-    due_gte, due_to_day = _day(due_from), _day(due_to)
+    chosen_status = chosen(status, ChargeStatus)
+    due_gte, due_to_day = filter_day(due_from), filter_day(due_to)
     filters = ChargeFilters(
         customer_id=customer_id[:64] or None,
-        status=ChargeStatus(shown_status) if shown_status else None,
+        status=chosen_status,
         due_gte=due_gte,
         due_lt=date.fromordinal(due_to_day.toordinal() + 1) if due_to_day else None,
     )
@@ -71,7 +65,7 @@ async def charge_list(
         caller.frame,
         charges=shown,
         has_more=has_more,
-        status=shown_status,
+        status=chosen_status or "",
         statuses=list(ChargeStatus),
         customer_id=customer_id,
         due_from=due_gte.isoformat() if due_gte else "",
@@ -95,11 +89,10 @@ async def charge_page_with(
     return render_page(
         "charges/show.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         charge=charge,
         customer_name=customer_name,
         today=caller.today(),
-        problem=problem.detail if problem else None,
         errors=field_errors(problem),
         values=values,
         idempotency_key=new_idempotency_key(),

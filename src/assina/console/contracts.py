@@ -14,8 +14,8 @@ from assina.charges.schemas import ChargeOut
 from assina.charges.service import ChargeFilters, list_charges
 from assina.console.actions import new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
-from assina.console.form_values import whole_number
-from assina.console.forms import Form, field_errors, input_of, read_form
+from assina.console.form_values import chosen, whole_number
+from assina.console.forms import Form, field_errors, input_of, read_form, refusal
 from assina.console.web import render_page
 from assina.contracts import service
 from assina.contracts.models import Contract, ContractStatus, PaymentMethod
@@ -47,10 +47,10 @@ _OPTIONAL = ("start_date", "billing_day", "trial_days")
 async def contract_list(
     caller: ConsoleCallerDep, status: str = "", customer_id: str = "", after: str | None = None
 ) -> Response:
-    shown_status = status if status in set(ContractStatus) else ""
+    chosen_status = chosen(status, ContractStatus)
     filters = service.ContractFilters(
         customer_id=customer_id[:64] or None,
-        status=ContractStatus(shown_status) if shown_status else None,
+        status=chosen_status,
     )
     async with caller.runtime.database.read() as session:
         contracts, has_more = await service.list_contracts(
@@ -64,7 +64,7 @@ async def contract_list(
         contracts=shown,
         names=names,
         has_more=has_more,
-        status=shown_status,
+        status=chosen_status or "",
         statuses=list(ContractStatus),
         customer_id=customer_id,
         after=after,
@@ -180,14 +180,13 @@ async def _contract_page(
     return render_page(
         "contracts/show.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         contract=contract,
         customer_name=customer_name,
         charges=shown_charges,
         more_charges=more_charges,
         indexes=list(PriceIndex),
         today=caller.today(),
-        problem=problem.detail if problem else None,
         errors=field_errors(problem),
         values=values,
         idempotency_key=new_idempotency_key(),
@@ -259,14 +258,13 @@ async def _contract_form(
     return render_page(
         "contracts/form.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         values=values,
         customers=offered_customers,
         many_customers=many_customers,
         products=offered_products,
         rows=range(ITEM_ROWS),
         methods=list(PaymentMethod),
-        problem=problem.detail if problem else None,
         errors=_form_errors(problem, rows or []),
         idempotency_key=new_idempotency_key(),
     )

@@ -13,7 +13,8 @@ from assina.charges.schemas import ChargeOut
 from assina.charges.service import ChargeFilters, list_charges
 from assina.console.actions import new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
-from assina.console.forms import Form, field_errors, input_of, read_form
+from assina.console.form_values import chosen
+from assina.console.forms import Form, field_errors, input_of, read_form, refusal
 from assina.console.web import render_page
 from assina.contracts.schemas import ContractOut
 from assina.contracts.service import ContractFilters, list_contracts
@@ -35,9 +36,9 @@ _EDITABLE = ("name", "email", "document", "phone")
 async def customer_list(
     caller: ConsoleCallerDep, q: str = "", status: str = "", after: str | None = None
 ) -> Response:
-    shown_status = status if status in set(CustomerStatus) else ""
+    chosen_status = chosen(status, CustomerStatus)
     filters = service.CustomerFilters(
-        status=CustomerStatus(shown_status) if shown_status else None,
+        status=chosen_status,
         q=q[:100] if q.strip() else None,
     )
     async with caller.runtime.database.read() as session:
@@ -51,7 +52,7 @@ async def customer_list(
         customers=shown,
         has_more=has_more,
         q=q,
-        status=shown_status,
+        status=chosen_status or "",
         statuses=list(CustomerStatus),
         after=after,
     )
@@ -185,10 +186,9 @@ def _customer_form(
     return render_page(
         "customers/form.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         customer=customer,
         values=values,
-        problem=problem.detail if problem else None,
         errors=field_errors(problem),
         idempotency_key=new_idempotency_key(),
     )

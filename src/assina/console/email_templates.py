@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
-from assina.console.forms import Form, input_of, read_form
+from assina.console.forms import Form, input_of, read_form, refusal
 from assina.console.web import EMAIL_PREVIEW_POLICY, render_page
 from assina.core.errors import Problem, not_found
 from assina.notifications import service
@@ -67,10 +67,9 @@ async def preview_template(kind: str, request: Request, caller: ChangerDep) -> R
         return render_page(
             "settings/email_preview.html",
             caller.frame,
-            status_code=problem.status if problem else 200,
+            **refusal(problem),
             preview=preview,
             errors=_part_errors(problem),
-            problem=problem.detail if problem else None,
             oob=True,
         )
     async with caller.runtime.database.read() as session:
@@ -137,11 +136,10 @@ def _editor(
     return render_page(
         "settings/email_edit.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         email_template=template,
         values=values,
         preview=preview,
-        problem=problem.detail if problem else None,
         errors=_part_errors(problem),
         saved=saved,
         oob=False,

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.console.actions import new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
-from assina.console.form_values import calendar_day, filter_day
-from assina.console.forms import Form, field_errors, input_of, parse_amount, read_form
+from assina.console.form_values import calendar_day, chosen, filter_day
+from assina.console.forms import Form, field_errors, input_of, parse_amount, read_form, refusal
 from assina.console.web import render_page
 from assina.core.errors import Problem
 from assina.events.service import snapshot
@@ -40,10 +40,10 @@ async def expense_list(
     due_to: str = "",
     after: str | None = None,
 ) -> Response:
-    shown_status = status if status in set(ExpenseStatus) else ""
+    chosen_status = chosen(status, ExpenseStatus)
     due_gte, due_to_day = filter_day(due_from), filter_day(due_to)
     filters = service.ExpenseFilters(
-        status=ExpenseStatus(shown_status) if shown_status else None,
+        status=chosen_status,
         due_gte=due_gte,
         due_lt=date.fromordinal(due_to_day.toordinal() + 1) if due_to_day else None,
     )
@@ -56,7 +56,7 @@ async def expense_list(
         caller.frame,
         expenses=expenses,
         has_more=has_more,
-        status=shown_status,
+        status=chosen_status or "",
         statuses=list(ExpenseStatus),
         due_from=due_gte.isoformat() if due_gte else "",
         due_to=due_to_day.isoformat() if due_to_day else "",
@@ -180,10 +180,9 @@ async def _expense_page(
     return render_page(
         "expenses/show.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         expense=expense,
         today=caller.today(),
-        problem=problem.detail if problem else None,
         errors=field_errors(problem),
         values=values,
         idempotency_key=new_idempotency_key(),
@@ -201,10 +200,9 @@ async def _expense_form(
     return render_page(
         "expenses/form.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         values=values,
         suppliers=offered,
-        problem=problem.detail if problem else None,
         errors=field_errors(problem),
         idempotency_key=new_idempotency_key(),
     )

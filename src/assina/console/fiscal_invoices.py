@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.console.actions import new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
 from assina.console.charges import charge_page_with
-from assina.console.forms import field_errors, input_of, read_form
+from assina.console.form_values import chosen
+from assina.console.forms import field_errors, input_of, read_form, refusal
 from assina.console.web import render_page
 from assina.core.errors import Problem
 from assina.customers.service import customer_names
@@ -27,10 +28,8 @@ router = APIRouter(prefix="/console")
 async def invoice_list(
     caller: ConsoleCallerDep, status: str = "", after: str | None = None
 ) -> Response:
-    shown_status = status if status in set(FiscalInvoiceStatus) else ""
-    filters = service.InvoiceFilters(
-        status=FiscalInvoiceStatus(shown_status) if shown_status else None
-    )
+    chosen_status = chosen(status, FiscalInvoiceStatus)
+    filters = service.InvoiceFilters(status=chosen_status)
     async with caller.runtime.database.read() as session:
         invoices, has_more = await service.list_invoices(
             session, caller.tenant_id, filters, newest_first(after)
@@ -43,7 +42,7 @@ async def invoice_list(
         invoices=shown,
         names=names,
         has_more=has_more,
-        status=shown_status,
+        status=chosen_status or "",
         statuses=list(FiscalInvoiceStatus),
         after=after,
     )
@@ -87,10 +86,9 @@ async def _invoice_page(
     return render_page(
         "fiscal/show.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         invoice=invoice,
         customer_name=names.get(invoice.customer_id, ""),
-        problem=problem.detail if problem else None,
         errors=field_errors(problem),
         reason=reason,
         idempotency_key=new_idempotency_key(),

@@ -5,6 +5,10 @@ with its own message (a 422 naming the field)."""
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
+from typing import TypeVar
+
+Choice = TypeVar("Choice", bound=StrEnum)
 
 
 def whole_number(text: str) -> int | str | None:
@@ -32,3 +36,9 @@ def filter_day(text: str) -> date | None:
     """A list's date filter: a filter typed wrong is a filter not applied."""
     found = calendar_day(text)
     return found if isinstance(found, date) else None
+
+
+def chosen(value: str, choices: type[Choice]) -> Choice | None:
+    """A list's filter by one of an enum's values (`?status=open`): any other text is no
+    filter, as a filter typed wrong is."""
+    return choices(value) if value in set(choices) else None

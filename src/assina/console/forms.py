@@ -94,3 +94,11 @@ def field_errors(problem: Problem | None) -> dict[str, str]:
     for error in problem.errors:
         found.setdefault(error.field, error.message)
     return found
+
+
+def refusal(problem: Problem | None) -> dict[str, Any]:
+    """What a page shows of a refusal, as `render_page`'s arguments: the problem's status and
+    its detail (at the top of the form or page); no refusal, a 200 and nothing."""
+    if problem is None:
+        return {"status_code": 200, "problem": None}
+    return {"status_code": problem.status, "problem": problem.detail}

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.console.actions import new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
-from assina.console.forms import read_form
+from assina.console.form_values import chosen
+from assina.console.forms import read_form, refusal
 from assina.console.web import render_page
 from assina.core.clock import Clock
 from assina.core.errors import Problem
@@ -31,9 +32,9 @@ _MOVES: dict[str, OrderMove] = {"fulfill": moves.fulfill_order, "cancel": moves.
 async def order_list(
     caller: ConsoleCallerDep, status: str = "", customer_id: str = "", after: str | None = None
 ) -> Response:
-    shown_status = status if status in set(OrderStatus) else ""
+    chosen_status = chosen(status, OrderStatus)
     filters = service.OrderFilters(
-        status=OrderStatus(shown_status) if shown_status else None,
+        status=chosen_status,
         customer_id=customer_id[:64] or None,
     )
     async with caller.runtime.database.read() as session:
@@ -48,7 +49,7 @@ async def order_list(
         orders=shown,
         names=names,
         has_more=has_more,
-        status=shown_status,
+        status=chosen_status or "",
         statuses=list(OrderStatus),
         customer_id=customer_id,
         after=after,
@@ -87,9 +88,8 @@ async def _order_page(caller: ConsoleCaller, order_id: str, problem: Problem | N
     return render_page(
         "orders/show.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         order=order,
         customer_name=names.get(order.customer_id, order.customer_id),
-        problem=problem.detail if problem else None,
         idempotency_key=new_idempotency_key(),
     )

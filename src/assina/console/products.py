@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.console.actions import new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
-from assina.console.form_values import whole_number
-from assina.console.forms import Form, field_errors, input_of, parse_amount, read_form
+from assina.console.form_values import chosen, whole_number
+from assina.console.forms import Form, field_errors, input_of, parse_amount, read_form, refusal
 from assina.console.web import render_page
 from assina.core.errors import Problem
 from assina.events.service import snapshot
@@ -35,8 +35,8 @@ async def product_list(
 async def _product_list(
     caller: ConsoleCaller, status: str, after: str | None, problem: Problem | None
 ) -> Response:
-    shown_status = status if status in set(ProductStatus) else ""
-    filters = service.ProductFilters(status=ProductStatus(shown_status) if shown_status else None)
+    chosen_status = chosen(status, ProductStatus)
+    filters = service.ProductFilters(status=chosen_status)
     async with caller.runtime.database.read() as session:
         products, has_more = await service.list_products(
             session, caller.tenant_id, filters, newest_first(after)
@@ -45,13 +45,12 @@ async def _product_list(
     return render_page(
         "products/list.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         products=shown,
         has_more=has_more,
-        status=shown_status,
+        status=chosen_status or "",
         statuses=list(ProductStatus),
         after=after,
-        problem=problem.detail if problem else None,
         idempotency_key=new_idempotency_key(),
     )
 
@@ -169,11 +168,10 @@ def _product_form(
     return render_page(
         "products/form.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         product=product,
         values=values,
         intervals=list(BillingInterval),
-        problem=problem.detail if problem else None,
         errors=field_errors(problem),
         idempotency_key=new_idempotency_key(),
     )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.billing_settings import service as billing
 from assina.billing_settings.schemas import BillingSettingsIn
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
-from assina.console.forms import input_of, read_form
+from assina.console.forms import input_of, read_form, refusal
 from assina.console.web import render_page
 from assina.core.errors import Problem
 from assina.dunning import policy
@@ -207,10 +207,9 @@ def _payment(
     return render_page(
         "settings/payment.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         settings=current,
         values=values,
-        problem=problem.detail if problem else None,
         errors=errors,
         saved=saved and problem is None,
         rails=_RAILS,
@@ -280,9 +279,8 @@ def _section(
     return render_page(
         f"settings/{section}.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         values=values,
-        problem=problem.detail if problem else None,
         errors=errors_by_field(problem),
         saved=saved and problem is None,
         scopes=list(DunningScope),

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.console.auth import AdministratorDep, ConsoleCaller
-from assina.console.forms import field_errors, read_form
+from assina.console.forms import field_errors, read_form, refusal
 from assina.console.web import render_page
 from assina.core.errors import Problem
 from assina.users import service
@@ -108,10 +108,9 @@ async def _user_page(
     return render_page(
         "settings/users.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         users=shown,
         roles=[role.value for role in ConsoleRole],
         values=values,
-        problem=problem.detail if problem else None,
         errors=field_errors(problem),
     )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.console.actions import new_idempotency_key, newest_first, run_once
 from assina.console.auth import AdministratorDep, ConsoleCaller
-from assina.console.forms import field_errors, input_of, read_form
+from assina.console.forms import field_errors, input_of, read_form, refusal
 from assina.console.web import render_page
 from assina.console.webhooks import event_labels
 from assina.core.clock import local_instant
@@ -95,7 +95,7 @@ async def _endpoint_page(
     return render_page(
         "webhooks/show.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         endpoint=shown,
         failing_since=failing_since,
         labels=event_labels(),
@@ -105,7 +105,6 @@ async def _endpoint_page(
         notice=notice,
         count=count,
         secret=secret,
-        problem=problem.detail if problem else None,
         errors=field_errors(problem),
         values=values or {"since": caller.today().isoformat()},
         idempotency_key=new_idempotency_key(),

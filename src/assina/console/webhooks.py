@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.console.actions import new_idempotency_key, newest_first, run_once
 from assina.console.auth import AdministratorDep, ConsoleCaller
-from assina.console.forms import Form, field_errors, input_of, read_form
+from assina.console.forms import Form, field_errors, input_of, read_form, refusal
 from assina.console.web import render_page
 from assina.core.errors import Problem
 from assina.events.catalog import CATALOG, EventKind
@@ -26,7 +26,6 @@ from assina.webhooks.repair import RecentDelivery
 from assina.webhooks.schemas import (
     ALL_EVENTS,
     EndpointCreate,
-    EndpointCreated,
     EndpointOut,
     EndpointUpdate,
 )
@@ -101,13 +100,12 @@ async def _endpoint_list(
     return render_page(
         "webhooks/list.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         rows=rows,
         has_more=has_more,
         after=after,
         notice=notice,
         token=token,
-        problem=problem.detail if problem else None,
         idempotency_key=new_idempotency_key(),
     )
 
@@ -160,7 +158,7 @@ async def create_endpoint(request: Request, caller: AdministratorDep) -> Respons
         body = input_of(EndpointCreate, values)
 
         async def use_case(session: AsyncSession) -> dict[str, object]:
-            endpoint, secret = await service.create_endpoint(
+            return await service.register_endpoint(
                 session,
                 caller.clock,
                 runtime.secret_box,
@@ -169,8 +167,6 @@ async def create_endpoint(request: Request, caller: AdministratorDep) -> Respons
                 runtime.settings.allow_private_targets,
                 runtime.limits.max_webhook_endpoints,
             )
-            out = EndpointOut.of(endpoint, runtime.secret_box).model_dump()
-            return snapshot(EndpointCreated(**out, secret=secret))
 
         created = await run_once(request, caller, form, use_case)
     except Problem as problem:
@@ -272,13 +268,12 @@ def _endpoint_form(
     return render_page(
         "webhooks/form.html",
         caller.frame,
-        status_code=problem.status if problem else 200,
+        **refusal(problem),
         endpoint=endpoint,
         values=shown,
         groups=event_groups(),
         all_events=ALL_EVENTS,
         formats=[kind.value for kind in EndpointFormat],
-        problem=problem.detail if problem else None,
         errors=_by_form_field(field_errors(problem)),
         idempotency_key=new_idempotency_key(),
     )

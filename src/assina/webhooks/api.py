@@ -53,7 +53,7 @@ async def create_endpoint(
     docs/limits.md)."""
 
     async def use_case(session: AsyncSession) -> dict[str, object]:
-        endpoint, secret = await service.create_endpoint(
+        return await service.register_endpoint(
             session,
             caller.clock,
             runtime.secret_box,
@@ -62,8 +62,6 @@ async def create_endpoint(
             runtime.settings.allow_private_targets,
             runtime.limits.max_webhook_endpoints,
         )
-        out = EndpointOut.of(endpoint, runtime.secret_box).model_dump()
-        return snapshot(EndpointCreated(**out, secret=secret))
 
     return await caller.respond_once(request, 201, use_case)
 

@@ -17,7 +17,7 @@ from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.core.secrets import SecretBox, new_validation_token
 from assina.events.catalog import EventType
 from assina.events.models import Event
-from assina.events.service import emit_event, get_event
+from assina.events.service import emit_event, get_event, snapshot
 from assina.events.shapes import PingShape
 from assina.tenants.models import Tenant
 from assina.tenants.service import get_tenant
@@ -25,6 +25,8 @@ from assina.webhooks.models import MessageStatus, WebhookEndpoint, WebhookMessag
 from assina.webhooks.retries import schedule_from_seconds, schedule_in_seconds
 from assina.webhooks.schemas import (
     EndpointCreate,
+    EndpointCreated,
+    EndpointOut,
     EndpointUpdate,
     WebhookSettings,
     WebhookSettingsUpdate,
@@ -33,6 +35,24 @@ from assina.webhooks.signing import new_secret
 from assina.webhooks.targets import check_target
 
 PREVIOUS_SECRET_LIFETIME = timedelta(hours=24)
+
+
+async def register_endpoint(
+    session: AsyncSession,
+    clock: Clock,
+    box: SecretBox,
+    tenant_id: str,
+    params: EndpointCreate,
+    allow_private: bool,
+    max_endpoints: int,
+) -> dict[str, object]:
+    """A new endpoint as its creation is answered (the API's 201, the console's page): the
+    endpoint with its signing secret, shown this once."""
+    endpoint, secret = await create_endpoint(
+        session, clock, box, tenant_id, params, allow_private, max_endpoints
+    )
+    out = EndpointOut.of(endpoint, box).model_dump()
+    return snapshot(EndpointCreated(**out, secret=secret))
 
 
 async def create_endpoint(
