@@ -1,5 +1,5 @@
 """Cross-process wake-ups on PostgreSQL: after a commit that wrote webhook messages, the writer
-sends `pg_notify` on its own autocommit connection, coalesced to at most one per 20 ms per
+sends `pg_notify` on its own autocommit connection, coalesced to at most one per 5 ms per
 process; dispatchers LISTEN on a dedicated connection outside the pool.
 
 The NOTIFY is sent after COMMIT, never inside the transaction (a NOTIFY inside takes a global
@@ -22,8 +22,10 @@ from sqlalchemy.engine import URL
 logger = logging.getLogger("assina.notify")
 
 CHANNEL = "assina_messages"
-# 50 ms gave a 57 ms p99 from commit to arrival across processes at 50 events/s; 20 ms, 30 ms.
-COALESCE_SECONDS = 0.02
+# From commit to arrival across processes at 50 events/s (an event every 20 ms), p99: a 50 ms
+# window gave 57 ms, 20 ms gave 24 ms, 5 ms gives 9 ms (docs/performance.md, issue 18). At
+# most 200 NOTIFYs a second per writing process: nothing to PostgreSQL.
+COALESCE_SECONDS = 0.005
 RELISTEN_FIRST_DELAY_SECONDS = 0.5
 RELISTEN_MAX_DELAY_SECONDS = 10.0
 # What a lost or refused connection raises: the server is down, restarting, or dropped us.
