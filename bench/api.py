@@ -6,6 +6,7 @@ aiohttp at a fixed concurrency for a fixed time: first the bare route (HTTP + va
 serialisation, the baseline), then the real one (auth, counters, insert, event, commit).
 
     .venv/bin/python bench/api.py [--seconds 10] [--concurrency 32] [--backends sqlite,postgresql]
+        [--workers 1,2]
 
 PostgreSQL: ASSINA_BENCH_PG_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench);
 the database is dropped and created anew.
@@ -70,12 +71,12 @@ def run_cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """`assina serve --no-worker` on a free port, with `env`: the process and its base URL
-    (wait for it with `wait_ready`)."""
+def start_serve(env: dict[str, str], processes: int = 1) -> tuple[subprocess.Popen[bytes], str]:
+    """`assina serve --no-worker` on a free port (with `--workers processes`), with `env`: the
+    process and its base URL (wait for it with `wait_ready`)."""
     port = free_port()
     server = subprocess.Popen(
-        [ASSINA, "serve", "--port", str(port), "--no-worker"],
+        [ASSINA, "serve", "--port", str(port), "--no-worker", "--workers", str(processes)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -145,7 +146,7 @@ def summarize(
 
 
 async def bench_backend(
-    backend: str, database_url: str, seconds: float, concurrency: int
+    backend: str, database_url: str, seconds: float, concurrency: int, processes: int = 1
 ) -> list[Result]:
     data_dir = tempfile.mkdtemp(prefix="assina-bench-")
     env = {
@@ -163,8 +164,9 @@ async def bench_backend(
     }
     run_cli(env, "migrate")
     api_key = json.loads(run_cli(env, "tenant", "create", "Bench", "--json"))["api_key"]
-    server, base = start_serve(env)
+    server, base = start_serve(env, processes)
     results = []
+    label = backend if processes == 1 else f"{backend}, {processes} processes"
     try:
         await wait_ready(base)
         auth = {"Authorization": f"Bearer {api_key}"}
@@ -177,7 +179,7 @@ async def bench_backend(
             started = time.perf_counter()
             latencies, errors = await drive(base, path, headers, seconds, concurrency)
             elapsed = time.perf_counter() - started
-            results.append(summarize(backend, route, latencies, errors, elapsed))
+            results.append(summarize(label, route, latencies, errors, elapsed))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -204,6 +206,9 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--workers", default="1", help="PostgreSQL runs: `serve --workers N` for each N, e.g. 1,2"
+    )
     args = parser.parse_args()
 
     results: list[Result] = []
@@ -211,10 +216,12 @@ async def main() -> None:
         if backend == "sqlite":
             path = Path(tempfile.mkdtemp(prefix="assina-bench-")) / "bench.db"
             url = f"sqlite+aiosqlite:///{path}"
-        else:
-            url = os.environ.get("ASSINA_BENCH_PG_URL", DEFAULT_PG)
+            results += await bench_backend(backend, url, args.seconds, args.concurrency)
+            continue
+        url = os.environ.get("ASSINA_BENCH_PG_URL", DEFAULT_PG)
+        for processes in (int(n) for n in args.workers.split(",")):
             await recreate_pg(url)
-        results += await bench_backend(backend, url, args.seconds, args.concurrency)
+            results += await bench_backend(backend, url, args.seconds, args.concurrency, processes)
 
     print(report(results))
     out = ROOT / "bench" / "results"

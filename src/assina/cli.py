@@ -34,6 +34,7 @@ from assina.db.database import Database
 from assina.payments.card_schedule import CardRun
 from assina.payments.connections import ProviderConnections
 from assina.sandbox.calendar_run import CalendarRunRefused, calendar_run
+from assina.serving import OneProcessOnly, check_processes, serve_in_processes
 from assina.tenants import keys as api_keys
 from assina.tenants import service as tenants
 from assina.tenants.models import DEFAULT_TIME_ZONE, TenantMode
@@ -79,7 +80,7 @@ def _stops_with_a_message() -> Iterator[None]:
     line on stderr and exit status 1, not a traceback."""
     try:
         yield
-    except (PortUnavailable, SecretKeyMismatch) as error:
+    except (PortUnavailable, SecretKeyMismatch, OneProcessOnly) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
 
@@ -496,14 +497,25 @@ def serve(
         bool,
         typer.Option("--no-worker", help="Serve HTTP only; run `assina worker` elsewhere."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="HTTP processes on the port (PostgreSQL only beyond 1; docs/operations.md)."
+        ),
+    ] = 1,
 ) -> None:
-    """Serve the API, docs and operations endpoints (and the worker loops, by default)."""
+    """Serve the API, console, docs and operations endpoints (and the worker loops, by
+    default)."""
     settings = _settings()
     with _stops_with_a_message():
+        check_processes(settings, workers)
         # Bound first: a busy port ends the process before the worker runs a pass.
         listener = bind_listener(host, port)
         base = f"http://{host}:{port}"
         typer.echo(f"assina on {base}  (console {base}/console, API /v1, docs {base}/docs)")
+        if workers > 1:
+            serve_in_processes(settings, listener, host, port, workers, not no_worker)
+            return
         _run(_serve(settings, listener, host, port, with_worker=not no_worker))
 
 
