@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
 
 from assina.console.auth import ConsoleCaller
 from assina.console.forms import Form
+from assina.core.errors import Problem
 from assina.core.idempotency import MAX_KEY_LENGTH, UseCase, respond_once
 from assina.core.pagination import DEFAULT_LIMIT, PageParams
 
@@ -47,6 +50,31 @@ async def run_once(
     )
     body: dict[str, Any] = json.loads(bytes(answer.body))
     return body
+
+
+# Draws the page an action came from again, with the action's refusal.
+Refused = Callable[[Problem], Awaitable[Response]]
+
+
+async def act(
+    request: Request,
+    caller: ConsoleCaller,
+    form: Form,
+    use_case: UseCase,
+    *,
+    done: str | Callable[[dict[str, Any]], str],
+    refused: Refused,
+) -> Response:
+    """A page's action: `use_case` run once (`run_once`), then to `done` (a path, or one made
+    from the answer). A refusal (409, 422, 429) is shown by `refused` on the page the action
+    came from; a 404 (not the tenant's object) stays the 404 page."""
+    try:
+        answer = await run_once(request, caller, form, use_case)
+    except Problem as problem:
+        if problem.status == 404:
+            raise
+        return await refused(problem)
+    return RedirectResponse(done if isinstance(done, str) else done(answer), status_code=303)
 
 
 def newest_first(after: str | None, limit: int = DEFAULT_LIMIT) -> PageParams:

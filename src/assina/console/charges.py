@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges import settlement
@@ -17,7 +17,7 @@ from assina.charges.boleto import boleto_document
 from assina.charges.models import Charge, ChargeStatus
 from assina.charges.schemas import ChargeOut, ChargeSettle
 from assina.charges.service import ChargeFilters, get_charge, list_charges
-from assina.console.actions import new_idempotency_key, newest_first, run_once
+from assina.console.actions import act, new_idempotency_key, newest_first
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
 from assina.console.form_values import chosen, filter_day
 from assina.console.forms import field_errors, input_of, parse_amount, read_form, refusal
@@ -117,41 +117,43 @@ async def charge_boleto(caller: ConsoleCallerDep, charge_id: str) -> Response:
 async def settle_charge(charge_id: str, request: Request, caller: ChangerDep) -> Response:
     form = await read_form(request)
     values = {"amount": form.get("amount")}
-    try:
+
+    async def use_case(session: AsyncSession) -> dict[str, object]:
         amount = parse_amount(form.get("amount"), "amount")
         body = input_of(ChargeSettle, {} if amount is None else {"amount": amount})
+        charge = await settlement.settle_charge(
+            session, caller.clock, caller.tenant_id, charge_id, body
+        )
+        return snapshot(ChargeOut.of(charge))
 
-        async def use_case(session: AsyncSession) -> dict[str, object]:
-            charge = await settlement.settle_charge(
-                session, caller.clock, caller.tenant_id, charge_id, body
-            )
-            return snapshot(ChargeOut.of(charge))
-
-        await run_once(request, caller, form, use_case)
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        return await charge_page_with(caller, charge_id, problem, values)
-    return RedirectResponse(f"/console/charges/{charge_id}", status_code=303)
+    return await act(
+        request,
+        caller,
+        form,
+        use_case,
+        done=f"/console/charges/{charge_id}",
+        refused=lambda problem: charge_page_with(caller, charge_id, problem, values),
+    )
 
 
 @router.post("/{charge_id}/{move}")
 async def move_charge(charge_id: str, move: str, request: Request, caller: ChangerDep) -> Response:
     """Reverse, invalidate or reactivate: a 409 (a move its status forbids) is shown on the
     charge's page."""
-    act = _MOVES.get(move)
-    if act is None:
+    charge_move = _MOVES.get(move)
+    if charge_move is None:
         raise Problem(404, "not-found", "No such action.")
     form = await read_form(request)
 
     async def use_case(session: AsyncSession) -> dict[str, object]:
-        charge = await act(session, caller.clock, caller.tenant_id, charge_id)
+        charge = await charge_move(session, caller.clock, caller.tenant_id, charge_id)
         return snapshot(ChargeOut.of(charge))
 
-    try:
-        await run_once(request, caller, form, use_case)
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        return await charge_page_with(caller, charge_id, problem, {})
-    return RedirectResponse(f"/console/charges/{charge_id}", status_code=303)
+    return await act(
+        request,
+        caller,
+        form,
+        use_case,
+        done=f"/console/charges/{charge_id}",
+        refused=lambda problem: charge_page_with(caller, charge_id, problem, {}),
+    )

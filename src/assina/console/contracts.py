@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.charges.schemas import ChargeOut
 from assina.charges.service import ChargeFilters, list_charges
-from assina.console.actions import new_idempotency_key, newest_first, run_once
+from assina.console.actions import act, new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
 from assina.console.form_values import chosen, whole_number
 from assina.console.forms import Form, field_errors, input_of, read_form, refusal
@@ -150,13 +150,14 @@ async def _change(
         contract = await change(session)
         return snapshot(await service.contract_out(session, caller.clock, contract))
 
-    try:
-        await run_once(request, caller, form, use_case)
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        return await _contract_page(caller, contract_id, problem, values)
-    return RedirectResponse(f"/console/contracts/{contract_id}", status_code=303)
+    return await act(
+        request,
+        caller,
+        form,
+        use_case,
+        done=f"/console/contracts/{contract_id}",
+        refused=lambda problem: _contract_page(caller, contract_id, problem, values),
+    )
 
 
 async def _contract_page(

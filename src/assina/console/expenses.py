@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.console.actions import new_idempotency_key, newest_first, run_once
+from assina.console.actions import act, new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
 from assina.console.form_values import calendar_day, chosen, filter_day
 from assina.console.forms import Form, field_errors, input_of, parse_amount, read_form, refusal
@@ -97,27 +97,28 @@ async def expense_page(expense_id: str, caller: ConsoleCallerDep) -> Response:
 async def settle_expense(expense_id: str, request: Request, caller: ChangerDep) -> Response:
     form = await read_form(request)
     values = {"amount": form.get("amount"), "paid_at": form.get("paid_at")}
-    try:
+
+    async def use_case(session: AsyncSession) -> dict[str, object]:
         amount = parse_amount(form.get("amount"), "amount")
         sent: dict[str, Any] = {} if amount is None else {"amount": amount}
         paid_at = _paid_at(caller, form.get("paid_at"))
         if paid_at is not None:
             sent["paid_at"] = paid_at
         body = input_of(ExpenseSettle, sent)
-
-        async def use_case(session: AsyncSession) -> dict[str, object]:
-            return snapshot(
-                await settlement.settle_expense(
-                    session, caller.clock, caller.tenant_id, expense_id, body
-                )
+        return snapshot(
+            await settlement.settle_expense(
+                session, caller.clock, caller.tenant_id, expense_id, body
             )
+        )
 
-        await run_once(request, caller, form, use_case)
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        return await _expense_page(caller, expense_id, problem, values)
-    return RedirectResponse(f"/console/expenses/{expense_id}", status_code=303)
+    return await act(
+        request,
+        caller,
+        form,
+        use_case,
+        done=f"/console/expenses/{expense_id}",
+        refused=lambda problem: _expense_page(caller, expense_id, problem, values),
+    )
 
 
 @router.post("/{expense_id}/reverse")
@@ -129,13 +130,14 @@ async def reverse_expense(expense_id: str, request: Request, caller: ChangerDep)
             await settlement.reverse_expense(session, caller.clock, caller.tenant_id, expense_id)
         )
 
-    try:
-        await run_once(request, caller, form, use_case)
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        return await _expense_page(caller, expense_id, problem, {})
-    return RedirectResponse(f"/console/expenses/{expense_id}", status_code=303)
+    return await act(
+        request,
+        caller,
+        form,
+        use_case,
+        done=f"/console/expenses/{expense_id}",
+        refused=lambda problem: _expense_page(caller, expense_id, problem, {}),
+    )
 
 
 def _paid_at(caller: ConsoleCaller, text: str) -> datetime | str | None:

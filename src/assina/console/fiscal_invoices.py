@@ -4,10 +4,10 @@ reason, and "Emitir nota fiscal" on a settled charge; through the fiscal service
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.console.actions import new_idempotency_key, newest_first, run_once
+from assina.console.actions import act, new_idempotency_key, newest_first
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
 from assina.console.charges import charge_page_with
 from assina.console.form_values import chosen
@@ -99,21 +99,22 @@ async def _invoice_page(
 async def cancel_invoice(invoice_id: str, request: Request, caller: ChangerDep) -> Response:
     form = await read_form(request)
     reason = form.get("reason").strip()
-    try:
+
+    async def use_case(session: AsyncSession) -> dict[str, object]:
         body = input_of(FiscalInvoiceCancel, {"reason": reason})
+        invoice = await service.request_cancellation(
+            session, caller.clock, caller.tenant_id, invoice_id, body.reason
+        )
+        return snapshot(FiscalInvoiceOut.of(invoice))
 
-        async def use_case(session: AsyncSession) -> dict[str, object]:
-            invoice = await service.request_cancellation(
-                session, caller.clock, caller.tenant_id, invoice_id, body.reason
-            )
-            return snapshot(FiscalInvoiceOut.of(invoice))
-
-        await run_once(request, caller, form, use_case)
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        return await _invoice_page(caller, invoice_id, problem, reason)
-    return RedirectResponse(f"/console/fiscal-invoices/{invoice_id}", status_code=303)
+    return await act(
+        request,
+        caller,
+        form,
+        use_case,
+        done=f"/console/fiscal-invoices/{invoice_id}",
+        refused=lambda problem: _invoice_page(caller, invoice_id, problem, reason),
+    )
 
 
 @router.post("/charges/{charge_id}/fiscal-invoice")
@@ -129,10 +130,11 @@ async def issue_invoice(charge_id: str, request: Request, caller: ChangerDep) ->
         )
         return snapshot(FiscalInvoiceOut.of(invoice))
 
-    try:
-        invoice = await run_once(request, caller, form, use_case)
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        return await charge_page_with(caller, charge_id, problem, {})
-    return RedirectResponse(f"/console/fiscal-invoices/{invoice['id']}", status_code=303)
+    return await act(
+        request,
+        caller,
+        form,
+        use_case,
+        done=lambda invoice: f"/console/fiscal-invoices/{invoice['id']}",
+        refused=lambda problem: charge_page_with(caller, charge_id, problem, {}),
+    )

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.console.actions import new_idempotency_key, newest_first, run_once
+from assina.console.actions import act, new_idempotency_key, newest_first
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
 from assina.console.form_values import chosen
 from assina.console.forms import read_form, refusal
@@ -64,21 +64,23 @@ async def order_page(order_id: str, caller: ConsoleCallerDep) -> Response:
 @router.post("/{order_id}/{move}")
 async def move_order(order_id: str, move: str, request: Request, caller: ChangerDep) -> Response:
     """Fulfil (a paid order) or cancel (a pending one): a 409 is shown on the order's page."""
-    act = _MOVES.get(move)
-    if act is None:
+    order_move = _MOVES.get(move)
+    if order_move is None:
         raise Problem(404, "not-found", "No such action.")
     form = await read_form(request)
 
     async def use_case(session: AsyncSession) -> dict[str, object]:
-        return snapshot(OrderOut.of(await act(session, caller.clock, caller.tenant_id, order_id)))
+        moved = await order_move(session, caller.clock, caller.tenant_id, order_id)
+        return snapshot(OrderOut.of(moved))
 
-    try:
-        await run_once(request, caller, form, use_case)
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        return await _order_page(caller, order_id, problem)
-    return RedirectResponse(f"/console/orders/{order_id}", status_code=303)
+    return await act(
+        request,
+        caller,
+        form,
+        use_case,
+        done=f"/console/orders/{order_id}",
+        refused=lambda problem: _order_page(caller, order_id, problem),
+    )
 
 
 async def _order_page(caller: ConsoleCaller, order_id: str, problem: Problem | None) -> Response:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.console.actions import new_idempotency_key, newest_first, run_once
+from assina.console.actions import act, new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
 from assina.console.form_values import chosen, whole_number
 from assina.console.forms import Form, field_errors, input_of, parse_amount, read_form, refusal
@@ -110,13 +110,14 @@ async def deactivate_product(product_id: str, request: Request, caller: ChangerD
         )
         return snapshot(ProductOut.of(product))
 
-    try:
-        await run_once(request, caller, form, use_case)
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        return await _product_list(caller, "", None, problem)
-    return RedirectResponse("/console/products", status_code=303)
+    return await act(
+        request,
+        caller,
+        form,
+        use_case,
+        done="/console/products",
+        refused=lambda problem: _product_list(caller, "", None, problem),
+    )
 
 
 def _typed(form: Form) -> dict[str, str]:
