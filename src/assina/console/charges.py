@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -19,7 +18,7 @@ from assina.charges.schemas import ChargeOut, ChargeSettle
 from assina.charges.service import ChargeFilters, get_charge, list_charges
 from assina.console.actions import act, new_idempotency_key, newest_first
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
-from assina.console.form_values import chosen, filter_day
+from assina.console.form_values import DueRange, chosen
 from assina.console.forms import field_errors, input_of, parse_amount, read_form, refusal
 from assina.console.web import render_page
 from assina.core.clock import Clock
@@ -48,12 +47,12 @@ async def charge_list(
     after: str | None = None,
 ) -> Response:
     chosen_status = chosen(status, ChargeStatus)
-    due_gte, due_to_day = filter_day(due_from), filter_day(due_to)
+    due = DueRange.typed(due_from, due_to)
     filters = ChargeFilters(
         customer_id=customer_id[:64] or None,
         status=chosen_status,
-        due_gte=due_gte,
-        due_lt=date.fromordinal(due_to_day.toordinal() + 1) if due_to_day else None,
+        due_gte=due.first,
+        due_lt=due.before,
     )
     async with caller.runtime.database.read() as session:
         charges, has_more = await list_charges(
@@ -68,8 +67,8 @@ async def charge_list(
         status=chosen_status or "",
         statuses=list(ChargeStatus),
         customer_id=customer_id,
-        due_from=due_gte.isoformat() if due_gte else "",
-        due_to=due_to_day.isoformat() if due_to_day else "",
+        due_from=due.shown[0],
+        due_to=due.shown[1],
         after=after,
         today=caller.today(),
     )

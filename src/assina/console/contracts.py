@@ -14,7 +14,7 @@ from assina.charges.schemas import ChargeOut
 from assina.charges.service import ChargeFilters, list_charges
 from assina.console.actions import act, new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
-from assina.console.form_values import chosen, whole_number
+from assina.console.form_values import chosen, decimal_text, whole_number
 from assina.console.forms import Form, field_errors, input_of, read_form, refusal
 from assina.console.web import render_page
 from assina.contracts import service
@@ -122,7 +122,7 @@ async def readjust_contract(contract_id: str, request: Request, caller: ChangerD
     form = await read_form(request)
     values = {name: form.get(name) for name in ("percent", "index", "reference_month")}
     sent = {
-        "percent": form.get("percent").strip().replace(",", "."),
+        "percent": decimal_text(form.get("percent")),
         "index": form.get("index").strip(),
         "reference_month": form.get("reference_month").strip(),
     }

@@ -4,7 +4,7 @@ through the expenses service and settlement, as the API."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.console.actions import act, new_idempotency_key, newest_first, run_once
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
-from assina.console.form_values import calendar_day, chosen, filter_day
+from assina.console.form_values import DueRange, calendar_day, chosen
 from assina.console.forms import Form, field_errors, input_of, parse_amount, read_form, refusal
 from assina.console.web import render_page
 from assina.core.errors import Problem
@@ -41,11 +41,11 @@ async def expense_list(
     after: str | None = None,
 ) -> Response:
     chosen_status = chosen(status, ExpenseStatus)
-    due_gte, due_to_day = filter_day(due_from), filter_day(due_to)
+    due = DueRange.typed(due_from, due_to)
     filters = service.ExpenseFilters(
         status=chosen_status,
-        due_gte=due_gte,
-        due_lt=date.fromordinal(due_to_day.toordinal() + 1) if due_to_day else None,
+        due_gte=due.first,
+        due_lt=due.before,
     )
     async with caller.runtime.database.read() as session:
         expenses, has_more = await service.list_expenses(
@@ -58,8 +58,8 @@ async def expense_list(
         has_more=has_more,
         status=chosen_status or "",
         statuses=list(ExpenseStatus),
-        due_from=due_gte.isoformat() if due_gte else "",
-        due_to=due_to_day.isoformat() if due_to_day else "",
+        due_from=due.shown[0],
+        due_to=due.shown[1],
         after=after,
         today=caller.today(),
     )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.billing_settings import service as billing
 from assina.billing_settings.schemas import BillingSettingsIn
 from assina.console.auth import ChangerDep, ConsoleCaller, ConsoleCallerDep
+from assina.console.form_values import decimal_text
 from assina.console.forms import input_of, read_form, refusal
 from assina.console.web import render_page
 from assina.core.errors import Problem
@@ -125,10 +126,7 @@ async def save_fees(request: Request, caller: ChangerDep) -> Response:
     form = await read_form(request)
     names = (*_FEE_PERCENTS, *_FEE_DAYS, *_PIX)
     values: dict[str, Any] = {name: form.get(name) for name in names}
-    # A person in Brazil writes 2,5 for 2.5.
-    body: dict[str, Any] = {
-        name: form.get(name).strip().replace(",", ".") for name in _FEE_PERCENTS
-    }
+    body: dict[str, Any] = {name: decimal_text(form.get(name)) for name in _FEE_PERCENTS}
     body |= {name: whole_number(form.get(name)) for name in _FEE_DAYS}
     body |= {name: form.optional(name) for name in _PIX}
 
