@@ -16,7 +16,14 @@ from assina.db.database import Database
 from assina.tenants.service import create_tenant
 from assina.users.models import ConsoleRole, ConsoleSession, ConsoleUser
 from assina.users.service import create_console_user
-from assina.users.sessions import SignedIn, SignInRefused, session_of, sign_in
+from assina.users.sessions import (
+    SignedIn,
+    SignInRefused,
+    find_session,
+    note_seen,
+    seen_long_ago,
+    sign_in,
+)
 
 PASSWORD = "senha-de-teste-1"
 T = TypeVar("T")
@@ -77,5 +84,10 @@ async def refused(database: Database, clock: Clock, email: str, password: str) -
 async def current(
     database: Database, clock: Clock, token: str
 ) -> tuple[ConsoleSession, ConsoleUser] | None:
+    """The session a cookie opens, its request recorded when the last one is a minute old
+    (what console/auth.py does, in one transaction here so the rows stay readable)."""
     async with database.write() as session:
-        return await session_of(session, clock, token)
+        found = await find_session(session, clock, token)
+        if found is not None and seen_long_ago(found[0], clock):
+            found[0].last_seen_at = await note_seen(session, clock, found[0].id)
+    return found

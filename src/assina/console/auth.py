@@ -22,10 +22,10 @@ from assina.console.web import PageFrame
 from assina.core.clock import Clock, local_date
 from assina.core.errors import Problem
 from assina.tenants.deps import Caller, Runtime, RuntimeDep, tenant_clock
-from assina.tenants.models import Tenant, TenantMode
+from assina.tenants.models import Tenant
 from assina.tenants.service import TenantContext
 from assina.users.models import ConsoleRole
-from assina.users.sessions import session_of
+from assina.users.sessions import find_session, note_seen, seen_long_ago
 
 SESSION_COOKIE = "assina_console"
 CSRF_FIELD = "csrf_token"
@@ -89,25 +89,35 @@ async def require_console_caller(request: Request, runtime: RuntimeDep) -> Conso
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise SignInRequired(_return_path(request))
-    async with runtime.database.write() as session:  # may note when it was last seen
-        found = await session_of(session, runtime.clock, token)
+    async with runtime.database.read() as session:
+        found = await find_session(session, runtime.clock, token)
         tenant = await session.get(Tenant, found[1].tenant_id) if found else None
-    if found is None or tenant is None:
-        raise SignInRequired(_return_path(request))
-    console_session, user = found
+        if found is None or tenant is None:
+            raise SignInRequired(_return_path(request))
+        console_session, user = found
+        # The rows are read whole here: the read transaction's end expires them.
+        session_id, csrf_token, stale = (
+            console_session.id,
+            console_session.csrf_token,
+            seen_long_ago(console_session, runtime.clock),
+        )
+        user_id, email, role = user.id, user.email, ConsoleRole(user.role)
+        context = TenantContext(tenant.id, tenant.time_zone, tenant.mode)
+        tenant_name = tenant.name
+    if stale:  # a write once a minute, not one per page
+        async with runtime.database.write() as session:
+            await note_seen(session, runtime.clock, session_id)
     if request.method not in _SAFE_METHODS:
-        await _check_csrf(request, console_session.csrf_token)
-    context = TenantContext(tenant.id, tenant.time_zone, tenant.mode)
+        await _check_csrf(request, csrf_token)
     clock = await tenant_clock(runtime, context)
-    role = ConsoleRole(user.role)
     frame = PageFrame(
         locale=locale_of(request.cookies.get(LANGUAGE_COOKIE)),
-        time_zone=tenant.time_zone,
-        user_email=user.email,
+        time_zone=context.time_zone,
+        user_email=email,
         user_role=role.value,
-        tenant_name=tenant.name,
-        csrf_token=console_session.csrf_token,
-        sandbox_now=clock.now() if tenant.mode == TenantMode.SANDBOX else None,
+        tenant_name=tenant_name,
+        csrf_token=csrf_token,
+        sandbox_now=clock.now() if context.sandbox else None,
         can_change=role != ConsoleRole.VIEWER,
         can_administer=role == ConsoleRole.ADMIN,
         path=request.url.path,
@@ -115,12 +125,12 @@ async def require_console_caller(request: Request, runtime: RuntimeDep) -> Conso
     return ConsoleCaller(
         runtime=runtime,
         tenant=context,
-        tenant_name=tenant.name,
+        tenant_name=tenant_name,
         clock=clock,
-        user_id=user.id,
-        email=user.email,
+        user_id=user_id,
+        email=email,
         role=role,
-        csrf_token=console_session.csrf_token,
+        csrf_token=csrf_token,
         frame=frame,
     )
 

@@ -237,16 +237,12 @@ async def _count_failure(
     await session.flush()
 
 
-async def session_of(
+async def find_session(
     session: AsyncSession, clock: Clock, token: str
 ) -> tuple[ConsoleSession, ConsoleUser] | None:
     """The session a cookie's token opens, and its user; None when the token is unknown, the
-    session expired (idle 12 hours, or 7 days old) or the user is inactive.
-
-    Records the request in `last_seen_at` when the one recorded is a minute old or more, so
-    call it in a write transaction (`database.write()`): it writes once a minute per session,
-    not once per page."""
-    now = clock.real_now()
+    session expired (idle 12 hours, or 7 days old) or the user is inactive. Reads only: a
+    page reads it in a read transaction, and writes `note_seen` only when `seen_long_ago`."""
     row = (
         await session.execute(
             select(ConsoleSession, ConsoleUser)
@@ -257,21 +253,31 @@ async def session_of(
     if row is None:
         return None
     console_session, user = row
-    if not user.active or now >= _ends_at(console_session):
+    if not user.active or clock.real_now() >= _ends_at(console_session):
         return None
-    if now - console_session.last_seen_at >= LAST_SEEN_RESOLUTION:
-        # The guard is in the statement, so requests racing for one session write it once.
-        await session.execute(
-            update(ConsoleSession)
-            .where(
-                ConsoleSession.id == console_session.id,
-                ConsoleSession.last_seen_at <= now - LAST_SEEN_RESOLUTION,
-            )
-            .values(last_seen_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        console_session.last_seen_at = now
     return console_session, user
+
+
+def seen_long_ago(console_session: ConsoleSession, clock: Clock) -> bool:
+    """Whether the session's last request is a minute old or more: time to record this one."""
+    return clock.real_now() - console_session.last_seen_at >= LAST_SEEN_RESOLUTION
+
+
+async def note_seen(session: AsyncSession, clock: Clock, session_id: str) -> datetime:
+    """Record a request of the session in `last_seen_at` (in a write transaction); returns
+    the instant recorded."""
+    now = clock.real_now()
+    # The guard is in the statement, so requests racing for one session write it once.
+    await session.execute(
+        update(ConsoleSession)
+        .where(
+            ConsoleSession.id == session_id,
+            ConsoleSession.last_seen_at <= now - LAST_SEEN_RESOLUTION,
+        )
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return now
 
 
 def _ends_at(console_session: ConsoleSession) -> datetime:
