@@ -148,3 +148,15 @@ async def test_english_by_the_switch(api: TenantClient, console: Console) -> Non
     assert "Customers" in english.text and '<html lang="en">' in english.text
     elsewhere = await ana.page("/console/language?to=en&next=https://evil.example")
     assert elsewhere.headers["location"] == "/console"
+
+
+async def test_over_https_the_session_cookie_is_secure(
+    app: FastAPI, api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
+    await new_user(database, clock, api.tenant.tenant_id, "ana@escola.com.br")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://assina.test") as http:
+        answer = await sign_in(http, "ana@escola.com.br")
+        assert answer.status_code == 303, answer.text
+        cookie = next(h for h in answer.headers.get_list("set-cookie") if "assina_console=" in h)
+        assert "Secure" in cookie and "HttpOnly" in cookie
