@@ -21,7 +21,7 @@ from assina.console.i18n import LANGUAGE_COOKIE, locale_of
 from assina.console.web import PageFrame
 from assina.core.clock import Clock, local_date
 from assina.core.errors import Problem
-from assina.tenants.deps import Caller, Runtime, RuntimeDep, tenant_clock
+from assina.tenants.deps import Runtime, RuntimeDep, tenant_clock
 from assina.tenants.models import Tenant
 from assina.tenants.service import TenantContext
 from assina.users.models import ConsoleRole
@@ -79,10 +79,6 @@ class ConsoleCaller:
 
     def now(self) -> datetime:
         return self.clock.now()
-
-    def as_api_caller(self) -> Caller:
-        """The same caller an API request of this tenant would be (services that take one)."""
-        return Caller(tenant=self.tenant, database=self.runtime.database, clock=self.clock)
 
 
 async def require_console_caller(request: Request, runtime: RuntimeDep) -> ConsoleCaller:
