@@ -20,6 +20,7 @@ from assina.console.i18n import translate
 from assina.core.documents import format_document
 from assina.notifications.formatting import format_date, format_money
 from assina.notifications.models import Locale
+from assina.tenants.models import DEFAULT_TIME_ZONE
 
 STATIC_PREFIX = "/console/static"
 
@@ -48,7 +49,7 @@ class PageFrame:
     an error before sign-in) has no user."""
 
     locale: Locale
-    time_zone: str = "America/Sao_Paulo"
+    time_zone: str = DEFAULT_TIME_ZONE
     user_email: str | None = None
     user_role: str | None = None
     tenant_name: str | None = None
