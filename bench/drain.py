@@ -71,9 +71,9 @@ Rows = list[dict[str, Any]]
 # --- the bare sender, in its own process ---------------------------------------------------
 
 
-async def bare_send(url: str, count: int) -> float:
+async def bare_send(url: str, count: int) -> tuple[float, float]:
     """POST `count` 1 KiB bodies to `url`, IN_FLIGHT at a time: seconds from the first send to
-    the last answer."""
+    the last answer, and the CPU seconds this process used meanwhile."""
     stamp = datetime.now(UTC).isoformat()
     bodies = [
         json.dumps({"id": new_id("evt"), "data": customer(n, new_id("cus"), stamp)}).encode()
@@ -90,9 +90,9 @@ async def bare_send(url: str, count: int) -> float:
                 assert response.status == 204, response.status
 
     async with aiohttp.ClientSession(connector=connector) as http:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(one_lane(http) for _ in range(IN_FLIGHT)))
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
 
 # --- the backlog and the database ----------------------------------------------------------
@@ -185,9 +185,17 @@ class Store:
 @dataclass
 class Round:
     baseline: float  # msg/s
+    baseline_cpu_ms: float  # the bare sender's CPU time per message
     drain: float  # msg/s
     peak_mib: float
     seconds: float
+    cpu_ms: float  # the worker's CPU time (user + system) per message
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -264,7 +272,8 @@ class Bench:
         await self.start_receiver()
         await self.create_endpoints(tenant["api_key"])
 
-    async def baseline(self) -> float:
+    async def baseline(self) -> tuple[float, float]:
+        """(msg/s, CPU ms per message) of the bare sender."""
         await self.reset_receiver()
         count = self.args.messages
         sender = await asyncio.create_subprocess_exec(
@@ -278,7 +287,8 @@ class Bench:
         out, _ = await sender.communicate()
         assert sender.returncode == 0, sender.returncode
         assert await self.arrived() == count
-        return count / float(out.decode().strip())
+        seconds, cpu = (float(value) for value in out.decode().split())
+        return count / seconds, cpu * 1000 / count
 
     def worker_command(self, label: str) -> list[str]:
         if self.args.profile is None:
@@ -299,8 +309,9 @@ class Bench:
             "worker",
         ]
 
-    async def drain(self, label: str) -> tuple[float, float, float]:
-        """(msg/s, seconds, peak RSS MiB) for a fresh backlog of N messages."""
+    async def drain(self, label: str) -> tuple[float, float, float, float]:
+        """(msg/s, seconds, peak RSS MiB, worker CPU ms per message) for a fresh backlog of N
+        messages."""
         count = self.args.messages
         chunks = backlog(
             count, self.loaded + 1, self.tenant_id, self.endpoint_ids, datetime.now(UTC)
@@ -315,6 +326,7 @@ class Bench:
         sampling = asyncio.create_task(sampler.run())
         try:
             await sampler.settled(worker)
+            cpu_before = cpu_seconds(worker_pid)
             await self.store.set_enabled(self.endpoint_ids, True)
             started = time.perf_counter()
             while await self.store.delivered() < already + count:
@@ -324,6 +336,7 @@ class Bench:
                     raise RuntimeError("the drain did not end")
                 await asyncio.sleep(READ_EVERY)
             seconds = time.perf_counter() - started
+            cpu_ms = (cpu_seconds(worker_pid) - cpu_before) * 1000 / count
         finally:
             sampling.cancel()
         peak = max(hwm for _, _, hwm in sampler.samples) / 1024
@@ -333,17 +346,19 @@ class Bench:
             worker.wait(timeout=60)
         stop_process(worker)
         assert await self.arrived() >= count
-        return count / seconds, seconds, peak
+        return count / seconds, seconds, peak, cpu_ms
 
     async def run(self) -> None:
         await self.prepare()
         for n in range(self.args.rounds):
-            base = await self.baseline()
-            rate, seconds, peak = await self.drain(f"{self.backend}-{n + 1}")
-            self.rounds.append(Round(base, rate, peak, seconds))
+            base, base_cpu = await self.baseline()
+            rate, seconds, peak, cpu_ms = await self.drain(f"{self.backend}-{n + 1}")
+            self.rounds.append(Round(base, base_cpu, rate, peak, seconds, cpu_ms))
             print(
                 f"{self.backend} round {n + 1}: bare {base:.0f} msg/s, drain {rate:.0f} msg/s "
-                f"({seconds:.2f} s, ratio {rate / base:.2f}), peak RSS {peak:.0f} MiB",
+                f"({seconds:.2f} s, ratio {rate / base:.2f}), CPU ms/msg bare {base_cpu:.3f} "
+                f"worker {cpu_ms:.3f}, "
+                f"peak RSS {peak:.0f} MiB",
                 flush=True,
             )
         counts = await self.store.counts()
@@ -388,17 +403,22 @@ def summarize_profile(path: Path, top: int = 25) -> str:
 def table(results: dict[str, list[Round]]) -> str:
     lines = [
         "| backend | round | bare sender msg/s | drain msg/s | ratio | drain s "
-        "| worker peak RSS MiB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| bare sender CPU ms/msg | worker CPU ms/msg | worker peak RSS MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for backend, rounds in results.items():
         for n, r in enumerate(rounds, 1):
             lines.append(
                 f"| {backend} | {n} | {r.baseline:.0f} | {r.drain:.0f} "
-                f"| {r.drain / r.baseline:.2f} | {r.seconds:.2f} | {r.peak_mib:.0f} |"
+                f"| {r.drain / r.baseline:.2f} | {r.seconds:.2f} | {r.baseline_cpu_ms:.3f} "
+                f"| {r.cpu_ms:.3f} "
+                f"| {r.peak_mib:.0f} |"
             )
         ratios = [r.drain / r.baseline for r in rounds]
-        lines.append(f"| {backend} | median | | | {statistics.median(ratios):.2f} | | |")
+        cpu = statistics.median(r.cpu_ms for r in rounds)
+        lines.append(
+            f"| {backend} | median | | | {statistics.median(ratios):.2f} | | | {cpu:.3f} | |"
+        )
     return "\n".join(lines)
 
 
@@ -430,7 +450,7 @@ async def main() -> None:
     args = parser.parse_args()
     if args.bare_sender:
         url, count = args.bare_sender
-        print(await bare_send(url, int(count)))
+        print(*await bare_send(url, int(count)))
         return
     main_task = asyncio.current_task()
     if main_task is not None:  # SIGTERM unwinds like Ctrl-C: processes stopped, database dropped

@@ -9,7 +9,8 @@ The worker meets new lengths every batch, so its caches filled for a quarter of 
 its memory grew with them (docs/performance.md, "Where the workers' memory went").
 
 - `one_of(column, values)`: `column = ANY($1)` with one array parameter on PostgreSQL, the
-  usual expanding `IN` elsewhere (SQLite caches no prepared statements);
+  usual expanding `IN` elsewhere (SQLite caches no prepared statements); `one_of_parameter`
+  is the same with the values left to a named parameter, for statements built once;
 - `insert_rows`: many rows in one INSERT whose text names each column once. On PostgreSQL
   every column's values go as one array parameter, `INSERT … SELECT * FROM unnest($1, $2,
   …)`: one text per table whatever the number of rows, of as many parameters as columns.
@@ -68,6 +69,18 @@ class one_of(ColumnElement[bool]):  # noqa: N801  (used as `column.in_`'s twin)
         values = list(values)
         self.in_clause = column.in_(values)
         self.any_clause = column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+
+
+class one_of_parameter(one_of):  # noqa: N801
+    """`one_of` whose values come at execution, as the parameter `name` (a list): for a
+    statement built once and executed with new values each time."""
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any] | QueryableAttribute[Any], name: str) -> None:
+        column = column.expression
+        self.in_clause = column.in_(bindparam(name, expanding=True))
+        self.any_clause = column == any_(bindparam(name, type_=ARRAY(column.type)))
 
 
 @compiles(one_of)

@@ -4,16 +4,27 @@ statements per batch, whatever the table."""
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, or_, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    or_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.db.shapes import one_of
+from assina.db.shapes import one_of_parameter
 from assina.relay.outcomes import Attempted, Next, settle
 
 MAX_ERROR = 500
@@ -42,16 +53,14 @@ class Outbox:
         return and_(c.status.in_(self.pending), c.next_attempt_at <= now, self.lease_free(now))
 
     async def take_lease(self, session: AsyncSession, ids: Sequence[str], until: datetime) -> None:
-        await session.execute(
-            update(self.table).where(one_of(self.table.c.id, ids)).values(locked_until=until)
-        )
+        connection = await session.connection()
+        await connection.execute(self._lease_statement, {"ids": list(ids), "until": until})
 
     async def release(self, session: AsyncSession, ids: Sequence[str]) -> None:
         """Give back leases of jobs claimed but not attempted: due again at once."""
         if ids:
-            await session.execute(
-                update(self.table).where(one_of(self.table.c.id, ids)).values(locked_until=None)
-            )
+            connection = await session.connection()
+            await connection.execute(self._lease_statement, {"ids": list(ids), "until": None})
 
     async def record(
         self,
@@ -60,44 +69,75 @@ class Outbox:
         now: datetime,
         rng: random.Random,
     ) -> None:
-        """Move each attempted job to delivered, failed or due again, releasing its lease."""
+        """Move each attempted job to delivered, failed or due again, releasing its lease:
+        one statement for the delivered, one (many rows) for each of the others."""
         if not attempts:
             return
-        c = self.table.c
-        attempted = {
-            "attempt_count": c.attempt_count + 1,
-            "last_attempt_at": now,
-            "locked_until": None,
-        }
+        connection = await session.connection()
         settled = [settle(attempt, now, rng) for attempt in attempts]
         delivered = [s.job_id for s in settled if s.next is Next.DELIVERED]
         if delivered:
-            cleared = {self.last_error: None} if self.last_error else {}
-            await session.execute(
-                update(self.table)
-                .where(one_of(c.id, delivered))
-                .values(status=self.delivered, **{self.delivered_at: now}, **cleared, **attempted)
-            )
-        retry_values: dict[str, Any] = {"next_attempt_at": bindparam("retry_at")}
-        for kind, status, values in (
-            (Next.FAILED, self.failed, {}),
-            (Next.RETRY, self.pending[0], retry_values),
+            await connection.execute(self._delivered_statement, {"ids": delivered, "now": now})
+        for kind, statement in (
+            (Next.FAILED, self._failed_statement),
+            (Next.RETRY, self._retry_statement),
         ):
             rows = [
-                {"job": s.job_id, "retry_at": s.retry_at, "error": (s.error or "")[:MAX_ERROR]}
+                {"job": s.job_id, "now": now, "retry_at": s.retry_at}
+                | {"error": (s.error or "")[:MAX_ERROR]}
                 for s in settled
                 if s.next is kind
             ]
-            if not rows:
-                continue
-            if self.last_error:
-                values = {**values, self.last_error: bindparam("error")}
-            await session.execute(
-                update(self.table)
-                .where(c.id == bindparam("job"))
-                .values(status=status, **values, **attempted),
-                rows,
-            )
+            if rows:
+                await connection.execute(statement, rows)
+
+    # The statements, built once per outbox (their values are parameters), so that executing
+    # one costs no building or cache-key computing.
+
+    @functools.cached_property
+    def _lease_statement(self) -> Update:
+        c = self.table.c
+        return (
+            update(self.table)
+            .where(one_of_parameter(c.id, "ids"))
+            .values(locked_until=bindparam("until"))
+        )
+
+    def _attempted(self) -> dict[str, Any]:
+        c = self.table.c
+        now: BindParameter[datetime] = bindparam("now")
+        return {"attempt_count": c.attempt_count + 1, "last_attempt_at": now, "locked_until": None}
+
+    @functools.cached_property
+    def _delivered_statement(self) -> Update:
+        cleared = {self.last_error: None} if self.last_error else {}
+        values: dict[str, Any] = {
+            "status": self.delivered,
+            self.delivered_at: bindparam("now"),
+            **cleared,
+        }
+        return (
+            update(self.table)
+            .where(one_of_parameter(self.table.c.id, "ids"))
+            .values(**values, **self._attempted())
+        )
+
+    @functools.cached_property
+    def _failed_statement(self) -> Update:
+        return self._one_job_statement(self.failed, {})
+
+    @functools.cached_property
+    def _retry_statement(self) -> Update:
+        return self._one_job_statement(self.pending[0], {"next_attempt_at": bindparam("retry_at")})
+
+    def _one_job_statement(self, status: str, values: dict[str, Any]) -> Update:
+        if self.last_error:
+            values = {**values, self.last_error: bindparam("error")}
+        return (
+            update(self.table)
+            .where(self.table.c.id == bindparam("job"))
+            .values(status=status, **values, **self._attempted())
+        )
 
 
 def skip_locked(statement: Select[*Ts], lock_rows: bool, of: Any = None) -> Select[*Ts]:

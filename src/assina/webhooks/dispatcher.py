@@ -39,18 +39,13 @@ from sqlalchemy.orm import aliased
 
 from assina.core.clock import Clock
 from assina.core.secrets import SecretBox, SecretKeyMismatch
-from assina.customers.models import Customer
 from assina.db.base import UTCDateTime
 from assina.db.database import Database
-from assina.db.shapes import one_of
 from assina.events.catalog import EventType
-from assina.events.models import Event
 from assina.events.service import emit_event
 from assina.events.shapes import EndpointDisabledShape
 from assina.relay.kernel import Relay
 from assina.relay.outbox import skip_locked
-from assina.tenants.models import Tenant
-from assina.webhooks.headers import sendable_headers
 from assina.webhooks.metrics import WebhookMetrics
 from assina.webhooks.models import (
     EndpointOrdering,
@@ -58,13 +53,9 @@ from assina.webhooks.models import (
     WebhookEndpoint,
     WebhookMessage,
 )
-from assina.webhooks.payloads import delivery_body
+from assina.webhooks.preparation import prepare_deliveries
 from assina.webhooks.recording import WEBHOOK_OUTBOX, attempted, insert_attempts
-from assina.webhooks.retries import schedule_from_seconds
 from assina.webhooks.sender import Delivery, Outcome, new_http_session, send
-from assina.webhooks.service import live_secrets
-from assina.webhooks.signing import signature_headers
-from assina.webhooks.superlogica import UnsupportedFormat
 
 logger = logging.getLogger("assina.dispatcher")
 
@@ -76,7 +67,7 @@ RATE_WINDOW = timedelta(seconds=1)
 
 @dataclass(frozen=True)
 class DispatcherConfig:
-    batch_size: int = 50
+    batch_size: int = 100
     lease: timedelta = timedelta(seconds=60)
     timeout: timedelta = timedelta(seconds=15)
     poll_interval_seconds: float = 1.0
@@ -123,6 +114,8 @@ class Dispatcher:
             collections.defaultdict(collections.deque)
         )
         self._rate_limits: dict[str, int | None] = {}
+        # Endpoints with a failing streak, as last read or written by this process.
+        self._failing: set[str] = set()
 
     async def close(self) -> None:
         if self._http is not None:
@@ -215,12 +208,17 @@ class Dispatcher:
             # could fill every claim and starve the rest.
             saturated = [endpoint_id for endpoint_id in known if self._room(endpoint_id, now) <= 0]
             due = claim_statement(self.relay.lock_rows, bool(saturated))
-            rows = (await session.execute(due, claim_parameters(now, limit, saturated))).all()
+            connection = await session.connection()
+            parameters = claim_parameters(now, limit, saturated)
+            rows = (await connection.execute(due, parameters)).all()
             ids = self._within_endpoint_shares(rows, now)
             if not ids:
                 return [], []
             await claim.lease(ids)
-            return await self._prepare(session, ids, now)
+            prepared = await prepare_deliveries(connection, self.box, ids, now)
+            for endpoint_id, failing in prepared.endpoint_failing.items():
+                self._note_failing(endpoint_id, failing)
+            return prepared.deliveries, prepared.unsendable
 
     def _room(self, endpoint_id: str, now: datetime) -> int:
         """How many more of the endpoint's messages this process may claim now: its free
@@ -251,70 +249,6 @@ class Dispatcher:
                 self._recent_claims[endpoint_id].append(now)
         return kept
 
-    async def _prepare(
-        self, session: AsyncSession, ids: Sequence[str], now: datetime
-    ) -> tuple[list[Delivery], list[Outcome]]:
-        rows = (
-            await session.execute(
-                # The customer's number names it in `superlogica` bodies (`id_sacado_sac`).
-                select(WebhookMessage, WebhookEndpoint, Event, Tenant, Customer.number)
-                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookMessage.endpoint_id)
-                .join(Event, Event.id == WebhookMessage.event_id)
-                .join(Tenant, Tenant.id == WebhookMessage.tenant_id)
-                .outerjoin(Customer, Customer.id == WebhookMessage.customer_id)
-                .where(one_of(WebhookMessage.id, ids))
-            )
-        ).all()
-        deliveries: list[Delivery] = []
-        unsendable: list[Outcome] = []
-        timestamp = int(now.timestamp())
-        # A batch holds many messages of few tenants and endpoints: decrypt each secret once.
-        tokens: dict[str, str] = {}
-        schedules: dict[str, tuple[timedelta, ...]] = {}
-        secrets: dict[str, list[str]] = {}
-        static_headers: dict[str, dict[str, str]] = {}
-        for message, endpoint, event, tenant, customer_number in rows:
-            if tenant.id not in tokens:
-                tokens[tenant.id] = self.box.open(tenant.validation_token_sealed)
-                schedules[tenant.id] = schedule_from_seconds(tenant.webhook_retry_schedule)
-            token = tokens[tenant.id]
-            try:
-                body, content_type = delivery_body(
-                    endpoint.format, event, token, tenant.time_zone, customer_number
-                )
-            except UnsupportedFormat as error:
-                placeholder = Delivery(
-                    message.id, message.tenant_id, endpoint.id, endpoint.url, {}, b"", (), 0
-                )
-                unsendable.append(
-                    Outcome(placeholder, None, 0, None, str(error)[:500], permanent=True)
-                )
-                continue
-            if endpoint.id not in secrets:
-                secrets[endpoint.id] = live_secrets(endpoint, self.box, now)
-                static_headers[endpoint.id] = _sendable_static_headers(
-                    endpoint, self.box.open_values(endpoint.headers_sealed)
-                )
-            headers = {
-                **static_headers[endpoint.id],
-                "Content-Type": content_type,
-                "x-validation-token": token,
-                **signature_headers(secrets[endpoint.id], message.id, timestamp, body),
-            }
-            deliveries.append(
-                Delivery(
-                    message.id,
-                    message.tenant_id,
-                    endpoint.id,
-                    endpoint.url,
-                    headers,
-                    body,
-                    schedules[tenant.id],
-                    message.attempt_count,
-                )
-            )
-        return deliveries, unsendable
-
     async def _record(self, outcomes: Sequence[Outcome]) -> None:
         async def also(session: AsyncSession, now: datetime) -> None:
             await insert_attempts(session, outcomes, now)
@@ -328,6 +262,12 @@ class Dispatcher:
             for outcome in outcomes:
                 self.metrics.record(outcome)
 
+    def _note_failing(self, endpoint_id: str, failing: bool) -> None:
+        if failing:
+            self._failing.add(endpoint_id)
+        else:
+            self._failing.discard(endpoint_id)
+
     async def _track_endpoint_health(
         self, session: AsyncSession, outcomes: Sequence[Outcome], now: datetime
     ) -> None:
@@ -337,14 +277,21 @@ class Dispatcher:
         failed = {
             o.delivery.endpoint_id for o in outcomes if not o.delivered and not o.permanent
         } - succeeded
-        if succeeded:
+        # Only endpoints known to be failing (read with each batch, or marked here) are
+        # written: the healthy majority costs no statement per batch.
+        recovered = succeeded & self._failing
+        if recovered:
             await session.execute(
                 update(WebhookEndpoint)
-                .where(WebhookEndpoint.id.in_(succeeded), WebhookEndpoint.failing_since.isnot(None))
+                .where(WebhookEndpoint.id.in_(recovered), WebhookEndpoint.failing_since.isnot(None))
                 .values(failing_since=None)
             )
+            for endpoint_id in recovered:
+                self._note_failing(endpoint_id, False)
         if not failed:
             return
+        for endpoint_id in failed:
+            self._note_failing(endpoint_id, True)
         await session.execute(
             update(WebhookEndpoint)
             .where(WebhookEndpoint.id.in_(failed), WebhookEndpoint.failing_since.is_(None))
@@ -474,14 +421,3 @@ def _waits_for_an_earlier_message() -> ColumnElement[bool]:
             earlier.id < WebhookMessage.id,
         ),
     )
-
-
-def _sendable_static_headers(endpoint: WebhookEndpoint, opened: dict[str, str]) -> dict[str, str]:
-    """The endpoint's static headers (`opened`: their values unsealed) that may go out. One
-    saved before the checks tightened may hold a refused one: it is left out (never the whole
-    delivery) and the log says why, naming the header but never its value, which may be a
-    credential."""
-    kept, dropped = sendable_headers(opened)
-    for reason in dropped:
-        logger.warning("endpoint %s: static header left out: %s", endpoint.id, reason)
-    return kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -175,7 +176,18 @@ async def delete_endpoint(
     return endpoint
 
 
-def live_secrets(endpoint: WebhookEndpoint, box: SecretBox, now: datetime) -> list[str]:
+class SealedSecrets(Protocol):
+    """An endpoint's sealed secrets: the ORM row, or the dispatcher's plain row."""
+
+    @property
+    def secret_sealed(self) -> str: ...
+    @property
+    def previous_secret_sealed(self) -> str | None: ...
+    @property
+    def previous_secret_expires_at(self) -> datetime | None: ...
+
+
+def live_secrets(endpoint: SealedSecrets, box: SecretBox, now: datetime) -> list[str]:
     """The secrets that sign a delivery now: the current one, and the previous one for 24 h."""
     secrets = [box.open(endpoint.secret_sealed)]
     expires = endpoint.previous_secret_expires_at
