@@ -71,6 +71,8 @@ class DispatcherConfig:
     lease: timedelta = timedelta(seconds=60)
     timeout: timedelta = timedelta(seconds=15)
     poll_interval_seconds: float = 1.0
+    # How long the recorder waits for more outcomes while sends are in flight.
+    record_gather_seconds: float = 0.005
     allow_private_targets: bool = False
     # Sends in flight at once, per endpoint and in all: a slow endpoint holds at most its own
     # share, never the others'.
@@ -189,6 +191,10 @@ class Dispatcher:
     async def _record_as_they_come(self) -> None:
         while True:
             batch = [await self._outcomes.get()]
+            if self._sending and self._outcomes.qsize() < self.config.batch_size:
+                # More are coming: a few milliseconds gather them into one transaction
+                # instead of one each (the receiver already has them; only the record waits).
+                await asyncio.sleep(self.config.record_gather_seconds)
             while len(batch) < self.config.batch_size and not self._outcomes.empty():
                 batch.append(self._outcomes.get_nowait())
             try:
