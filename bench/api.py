@@ -31,6 +31,9 @@ import aiohttp
 import asyncpg
 from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu import postgres_cpu_seconds, tree_cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 ASSINA = str(Path(sys.executable).with_name("assina"))
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench"
@@ -46,6 +49,9 @@ class Result:
     throughput: float
     p50_ms: float
     p99_ms: float
+    # CPU per request: the `serve` processes', and the PostgreSQL server's (None on SQLite)
+    server_cpu_ms: float = 0.0
+    postgres_cpu_ms: float | None = None
 
 
 def free_port() -> int:
@@ -177,9 +183,16 @@ async def bench_backend(
             ("POST /v1/customers", "/v1/customers", auth),
         ):
             started = time.perf_counter()
+            server_cpu, postgres_cpu = tree_cpu_seconds(server.pid), postgres_cpu_seconds()
             latencies, errors = await drive(base, path, headers, seconds, concurrency)
             elapsed = time.perf_counter() - started
-            results.append(summarize(label, route, latencies, errors, elapsed))
+            result = summarize(label, route, latencies, errors, elapsed)
+            result.server_cpu_ms = (tree_cpu_seconds(server.pid) - server_cpu) * 1000
+            result.server_cpu_ms /= max(1, result.requests)
+            if backend == "postgresql":
+                used = (postgres_cpu_seconds() - postgres_cpu) * 1000
+                result.postgres_cpu_ms = used / max(1, result.requests)
+            results.append(result)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -188,15 +201,17 @@ async def bench_backend(
 
 def report(results: list[Result]) -> str:
     lines = [
-        "| backend | route | requests | errors | req/s | p50 ms | p99 ms | ratio to bare |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| backend | route | requests | errors | req/s | p50 ms | p99 ms | ratio to bare "
+        "| serve CPU ms/req | PostgreSQL CPU ms/req |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     bare = {r.backend: r.throughput for r in results if r.route == "bare"}
     for r in results:
         ratio = r.throughput / bare[r.backend] if bare.get(r.backend) else float("nan")
         lines.append(
             f"| {r.backend} | {r.route} | {r.requests} | {r.errors} | {r.throughput:.0f} "
-            f"| {r.p50_ms:.1f} | {r.p99_ms:.1f} | {ratio:.2f} |"
+            f"| {r.p50_ms:.1f} | {r.p99_ms:.1f} | {ratio:.2f} | {r.server_cpu_ms:.2f} "
+            f"| {'' if r.postgres_cpu_ms is None else f'{r.postgres_cpu_ms:.2f}'} |"
         )
     return "\n".join(lines)
 

@@ -55,6 +55,7 @@ from assina.webhooks.models import WebhookEndpoint, WebhookMessage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api import ASSINA, DEFAULT_PG, free_port, recreate_pg, run_cli, wait_ready
+from cpu import postgres_cpu_seconds
 from webhook_memory import Sampler, customer, stop_process
 
 RECEIVER = str(Path(__file__).resolve().parent / "receiver.py")
@@ -190,6 +191,7 @@ class Round:
     peak_mib: float
     seconds: float
     cpu_ms: float  # the worker's CPU time (user + system) per message
+    postgres_cpu_ms: float | None  # the PostgreSQL server's, per message
 
 
 def cpu_seconds(pid: int) -> float:
@@ -309,9 +311,9 @@ class Bench:
             "worker",
         ]
 
-    async def drain(self, label: str) -> tuple[float, float, float, float]:
-        """(msg/s, seconds, peak RSS MiB, worker CPU ms per message) for a fresh backlog of N
-        messages."""
+    async def drain(self, label: str) -> tuple[float, float, float, float, float | None]:
+        """(msg/s, seconds, peak RSS MiB, worker CPU ms per message, PostgreSQL's CPU ms per
+        message) for a fresh backlog of N messages."""
         count = self.args.messages
         chunks = backlog(
             count, self.loaded + 1, self.tenant_id, self.endpoint_ids, datetime.now(UTC)
@@ -326,7 +328,7 @@ class Bench:
         sampling = asyncio.create_task(sampler.run())
         try:
             await sampler.settled(worker)
-            cpu_before = cpu_seconds(worker_pid)
+            cpu_before, postgres_before = cpu_seconds(worker_pid), postgres_cpu_seconds()
             await self.store.set_enabled(self.endpoint_ids, True)
             started = time.perf_counter()
             while await self.store.delivered() < already + count:
@@ -337,6 +339,7 @@ class Bench:
                 await asyncio.sleep(READ_EVERY)
             seconds = time.perf_counter() - started
             cpu_ms = (cpu_seconds(worker_pid) - cpu_before) * 1000 / count
+            postgres_ms = (postgres_cpu_seconds() - postgres_before) * 1000 / count
         finally:
             sampling.cancel()
         peak = max(hwm for _, _, hwm in sampler.samples) / 1024
@@ -346,18 +349,18 @@ class Bench:
             worker.wait(timeout=60)
         stop_process(worker)
         assert await self.arrived() >= count
-        return count / seconds, seconds, peak, cpu_ms
+        return count / seconds, seconds, peak, cpu_ms, postgres_ms if self.store.postgres else None
 
     async def run(self) -> None:
         await self.prepare()
         for n in range(self.args.rounds):
             base, base_cpu = await self.baseline()
-            rate, seconds, peak, cpu_ms = await self.drain(f"{self.backend}-{n + 1}")
-            self.rounds.append(Round(base, base_cpu, rate, peak, seconds, cpu_ms))
+            rate, seconds, peak, cpu_ms, pg_ms = await self.drain(f"{self.backend}-{n + 1}")
+            self.rounds.append(Round(base, base_cpu, rate, peak, seconds, cpu_ms, pg_ms))
             print(
                 f"{self.backend} round {n + 1}: bare {base:.0f} msg/s, drain {rate:.0f} msg/s "
                 f"({seconds:.2f} s, ratio {rate / base:.2f}), CPU ms/msg bare {base_cpu:.3f} "
-                f"worker {cpu_ms:.3f}, "
+                f"worker {cpu_ms:.3f} PostgreSQL {pg_ms or 0:.3f}, "
                 f"peak RSS {peak:.0f} MiB",
                 flush=True,
             )
@@ -403,21 +406,22 @@ def summarize_profile(path: Path, top: int = 25) -> str:
 def table(results: dict[str, list[Round]]) -> str:
     lines = [
         "| backend | round | bare sender msg/s | drain msg/s | ratio | drain s "
-        "| bare sender CPU ms/msg | worker CPU ms/msg | worker peak RSS MiB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| bare sender CPU ms/msg | worker CPU ms/msg | PostgreSQL CPU ms/msg "
+        "| worker peak RSS MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for backend, rounds in results.items():
         for n, r in enumerate(rounds, 1):
+            postgres = "" if r.postgres_cpu_ms is None else f"{r.postgres_cpu_ms:.3f}"
             lines.append(
                 f"| {backend} | {n} | {r.baseline:.0f} | {r.drain:.0f} "
                 f"| {r.drain / r.baseline:.2f} | {r.seconds:.2f} | {r.baseline_cpu_ms:.3f} "
-                f"| {r.cpu_ms:.3f} "
-                f"| {r.peak_mib:.0f} |"
+                f"| {r.cpu_ms:.3f} | {postgres} | {r.peak_mib:.0f} |"
             )
         ratios = [r.drain / r.baseline for r in rounds]
         cpu = statistics.median(r.cpu_ms for r in rounds)
         lines.append(
-            f"| {backend} | median | | | {statistics.median(ratios):.2f} | | | {cpu:.3f} | |"
+            f"| {backend} | median | | | {statistics.median(ratios):.2f} | | | {cpu:.3f} | | |"
         )
     return "\n".join(lines)
 
