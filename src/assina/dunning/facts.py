@@ -17,6 +17,7 @@ from assina.charges.models import Charge, ChargeStatus
 from assina.contracts.models import Contract, ContractStatus
 from assina.core.clock import local_date
 from assina.customers.models import Customer, CustomerStatus
+from assina.db.functions import not_indexed
 from assina.rules.dunning import (
     TRIAL_ENDING_NOTICE_DAYS,
     ContractFacts,
@@ -137,8 +138,11 @@ async def load_files(
         .where(
             Charge.tenant_id == tenant_id,
             Charge.customer_id.in_(customer_ids),
-            Charge.status == ChargeStatus.OPEN,
-            Charge.due_date <= notice_horizon(day, policy),
+            # Read through the batch's customers (tenant_id, customer_id, …), never through
+            # (tenant_id, status, due_date): on SQLite that read every overdue charge of the
+            # tenant for each batch, a pass quadratic in its overdue customers.
+            not_indexed(Charge.status) == ChargeStatus.OPEN,
+            not_indexed(Charge.due_date) <= notice_horizon(day, policy),
         )
         .order_by(Charge.due_date, Charge.id)
     ):
