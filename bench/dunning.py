@@ -14,6 +14,13 @@ lock one batch of 200 overdue customers' rows (BEGIN; SELECT … FOR UPDATE; COM
 of a pass that takes the customers a batch at a time.
 
     .venv/bin/python bench/dunning.py [--customers 100000] [--backends sqlite,postgresql]
+        [--profile DIR]
+
+`--profile DIR` runs the pass under py-spy (`pip install py-spy`), writing DIR/<backend>.txt
+(collapsed stacks, with idle frames) and printing a summary of the hottest frames (bench/drain.py's
+`summarize_profile`). The pass's seconds are then py-spy's too (sampling slows it a little):
+compare them with each other, not with a run without it. PostgreSQL: the database of
+ASSINA_BENCH_PG_URL (default `assina_bench_dunning`), created anew and dropped at the end.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,8 +56,9 @@ from assina.webhooks.schemas import EndpointCreate
 from assina.webhooks.service import create_endpoint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import recreate_pg
-from billing import ZONE, bench_customer, billing_run, drop_pg
+from api import ASSINA, recreate_pg
+from billing import ZONE, ChildRun, bench_customer, billing_run, drop_pg, real_today
+from drain import summarize_profile
 
 PG_URL = os.environ.get(
     "ASSINA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench_dunning"
@@ -141,7 +151,33 @@ async def count(database: Database, statement: object) -> int:
         return int(await session.scalar(statement) or 0)  # type: ignore[call-overload]
 
 
-async def run_backend(backend: str, url: str, customers: int, directory: str) -> Result:
+def profiled_billing_run(url: str, directory: str, profile: Path) -> ChildRun:
+    """billing_run's command under `py-spy record` (no peak memory: py-spy is the parent)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSINA_")}
+    env.update(ASSINA_DATABASE_URL=url, ASSINA_DATA_DIR=directory, ASSINA_LOG_LEVEL="warning")
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    record = [spy, "record", "--format", "raw", "--rate", "200", "--idle", "-o", str(profile)]
+    started = time.perf_counter()
+    child = subprocess.run(
+        [*record, "--", ASSINA, "billing", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if real_today() != DAY:
+        raise RuntimeError(f"the day turned during the run ({DAY}): run the bench again")
+    if child.returncode != 0:
+        raise RuntimeError(f"billing run failed: {child.stdout}\n{child.stderr[-3000:]}")
+    # py-spy writes its own lines to stdout too: the report is the one JSON object.
+    report = json.loads(next(line for line in child.stdout.splitlines() if line.startswith("{")))
+    return ChildRun(seconds, 0.0, report, child.stderr)
+
+
+async def run_backend(
+    backend: str, url: str, customers: int, directory: str, profiles: Path | None = None
+) -> Result:
     if backend == "postgresql":
         await recreate_pg(url)
     database = Database.from_url(url, pool_size=2)
@@ -152,7 +188,10 @@ async def run_backend(backend: str, url: str, customers: int, directory: str) ->
             async with database.write() as session:
                 await session.execute(text("ANALYZE"))
         floor = await baseline(database)
-        child = billing_run(url, directory, DAY, "warning")
+        if profiles is None:
+            child = billing_run(url, directory, DAY, "warning")
+        else:
+            child = profiled_billing_run(url, directory, profiles / f"{backend}.txt")
         seconds, peak, report = child.seconds, child.peak_rss_mb, child.report
         delinquent = await count(
             database, select(func.count()).where(Customer.status == "delinquent")
@@ -171,12 +210,16 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--profile", help="a folder for py-spy's profile of each pass")
     args = parser.parse_args()
+    profiles = Path(args.profile) if args.profile else None
+    if profiles is not None:
+        profiles.mkdir(parents=True, exist_ok=True)
     results = []
     with tempfile.TemporaryDirectory() as directory:
         for backend in args.backends.split(","):
             url = PG_URL if backend == "postgresql" else f"sqlite+aiosqlite:///{directory}/d.db"
-            result = await run_backend(backend, url, args.customers, directory)
+            result = await run_backend(backend, url, args.customers, directory, profiles)
             print(json.dumps(asdict(result)), flush=True)
             results.append(result)
     if "postgresql" in args.backends:
@@ -191,6 +234,9 @@ async def main() -> None:
             f"| {r.backend} | {r.customers} | {r.overdue} | {r.baseline_customers_per_s:.0f} "
             f"| {r.pass_seconds:.1f} | {r.overdue / r.pass_seconds:.0f} | {r.peak_rss_mb:.0f} |"
         )
+    if profiles is not None:
+        for backend in args.backends.split(","):
+            print(summarize_profile(profiles / f"{backend}.txt", top=40))
 
 
 if __name__ == "__main__":

@@ -16,8 +16,6 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import typer
-import uvicorn
-from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina import __version__, reactions
@@ -29,7 +27,6 @@ from assina.core.errors import Problem
 from assina.core.inputs import clean_name
 from assina.core.listening import PortUnavailable, bind_listener
 from assina.core.secrets import SecretBox, SecretKeyMismatch, load_or_create_secret_key
-from assina.db import migrate as migrations
 from assina.db.database import Database
 from assina.payments.card_schedule import CardRun
 from assina.payments.connections import ProviderConnections
@@ -118,6 +115,8 @@ def _secret_box(settings: Settings) -> SecretBox:
 
 
 async def _migrate(settings: Settings) -> str | None:
+    from assina.db import migrate as migrations  # Alembic: only the commands that migrate
+
     database = Database.from_url(settings.database_url, pool_size=1)
     try:
         await migrations.upgrade(database.engine, secret_box=_secret_box(settings))
@@ -410,6 +409,8 @@ def _print_credentials(created: CreatedTenant) -> None:
 
 
 async def _first_tenant(settings: Settings) -> tuple[CreatedTenant | None, str | None]:
+    from assina.db import migrate as migrations
+
     database = Database.from_url(settings.database_url, pool_size=1)
     try:
         await migrations.upgrade(database.engine, secret_box=_secret_box(settings))
@@ -441,6 +442,8 @@ def init() -> None:
 async def _serve(
     settings: Settings, listener: socket.socket, host: str, port: int, with_worker: bool
 ) -> None:
+    import uvicorn
+
     from assina.app import create_app
     from assina.worker.runner import run_worker
 
@@ -552,6 +555,8 @@ def _worker_with_metrics(
     listener: socket.socket,
 ) -> tuple[Coroutine[Any, Any, None], Coroutine[Any, Any, None]]:
     """The worker and its /metrics server, sharing one registry of webhook metrics."""
+    from prometheus_client import CollectorRegistry
+
     from assina.webhooks.metrics import WebhookMetrics
     from assina.worker.metrics_server import serve_metrics
     from assina.worker.runner import run_worker

@@ -14,9 +14,6 @@ import socket
 import subprocess
 import sys
 
-import uvicorn
-from uvicorn.supervisors import Multiprocess
-
 from assina.config import Settings
 from assina.db.dialect import runs_concurrent_writers
 
@@ -46,6 +43,9 @@ def serve_in_processes(
 ) -> None:
     """Run `processes` HTTP processes on `listener` until SIGINT or SIGTERM, then stop them
     (each finishes its requests) and the worker process."""
+    import uvicorn  # here, not at the top: every `assina` command imports this module
+    from uvicorn.supervisors import Multiprocess
+
     config = uvicorn.Config(
         APP_FACTORY,
         factory=True,

@@ -26,7 +26,7 @@ from assina.core.clock import Clock
 from assina.core.errors import conflict, invalid, not_found
 from assina.core.ids import new_id
 from assina.core.money import MAX_AMOUNT
-from assina.core.pagination import PageParams, fetch_page, in_range
+from assina.core.paging import PageParams, fetch_page, in_range
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer
 from assina.db.shapes import insert_rows

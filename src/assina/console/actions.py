@@ -16,7 +16,7 @@ from assina.console.auth import ConsoleCaller
 from assina.console.forms import Form
 from assina.core.errors import Problem
 from assina.core.idempotency import MAX_KEY_LENGTH, UseCase, respond_once
-from assina.core.pagination import DEFAULT_LIMIT, PageParams
+from assina.core.paging import DEFAULT_LIMIT, PageParams
 
 IDEMPOTENCY_FIELD = "idempotency_key"
 

@@ -42,7 +42,7 @@ from assina.contracts.schemas import ContractCancel, ContractCreate, ContractOut
 from assina.core.clock import Clock
 from assina.core.errors import invalid
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page, in_range
+from assina.core.paging import PageParams, fetch_page, in_range
 from assina.customers.models import Customer, CustomerStatus
 from assina.events.catalog import EventType
 from assina.rules.periods import Interval, first_billing_date

@@ -18,26 +18,41 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import ForeignKey, String, Text, delete
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from assina.core.clock import Clock
 from assina.core.errors import Problem, conflict
+from assina.core.idempotency_keys import (
+    KEY_LIFETIME,
+    MAX_KEY_LENGTH,
+    IdempotencyKey,
+    prune_idempotency_keys,
+)
 from assina.core.secrets import SecretBox
-from assina.db.base import Base
 from assina.db.database import Database
+
+__all__ = [
+    "KEY_LIFETIME",
+    "MAX_KEY_LENGTH",
+    "IdempotencyKey",
+    "idempotency_key",
+    "open_answer",
+    "prune_idempotency_keys",
+    "request_fingerprint",
+    "respond_once",
+    "respond_once_in_steps",
+    "seal_answer",
+]
 
 KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-MAX_KEY_LENGTH = 255
-KEY_LIFETIME = timedelta(hours=24)
 FINGERPRINT_PURPOSE = "idempotency fingerprints"
 
 UseCase = Callable[[AsyncSession], Awaitable[dict[str, Any]]]
@@ -72,18 +87,6 @@ def _key_schema(schema: dict[str, Any]) -> None:
             "examples": ["8e1f0c2a-3b4d-4c5e-9f60-718293a4b5c6"],
         }
     )
-
-
-class IdempotencyKey(Base):
-    __tablename__ = "idempotency_keys"
-
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    response_status: Mapped[int]
-    # The answer's JSON, sealed (`seal_answer`); empty while the use case runs.
-    response_sealed: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
 
 
 def seal_answer(box: SecretBox, body: dict[str, Any]) -> str:
@@ -286,10 +289,3 @@ async def _forget_key(database: Database, tenant_id: str, key: str) -> None:
                 IdempotencyKey.tenant_id == tenant_id, IdempotencyKey.key == key
             )
         )
-
-
-async def prune_idempotency_keys(session: AsyncSession, now: datetime) -> int:
-    result = await session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.created_at < now - KEY_LIFETIME)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)

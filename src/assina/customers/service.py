@@ -13,7 +13,7 @@ from assina.core.clock import Clock
 from assina.core.documents import only_digits
 from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page, in_range
+from assina.core.paging import PageParams, fetch_page, in_range
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer, CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate, stored_email

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Date, SQLColumnExpression, String, literal_column
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from assina.core.clock import local_date
+
+T = TypeVar("T")
 
 # SQLite's own lower() folds ASCII only ("JOÃO" stays "joÃo"); this Python function, registered
 # on every SQLite connection (db/database.py), folds what PostgreSQL's lower() does.
@@ -38,6 +41,31 @@ def _lower(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(unicode_lower, "sqlite")
 def _sqlite_lower(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{SQLITE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
+class not_indexed(FunctionElement[T]):  # noqa: N801 - used like a func
+    """A column whose condition must not choose the index: `+column` on SQLite, the no-op
+    its documentation gives for taking a term out of the planner's choice of index; the
+    column itself on PostgreSQL, whose planner has statistics. SQLite's has none (no ANALYZE),
+    and with `status = 'open' AND due_date <= ?` indexed it may read every open charge of a
+    tenant where `customer_id IN (…)` reads a batch's own (dunning/facts.py)."""
+
+    inherit_cache = True
+    name = "not_indexed"
+
+    def __init__(self, column: QueryableAttribute[T]) -> None:
+        super().__init__(column)
+        self.type = column.type  # binds as the column does
+
+
+@compiles(not_indexed)
+def _column(element: not_indexed[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(not_indexed, "sqlite")
+def _sqlite_not_indexed(element: not_indexed[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
 
 
 # SQLite knows no time zones: this Python function, registered on every SQLite connection

@@ -17,6 +17,7 @@ from assina.charges.models import Charge, ChargeStatus
 from assina.contracts.models import Contract, ContractStatus
 from assina.core.clock import local_date
 from assina.customers.models import Customer, CustomerStatus
+from assina.db.functions import not_indexed
 from assina.rules.dunning import (
     TRIAL_ENDING_NOTICE_DAYS,
     ContractFacts,
@@ -114,6 +115,25 @@ class CustomerFile:
         return CustomerFacts(self.customer.id, status, overdue, contracts)
 
 
+def open_charges_query(
+    tenant_id: str, customer_ids: Sequence[str], horizon: date
+) -> Select[Charge]:
+    """The customers' open charges due up to `horizon`, oldest first. Read through the
+    customers (tenant_id, customer_id, …), never through (tenant_id, status, due_date): on
+    SQLite that read every overdue charge of the tenant for each batch, a pass quadratic in
+    its overdue customers."""
+    return (
+        select(Charge)
+        .where(
+            Charge.tenant_id == tenant_id,
+            Charge.customer_id.in_(customer_ids),
+            not_indexed(Charge.status) == ChargeStatus.OPEN,
+            not_indexed(Charge.due_date) <= horizon,
+        )
+        .order_by(Charge.due_date, Charge.id)
+    )
+
+
 async def load_files(
     session: AsyncSession,
     tenant_id: str,
@@ -132,16 +152,8 @@ async def load_files(
         customers_query = customers_query.with_for_update()
     customers = list((await session.scalars(customers_query)).all())
     charges: defaultdict[str, list[Charge]] = defaultdict(list)
-    for charge in await session.scalars(
-        select(Charge)
-        .where(
-            Charge.tenant_id == tenant_id,
-            Charge.customer_id.in_(customer_ids),
-            Charge.status == ChargeStatus.OPEN,
-            Charge.due_date <= notice_horizon(day, policy),
-        )
-        .order_by(Charge.due_date, Charge.id)
-    ):
+    horizon = notice_horizon(day, policy)
+    for charge in await session.scalars(open_charges_query(tenant_id, customer_ids, horizon)):
         charges[charge.customer_id].append(charge)
     contracts: defaultdict[str, list[Contract]] = defaultdict(list)
     for contract in await session.scalars(

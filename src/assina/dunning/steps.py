@@ -169,9 +169,14 @@ async def _move_customers(
         before = customer.status
         customer.status = CustomerStatus(plan.customer_status)
         customer.updated_at = now
-        shown = CustomerOut.of(customer).model_dump()
-        data = CustomerStatusChangedOut(
-            **shown, from_status=before, to_status=customer.status, reason=plan.reason.value
+        # The customer as CustomerOut shows it, and the move: built from that model's values,
+        # not validated a second time from its dump (an address stored before a rule changed
+        # is shown as stored, by CustomerOut.of, and must not fail the move).
+        data = CustomerStatusChangedOut.model_construct(
+            **dict(CustomerOut.of(customer)),
+            from_status=CustomerStatus(before),
+            to_status=customer.status,
+            reason=plan.reason.value,
         )
         changes.append(Change(data, customer.id, previous={"status": before}))
     if not changes:

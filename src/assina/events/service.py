@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.clock import Clock
 from assina.core.errors import not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page, in_range
+from assina.core.paging import PageParams, fetch_page, in_range
 from assina.db.dialect import next_sequence_value, reserve_sequence_values
 from assina.db.shapes import insert_rows
 from assina.events.catalog import EventType

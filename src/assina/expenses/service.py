@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.clock import Clock
 from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page, in_range
+from assina.core.paging import PageParams, fetch_page, in_range
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.events.catalog import EventType
 from assina.events.service import changed_fields, emit_event, snapshot

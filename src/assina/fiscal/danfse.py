@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-
-from fpdf import FPDF
+from typing import TYPE_CHECKING
 
 from assina.core.documents import format_document
 from assina.customers.models import Customer
@@ -21,6 +20,9 @@ from assina.fiscal_settings.models import FiscalProvider
 from assina.rules.boleto_pdf import format_brl, format_date
 from assina.rules.pix import pix_qr_modules
 from assina.tenants.models import Tenant, TenantMode
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 CONSULTATION_URL = "https://www.nfse.gov.br/ConsultaPublica/?tpc=1&chave={key}"
 FONT = "helvetica"
@@ -86,6 +88,8 @@ def consultation_url(access_key: str) -> str:
 
 
 def render_danfse(document: DanfseDocument) -> bytes:
+    from fpdf import FPDF  # fpdf2 and fontTools take ~0.7 s to import: only to draw one
+
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_auto_page_break(auto=False)
     pdf.set_creation_date(datetime.combine(document.competence_date, time(12), tzinfo=UTC))

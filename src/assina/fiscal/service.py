@@ -22,7 +22,7 @@ from assina.core.clock import Clock, local_date
 from assina.core.errors import Problem, conflict, not_found
 from assina.core.ids import new_id
 from assina.core.money import DEFAULT_CURRENCY
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.paging import PageParams, fetch_page
 from assina.db.shapes import insert_rows, one_of
 from assina.fiscal.models import (
     LIVE,

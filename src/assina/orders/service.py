@@ -28,7 +28,7 @@ from assina.contracts.models import PaymentMethod
 from assina.core.clock import Clock
 from assina.core.errors import invalid, not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page, in_range
+from assina.core.paging import PageParams, fetch_page, in_range
 from assina.customers.models import Customer, CustomerStatus
 from assina.events.catalog import EventType
 from assina.events.service import emit_event

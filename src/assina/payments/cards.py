@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.clock import Clock, local_date
 from assina.core.errors import FieldError, Problem, invalid, not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.paging import PageParams, fetch_page
 from assina.core.secrets import SecretBox
 from assina.customers.models import Customer
 from assina.customers.service import get_customer

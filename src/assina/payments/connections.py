@@ -3,7 +3,8 @@ call, and the built-in sandbox provider (started the first time a call needs it)
 
 from __future__ import annotations
 
-import aiohttp
+from typing import TYPE_CHECKING
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
@@ -18,6 +19,9 @@ from assina.payments.providers import CardGateway, InboundReader, Reconciler
 from assina.payments.sandbox.client import SandboxClient, SandboxInboundReader
 from assina.payments.sandbox.server import SandboxProvider
 from assina.payments.sandbox.signing import account_key, notification_secret
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 class ProviderConnections:
@@ -39,6 +43,8 @@ class ProviderConnections:
     def http(self) -> aiohttp.ClientSession:
         # Made on first use, inside the running event loop it then belongs to.
         if self._http is None:
+            import aiohttp  # aiohttp (~0.3 s to import) only once a provider is called
+
             self._http = aiohttp.ClientSession()
         return self._http
 

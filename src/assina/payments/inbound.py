@@ -25,7 +25,7 @@ from assina.charges.settlement import (
 from assina.core.clock import Clock
 from assina.core.errors import not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.paging import PageParams, fetch_page
 from assina.db.dialect import insert_on_conflict
 from assina.db.shapes import insert_rows, one_of
 from assina.payment_settings.models import PaymentProvider

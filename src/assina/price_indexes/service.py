@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
 from assina.core.errors import invalid
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.paging import PageParams, fetch_page
 from assina.db.dialect import insert_on_conflict
 from assina.price_indexes.models import PriceIndex, PriceIndexValue
 from assina.price_indexes.schemas import PriceIndexValueOut

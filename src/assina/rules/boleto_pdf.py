@@ -21,8 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-
-from fpdf import FPDF
+from typing import TYPE_CHECKING
 
 from assina.rules.boleto import (
     BARCODE_LENGTH,
@@ -31,6 +30,9 @@ from assina.rules.boleto import (
     due_date_factor,
 )
 from assina.rules.pix import pix_qr_modules
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 # --- Interleaved 2 of 5 ---------------------------------------------------------------------
 
@@ -201,6 +203,8 @@ def render_boleto_pdf(document: BoletoDocument) -> bytes:
     """The boleto as a one-page A4 PDF: recibo do pagador above, ficha de compensação below
     with the barcode (and the PIX QR when the document has a PIX code). Same input, same
     bytes."""
+    from fpdf import FPDF  # fpdf2 and fontTools take ~0.7 s to import: only to draw one
+
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     # A fixed creation date: the file ID is a hash of the content and this date.
     pdf.set_creation_date(datetime.combine(document.issue_date, time(), tzinfo=UTC))

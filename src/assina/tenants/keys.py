@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.clock import Clock
 from assina.core.errors import conflict, not_found
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.paging import PageParams, fetch_page
 from assina.tenants.models import ApiKey, Tenant
 from assina.tenants.service import TenantContext
 

@@ -41,6 +41,12 @@ def _time_zones() -> list[JsonValue]:
     return zones
 
 
+def _time_zone_enum(schema: dict[str, JsonValue]) -> None:
+    """The `enum` of time zones, built when the document is (loading ~600 zones takes about
+    0.1 s: not at every process's import)."""
+    schema["enum"] = _time_zones()
+
+
 class TenantOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -62,7 +68,7 @@ class TenantUpdate(InputModel):
     time_zone: str | None = Field(
         default=None,
         description="An IANA time zone, e.g. America/Sao_Paulo.",
-        json_schema_extra={"enum": _time_zones()},
+        json_schema_extra=_time_zone_enum,
     )
 
     _not_null = field_validator("name", "time_zone")(reject_null)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.core.clock import Clock
 from assina.core.errors import conflict, not_found
 from assina.core.ids import new_id
-from assina.core.pagination import PageParams, fetch_page
+from assina.core.paging import PageParams, fetch_page
 from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.core.secrets import SecretBox, new_validation_token
 from assina.events.catalog import EventType

@@ -19,7 +19,7 @@ from assina.charges.links import install_payment_links
 from assina.config import Settings
 from assina.core.clock import Clock
 from assina.core.heap import give_free_heap_back
-from assina.core.idempotency import prune_idempotency_keys
+from assina.core.idempotency_keys import prune_idempotency_keys
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.dunning.run import DunningDays

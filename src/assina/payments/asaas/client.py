@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from types import MappingProxyType, TracebackType
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from assina import __version__
 from assina.payment_settings.models import AsaasEnvironment
 from assina.payments.providers import ProviderRefused, ProviderUnavailable
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,12 @@ class AsaasClient:
         self._api_key = api_key
         self._session = session
         self._owns_session = session is None
-        self._timeout = aiohttp.ClientTimeout(total=timeout.total_seconds())
+        self._timeout_seconds = timeout.total_seconds()
+
+    def _client_timeout(self) -> aiohttp.ClientTimeout:
+        import aiohttp  # aiohttp (~0.3 s to import) only once a call is made
+
+        return aiohttp.ClientTimeout(total=self._timeout_seconds)
 
     def __repr__(self) -> str:  # never the key
         return f"AsaasClient({self.base_url!r})"
@@ -123,11 +129,13 @@ class AsaasClient:
         request's do, and a file over `limit` bytes is refused."""
         if not url.startswith(("https://", "http://")):
             raise ProviderRefused(f"Asaas linked to a document assina cannot fetch: {url[:80]}")
+        import aiohttp
+
         try:
             async with self._http().get(
                 url,
                 headers={"User-Agent": USER_AGENT},
-                timeout=self._timeout,
+                timeout=self._client_timeout(),
                 max_redirects=MAX_REDIRECTS,
             ) as answer:
                 status = answer.status
@@ -148,6 +156,8 @@ class AsaasClient:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
+            import aiohttp
+
             self._session = aiohttp.ClientSession()
         return self._session
 
@@ -168,6 +178,8 @@ class AsaasClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(body)
+        import aiohttp
+
         try:
             async with self._http().request(
                 method,
@@ -175,7 +187,7 @@ class AsaasClient:
                 params=None if query is None else {k: str(v) for k, v in query.items()},
                 data=data,
                 headers=headers,
-                timeout=self._timeout,
+                timeout=self._client_timeout(),
                 allow_redirects=False,
             ) as answer:
                 status, text = answer.status, await answer.text()

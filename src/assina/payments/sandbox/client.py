@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import aiohttp
 
 from assina.payments.providers import (
     CardAttemptResult,
@@ -38,6 +36,9 @@ from assina.payments.sandbox.signing import (
 )
 from assina.rules.cards import DECLINE_MESSAGES, CardBrand, ChargeOutcome, DeclineCode
 
+if TYPE_CHECKING:
+    import aiohttp
+
 REQUEST_TIMEOUT_SECONDS = 15.0
 
 
@@ -50,6 +51,8 @@ class SandboxClient:
         self._headers = {"Authorization": f"Bearer {account_key}"}
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        import aiohttp  # aiohttp (~0.3 s to import) only once a call is made
+
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
         try:
             async with self._http.request(

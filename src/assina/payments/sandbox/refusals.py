@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 class Refusal(Exception):
@@ -17,6 +18,8 @@ class Refusal(Exception):
 
 
 def refusal_response(refusal: Refusal) -> web.Response:
+    from aiohttp import web  # imported by the server's start, before any request
+
     body = {"error": {"code": refusal.code, "message": refusal.message}}
     return web.json_response(body, status=refusal.status)
 

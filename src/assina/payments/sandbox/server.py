@@ -34,10 +34,8 @@ import json
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-from aiohttp import web
 from sqlalchemy import select, update
 
 from assina.core.clock import Clock
@@ -66,6 +64,10 @@ from assina.rules.cards import (
     last4,
     sandbox_card,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp import web
 
 DEFAULT_NOTIFY_DELAYS = (1.0, 5.0, 30.0)
 DEFAULT_PROCESSING_SECONDS = 3.0
@@ -114,6 +116,11 @@ class SandboxProvider:
             return self._url
 
     async def _start(self) -> None:
+        # aiohttp (~0.3 s to import) once the sandbox is first called, not by every process
+        # that holds a ProviderConnections (`assina billing run`).
+        import aiohttp
+        from aiohttp import web
+
         app = web.Application(client_max_size=64 * 1024)
         app.router.add_post("/v1/payments", self._record_payment)
         app.router.add_get("/v1/payments", self._list_payments)
@@ -177,7 +184,7 @@ class SandboxProvider:
             async with self._database.write() as session:
                 await charges.pay_pix_charge(session, tenant_id, row.charge_id, row.id)
         self._notify_later(row.id)
-        return web.json_response(_shown(row), status=201)
+        return _answer(_shown(row), status=201)
 
     async def _create_pix_charge(self, request: web.Request) -> web.Response:
         try:
@@ -188,7 +195,7 @@ class SandboxProvider:
         shown, made = await charges.create_pix_charge(
             self._database, self._clock, tenant_id, fields
         )
-        return web.json_response(shown, status=201 if made else 200)
+        return _answer(shown, status=201 if made else 200)
 
     async def _look_up_pix_charge(self, request: web.Request) -> web.Response:
         try:
@@ -202,7 +209,7 @@ class SandboxProvider:
             async with self._database.read() as session:
                 payment = await session.get(SandboxPayment, shown["payment_id"])
                 shown["payment"] = _shown(payment) if payment is not None else None
-        return web.json_response(shown)
+        return _answer(shown)
 
     async def _register_boleto(self, request: web.Request) -> web.Response:
         try:
@@ -213,7 +220,7 @@ class SandboxProvider:
             )
         except Refusal as refusal:
             return refusal_response(refusal)
-        return web.json_response(shown, status=201 if made else 200)
+        return _answer(shown, status=201 if made else 200)
 
     async def _cancel_boleto(self, request: web.Request) -> web.Response:
         return await self._cancel(request, "boleto")
@@ -229,7 +236,7 @@ class SandboxProvider:
             )
         except Refusal as refusal:
             return refusal_response(refusal)
-        return web.json_response(shown)
+        return _answer(shown)
 
     async def _list_payments(self, request: web.Request) -> web.Response:
         try:
@@ -249,7 +256,7 @@ class SandboxProvider:
                 .limit(MAX_LISTED)
             )
             shown = [_shown(row) for row in rows]
-        return web.json_response({"data": shown})
+        return _answer({"data": shown})
 
     async def _tokenize_card(self, request: web.Request) -> web.Response:
         try:
@@ -257,7 +264,7 @@ class SandboxProvider:
             token = _card_token(await self._json(request), self._clock)
         except Refusal as refusal:
             return refusal_response(refusal)
-        return web.json_response(token, status=201)
+        return _answer(token, status=201)
 
     async def _describe_card(self, request: web.Request) -> web.Response:
         try:
@@ -265,7 +272,7 @@ class SandboxProvider:
             card = _card_of_token(request.match_info["token"])
         except Refusal as refusal:
             return refusal_response(refusal)
-        return web.json_response(card)
+        return _answer(card)
 
     async def _charge_card(self, request: web.Request) -> web.Response:
         try:
@@ -285,7 +292,7 @@ class SandboxProvider:
         if self.losing_card_answers > 0:
             self.losing_card_answers -= 1
             return refusal_response(Refusal(502, "answer_lost", "the answer was lost"))
-        return web.json_response(_shown(row), status=201)
+        return _answer(_shown(row), status=201)
 
     async def _refund(self, request: web.Request) -> web.Response:
         """The whole payment given back (a refund of a refunded payment changes nothing)."""
@@ -304,7 +311,7 @@ class SandboxProvider:
                 return refusal_response(Refusal(404, "not_found", "no received payment"))
             row.status = "refunded"
             shown = _shown(row)
-        return web.json_response(shown)
+        return _answer(shown)
 
     async def _insert_once(
         self,
@@ -395,6 +402,8 @@ class SandboxProvider:
         stamp = int(self._clock.real_now().timestamp())
         secret = notification_secret(self._box, tenant_id)
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, stamp, body)}
+        import aiohttp
+
         try:
             async with self._http.post(url, data=body, headers=headers) as answer:
                 delivered = 200 <= answer.status < 300
@@ -408,6 +417,12 @@ class SandboxProvider:
                     .values(notified_at=self._clock.real_now())
                 )
         return delivered
+
+
+def _answer(body: Any, status: int = 200) -> web.Response:
+    from aiohttp import web  # imported by _start, before any request
+
+    return web.json_response(body, status=status)
 
 
 _STORED_FIELDS = ("idempotency_key", "charge_id", "method", "amount", "notification_url")
