@@ -215,7 +215,8 @@ class Dispatcher:
             saturated = [endpoint_id for endpoint_id in known if self._room(endpoint_id, now) <= 0]
             due = claim_statement(self.relay.lock_rows, bool(saturated))
             connection = await session.connection()
-            parameters = claim_parameters(now, limit, saturated)
+            per_endpoint = self.config.per_endpoint_in_flight
+            parameters = claim_parameters(now, limit, saturated, per_endpoint)
             rows = (await connection.execute(due, parameters)).all()
             ids = self._within_endpoint_shares(rows, now)
             if not ids:
@@ -336,17 +337,25 @@ class Dispatcher:
 
 
 def due_messages_query(
-    now: datetime, limit: int, skip: Sequence[str] = (), lock_rows: bool = True
+    now: datetime,
+    limit: int,
+    skip: Sequence[str] = (),
+    lock_rows: bool = True,
+    per_endpoint: int = DispatcherConfig.per_endpoint_in_flight,
 ) -> Select[str, str, int | None]:
     """The claim with its values bound, for tools (EXPLAIN); the dispatcher executes the
     cached statement with `claim_parameters` instead."""
-    return claim_statement(lock_rows, bool(skip)).params(claim_parameters(now, limit, skip))
+    parameters = claim_parameters(now, limit, skip, per_endpoint)
+    return claim_statement(lock_rows, bool(skip)).params(parameters)
 
 
-def claim_parameters(now: datetime, limit: int, skip: Sequence[str]) -> dict[str, object]:
+def claim_parameters(
+    now: datetime, limit: int, skip: Sequence[str], per_endpoint: int
+) -> dict[str, object]:
     parameters: dict[str, object] = {"now": now, "limit": limit}
     if skip:
         parameters["skip"] = list(skip)
+        parameters["per_endpoint"] = min(limit, per_endpoint)
     return parameters
 
 
@@ -375,28 +384,28 @@ def _claim_by_endpoint() -> Select[str, str, int | None]:
     """The skipping claim on PostgreSQL, one endpoint at a time (a LATERAL join over the live
     endpoints not skipped, on `ix_webhook_messages_due_by_endpoint`). The plain claim would
     read a skipped endpoint's whole due backlog, no index can answer `NOT IN`; this one never
-    reads it."""
+    reads it. Each endpoint gives at most `per_endpoint` rows, what it may have in flight:
+    every row read here is locked (a write on PostgreSQL), and the dispatcher keeps no more."""
     now = bindparam("now", type_=UTCDateTime())
-    limit = bindparam("limit", type_=Integer())
     one_endpoints = (
         select(WebhookMessage.id, WebhookMessage.endpoint_id, WebhookMessage.next_attempt_at)
         .where(WebhookMessage.endpoint_id == WebhookEndpoint.id, *_due_message(now))
         # endpoint_id is one value here; ordering by it too matches the index exactly, so the
         # planner takes it over ix_webhook_messages_due, which would read other endpoints' rows.
         .order_by(WebhookMessage.endpoint_id, WebhookMessage.next_attempt_at, WebhookMessage.id)
-        .limit(limit)
+        .limit(bindparam("per_endpoint", type_=Integer()))
     )
-    per_endpoint = skip_locked(one_endpoints, lock_rows=True).lateral("due")
+    due = skip_locked(one_endpoints, lock_rows=True).lateral("due")
     return (
-        select(per_endpoint.c.id, per_endpoint.c.endpoint_id, WebhookEndpoint.rate_limit)
+        select(due.c.id, due.c.endpoint_id, WebhookEndpoint.rate_limit)
         .select_from(WebhookEndpoint)
-        .join(per_endpoint, true())
+        .join(due, true())
         .where(
             _live_endpoint(),
             WebhookEndpoint.id.not_in(bindparam("skip", expanding=True)),
         )
-        .order_by(per_endpoint.c.next_attempt_at, per_endpoint.c.id)
-        .limit(limit)
+        .order_by(due.c.next_attempt_at, due.c.id)
+        .limit(bindparam("limit", type_=Integer()))
     )
 
 
