@@ -83,8 +83,12 @@ class Outbox:
             (Next.RETRY, self._retry_statement),
         ):
             rows = [
-                {"job": s.job_id, "now": now, "retry_at": s.retry_at}
-                | {"error": (s.error or "")[:MAX_ERROR]}
+                {
+                    "job": s.job_id,
+                    "now": now,
+                    "retry_at": s.retry_at,
+                    "error": (s.error or "")[:MAX_ERROR],
+                }
                 for s in settled
                 if s.next is kind
             ]

@@ -321,6 +321,7 @@ class Dispatcher:
         if endpoint is None or not endpoint.enabled:
             return
         endpoint.enabled = False
+        self._failing.discard(endpoint_id)
         endpoint.disabled_reason = reason
         endpoint.updated_at = now
         logger.warning("endpoint %s disabled: %s", endpoint_id, reason)
