@@ -21,10 +21,14 @@ transaction per batch of 500 contracts that only locks their rows (the floor of 
 pass, which advances a batch of due contracts in one transaction).
 
     .venv/bin/python bench/billing.py [--contracts 100000] [--backends sqlite,postgresql]
-        [--no-charge-emails]
+        [--no-charge-emails] [--profile DIR]
 
 With --no-charge-emails the tenant has disabled `charge_created` e-mails (`disabled_kinds` of
 its e-mail settings): the contracts step writes charges, events and messages only.
+
+`--profile DIR` runs `assina billing run` under py-spy (`pip install py-spy`), writing its raw
+stacks to DIR/<backend>.txt, and prints where the samples went (bench/drain.py's
+`summarize_profile`); the peak RSS is then py-spy's or the command's, whichever is larger.
 
 PostgreSQL: database `assina_bench_billing` on ASSINA_BENCH_PG_URL's server (default
 postgres@127.0.0.1:5432), created anew and dropped at the end. SQLite: a temporary file.
@@ -37,6 +41,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,6 +70,7 @@ from assina.webhooks.service import create_endpoint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api import ASSINA, recreate_pg
+from drain import summarize_profile
 
 PG_URL = os.environ.get(
     "ASSINA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench_billing"
@@ -218,7 +224,9 @@ class ChildRun:
     log: str
 
 
-def billing_run(url: str, directory: str, day: date, log_level: str) -> ChildRun:
+def billing_run(
+    url: str, directory: str, day: date, log_level: str, profile: Path | None = None
+) -> ChildRun:
     """`assina billing run` in a child, for the live tenants' real today, which must be
     `day` (a live tenant runs only for its real today: a bench seeded for another day would
     measure nothing): its wall seconds, peak RSS (MB), report and log (stderr). Shared with
@@ -226,11 +234,16 @@ def billing_run(url: str, directory: str, day: date, log_level: str) -> ChildRun
 
     The peak is read by GNU time, a small process between us and the child: a child started
     straight from this (large) process reports our size as its peak, since Linux keeps the
-    high-water mark of the memory a process had before its exec."""
+    high-water mark of the memory a process had before its exec. With `profile`, the command
+    runs under py-spy, which writes its raw stacks there."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSINA_")}
     env.update(ASSINA_DATABASE_URL=url, ASSINA_DATA_DIR=directory, ASSINA_LOG_LEVEL=log_level)
     peak_file = Path(directory) / "peak_kb"
     command = [TIME, "-f", "%M", "-o", str(peak_file), ASSINA, "billing", "run"]
+    if profile is not None:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        record = [spy, "record", "--format", "raw", "--rate", "200", "-o", str(profile), "--"]
+        command[5:5] = record
     started = time.perf_counter()
     child = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
@@ -239,7 +252,9 @@ def billing_run(url: str, directory: str, day: date, log_level: str) -> ChildRun
     if child.returncode != 0:
         raise RuntimeError(f"billing run failed: {child.stdout}\n{child.stderr[-3000:]}")
     peak = int(peak_file.read_text().split()[-1]) / 1024
-    return ChildRun(seconds, peak, json.loads(child.stdout), child.stderr)
+    # py-spy says what it does on the same stdout, each line starting with "py-spy> ".
+    report = "\n".join(x for x in child.stdout.splitlines() if not x.startswith("py-spy> "))
+    return ChildRun(seconds, peak, json.loads(report), child.stderr)
 
 
 def real_today() -> date:
@@ -255,9 +270,9 @@ class Pass:
     report: dict[str, Any]
 
 
-def calendar_pass(url: str, directory: str) -> Pass:
+def calendar_pass(url: str, directory: str, profile: Path | None) -> Pass:
     """The billing run of DAY, with the contracts step's seconds read from its log."""
-    child = billing_run(url, directory, DAY, "info")
+    child = billing_run(url, directory, DAY, "info", profile)
     step = STEP_LOG.search(child.log)
     if step is None:
         raise RuntimeError(f"no contracts step in the log: {child.log[-3000:]}")
@@ -270,7 +285,12 @@ async def count(database: Database, model: type[Charge | WebhookMessage | Email]
 
 
 async def run_backend(
-    backend: str, url: str, contracts: int, directory: str, charge_emails: bool
+    backend: str,
+    url: str,
+    contracts: int,
+    directory: str,
+    charge_emails: bool,
+    profile: Path | None = None,
 ) -> Result:
     if backend == "postgresql":
         await recreate_pg(url)
@@ -283,7 +303,7 @@ async def run_backend(
                 await session.execute(text("ANALYZE"))
         floor = await baseline(database)
         batch_floor = await batch_baseline(database)
-        done = calendar_pass(url, directory)
+        done = calendar_pass(url, directory, profile)
         charges = await count(database, Charge)
         messages = await count(database, WebhookMessage)
         emails = await count(database, Email)
@@ -319,14 +339,21 @@ async def main() -> None:
         action="store_true",
         help="the tenant disables charge_created e-mails (PUT /v1/email-settings)",
     )
+    parser.add_argument("--profile", help="a folder for py-spy's profile of each backend's run")
     args = parser.parse_args()
+    profiles = Path(args.profile) if args.profile else None
+    if profiles is not None:
+        profiles.mkdir(parents=True, exist_ok=True)
     results = []
     with tempfile.TemporaryDirectory() as directory:
         for backend in args.backends.split(","):
             url = PG_URL if backend == "postgresql" else f"sqlite+aiosqlite:///{directory}/b.db"
             emails = not args.no_charge_emails
-            result = await run_backend(backend, url, args.contracts, directory, emails)
+            profile = profiles / f"{backend}.txt" if profiles is not None else None
+            result = await run_backend(backend, url, args.contracts, directory, emails, profile)
             print(json.dumps(asdict(result)), flush=True)
+            if profile is not None:
+                print(summarize_profile(profile, top=40), flush=True)
             results.append(result)
     if "postgresql" in args.backends:
         await drop_pg(PG_URL)
