@@ -12,7 +12,9 @@ e-mails; the dunning pass after it queues N reminders (each charge falls due tha
 the tenant disabled `charge_created` e-mails, and none otherwise (the charge_created e-mail
 of the day said it; issue 12). The
 time of the contracts step alone is read from the calendar's log line ("tenant …: N contracts
-in S s") and reported beside the command's.
+in S s (C s of CPU)") and reported beside the command's; so is the CPU time it took (of the
+whole process, every thread), which a busy machine does not inflate as it does the wall
+time, and the command's (user + system, by GNU time).
 
 Baselines, measured in the same run on the same database, through the same Database layer:
 one write transaction per contract that only locks the contract's row (BEGIN; SELECT … FOR
@@ -75,7 +77,9 @@ from drain import summarize_profile
 PG_URL = os.environ.get(
     "ASSINA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench_billing"
 )
-STEP_LOG = re.compile(r"assina\.calendar: tenant \S+: \d+ contracts in ([0-9.]+) s")
+STEP_LOG = re.compile(
+    r"assina\.calendar: tenant \S+: \d+ contracts in ([0-9.]+) s(?: \(([0-9.]+) s of CPU\))?"
+)
 TIME = "/usr/bin/time"  # GNU time, for the child's peak memory
 ZONE = "America/Sao_Paulo"
 # The pass day: the real today of the bench's tenant (see bench_today).
@@ -97,6 +101,8 @@ class Result:
     contracts_per_s: float
     contracts_step_seconds: float
     contracts_step_per_s: float
+    contracts_step_cpu_seconds: float | None
+    command_cpu_seconds: float
     ratio_to_baseline: float
     peak_rss_mb: float
     charges: int
@@ -220,6 +226,7 @@ async def _sample(database: Database) -> list[str]:
 class ChildRun:
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float  # user + system, by GNU time: what the machine's load does not inflate
     report: dict[str, Any]
     log: str
 
@@ -239,7 +246,7 @@ def billing_run(
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSINA_")}
     env.update(ASSINA_DATABASE_URL=url, ASSINA_DATA_DIR=directory, ASSINA_LOG_LEVEL=log_level)
     peak_file = Path(directory) / "peak_kb"
-    command = [TIME, "-f", "%M", "-o", str(peak_file), ASSINA, "billing", "run"]
+    command = [TIME, "-f", "%U %S %M", "-o", str(peak_file), ASSINA, "billing", "run"]
     if profile is not None:
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         record = [spy, "record", "--format", "raw", "--rate", "200", "-o", str(profile), "--"]
@@ -251,10 +258,11 @@ def billing_run(
         raise RuntimeError(f"the day turned during the run ({day}): run the bench again")
     if child.returncode != 0:
         raise RuntimeError(f"billing run failed: {child.stdout}\n{child.stderr[-3000:]}")
-    peak = int(peak_file.read_text().split()[-1]) / 1024
+    user, system, peak_kb = peak_file.read_text().split()[-3:]
+    peak = int(peak_kb) / 1024
     # py-spy says what it does on the same stdout, each line starting with "py-spy> ".
     report = "\n".join(x for x in child.stdout.splitlines() if not x.startswith("py-spy> "))
-    return ChildRun(seconds, peak, json.loads(report), child.stderr)
+    return ChildRun(seconds, peak, float(user) + float(system), json.loads(report), child.stderr)
 
 
 def real_today() -> date:
@@ -265,7 +273,9 @@ def real_today() -> date:
 @dataclass
 class Pass:
     seconds: float
+    cpu_seconds: float
     contracts_step_seconds: float
+    contracts_step_cpu_seconds: float | None  # the calendar logs it since issue 18
     peak_rss_mb: float
     report: dict[str, Any]
 
@@ -276,7 +286,15 @@ def calendar_pass(url: str, directory: str, profile: Path | None) -> Pass:
     step = STEP_LOG.search(child.log)
     if step is None:
         raise RuntimeError(f"no contracts step in the log: {child.log[-3000:]}")
-    return Pass(child.seconds, float(step.group(1)), child.peak_rss_mb, child.report)
+    step_cpu = float(step.group(2)) if step.group(2) is not None else None
+    return Pass(
+        child.seconds,
+        child.cpu_seconds,
+        float(step.group(1)),
+        step_cpu,
+        child.peak_rss_mb,
+        child.report,
+    )
 
 
 async def count(database: Database, model: type[Charge | WebhookMessage | Email]) -> int:
@@ -322,6 +340,8 @@ async def run_backend(
         contracts_per_s=rate,
         contracts_step_seconds=done.contracts_step_seconds,
         contracts_step_per_s=step_rate,
+        contracts_step_cpu_seconds=done.contracts_step_cpu_seconds,
+        command_cpu_seconds=done.cpu_seconds,
         ratio_to_baseline=step_rate / floor,
         peak_rss_mb=done.peak_rss_mb,
         charges=charges,
@@ -359,15 +379,17 @@ async def main() -> None:
         await drop_pg(PG_URL)
     print(
         "| backend | contracts | baseline tx/s | batch baseline contracts/s | command s "
-        "| command contracts/s | contracts step s | step contracts/s | step / baseline "
-        "| peak MB | e-mails |"
+        "| command contracts/s | contracts step s | step contracts/s | step CPU s "
+        "| step / baseline | peak MB | e-mails |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
+        cpu = r.contracts_step_cpu_seconds
         print(
             f"| {r.backend} | {r.contracts} | {r.baseline_per_s:.0f} "
             f"| {r.batch_baseline_per_s:.0f} | {r.pass_seconds:.1f} | {r.contracts_per_s:.0f} "
             f"| {r.contracts_step_seconds:.1f} | {r.contracts_step_per_s:.0f} "
+            f"| {'' if cpu is None else f'{cpu:.1f}'} "
             f"| {r.ratio_to_baseline:.1f} | {r.peak_rss_mb:.0f} | {r.emails} |"
         )
 

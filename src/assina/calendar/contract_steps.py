@@ -86,8 +86,8 @@ def take_due_charges(contract: Contract, day: date, rules: BillingRules) -> list
     `day`, oldest first, with the contract moved past them (`next_period`, `stub_amount`,
     `pending_adjustment`) and its `next_step_on` set. The caller issues them in the same
     transaction. Pure, so the per-contract step and the batch share it."""
-    drafts = _charges_due(contract, day, rules)
-    contract.next_step_on = next_step_day(contract, rules, day)
+    drafts, state = _charges_due(contract, day, rules)
+    contract.next_step_on = _next_step_day(contract, state, rules, day)
     return drafts
 
 
@@ -166,19 +166,24 @@ def _readjusted_for(contract: Contract, anniversary: date, lead: timedelta) -> b
     return done is not None and done >= anniversary - lead
 
 
-def _charges_due(contract: Contract, day: date, rules: BillingRules) -> list[ChargeDraft]:
+def _charges_due(
+    contract: Contract, day: date, rules: BillingRules
+) -> tuple[list[ChargeDraft], ScheduleState]:
+    """The drafts, and where the contract stands after them."""
+    state = ScheduleState.of(contract)
     # With cancel-at-period-end, the next due date is the cancellation day: nothing more.
     if contract.status not in CHARGED_STATUSES or contract.cancel_at_period_end:
-        return []
+        return [], state
     drafts: list[ChargeDraft] = []
+    lead = _lead(rules)
     while len(drafts) < MAX_CHARGES_PER_STEP:
-        state = ScheduleState.of(contract)
         due = next_due_date(state)
-        if due - _lead(rules) > day:
+        if due - lead > day:
             break
         drafts.append(_draft(contract, state, due))
         _mark_charged(contract, state)
-    return drafts
+        state = ScheduleState.of(contract)
+    return drafts, state
 
 
 # --- when the next step comes ---------------------------------------------------------------
@@ -186,14 +191,21 @@ def _charges_due(contract: Contract, day: date, rules: BillingRules) -> list[Cha
 
 def next_step_day(contract: Contract, rules: BillingRules, day: date) -> date | None:
     """The first day after `day` with something to do for the contract."""
+    return _next_step_day(contract, ScheduleState.of(contract), rules, day)
+
+
+def _next_step_day(
+    contract: Contract, state: ScheduleState, rules: BillingRules, day: date
+) -> date | None:
+    """`next_step_day`, with the contract's `state` at hand."""
     candidates: list[date] = []
     if contract.status == ContractStatus.TRIALING and contract.trial_end is not None:
         candidates.append(contract.trial_end)
-    cancellation = _cancellation_day(contract)
+    cancellation = cancellation_day(state)
     if cancellation is not None:
         candidates.append(cancellation)
     elif contract.status in CHARGED_STATUSES:
-        candidates.append(next_due_date(ScheduleState.of(contract)) - _lead(rules))
+        candidates.append(next_due_date(state) - _lead(rules))
     if contract.readjustment_index is not None:
         candidates.append(_next_readjustment_day(contract, day, _lead(rules)))
     later = [candidate for candidate in candidates if candidate > day]
