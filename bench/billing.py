@@ -12,7 +12,9 @@ e-mails; the dunning pass after it queues N reminders (each charge falls due tha
 the tenant disabled `charge_created` e-mails, and none otherwise (the charge_created e-mail
 of the day said it; issue 12). The
 time of the contracts step alone is read from the calendar's log line ("tenant …: N contracts
-in S s") and reported beside the command's.
+in S s (C s of CPU)") and reported beside the command's; so is the CPU time it took (of the
+whole process, every thread), which a busy machine does not inflate as it does the wall
+time, and the command's (user + system, by GNU time).
 
 Baselines, measured in the same run on the same database, through the same Database layer:
 one write transaction per contract that only locks the contract's row (BEGIN; SELECT … FOR
@@ -21,10 +23,14 @@ transaction per batch of 500 contracts that only locks their rows (the floor of 
 pass, which advances a batch of due contracts in one transaction).
 
     .venv/bin/python bench/billing.py [--contracts 100000] [--backends sqlite,postgresql]
-        [--no-charge-emails]
+        [--no-charge-emails] [--profile DIR]
 
 With --no-charge-emails the tenant has disabled `charge_created` e-mails (`disabled_kinds` of
 its e-mail settings): the contracts step writes charges, events and messages only.
+
+`--profile DIR` runs `assina billing run` under py-spy (`pip install py-spy`), writing its raw
+stacks to DIR/<backend>.txt, and prints where the samples went (bench/drain.py's
+`summarize_profile`); the peak RSS is then py-spy's or the command's, whichever is larger.
 
 PostgreSQL: database `assina_bench_billing` on ASSINA_BENCH_PG_URL's server (default
 postgres@127.0.0.1:5432), created anew and dropped at the end. SQLite: a temporary file.
@@ -37,6 +43,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,11 +72,14 @@ from assina.webhooks.service import create_endpoint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api import ASSINA, recreate_pg
+from drain import summarize_profile
 
 PG_URL = os.environ.get(
     "ASSINA_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/assina_bench_billing"
 )
-STEP_LOG = re.compile(r"assina\.calendar: tenant \S+: \d+ contracts in ([0-9.]+) s")
+STEP_LOG = re.compile(
+    r"assina\.calendar: tenant \S+: \d+ contracts in ([0-9.]+) s(?: \(([0-9.]+) s of CPU\))?"
+)
 TIME = "/usr/bin/time"  # GNU time, for the child's peak memory
 ZONE = "America/Sao_Paulo"
 # The pass day: the real today of the bench's tenant (see bench_today).
@@ -91,6 +101,8 @@ class Result:
     contracts_per_s: float
     contracts_step_seconds: float
     contracts_step_per_s: float
+    contracts_step_cpu_seconds: float | None
+    command_cpu_seconds: float
     ratio_to_baseline: float
     peak_rss_mb: float
     charges: int
@@ -214,11 +226,14 @@ async def _sample(database: Database) -> list[str]:
 class ChildRun:
     seconds: float
     peak_rss_mb: float
+    cpu_seconds: float  # user + system, by GNU time: what the machine's load does not inflate
     report: dict[str, Any]
     log: str
 
 
-def billing_run(url: str, directory: str, day: date, log_level: str) -> ChildRun:
+def billing_run(
+    url: str, directory: str, day: date, log_level: str, profile: Path | None = None
+) -> ChildRun:
     """`assina billing run` in a child, for the live tenants' real today, which must be
     `day` (a live tenant runs only for its real today: a bench seeded for another day would
     measure nothing): its wall seconds, peak RSS (MB), report and log (stderr). Shared with
@@ -226,11 +241,16 @@ def billing_run(url: str, directory: str, day: date, log_level: str) -> ChildRun
 
     The peak is read by GNU time, a small process between us and the child: a child started
     straight from this (large) process reports our size as its peak, since Linux keeps the
-    high-water mark of the memory a process had before its exec."""
+    high-water mark of the memory a process had before its exec. With `profile`, the command
+    runs under py-spy, which writes its raw stacks there."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSINA_")}
     env.update(ASSINA_DATABASE_URL=url, ASSINA_DATA_DIR=directory, ASSINA_LOG_LEVEL=log_level)
     peak_file = Path(directory) / "peak_kb"
-    command = [TIME, "-f", "%M", "-o", str(peak_file), ASSINA, "billing", "run"]
+    command = [TIME, "-f", "%U %S %M", "-o", str(peak_file), ASSINA, "billing", "run"]
+    if profile is not None:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        record = [spy, "record", "--format", "raw", "--rate", "200", "-o", str(profile), "--"]
+        command[5:5] = record
     started = time.perf_counter()
     child = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
@@ -238,8 +258,11 @@ def billing_run(url: str, directory: str, day: date, log_level: str) -> ChildRun
         raise RuntimeError(f"the day turned during the run ({day}): run the bench again")
     if child.returncode != 0:
         raise RuntimeError(f"billing run failed: {child.stdout}\n{child.stderr[-3000:]}")
-    peak = int(peak_file.read_text().split()[-1]) / 1024
-    return ChildRun(seconds, peak, json.loads(child.stdout), child.stderr)
+    user, system, peak_kb = peak_file.read_text().split()[-3:]
+    peak = int(peak_kb) / 1024
+    # py-spy says what it does on the same stdout, each line starting with "py-spy> ".
+    report = "\n".join(x for x in child.stdout.splitlines() if not x.startswith("py-spy> "))
+    return ChildRun(seconds, peak, float(user) + float(system), json.loads(report), child.stderr)
 
 
 def real_today() -> date:
@@ -250,18 +273,28 @@ def real_today() -> date:
 @dataclass
 class Pass:
     seconds: float
+    cpu_seconds: float
     contracts_step_seconds: float
+    contracts_step_cpu_seconds: float | None  # the calendar logs it since issue 18
     peak_rss_mb: float
     report: dict[str, Any]
 
 
-def calendar_pass(url: str, directory: str) -> Pass:
+def calendar_pass(url: str, directory: str, profile: Path | None) -> Pass:
     """The billing run of DAY, with the contracts step's seconds read from its log."""
-    child = billing_run(url, directory, DAY, "info")
+    child = billing_run(url, directory, DAY, "info", profile)
     step = STEP_LOG.search(child.log)
     if step is None:
         raise RuntimeError(f"no contracts step in the log: {child.log[-3000:]}")
-    return Pass(child.seconds, float(step.group(1)), child.peak_rss_mb, child.report)
+    step_cpu = float(step.group(2)) if step.group(2) is not None else None
+    return Pass(
+        child.seconds,
+        child.cpu_seconds,
+        float(step.group(1)),
+        step_cpu,
+        child.peak_rss_mb,
+        child.report,
+    )
 
 
 async def count(database: Database, model: type[Charge | WebhookMessage | Email]) -> int:
@@ -270,7 +303,12 @@ async def count(database: Database, model: type[Charge | WebhookMessage | Email]
 
 
 async def run_backend(
-    backend: str, url: str, contracts: int, directory: str, charge_emails: bool
+    backend: str,
+    url: str,
+    contracts: int,
+    directory: str,
+    charge_emails: bool,
+    profile: Path | None = None,
 ) -> Result:
     if backend == "postgresql":
         await recreate_pg(url)
@@ -283,7 +321,7 @@ async def run_backend(
                 await session.execute(text("ANALYZE"))
         floor = await baseline(database)
         batch_floor = await batch_baseline(database)
-        done = calendar_pass(url, directory)
+        done = calendar_pass(url, directory, profile)
         charges = await count(database, Charge)
         messages = await count(database, WebhookMessage)
         emails = await count(database, Email)
@@ -302,6 +340,8 @@ async def run_backend(
         contracts_per_s=rate,
         contracts_step_seconds=done.contracts_step_seconds,
         contracts_step_per_s=step_rate,
+        contracts_step_cpu_seconds=done.contracts_step_cpu_seconds,
+        command_cpu_seconds=done.cpu_seconds,
         ratio_to_baseline=step_rate / floor,
         peak_rss_mb=done.peak_rss_mb,
         charges=charges,
@@ -319,28 +359,37 @@ async def main() -> None:
         action="store_true",
         help="the tenant disables charge_created e-mails (PUT /v1/email-settings)",
     )
+    parser.add_argument("--profile", help="a folder for py-spy's profile of each backend's run")
     args = parser.parse_args()
+    profiles = Path(args.profile) if args.profile else None
+    if profiles is not None:
+        profiles.mkdir(parents=True, exist_ok=True)
     results = []
     with tempfile.TemporaryDirectory() as directory:
         for backend in args.backends.split(","):
             url = PG_URL if backend == "postgresql" else f"sqlite+aiosqlite:///{directory}/b.db"
             emails = not args.no_charge_emails
-            result = await run_backend(backend, url, args.contracts, directory, emails)
+            profile = profiles / f"{backend}.txt" if profiles is not None else None
+            result = await run_backend(backend, url, args.contracts, directory, emails, profile)
             print(json.dumps(asdict(result)), flush=True)
+            if profile is not None:
+                print(summarize_profile(profile, top=40), flush=True)
             results.append(result)
     if "postgresql" in args.backends:
         await drop_pg(PG_URL)
     print(
         "| backend | contracts | baseline tx/s | batch baseline contracts/s | command s "
-        "| command contracts/s | contracts step s | step contracts/s | step / baseline "
-        "| peak MB | e-mails |"
+        "| command contracts/s | contracts step s | step contracts/s | step CPU s "
+        "| step / baseline | peak MB | e-mails |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
+        cpu = r.contracts_step_cpu_seconds
         print(
             f"| {r.backend} | {r.contracts} | {r.baseline_per_s:.0f} "
             f"| {r.batch_baseline_per_s:.0f} | {r.pass_seconds:.1f} | {r.contracts_per_s:.0f} "
             f"| {r.contracts_step_seconds:.1f} | {r.contracts_step_per_s:.0f} "
+            f"| {'' if cpu is None else f'{cpu:.1f}'} "
             f"| {r.ratio_to_baseline:.1f} | {r.peak_rss_mb:.0f} | {r.emails} |"
         )
 

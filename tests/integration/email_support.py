@@ -203,6 +203,17 @@ def sender_for(
     return EmailSender(database, clock, config)
 
 
+async def send_due(database: Database, clock: FrozenClock) -> Mailbox:
+    """Send every e-mail due to a local SMTP server: an e-mail is rendered when it is sent
+    (docs/emails.md), so its row holds its subject and bodies from then on."""
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as server:
+        sender = sender_for(database, clock, server.url)
+        while await sender.send_once():
+            pass
+    return mailbox
+
+
 async def put(api: TenantClient, path: str, body: object) -> httpx.Response:
     return await api.http.put(path, json=body, headers=api.headers)
 

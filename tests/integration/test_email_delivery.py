@@ -157,10 +157,20 @@ async def test_a_template_failing_on_real_data_falls_back_to_the_default(
     email_id = await queue(
         database, clock, api.tenant.tenant_id, EmailKind.REMINDER, customer_id, charge_id=charge_id
     )
+    # Rendered when sent (docs/emails.md, "When an e-mail is rendered"): the API shows it,
+    # before, as it would be sent; the sender sends the default and says so.
+    shown = (await api.get(f"/v1/emails/{email_id}")).json()
+    assert shown["subject"] == "Lembrete: a cobrança nº 1 vence em 10/02/2026"
+    assert shown["status"] == EmailStatus.PENDING
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as server:
+        assert await sender_for(database, clock, server.url).send_once() == 1
     email = await stored(database, email_id)
     assert email.subject == "Lembrete: a cobrança nº 1 vence em 10/02/2026"
     assert email.last_error is not None and "ZeroDivisionError" in email.last_error
-    assert email.status == EmailStatus.PENDING
+    assert email.status == EmailStatus.SENT
+    [message] = mailbox.messages()
+    assert message["Subject"] == email.subject
 
 
 async def test_a_server_that_says_try_later_gets_retries_then_failed(

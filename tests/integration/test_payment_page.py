@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from assina.charges.links import DEFAULT_BASE_URL, payment_links_for
+from assina.core.clock import FrozenClock
 from assina.core.secrets import SecretBox
 from assina.db.database import Database
 from assina.events.models import Event
@@ -19,6 +20,7 @@ from assina.payments.models import CardAttempt, CustomerCard
 from assina.rules.pix import pix_qr_svg
 from tests.conftest import TenantClient
 from tests.integration.charge_support import PIX_SETTINGS, create_charge, line, read_charge
+from tests.integration.email_support import send_due
 from tests.integration.payment_support import LiveApp
 
 APPROVED = "4111111111111111"
@@ -78,11 +80,13 @@ async def test_the_page_shows_the_amount_pix_and_boleto(sandbox: TenantClient) -
     assert pdf.content == (await sandbox.get(f"/v1/charges/{charge['id']}/boleto.pdf")).content
 
 
-async def test_the_charge_e_mail_carries_the_link(api: TenantClient, database: Database) -> None:
+async def test_the_charge_e_mail_carries_the_link(
+    api: TenantClient, database: Database, clock: FrozenClock
+) -> None:
     customer = await api.post("/v1/customers", {"name": "Ana", "email": "ana@example.com"})
     charge = await create_charge(api, customer.json()["id"], due_date="2026-02-10")
 
-    [email] = await _emails(database, EmailKind.CHARGE_CREATED)
+    [email] = await _emails(database, clock, EmailKind.CHARGE_CREATED)
 
     assert charge["payment_url"] in email.text_body
     assert f'href="{charge["payment_url"]}"' in email.html_body
@@ -169,7 +173,9 @@ async def _pay_by_form(live: LiveApp, charge: dict[str, Any], number: str) -> ht
     return await live.http.post(f"{_path(charge)}/card", data={"number": number, **CARD_FORM})
 
 
-async def _emails(database: Database, kind: EmailKind) -> list[Email]:
+async def _emails(database: Database, clock: FrozenClock, kind: EmailKind) -> list[Email]:
+    """The outbox's e-mails of the kind, once sent: rendered when sent (docs/emails.md)."""
+    await send_due(database, clock)
     async with database.read() as session:
         found = (await session.scalars(select(Email).where(Email.kind == kind))).all()
         session.expunge_all()
@@ -203,7 +209,7 @@ async def test_an_approved_card_pays_the_charge(
 
 
 async def test_a_declined_card_raises_card_declined(
-    sandbox: TenantClient, live: LiveApp, database: Database
+    sandbox: TenantClient, live: LiveApp, database: Database, clock: FrozenClock
 ) -> None:
     api = live.as_tenant(sandbox)
     customer = await api.post("/v1/customers", {"name": "Ana", "email": "ana@example.com"})
@@ -223,7 +229,7 @@ async def test_a_declined_card_raises_card_declined(
     assert (declined.data["attempt"], declined.data["decline_code"]) == (1, "generic_decline")
     assert declined.data["card"]["last4"] == "0341"
     # The customer is e-mailed the page's link, to update the card or pay another way.
-    [email] = await _emails(database, EmailKind.CARD_DECLINED)
+    [email] = await _emails(database, clock, EmailKind.CARD_DECLINED)
     assert (email.charge_id, email.to_address) == (charge["id"], "ana@example.com")
     assert charge["payment_url"] in email.text_body
     assert f'href="{charge["payment_url"]}"' in email.html_body

@@ -127,3 +127,33 @@ async def test_insert_rows_keeps_every_type_and_returns_what_was_inserted(
         finally:
             await connection.run_sync(_Scratch.metadata.drop_all)
             await connection.commit()
+
+
+async def test_insert_rows_with_columns_alike_in_every_row(database: Database) -> None:
+    """A column with one value in every row (a batch's tenant, status, instant, a NULL, a
+    JSON value) goes as that value, the others as arrays: the rows come out the same."""
+    at = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    batches: list[list[dict[str, Any]]] = [
+        [{"id": f"a{i}", "mood": Mood.CALM, "at": at, "metadata_": [1, "x"]} for i in range(5)],
+        [{"id": f"b{i}", "mood": None, "at": None, "metadata_": None} for i in range(3)],
+        [{"id": f"c{i}", "mood": "loud", "at": at, "metadata_": {"n": str(i)}} for i in range(4)],
+    ]
+    async with database.engine.connect() as connection:
+        await connection.run_sync(_Scratch.metadata.create_all)
+        try:
+            async with AsyncSession(bind=connection) as session:
+                for rows in batches:
+                    inserted = await insert_rows(session, insert(Typed).returning(Typed.id), rows)
+                    assert sorted(inserted) == sorted(row["id"] for row in rows)
+                stored = {typed.id: typed for typed in await session.scalars(select(Typed))}
+                expected = [row for rows in batches for row in rows]
+                assert sorted(stored) == sorted(row["id"] for row in expected)
+                for row in expected:
+                    typed = stored[row["id"]]
+                    assert typed.mood == (None if row["mood"] is None else Mood(row["mood"]))
+                    assert typed.at == row["at"]
+                    assert typed.metadata_ == row["metadata_"]
+                await session.rollback()
+        finally:
+            await connection.run_sync(_Scratch.metadata.drop_all)
+            await connection.commit()

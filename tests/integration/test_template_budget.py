@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from assina.core.clock import FrozenClock
 from assina.db.database import Database
 from assina.notifications.models import Email
 from tests.assertions import assert_problem
 from tests.conftest import TenantClient
-from tests.integration.email_support import create, put
+from tests.integration.email_support import create, put, sender_for, smtp_server
 
 REMINDER = "/v1/email-templates/reminder"
 CHARGE_CREATED = "/v1/email-templates/charge_created"
@@ -93,7 +94,7 @@ async def test_a_template_over_a_cap_is_refused_at_save_with_the_cap_named(
 
 
 async def test_a_bomb_reached_at_send_time_sends_the_default_and_says_so(
-    api: TenantClient, other_api: TenantClient, database: Database
+    api: TenantClient, other_api: TenantClient, database: Database, clock: FrozenClock
 ) -> None:
     guarded = "{% if customer.name == 'boom' %}" + SLOW_BOMB + "{% endif %}Olá {{ customer.name }}"
     saved = await put(api, CHARGE_CREATED, template(text=guarded))
@@ -113,6 +114,8 @@ async def test_a_bomb_reached_at_send_time_sends_the_default_and_says_so(
             },
         )
     assert (await other_api.get("/v1/tenant")).status_code == 200
+    with smtp_server() as server:  # rendered when sent (docs/emails.md)
+        assert await sender_for(database, clock, server.url).send_once() == 2
 
     async with database.read() as session:
         emails = {customers[e.customer_id]: e for e in await session.scalars(select(Email))}

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from assina.core.clock import FrozenClock
 from assina.db.database import Database
 from assina.notifications.models import Email
 from tests.assertions import assert_problem
 from tests.conftest import TenantClient
-from tests.integration.email_support import create, put
+from tests.integration.email_support import create, put, send_due
 
 CHARGE_CREATED = "/v1/email-templates/charge_created"
 
@@ -34,7 +35,9 @@ async def charge_for(api: TenantClient, name: str, description: str = "Mensalida
     )
 
 
-async def emails(database: Database) -> list[Email]:
+async def emails(database: Database, clock: FrozenClock) -> list[Email]:
+    """The outbox, once sent: what each e-mail was rendered to when sent."""
+    await send_due(database, clock)
     async with database.read() as session:
         found = list((await session.scalars(select(Email))).all())
         session.expunge_all()
@@ -59,7 +62,7 @@ async def test_a_template_that_renders_a_control_character_is_refused_at_save(
 
 
 async def test_one_that_does_it_for_some_data_falls_back_to_the_default(
-    api: TenantClient, database: Database
+    api: TenantClient, database: Database, clock: FrozenClock
 ) -> None:
     bomb = '{% if customer.name == "boom" %}{{ "\\x00" }}{% endif %}Cobrança'
     saved = await put(api, CHARGE_CREATED, template(subject=bomb))
@@ -67,17 +70,17 @@ async def test_one_that_does_it_for_some_data_falls_back_to_the_default(
 
     await charge_for(api, "boom")
 
-    [email] = await emails(database)
+    [email] = await emails(database, clock)
     assert "\x00" not in email.subject and email.subject.startswith("Nova cobrança")
     assert email.last_error is not None and "control character" in email.last_error
 
 
 async def test_the_defaults_drop_control_characters_of_stored_data(
-    api: TenantClient, database: Database
+    api: TenantClient, database: Database, clock: FrozenClock
 ) -> None:
     await charge_for(api, "Ana", description="Mensalidade\x0bde março\x1b")
 
-    [email] = await emails(database)
+    [email] = await emails(database, clock)
     assert "Mensalidade" in email.text_body
     for text in (email.subject, email.text_body, email.html_body):
         assert "\x0b" not in text and "\x1b" not in text

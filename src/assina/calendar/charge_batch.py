@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +37,7 @@ from assina.calendar.contract_steps import (
     take_due_charges,
 )
 from assina.charges.service import ChargeDraft, issue_charges
-from assina.contracts.models import Contract, ScheduleRow
+from assina.contracts.models import Contract, ContractStatus, PaymentMethod, ScheduleRow
 from assina.core.clock import Clock
 from assina.db.shapes import one_of
 
@@ -80,22 +82,53 @@ async def advance_batch(
     return steps
 
 
+@dataclass(slots=True)
+class DueContract:
+    """The columns of a due contract that its step reads and moves (`ContractTerms`), as a
+    plain object: no ORM identity, no attribute instrumentation. The bulk path changes them
+    in memory and writes them itself (`_save_schedules`); a contract that needs more than its
+    charges goes through `advance_contract`, which loads its own ORM object."""
+
+    id: str
+    customer_id: str
+    items: list[dict[str, Any]]
+    amount: int
+    currency: str
+    status: ContractStatus
+    interval: str
+    interval_count: int
+    billing_day: int
+    start_date: date
+    trial_end: date | None
+    anchor_date: date
+    next_period: int
+    stub_amount: int
+    payment_method: PaymentMethod
+    pending_adjustment: int
+    readjustment_index: str | None
+    last_readjusted_on: date | None
+    next_step_on: date | None
+    cancel_at_period_end: bool
+    deleted_at: datetime | None
+    dunning_exempt: bool
+
+
+_DUE_COLUMNS = [getattr(Contract, field.name) for field in fields(DueContract)]
+
+
 async def _lock(
     session: AsyncSession, tenant_id: str, contract_ids: Sequence[str]
-) -> list[Contract]:
+) -> list[DueContract]:
     """The contracts, locked until the transaction ends (`FOR UPDATE` on PostgreSQL, in id
     order so that two passes never deadlock; SQLite's write transaction holds its only write
-    lock). They leave the session at once: the bulk path changes them in memory and writes
-    them itself, so the unit of work must not write them a second time."""
+    lock), read as plain rows."""
     statement = (
-        select(Contract)
+        select(*_DUE_COLUMNS)
         .where(Contract.tenant_id == tenant_id, one_of(Contract.id, contract_ids))
         .order_by(Contract.id)
         .with_for_update()
     )
-    contracts = list((await session.scalars(statement)).all())
-    session.expunge_all()
-    return contracts
+    return [DueContract(*row) for row in await session.execute(statement)]
 
 
 class _BulkCharges:
@@ -117,13 +150,13 @@ class _BulkCharges:
         self.due_at = clock.real_now()
         self.before_writing = before_writing
         self.drafts: list[ChargeDraft] = []
-        self.contracts: list[Contract] = []
+        self.contracts: list[DueContract] = []
 
     @property
     def charges(self) -> int:
         return len(self.drafts)
 
-    def add(self, contract: Contract, day: date) -> ContractStep:
+    def add(self, contract: DueContract, day: date) -> ContractStep:
         drafts = take_due_charges(contract, day, self.rules)
         self.drafts.extend(drafts)
         self.contracts.append(contract)
@@ -149,7 +182,7 @@ class _BulkCharges:
         self.contracts = []
 
 
-async def _save_schedules(session: AsyncSession, contracts: Sequence[Contract]) -> None:
+async def _save_schedules(session: AsyncSession, contracts: Sequence[DueContract]) -> None:
     """What `take_due_charges` changed, one executemany UPDATE by primary key. `updated_at`
     stays, as in the per-contract step: issuing a charge does not change the contract."""
     if not contracts:

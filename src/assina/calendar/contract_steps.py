@@ -20,6 +20,7 @@ from assina.contracts.changes import readjust_contract
 from assina.contracts.lifecycle import cancel_contract_now, move_contract
 from assina.contracts.models import Contract, ContractStatus, StatusReason
 from assina.contracts.schedule import (
+    ContractTerms,
     ScheduleState,
     cancellation_day,
     next_charge_total,
@@ -81,17 +82,17 @@ async def advance_contract(
     return step
 
 
-def take_due_charges(contract: Contract, day: date, rules: BillingRules) -> list[ChargeDraft]:
+def take_due_charges(contract: ContractTerms, day: date, rules: BillingRules) -> list[ChargeDraft]:
     """The last part of every step: the drafts of the charges whose issue day has come by
     `day`, oldest first, with the contract moved past them (`next_period`, `stub_amount`,
     `pending_adjustment`) and its `next_step_on` set. The caller issues them in the same
     transaction. Pure, so the per-contract step and the batch share it."""
-    drafts = _charges_due(contract, day, rules)
-    contract.next_step_on = next_step_day(contract, rules, day)
+    drafts, state = _charges_due(contract, day, rules)
+    contract.next_step_on = _next_step_day(contract, state, rules, day)
     return drafts
 
 
-def only_charges_due(contract: Contract, day: date, rules: BillingRules) -> bool:
+def only_charges_due(contract: ContractTerms, day: date, rules: BillingRules) -> bool:
     """Whether the contract's step for `day` is at most issuing its due charges: live, charged
     (active or trialing), no cancellation at the period's end, no trial ending and no yearly
     readjustment due. Such steps are pure computation plus inserts, so the calendar batches
@@ -108,11 +109,11 @@ def only_charges_due(contract: Contract, day: date, rules: BillingRules) -> bool
 # --- the steps ------------------------------------------------------------------------------
 
 
-def _cancellation_day(contract: Contract) -> date | None:
+def _cancellation_day(contract: ContractTerms) -> date | None:
     return cancellation_day(ScheduleState.of(contract))
 
 
-def _trial_ends(contract: Contract, day: date) -> bool:
+def _trial_ends(contract: ContractTerms, day: date) -> bool:
     return (
         contract.status == ContractStatus.TRIALING
         and contract.trial_end is not None
@@ -150,7 +151,7 @@ async def _readjust_on_anniversary(
     return True
 
 
-def _readjustment_due(contract: Contract, day: date, rules: BillingRules) -> date | None:
+def _readjustment_due(contract: ContractTerms, day: date, rules: BillingRules) -> date | None:
     """The anniversary whose readjustment by index is to be done by `day`, if any."""
     if contract.readjustment_index is None:
         return None
@@ -161,39 +162,51 @@ def _readjustment_due(contract: Contract, day: date, rules: BillingRules) -> dat
     return anniversary
 
 
-def _readjusted_for(contract: Contract, anniversary: date, lead: timedelta) -> bool:
+def _readjusted_for(contract: ContractTerms, anniversary: date, lead: timedelta) -> bool:
     done = contract.last_readjusted_on
     return done is not None and done >= anniversary - lead
 
 
-def _charges_due(contract: Contract, day: date, rules: BillingRules) -> list[ChargeDraft]:
+def _charges_due(
+    contract: ContractTerms, day: date, rules: BillingRules
+) -> tuple[list[ChargeDraft], ScheduleState]:
+    """The drafts, and where the contract stands after them."""
+    state = ScheduleState.of(contract)
     # With cancel-at-period-end, the next due date is the cancellation day: nothing more.
     if contract.status not in CHARGED_STATUSES or contract.cancel_at_period_end:
-        return []
+        return [], state
     drafts: list[ChargeDraft] = []
+    lead = _lead(rules)
     while len(drafts) < MAX_CHARGES_PER_STEP:
-        state = ScheduleState.of(contract)
         due = next_due_date(state)
-        if due - _lead(rules) > day:
+        if due - lead > day:
             break
         drafts.append(_draft(contract, state, due))
         _mark_charged(contract, state)
-    return drafts
+        state = ScheduleState.of(contract)
+    return drafts, state
 
 
 # --- when the next step comes ---------------------------------------------------------------
 
 
-def next_step_day(contract: Contract, rules: BillingRules, day: date) -> date | None:
+def next_step_day(contract: ContractTerms, rules: BillingRules, day: date) -> date | None:
     """The first day after `day` with something to do for the contract."""
+    return _next_step_day(contract, ScheduleState.of(contract), rules, day)
+
+
+def _next_step_day(
+    contract: ContractTerms, state: ScheduleState, rules: BillingRules, day: date
+) -> date | None:
+    """`next_step_day`, with the contract's `state` at hand."""
     candidates: list[date] = []
     if contract.status == ContractStatus.TRIALING and contract.trial_end is not None:
         candidates.append(contract.trial_end)
-    cancellation = _cancellation_day(contract)
+    cancellation = cancellation_day(state)
     if cancellation is not None:
         candidates.append(cancellation)
     elif contract.status in CHARGED_STATUSES:
-        candidates.append(next_due_date(ScheduleState.of(contract)) - _lead(rules))
+        candidates.append(next_due_date(state) - _lead(rules))
     if contract.readjustment_index is not None:
         candidates.append(_next_readjustment_day(contract, day, _lead(rules)))
     later = [candidate for candidate in candidates if candidate > day]
@@ -203,7 +216,7 @@ def next_step_day(contract: Contract, rules: BillingRules, day: date) -> date | 
     return min(later) if later else None
 
 
-def _next_readjustment_day(contract: Contract, day: date, lead: timedelta) -> date:
+def _next_readjustment_day(contract: ContractTerms, day: date, lead: timedelta) -> date:
     """`day` itself while this year's readjustment still waits for its index, else the next
     anniversary's issue day."""
     anniversary = last_anniversary(contract.start_date, day + lead)
@@ -243,7 +256,7 @@ def _lead(rules: BillingRules) -> timedelta:
 # --- the charge -----------------------------------------------------------------------------
 
 
-def _draft(contract: Contract, state: ScheduleState, due: date) -> ChargeDraft:
+def _draft(contract: ContractTerms, state: ScheduleState, due: date) -> ChargeDraft:
     """The next charge: the stub's prorated line or the contract's items, plus the pending
     proration. A credit larger than the charge is used up to its amount (the charge is 0)
     and the rest waits for the next charge."""
@@ -281,7 +294,7 @@ def _stub(state: ScheduleState) -> Period:
     return stub[0]
 
 
-def _stub_line(contract: Contract, period: Period) -> ChargeLine:
+def _stub_line(contract: ContractTerms, period: Period) -> ChargeLine:
     return _line(f"Período proporcional {period_text(period)}", contract.stub_amount)
 
 
@@ -297,7 +310,7 @@ def _line(description: str, amount: int) -> ChargeLine:
     return stored_line(None, description, 1, amount)
 
 
-def _mark_charged(contract: Contract, state: ScheduleState) -> None:
+def _mark_charged(contract: ContractTerms, state: ScheduleState) -> None:
     """Move the contract past the charge just issued, keeping any credit not yet used."""
     charged = next_charge_total(state, contract.amount)
     contract.pending_adjustment -= usable_adjustment(contract.pending_adjustment, charged)

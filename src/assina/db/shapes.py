@@ -32,7 +32,6 @@ from sqlalchemy import (
     bindparam,
     func,
     inspect,
-    literal_column,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -125,14 +124,30 @@ async def insert_rows(
 
 def _from_arrays(statement: Insert, rows: Sequence[Mapping[str, Any]]) -> Insert:
     """`statement` taking its rows from one array per column: `unnest` turns the arrays back
-    into rows, in order. Only the text of the columns' names and types is prepared."""
+    into rows, in order. Only the text of the columns' names and types is prepared. A column
+    whose value is the same in every row of several (the tenant, a status, the instant of a
+    batch, a NULL) goes as one value, not as an array of copies: encoding each element of an
+    array was most of the cost of the calendar's INSERTs (docs/performance.md, issue 18). The
+    text then depends on which columns vary, a few shapes per call site."""
     keys = list(rows[0])
     columns = [_column(statement, key) for key in keys]
+    first = rows[0]
+    varying = [len(rows) == 1 or any(row[key] != first[key] for row in rows) for key in keys]
+    if not any(varying):  # rows all alike: unnest needs one array to make as many rows
+        varying[0] = True
     arrays = [
         bindparam(None, [row[key] for row in rows], type_=ARRAY(column.type, dimensions=1))
-        for key, column in zip(keys, columns, strict=True)
+        for key, column, varies in zip(keys, columns, varying, strict=True)
+        if varies
     ]
-    source: Select[Any] = select(literal_column("*")).select_from(func.unnest(*arrays))
+    names = [f"c{n}" for n in range(len(arrays))]
+    unnested = func.unnest(*arrays).table_valued(*names).render_derived()
+    arrayed = iter(names)
+    values = [
+        unnested.c[next(arrayed)] if varies else bindparam(None, first[key], type_=column.type)
+        for key, column, varies in zip(keys, columns, varying, strict=True)
+    ]
+    source: Select[Any] = select(*values).select_from(unnested)
     return statement.from_select(columns, source)
 
 

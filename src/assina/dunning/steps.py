@@ -212,7 +212,7 @@ async def _move_contracts(
             session, clock, contract, ContractStatus.SUSPENDED, StatusReason.OVERDUE
         )
         key = f"suspension:{contract.id}:{day}"  # suspended again later: another notice
-        notice = Notice(file.customer, contract=contract, notice_key=key)
+        notice = Notice.of(file.customer, contract=contract, notice_key=key)
         mails.append(_Mail(EmailKind.SUSPENSION, notice))
         step.suspended += 1
     for contract_id in plan.resume:
@@ -222,7 +222,7 @@ async def _move_contracts(
         contract = contracts[contract_id]
         await cancel_contract_now(session, clock, contract, DUNNING_REASON, StatusReason.DUNNING)
         key = f"cancellation:{contract.id}"
-        notice = Notice(file.customer, contract=contract, notice_key=key)
+        notice = Notice.of(file.customer, contract=contract, notice_key=key)
         mails.append(_Mail(EmailKind.CANCELLATION, notice))
         step.cancelled += 1
 
@@ -245,7 +245,9 @@ def _notices(
             if before is not None and not issued.said(charge, before):
                 key = f"reminder:{charge.id}:{before}"
                 left = {"days_until_due": (charge.due_date - day).days}
-                mails.append(_Mail(EmailKind.REMINDER, Notice(customer, charge, None, left, key)))
+                mails.append(
+                    _Mail(EmailKind.REMINDER, Notice.of(customer, charge, None, left, key))
+                )
             continue
         # Counted from where dunning counts (a charge issued late: its issue day, by policy).
         after = overdue_notice_day(file.dunned_from(charge, policy), day, policy)
@@ -253,14 +255,14 @@ def _notices(
             continue
         late = {"days_overdue": days_overdue(charge.due_date, day)}
         key = f"overdue:{charge.id}:{after}"
-        mails.append(_Mail(EmailKind.OVERDUE, Notice(customer, charge, None, late, key)))
+        mails.append(_Mail(EmailKind.OVERDUE, Notice.of(customer, charge, None, late, key)))
     for contract in file.contracts:
         days_left = _trial_notice_days(contract, day)
         if days_left is not None and contract.id not in plan.cancel:
             key = f"trial_ending:{contract.id}:{contract.trial_end}"
             left = {"days_left": days_left}
             first = issued.first_charges.get(contract.id)  # its e-mail says when and how much
-            notice = Notice(customer, first, contract, left, key)
+            notice = Notice.of(customer, first, contract, left, key)
             mails.append(_Mail(EmailKind.TRIAL_ENDING, notice))
     return mails
 

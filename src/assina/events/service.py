@@ -77,10 +77,11 @@ class EventRow(TypedDict):
 
 @dataclass(frozen=True)
 class Change:
-    """One object's change: the object after it, and its customer. `subject`: the object's
+    """One object's change: the object after it (its model, or its JSON already made, as
+    `snapshot` makes it: the calendar's batches), and its customer. `subject`: the object's
     row when the caller wrote it in bulk (see `Emitted`)."""
 
-    data: BaseModel
+    data: BaseModel | Mapping[str, Any]
     customer_id: str | None = None
     previous: dict[str, Any] | None = None
     subject: Mapping[str, Any] | None = None
@@ -95,7 +96,9 @@ def event_row(
         "sequence": sequence,
         "type": event_type.value,
         "customer_id": change.customer_id,
-        "data": snapshot(change.data),
+        "data": (
+            snapshot(change.data) if isinstance(change.data, BaseModel) else dict(change.data)
+        ),
         "previous": change.previous,
         "created_at": created_at,
     }

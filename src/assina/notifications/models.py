@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -75,8 +75,12 @@ class EmailSettings(Base):
 
 
 class Email(Base):
-    """One e-mail to one customer, rendered when queued (the outbox): written in the same
-    transaction as the step that causes it, sent later by the worker's sender."""
+    """One e-mail to one customer (the outbox): written in the same transaction as the step
+    that causes it, with what renders it (kind, customer, charge, contract or nota fiscal,
+    `created_at` as the day, the kind's numbers in `render_extra`), rendered and sent later
+    by the worker's sender, which keeps what it sent in `subject`, `text_body` and
+    `html_body`. Until `rendered_at` is set those three are empty (notifications/rendering.py
+    renders such an e-mail for whoever reads it meanwhile)."""
 
     __tablename__ = "emails"
     __table_args__ = (
@@ -110,6 +114,9 @@ class Email(Base):
     subject: Mapped[str] = mapped_column(Text)
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
+    rendered_at: Mapped[datetime | None]
+    # The kind's numbers the caller gave (`extra` of build_variables), kept for the render.
+    render_extra: Mapped[dict[str, Any] | None]
     status: Mapped[EmailStatus] = mapped_column(EnumText(EmailStatus, 16))
     attempt_count: Mapped[int]
     next_attempt_at: Mapped[datetime]
@@ -121,7 +128,7 @@ class Email(Base):
 
 
 class EmailRow(TypedDict):
-    """An `emails` row by attribute name, as queueing renders it (notifications/outbox.py)."""
+    """An `emails` row by attribute name, as queueing writes it (notifications/outbox.py)."""
 
     id: str
     tenant_id: str
@@ -137,6 +144,8 @@ class EmailRow(TypedDict):
     subject: str
     text_body: str
     html_body: str
+    rendered_at: datetime | None
+    render_extra: dict[str, Any] | None
     status: EmailStatus
     attempt_count: int
     next_attempt_at: datetime

@@ -1,15 +1,17 @@
 """Queueing e-mails: the functions other domains call.
 
-`queue_email` renders the tenant's template for the kind (or the default of its locale) with
-the documented variables and adds one `emails` row to the caller's session, in the caller's
-transaction: the step that causes an e-mail and the e-mail commit together or not at all. It
-does not commit, and costs one query (tenant, settings and template at once) plus the INSERT
-at the caller's flush. The worker's sender sends the row later (sender.py).
-`queue_emails` does the same for many e-mails of one kind with one multi-row INSERT (the
-billing calendar and the dunning pass, a batch at a time).
+`queue_email` adds one `emails` row to the caller's session, in the caller's transaction:
+the step that causes an e-mail and the e-mail commit together or not at all. The row holds
+what renders the e-mail (its kind, its objects by id, the day, the kind's numbers), not the
+e-mail: the worker's sender renders it with the tenant's template (or the default of its
+locale) just before sending it, and keeps what it sent (rendering.py, sender.py). It does not
+commit, and costs one query (tenant, settings and template at once: whether the kind is
+sent, and the sender's name) plus the INSERT at the caller's flush. `queue_emails` does the
+same for many e-mails of one kind with one multi-row INSERT (the billing calendar and the
+dunning pass, a batch at a time).
 
-Rendering runs in a render thread (budget.py), never on the event loop: the variables are read
-from the ORM objects here, the templates rendered there, a batch in one hop.
+`render_for` is how an e-mail is rendered, in a render thread (budget.py), never on the event
+loop.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from assina.customers.models import Customer
 from assina.db.dialect import insert_on_conflict
 from assina.db.shapes import insert_rows, one_of
 from assina.fiscal.models import FiscalInvoice
-from assina.notifications.budget import render_off_loop
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (
     Email,
@@ -48,7 +49,13 @@ from assina.notifications.templates import (
     TemplateFailure,
     render_email,
 )
-from assina.notifications.variables import Setting, Variables, build_variables
+from assina.notifications.variables import (
+    CHARGE_KINDS,
+    FISCAL_KINDS,
+    Setting,
+    Variables,
+    extra_names,
+)
 from assina.tenants.models import Tenant
 
 __all__ = [
@@ -139,25 +146,57 @@ def render_for(
 
 @dataclass(frozen=True)
 class Notice:
-    """One e-mail for `queue_emails`: to whom, about what (a charge kind needs `charge`, a
-    contract kind `contract`, the fiscal kind `fiscal_invoice` and its `charge`), the kind's
-    numbers in `extra`, and the caller's `notice_key`."""
+    """One e-mail for `queue_emails`: to whom (the customer, and its address as it is now),
+    about what (a charge kind needs `charge_id`, a contract kind `contract_id`, the fiscal
+    kind `fiscal_invoice_id` and its `charge_id`), the kind's numbers in `extra`, and the
+    caller's `notice_key`. `Notice.of` makes one from the objects."""
 
-    customer: Customer
-    charge: Charge | None = None
-    contract: Contract | None = None
+    customer_id: str
+    to_address: str | None
+    charge_id: str | None = None
+    contract_id: str | None = None
     extra: Mapping[str, Any] | None = None
     notice_key: str | None = None
-    fiscal_invoice: FiscalInvoice | None = None
+    fiscal_invoice_id: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        customer: Customer,
+        charge: Charge | None = None,
+        contract: Contract | None = None,
+        extra: Mapping[str, Any] | None = None,
+        notice_key: str | None = None,
+        fiscal_invoice: FiscalInvoice | None = None,
+    ) -> Notice:
+        return cls(
+            customer.id,
+            customer.email,
+            charge.id if charge is not None else None,
+            contract.id if contract is not None else None,
+            extra,
+            notice_key,
+            fiscal_invoice.id if fiscal_invoice is not None else None,
+        )
 
 
-def _render_each(
-    context: EmailContext, kind: EmailKind, variables: Sequence[Variables]
-) -> list[tuple[Rendered, str | None]]:
-    return [render_for(context, kind, one) for one in variables]
+def _check(kind: EmailKind, notice: Notice) -> None:
+    """What the kind is about must be named (ValueError otherwise: a caller's mistake, found
+    when queueing rather than when sending); its numbers must be the kind's."""
+    if kind in FISCAL_KINDS:
+        if notice.fiscal_invoice_id is None or notice.charge_id is None:
+            raise ValueError(f"a {kind} e-mail needs a fiscal invoice and its charge")
+    elif kind in CHARGE_KINDS:
+        if notice.charge_id is None:
+            raise ValueError(f"a {kind} e-mail needs a charge")
+    elif notice.contract_id is None:
+        raise ValueError(f"a {kind} e-mail needs a contract")
+    unknown = set(notice.extra or {}) - extra_names(kind)
+    if unknown:
+        raise ValueError(f"unknown extra variables for {kind}: {sorted(unknown)}")
 
 
-async def email_rows(
+def email_rows(
     tenant_id: str,
     kind: EmailKind,
     notices: Sequence[Notice],
@@ -165,71 +204,43 @@ async def email_rows(
     now: datetime,
     due_at: datetime,
 ) -> list[EmailRow]:
-    """The rendered `emails` rows of the notices, by attribute name: `pending`, or
-    `no_recipient` when the customer has no e-mail address. Dated `now` (business time),
-    due to be sent at `due_at` (real time: `Clock.real_now`). Rendered in a render thread."""
-    variables = []
+    """The `emails` rows of the notices, by attribute name, to be rendered when sent
+    (rendering.py): `pending`, or `no_recipient` when the customer has no e-mail address.
+    Dated `now` (business time, the day the e-mail speaks of), due to be sent at `due_at`
+    (real time: `Clock.real_now`)."""
+    rows: list[EmailRow] = []
     for notice in notices:
-        customer = notice.customer
-        if customer.tenant_id != tenant_id:
-            raise ValueError("the customer belongs to another tenant")
-        variables.append(
-            build_variables(
-                kind,
-                context.setting,
-                now,
-                customer,
-                notice.charge,
-                notice.contract,
-                notice.extra,
-                fiscal_invoice=notice.fiscal_invoice,
-            )
+        _check(kind, notice)
+        address = notice.to_address
+        rows.append(
+            {
+                "id": new_id("eml"),
+                "tenant_id": tenant_id,
+                "customer_id": notice.customer_id,
+                "charge_id": notice.charge_id,
+                "contract_id": notice.contract_id,
+                "fiscal_invoice_id": notice.fiscal_invoice_id,
+                "kind": kind,
+                "notice_key": notice.notice_key,
+                "to_address": address,
+                "from_name": context.from_name,
+                "reply_to": context.reply_to,
+                "subject": "",
+                "text_body": "",
+                "html_body": "",
+                "rendered_at": None,
+                "render_extra": dict(notice.extra) if notice.extra else None,
+                "status": EmailStatus.PENDING if address else EmailStatus.NO_RECIPIENT,
+                "attempt_count": 0,
+                "next_attempt_at": due_at,
+                "locked_until": None,
+                "last_attempt_at": None,
+                "last_error": None,
+                "sent_at": None,
+                "created_at": now,
+            }
         )
-    rendered = await render_off_loop(_render_each, context, kind, variables)
-    return [
-        _email_row(tenant_id, kind, notice, context, now, due_at, *one)
-        for notice, one in zip(notices, rendered, strict=True)
-    ]
-
-
-def _email_row(
-    tenant_id: str,
-    kind: EmailKind,
-    notice: Notice,
-    context: EmailContext,
-    now: datetime,
-    due_at: datetime,
-    rendered: Rendered,
-    note: str | None,
-) -> EmailRow:
-    customer = notice.customer
-    status = EmailStatus.PENDING if customer.email else EmailStatus.NO_RECIPIENT
-    return {
-        "id": new_id("eml"),
-        "tenant_id": tenant_id,
-        "customer_id": customer.id,
-        "charge_id": notice.charge.id if notice.charge is not None else None,
-        "contract_id": notice.contract.id if notice.contract is not None else None,
-        "fiscal_invoice_id": (
-            notice.fiscal_invoice.id if notice.fiscal_invoice is not None else None
-        ),
-        "kind": kind,
-        "notice_key": notice.notice_key,
-        "to_address": customer.email,
-        "from_name": context.from_name,
-        "reply_to": context.reply_to,
-        "subject": rendered.subject,
-        "text_body": rendered.text,
-        "html_body": rendered.html,
-        "status": status,
-        "attempt_count": 0,
-        "next_attempt_at": due_at,
-        "locked_until": None,
-        "last_attempt_at": None,
-        "last_error": note,
-        "sent_at": None,
-        "created_at": now,
-    }
+    return rows
 
 
 async def queue_email(
@@ -246,8 +257,8 @@ async def queue_email(
     notice_key: str | None = None,
     fiscal_invoice: FiscalInvoice | None = None,
 ) -> Email | None:
-    """Render and queue one e-mail to `customer` (not committed: the caller's boundary
-    commits); None, and nothing queued, when the tenant disabled the kind. A charge kind
+    """Queue one e-mail to `customer`, rendered when sent (not committed: the caller's
+    boundary commits); None, and nothing queued, when the tenant disabled the kind. A charge kind
     (`charge_created`, `reminder`, `overdue`, `receipt`) needs `charge`; a contract kind
     (`suspension`, `cancellation`, `trial_ending`) `contract`; `fiscal_invoice` its
     `fiscal_invoice` and the invoiced `charge`.
@@ -264,8 +275,10 @@ async def queue_email(
         context = await email_context(session, tenant_id, kind)
     if context.disabled:
         return None
-    notice = Notice(customer, charge, contract, extra, notice_key, fiscal_invoice)
-    [row] = await email_rows(tenant_id, kind, [notice], context, clock.now(), clock.real_now())
+    if customer.tenant_id != tenant_id:
+        raise ValueError("the customer belongs to another tenant")
+    notice = Notice.of(customer, charge, contract, extra, notice_key, fiscal_invoice)
+    [row] = email_rows(tenant_id, kind, [notice], context, clock.now(), clock.real_now())
     email = Email(**row)
     session.add(email)
     return email
@@ -281,7 +294,7 @@ async def queue_emails(
     *,
     due_at: datetime,
 ) -> int:
-    """Render and queue many e-mails of one kind with one multi-row INSERT, at once (not at
+    """Queue many e-mails of one kind with one multi-row INSERT, at once (not at
     the next flush: the rows their foreign keys name must be written already). For the
     billing calendar's and the dunning pass's batches. A notice whose `notice_key` is in the
     outbox already is skipped by the database (ON CONFLICT DO NOTHING), which needs no lookup
@@ -296,7 +309,7 @@ async def queue_emails(
     notices = await _not_queued_yet(session, tenant_id, notices)
     if not notices:
         return 0
-    rows = await email_rows(tenant_id, kind, notices, context, now, due_at)
+    rows = email_rows(tenant_id, kind, notices, context, now, due_at)
     table = Email.__table__
     statement = (
         insert_on_conflict(session, Email)

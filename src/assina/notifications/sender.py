@@ -10,6 +10,10 @@ the outcomes in one transaction per batch.
 - Failures retry after 1 min, 5 min, 30 min, 2 h and 6 h; then the e-mail is `failed`. A 5xx
   answer to the recipient or to the message (550 no such mailbox, 554 rejected) is final at
   once; anything else (no connection, a timeout, a 4xx, a refused login) is retried.
+- An e-mail is queued with what renders it and rendered here, just before its first attempt,
+  outside the claim's transaction (rendering.py); what was rendered is kept on the row in the
+  transaction that records the attempt, so a retry sends the same and the outbox shows what
+  was sent. One that cannot be rendered (even the default failed) is `failed` at once.
 - A `fiscal_invoice` e-mail carries its nota fiscal's PDF, rendered when it is sent
   (attachments.py), after the claim's transaction.
 - Without ASSINA_SMTP_URL nothing is sent: due e-mails are marked `not_configured`, and are
@@ -21,12 +25,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import aiosmtplib
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.config import Settings
 from assina.core.clock import Clock
@@ -34,6 +39,7 @@ from assina.core.smtp_target import SmtpTarget, parse_smtp_url
 from assina.db.database import Database
 from assina.notifications.attachments import invoice_attachments, invoice_documents
 from assina.notifications.models import Email, EmailStatus
+from assina.notifications.rendering import Made, Outcome, ToRender, Unrenderable, render_queued
 from assina.notifications.smtp import (
     Attachment,
     Outgoing,
@@ -109,6 +115,78 @@ def describe_error(error: BaseException) -> tuple[str, bool]:
     return f"{type(error).__name__}: {error}", False
 
 
+# What the sender reads of a due e-mail: to send it, and to render it if need be.
+_CLAIMED_COLUMNS = (
+    Email.id,
+    Email.tenant_id,
+    Email.kind,
+    Email.customer_id,
+    Email.charge_id,
+    Email.contract_id,
+    Email.fiscal_invoice_id,
+    Email.render_extra,
+    Email.rendered_at,
+    Email.created_at,
+    Email.to_address,
+    Email.subject,
+    Email.text_body,
+    Email.html_body,
+    Email.from_name,
+    Email.reply_to,
+    Email.attempt_count,
+)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A claimed e-mail: what is sent, and what renders it when it is not rendered yet."""
+
+    outgoing: Outgoing
+    to_render: ToRender | None
+
+    @property
+    def email_id(self) -> str:
+        return self.outgoing.email_id
+
+
+async def _keep_rendered(session: AsyncSession, now: datetime, made: Mapping[str, Made]) -> None:
+    """What was rendered and tried, kept on the rows (in the transaction that records the
+    attempts): a retry sends the same, and the outbox shows what was sent. A note (the
+    tenant's template failed and the default was sent) goes in `last_error`, after the
+    attempt's own outcome was recorded there."""
+    if not made:
+        return
+    rows = [
+        {
+            "email": email_id,
+            "subject": one.rendered.subject,
+            "text_body": one.rendered.text,
+            "html_body": one.rendered.html,
+            "rendered_at": now,
+        }
+        for email_id, one in made.items()
+    ]
+    await session.execute(
+        update(EMAILS)
+        .where(EMAILS.c.id == bindparam("email"))
+        .values(
+            subject=bindparam("subject"),
+            text_body=bindparam("text_body"),
+            html_body=bindparam("html_body"),
+            rendered_at=bindparam("rendered_at"),
+        ),
+        rows,
+    )
+    notes = [{"email": email_id, "note": one.note} for email_id, one in made.items() if one.note]
+    if notes:
+        await session.execute(
+            update(EMAILS)
+            .where(EMAILS.c.id == bindparam("email"))
+            .values(last_error=bindparam("note")),
+            notes,
+        )
+
+
 class EmailSender:
     def __init__(self, database: Database, clock: Clock, config: SenderConfig) -> None:
         self.database = database
@@ -124,17 +202,23 @@ class EmailSender:
         )
 
     async def send_once(self) -> int:
-        """One batch: claim, send, record; returns how many e-mails were claimed. Without an
-        SMTP URL, marks the waiting e-mails `not_configured` and returns 0."""
+        """One batch: claim, render what is not rendered yet, send, record (with what was
+        rendered); returns how many e-mails were claimed. Without an SMTP URL, marks the
+        waiting e-mails `not_configured` and returns 0."""
         if self.config.smtp is None:
             await self._mark_not_configured()
             return 0
         claimed = await self._claim()
         if claimed:
-            results = await self._send(self.config.smtp, claimed)
+            outgoing, unrenderable, made = await self._render(claimed)
+            results = unrenderable + await self._send(self.config.smtp, outgoing)
             tried = {result.job_id for result in results}
-            untried = [o.email_id for o in claimed if o.email_id not in tried]
-            await self.relay.record(lambda _now: results, untried=untried)
+            untried = [c.email_id for c in claimed if c.email_id not in tried]
+
+            async def keep_rendered(session: AsyncSession, now: datetime) -> None:
+                await _keep_rendered(session, now, {i: made[i] for i in tried if i in made})
+
+            await self.relay.record(lambda _now: results, untried=untried, also=keep_rendered)
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -155,20 +239,10 @@ class EmailSender:
                 .values(status=EmailStatus.NOT_CONFIGURED)
             )
 
-    async def _claim(self) -> list[Outgoing]:
+    async def _claim(self) -> list[_Claimed]:
         async with self.relay.claiming() as claim:
             due = (
-                select(
-                    Email.id,
-                    Email.to_address,
-                    Email.subject,
-                    Email.text_body,
-                    Email.html_body,
-                    Email.from_name,
-                    Email.reply_to,
-                    Email.attempt_count,
-                    Email.fiscal_invoice_id,
-                )
+                select(*_CLAIMED_COLUMNS)
                 .where(EMAIL_OUTBOX.due(claim.now))
                 .order_by(Email.next_attempt_at, Email.id)
                 .limit(self.config.batch_size)
@@ -182,19 +256,56 @@ class EmailSender:
             documents = await invoice_documents(claim.session, invoice_ids)
         attachments = await invoice_attachments(documents)
         return [
-            Outgoing(
-                email_id=row.id,
-                to_address=row.to_address or "",
-                subject=row.subject,
-                text_body=row.text_body,
-                html_body=row.html_body,
-                from_name=row.from_name,
-                reply_to=row.reply_to,
-                attempt_count=row.attempt_count,
-                attachments=_attached(attachments, row.fiscal_invoice_id),
+            _Claimed(
+                Outgoing(
+                    email_id=row.id,
+                    to_address=row.to_address or "",
+                    subject=row.subject,
+                    text_body=row.text_body,
+                    html_body=row.html_body,
+                    from_name=row.from_name,
+                    reply_to=row.reply_to,
+                    attempt_count=row.attempt_count,
+                    attachments=_attached(attachments, row.fiscal_invoice_id),
+                ),
+                None if row.rendered_at is not None else ToRender.of(row),
             )
             for row in rows
         ]
+
+    async def _render(
+        self, claimed: Sequence[_Claimed]
+    ) -> tuple[list[Outgoing], list[Attempted], dict[str, Made]]:
+        """The claimed e-mails not rendered yet, rendered now (rendering.py): what to send,
+        the attempts of those that cannot be rendered (failed for good), and what was
+        rendered, by id, to keep once sent."""
+        waiting = [c.to_render for c in claimed if c.to_render is not None]
+        outcomes: dict[str, Outcome] = {}
+        if waiting:
+            async with self.database.read() as session:
+                outcomes = await render_queued(session, waiting)
+        outgoing: list[Outgoing] = []
+        unrenderable: list[Attempted] = []
+        made: dict[str, Made] = {}
+        for one in claimed:
+            outcome = outcomes.get(one.email_id)
+            if outcome is None:
+                outgoing.append(one.outgoing)
+            elif isinstance(outcome, Unrenderable):
+                verdict = FailedForGood(f"unrenderable: {outcome.reason}")
+                unrenderable.append(attempted(one.outgoing, verdict))
+            else:
+                made[one.email_id] = outcome
+                rendered = outcome.rendered
+                outgoing.append(
+                    replace(
+                        one.outgoing,
+                        subject=rendered.subject,
+                        text_body=rendered.text,
+                        html_body=rendered.html,
+                    )
+                )
+        return outgoing, unrenderable, made
 
     async def _send(self, target: SmtpTarget, batch: Sequence[Outgoing]) -> list[Attempted]:
         """Send in order over one connection; stop (the rest unattempted) once half the

@@ -33,6 +33,7 @@ from assina.notifications.models import (
     Locale,
 )
 from assina.notifications.outbox import EmailContext, email_context, render_for
+from assina.notifications.rendering import render_unrendered
 from assina.notifications.schemas import (
     EmailSettingsIn,
     EmailSettingsOut,
@@ -360,7 +361,9 @@ async def list_emails(
     if filters.status is not None:
         statement = statement.where(Email.status == filters.status)
     statement = in_range(statement, Email.created_at, filters.created_gte, filters.created_lt)
-    return await fetch_page(session, statement, Email.id, page)
+    emails, more = await fetch_page(session, statement, Email.id, page)
+    await render_unrendered(session, emails)
+    return emails, more
 
 
 async def get_email(session: AsyncSession, tenant_id: str, email_id: str) -> Email:
@@ -369,4 +372,5 @@ async def get_email(session: AsyncSession, tenant_id: str, email_id: str) -> Ema
     )
     if email is None:
         raise not_found("email", email_id)
+    await render_unrendered(session, [email])
     return email

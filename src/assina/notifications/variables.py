@@ -169,6 +169,15 @@ def allowed_names(kind: EmailKind) -> dict[str, frozenset[str]]:
     return {top: frozenset(attributes) for top, attributes in fields.items()}
 
 
+@functools.cache
+def extra_names(kind: EmailKind) -> frozenset[str]:
+    """The names a caller may pass in `extra` for the kind."""
+    names = {name for name, _ in EXTRA_VARIABLES.get(kind, ())}
+    if kind in EXTRA_OBJECTS:
+        names.add(EXTRA_OBJECTS[kind][0])
+    return frozenset(names)
+
+
 # --- building the variables ---------------------------------------------------------------------
 
 
@@ -315,12 +324,10 @@ def build_variables(
         variables["first_charge"] = first_charge_variables(charge, setting)
         trial_end = contract.trial_end or today
         variables["days_left"] = max((trial_end - today).days, 0)
-    names = {name for name, _ in EXTRA_VARIABLES.get(kind, ())}
     if kind in EXTRA_OBJECTS:
         name, empty = EXTRA_OBJECTS[kind]
-        names.add(name)
         variables[name] = dict(empty)
-    unknown = set(extra or {}) - names
+    unknown = set(extra or {}) - extra_names(kind)
     if unknown:
         raise ValueError(f"unknown extra variables for {kind}: {sorted(unknown)}")
     variables |= dict(extra or {})

@@ -121,12 +121,18 @@ def rails_for(
 
 
 async def queue_registrations(
-    session: AsyncSession, tenant_id: str, charges: Sequence[Mapping[str, Any]], due_at: datetime
+    session: AsyncSession,
+    tenant_id: str,
+    charges: Sequence[Mapping[str, Any]],
+    due_at: datetime,
+    *,
+    new: bool = False,
 ) -> int:
     """Registrations for these charges (their `charge.created` or `charge.updated` data),
     due at `due_at` (real time): new ones, or ones made pending again under a new version.
     One query for the settings, one INSERT … ON CONFLICT for the batch; returns the rows
-    written."""
+    written. `new`: the charges were issued in this transaction, so they have no
+    registration whose rail they no longer take (nothing to cancel, no query for it)."""
     wanted = [charge for charge in charges if charge["status"] == ChargeStatus.OPEN]
     if not wanted:
         return 0
@@ -138,7 +144,8 @@ async def queue_registrations(
             choices, charge["payment_method"], charge["amount"], charge["currency"]
         )
     ]
-    await _cancel_rails_dropped(session, tenant_id, [charge["id"] for charge in wanted], rows)
+    if not new:
+        await _cancel_rails_dropped(session, tenant_id, [charge["id"] for charge in wanted], rows)
     if not rows:
         return 0
     c = REGISTRATIONS.c

@@ -23,25 +23,27 @@ from assina.notifications.outbox import Notice, email_context, queue_emails
 
 async def charge_created_email(emitted: Emitted) -> None:
     """`charge_created` for each new charge with something to pay (unless the tenant does
-    not send the kind: then not even the customers are read)."""
-    to_pay = [(event, row) for event, row in emitted if event["data"]["amount"] > 0]
+    not send the kind: then not even the customers are read). Queued with what renders it,
+    rendered when sent (notifications/rendering.py): one query for the customers' addresses
+    and one INSERT for the batch, no object per charge."""
+    to_pay = [event["data"] for event, _row in emitted if event["data"]["amount"] > 0]
     if not to_pay:
         return
     session, tenant_id = emitted.session, emitted.tenant_id
     context = await email_context(session, tenant_id, EmailKind.CHARGE_CREATED)
     if context.disabled:
         return
-    charges = [await subject_charge(session, event, row) for event, row in to_pay]
-    customers = await _customers(session, tenant_id, {charge.customer_id for charge in charges})
-    notices = [Notice(customers[charge.customer_id], charge) for charge in charges]
-    # A batch's charges were all created at one instant: the e-mails are dated with it.
-    created_at = charges[0].created_at
+    addresses = await _addresses(session, tenant_id, {data["customer_id"] for data in to_pay})
+    notices = [
+        Notice(data["customer_id"], addresses[data["customer_id"]], charge_id=data["id"])
+        for data in to_pay
+    ]
     await queue_emails(
         session,
         tenant_id,
         EmailKind.CHARGE_CREATED,
         notices,
-        created_at,
+        emitted.now,
         context,
         due_at=emitted.due_at,
     )
@@ -60,7 +62,7 @@ async def receipt_email(emitted: Emitted) -> None:
         return
     customers = await _customers(session, tenant_id, {charge.customer_id for charge in received})
     notices = [
-        Notice(customers[charge.customer_id], charge)
+        Notice.of(customers[charge.customer_id], charge)
         for charge in received
         if charge.customer_id in customers
     ]
@@ -91,7 +93,7 @@ async def card_declined_email(emitted: Emitted) -> None:
             "card_brand": data["card"]["brand"],
             "card_last4": data["card"]["last4"],
         }
-        notices.append(Notice(customer, charge, extra={"decline": decline}))
+        notices.append(Notice.of(customer, charge, extra={"decline": decline}))
     await queue_emails(
         session,
         tenant_id,
@@ -116,7 +118,7 @@ async def fiscal_invoice_email(emitted: Emitted) -> None:
     charges = await _charges(session, tenant_id, {invoice.charge_id for invoice in issued})
     customers = await _customers(session, tenant_id, {invoice.customer_id for invoice in issued})
     notices = [
-        Notice(
+        Notice.of(
             customers[invoice.customer_id],
             charges[invoice.charge_id],
             notice_key=f"fiscal_invoice:{invoice.id}",
@@ -169,3 +171,15 @@ async def _customers(
         select(Customer).where(Customer.tenant_id == tenant_id, one_of(Customer.id, customer_ids))
     )
     return {customer.id: customer for customer in found}
+
+
+async def _addresses(
+    session: AsyncSession, tenant_id: str, customer_ids: Collection[str]
+) -> dict[str, str | None]:
+    """The customers' e-mail addresses, by id (None: the customer has none)."""
+    found = await session.execute(
+        select(Customer.id, Customer.email).where(
+            Customer.tenant_id == tenant_id, one_of(Customer.id, customer_ids)
+        )
+    )
+    return {customer_id: email for customer_id, email in found.all()}

@@ -25,16 +25,21 @@ async def register_charges(emitted: Emitted) -> None:
     statement for the batch); for invalidated and settled ones, the pending registrations
     cancelled and the registered ones marked for cancelling at the provider (one statement
     for the batch)."""
+    created = [
+        event["data"] for event, _row in emitted if event["type"] == EventType.CHARGE_CREATED
+    ]
     queued = [
         event["data"]
         for event, _row in emitted
-        if event["type"] in (EventType.CHARGE_CREATED, EventType.CHARGE_REACTIVATED)
+        if event["type"] == EventType.CHARGE_REACTIVATED
         or (
             event["type"] == EventType.CHARGE_UPDATED
             and REGISTERED_FIELDS & set(event["previous"] or {})
         )
     ]
-    await queue_registrations(emitted.session, emitted.tenant_id, queued, emitted.due_at)
+    session, tenant_id, due_at = emitted.session, emitted.tenant_id, emitted.due_at
+    await queue_registrations(session, tenant_id, created, due_at, new=True)
+    await queue_registrations(session, tenant_id, queued, due_at)
     done_with = [
         event["data"]["id"] for event, _row in emitted if event["type"] in NO_LONGER_PAYABLE
     ]

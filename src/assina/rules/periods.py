@@ -25,9 +25,15 @@ Rules:
 from __future__ import annotations
 
 import calendar
+import functools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+
+# Schedules computed once per process: a pass over many contracts asks the same few (a billing
+# day, an anchor month, an interval) again and again, several times per contract. The answers
+# are immutable (dates, frozen periods).
+SCHEDULE_CACHE = 16_384
 
 
 class Interval(StrEnum):
@@ -64,6 +70,7 @@ def billing_date(year: int, month: int, billing_day: int) -> date:
     return date(year, month, min(billing_day, calendar.monthrange(year, month)[1]))
 
 
+@functools.lru_cache(maxsize=SCHEDULE_CACHE)
 def nth_billing_date(
     anchor: date, billing_day: int, interval: Interval, count: int, n: int
 ) -> date:
@@ -88,6 +95,7 @@ def first_billing_date(service_start: date, billing_day: int, interval: Interval
     return _add_months(service_start, billing_day, 1)
 
 
+@functools.lru_cache(maxsize=SCHEDULE_CACHE)
 def stub_period(
     service_start: date, billing_day: int, interval: Interval, count: int
 ) -> tuple[Period, Period] | None:
