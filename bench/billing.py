@@ -72,6 +72,7 @@ from assina.webhooks.service import create_endpoint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api import ASSINA, recreate_pg
+from cpu import postgres_cpu_seconds
 from drain import summarize_profile
 
 PG_URL = os.environ.get(
@@ -103,6 +104,7 @@ class Result:
     contracts_step_per_s: float
     contracts_step_cpu_seconds: float | None
     command_cpu_seconds: float
+    postgres_cpu_seconds: float
     ratio_to_baseline: float
     peak_rss_mb: float
     charges: int
@@ -229,6 +231,8 @@ class ChildRun:
     cpu_seconds: float  # user + system, by GNU time: what the machine's load does not inflate
     report: dict[str, Any]
     log: str
+    # The PostgreSQL server's CPU during the command (all its processes; 0 on SQLite)
+    postgres_cpu_seconds: float = 0.0
 
 
 def billing_run(
@@ -251,9 +255,10 @@ def billing_run(
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         record = [spy, "record", "--format", "raw", "--rate", "200", "-o", str(profile), "--"]
         command[5:5] = record
-    started = time.perf_counter()
+    started, postgres_cpu = time.perf_counter(), postgres_cpu_seconds()
     child = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    postgres_cpu = postgres_cpu_seconds() - postgres_cpu if url.startswith("postgresql") else 0.0
     if real_today() != day:
         raise RuntimeError(f"the day turned during the run ({day}): run the bench again")
     if child.returncode != 0:
@@ -262,7 +267,8 @@ def billing_run(
     peak = int(peak_kb) / 1024
     # py-spy says what it does on the same stdout, each line starting with "py-spy> ".
     report = "\n".join(x for x in child.stdout.splitlines() if not x.startswith("py-spy> "))
-    return ChildRun(seconds, peak, float(user) + float(system), json.loads(report), child.stderr)
+    cpu = float(user) + float(system)
+    return ChildRun(seconds, peak, cpu, json.loads(report), child.stderr, postgres_cpu)
 
 
 def real_today() -> date:
@@ -278,6 +284,7 @@ class Pass:
     contracts_step_cpu_seconds: float | None  # the calendar logs it since issue 18
     peak_rss_mb: float
     report: dict[str, Any]
+    postgres_cpu_seconds: float
 
 
 def calendar_pass(url: str, directory: str, profile: Path | None) -> Pass:
@@ -294,6 +301,7 @@ def calendar_pass(url: str, directory: str, profile: Path | None) -> Pass:
         step_cpu,
         child.peak_rss_mb,
         child.report,
+        child.postgres_cpu_seconds,
     )
 
 
@@ -342,6 +350,7 @@ async def run_backend(
         contracts_step_per_s=step_rate,
         contracts_step_cpu_seconds=done.contracts_step_cpu_seconds,
         command_cpu_seconds=done.cpu_seconds,
+        postgres_cpu_seconds=done.postgres_cpu_seconds,
         ratio_to_baseline=step_rate / floor,
         peak_rss_mb=done.peak_rss_mb,
         charges=charges,
@@ -380,9 +389,9 @@ async def main() -> None:
     print(
         "| backend | contracts | baseline tx/s | batch baseline contracts/s | command s "
         "| command contracts/s | contracts step s | step contracts/s | step CPU s "
-        "| step / baseline | peak MB | e-mails |"
+        "| step / baseline | peak MB | e-mails | command CPU s | PostgreSQL CPU s |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- |" + " ---: |" * 13)
     for r in results:
         cpu = r.contracts_step_cpu_seconds
         print(
@@ -390,7 +399,8 @@ async def main() -> None:
             f"| {r.batch_baseline_per_s:.0f} | {r.pass_seconds:.1f} | {r.contracts_per_s:.0f} "
             f"| {r.contracts_step_seconds:.1f} | {r.contracts_step_per_s:.0f} "
             f"| {'' if cpu is None else f'{cpu:.1f}'} "
-            f"| {r.ratio_to_baseline:.1f} | {r.peak_rss_mb:.0f} | {r.emails} |"
+            f"| {r.ratio_to_baseline:.1f} | {r.peak_rss_mb:.0f} | {r.emails} "
+            f"| {r.command_cpu_seconds:.1f} | {r.postgres_cpu_seconds:.1f} |"
         )
 
 

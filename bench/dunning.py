@@ -172,7 +172,8 @@ def profiled_billing_run(url: str, directory: str, profile: Path) -> ChildRun:
         raise RuntimeError(f"billing run failed: {child.stdout}\n{child.stderr[-3000:]}")
     # py-spy writes its own lines to stdout too: the report is the one JSON object.
     report = json.loads(next(line for line in child.stdout.splitlines() if line.startswith("{")))
-    return ChildRun(seconds, 0.0, report, child.stderr)
+    # No peak memory nor CPU time here: py-spy is the command's parent, not GNU time.
+    return ChildRun(seconds, peak_rss_mb=0.0, cpu_seconds=0.0, report=report, log=child.stderr)
 
 
 async def run_backend(
