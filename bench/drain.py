@@ -43,19 +43,16 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from assina.core.ids import new_id
-from assina.db.database import create_engine
-from assina.db.notify import CHANNEL, asyncpg_dsn
-from assina.events.models import Event
-from assina.webhooks.models import WebhookEndpoint, WebhookMessage
+from assina.webhooks.models import WebhookMessage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import ASSINA, DEFAULT_PG, free_port, recreate_pg, run_cli, wait_ready
-from cpu import postgres_cpu_seconds
+import webhook_memory
+from api import ASSINA, DEFAULT_PG, free_port, run_cli, wait_ready
+from cpu import postgres_cpu_seconds, tree_cpu_seconds
 from webhook_memory import Sampler, customer, stop_process
 
 RECEIVER = str(Path(__file__).resolve().parent / "receiver.py")
@@ -125,36 +122,8 @@ def backlog(
         yield events, messages
 
 
-class Store:
-    """The bench's own connection to the database the worker uses."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.postgres = not url.startswith("sqlite")
-        self.engine = create_engine(url, pool_size=1)
-
-    async def create(self) -> None:
-        if self.postgres:
-            await recreate_pg(self.url)
-
-    async def load(self, chunks: Iterator[tuple[Rows, Rows]], last_sequence: int) -> None:
-        async with self.engine.begin() as conn:
-            for events, messages in chunks:
-                for table, rows in ((Event, events), (WebhookMessage, messages)):
-                    assert set(rows[0]) == set(table.__table__.columns.keys()), table
-                    await conn.execute(insert(table), rows)
-            if self.postgres:  # later events (endpoint.disabled) must not reuse these numbers
-                await conn.execute(
-                    text("SELECT setval('event_sequence', :n)"), {"n": last_sequence}
-                )
-            await conn.execute(text("ANALYZE"))
-
-    async def set_enabled(self, endpoint_ids: Sequence[str], enabled: bool) -> None:
-        async with self.engine.begin() as conn:
-            endpoints = update(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids))
-            await conn.execute(endpoints.values(enabled=enabled))
-            if enabled and self.postgres:  # wake the worker, as a commit with messages does
-                await conn.execute(select(func.pg_notify(CHANNEL, "")))
+class Store(webhook_memory.Store):
+    """webhook_memory's store of the bench's database, and the drain's own count."""
 
     async def counts(self) -> dict[str, int]:
         """Messages by status, and attempts."""
@@ -164,20 +133,6 @@ class Store:
             attempts = await conn.execute(text("SELECT count(*) FROM webhook_attempts"))
             found["attempts"] = int(attempts.scalar_one())
         return found
-
-    async def delivered(self) -> int:
-        query = select(func.count()).where(WebhookMessage.status == "delivered")
-        async with self.engine.connect() as conn:
-            return int((await conn.execute(query)).scalar_one())
-
-    async def drop(self) -> None:
-        await self.engine.dispose()
-        if self.postgres:
-            conn = await asyncpg.connect(asyncpg_dsn(make_url(self.url).set(database="postgres")))
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
-            finally:
-                await conn.close()
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -192,12 +147,6 @@ class Round:
     seconds: float
     cpu_ms: float  # the worker's CPU time (user + system) per message
     postgres_cpu_ms: float | None  # the PostgreSQL server's, per message
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a live process has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -328,7 +277,7 @@ class Bench:
         sampling = asyncio.create_task(sampler.run())
         try:
             await sampler.settled(worker)
-            cpu_before, postgres_before = cpu_seconds(worker_pid), postgres_cpu_seconds()
+            cpu_before, postgres_before = tree_cpu_seconds(worker_pid), postgres_cpu_seconds()
             await self.store.set_enabled(self.endpoint_ids, True)
             started = time.perf_counter()
             while await self.store.delivered() < already + count:
@@ -338,7 +287,7 @@ class Bench:
                     raise RuntimeError("the drain did not end")
                 await asyncio.sleep(READ_EVERY)
             seconds = time.perf_counter() - started
-            cpu_ms = (cpu_seconds(worker_pid) - cpu_before) * 1000 / count
+            cpu_ms = (tree_cpu_seconds(worker_pid) - cpu_before) * 1000 / count
             postgres_ms = (postgres_cpu_seconds() - postgres_before) * 1000 / count
         finally:
             sampling.cancel()

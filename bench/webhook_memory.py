@@ -119,7 +119,8 @@ class Store:
             await recreate_pg(self.url)
 
     async def load(self, chunks: Iterator[tuple[Rows, Rows]], total: int) -> None:
-        """Every column given (checked against the models), then ANALYZE."""
+        """Every column given (checked against the models), then ANALYZE; `total` is the
+        last event sequence loaded."""
         async with self.engine.begin() as conn:
             for events, messages in chunks:
                 for table, rows in ((Event, events), (WebhookMessage, messages)):
@@ -142,10 +143,10 @@ class Store:
         elapsed = (time.perf_counter() - started) * 1000
         return f"{plan}\n(one run: {claimed} rows in {elapsed:.1f} ms)"
 
-    async def set_enabled(self, endpoint_id: str, enabled: bool) -> None:
+    async def set_enabled(self, endpoint_ids: Sequence[str], enabled: bool) -> None:
         async with self.engine.begin() as conn:
-            endpoint = update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
-            await conn.execute(endpoint.values(enabled=enabled))
+            endpoints = update(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids))
+            await conn.execute(endpoints.values(enabled=enabled))
             if enabled and self.postgres:  # wake the worker, as a commit with messages does
                 await conn.execute(select(func.pg_notify(CHANNEL, "")))
 
@@ -159,7 +160,8 @@ class Store:
         if self.postgres:
             conn = await asyncpg.connect(asyncpg_dsn(make_url(self.url).set(database="postgres")))
             try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+                name = make_url(self.url).database
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             finally:
                 await conn.close()
 
@@ -297,12 +299,12 @@ class Bench:
         chunks = backlog(total, tenant["tenant_id"], self.endpoint_id, datetime.now(UTC))
         await self.store.load(chunks, total)
         print(f"{total} events and messages loaded in {time.perf_counter() - started:.1f} s")
-        await self.store.set_enabled(self.endpoint_id, True)  # as the worker will see it
+        await self.store.set_enabled([self.endpoint_id], True)  # as the worker will see it
         now, lock_rows = datetime.now(UTC), self.store.postgres
         for label, skip in (("()", ()), ("(endpoint,): its slots are full", (self.endpoint_id,))):
             query = due_messages_query(now, 50, skip=skip, lock_rows=lock_rows)
             print(f"\nclaim, skip={label}:\n{await self.store.explain(query)}\n", flush=True)
-        await self.store.set_enabled(self.endpoint_id, False)
+        await self.store.set_enabled([self.endpoint_id], False)
 
     def stop_reason(self, worker: subprocess.Popen[bytes]) -> str:
         """Why the drain ends now, or "" while it goes on."""
@@ -325,7 +327,7 @@ class Bench:
         sampling = asyncio.create_task(sampler.run())
         try:
             self.startup_kib = await sampler.settled(worker)
-            await self.store.set_enabled(self.endpoint_id, True)
+            await self.store.set_enabled([self.endpoint_id], True)
             started = time.time()
             while not self.stopped:
                 delivered = await self.arrived()
