@@ -31,7 +31,7 @@ from assina.core.clock import Clock
 from assina.core.ids import new_id
 from assina.customers.models import Customer
 from assina.db.dialect import insert_on_conflict
-from assina.db.shapes import insert_rows, one_of
+from assina.db.shapes import insert_rows
 from assina.fiscal.models import FiscalInvoice
 from assina.notifications.defaults import default_sources
 from assina.notifications.models import (
@@ -306,9 +306,6 @@ async def queue_emails(
         context = await email_context(session, tenant_id, kind)
     if context.disabled:
         return 0
-    notices = await _not_queued_yet(session, tenant_id, notices)
-    if not notices:
-        return 0
     rows = email_rows(tenant_id, kind, notices, context, now, due_at)
     table = Email.__table__
     statement = (
@@ -317,25 +314,3 @@ async def queue_emails(
         .returning(Email.id)
     )
     return len(await insert_rows(session, statement, rows))
-
-
-async def _not_queued_yet(
-    session: AsyncSession, tenant_id: str, notices: Sequence[Notice]
-) -> Sequence[Notice]:
-    """The notices whose key is not in the outbox yet. The dunning pass offers the latest
-    notice reached every day until it is queued, so that a missed day loses none; rendering
-    each again only for ON CONFLICT to drop it cost more than the rest of the pass. One
-    look-up on the unique (tenant_id, notice_key) index; ON CONFLICT still settles races."""
-    keys = [notice.notice_key for notice in notices if notice.notice_key is not None]
-    if not keys:
-        return notices
-    queued = set(
-        (
-            await session.scalars(
-                select(Email.notice_key).where(
-                    Email.tenant_id == tenant_id, one_of(Email.notice_key, keys)
-                )
-            )
-        ).all()
-    )
-    return [notice for notice in notices if notice.notice_key not in queued]
