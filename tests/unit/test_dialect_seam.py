@@ -7,7 +7,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
 import assina
+from assina.db.dialect import BuiltOnce, runs_concurrent_writers
 
 SOURCE = Path(assina.__file__).parent
 SEAM = SOURCE / "db" / "dialect.py"
@@ -64,3 +67,22 @@ def test_the_scan_recognises_a_question() -> None:
         "engine.dialect.use_insertmanyvalues_wo_returning = True",
     ]:
         assert not QUESTIONS.search(line), line
+
+
+def test_built_once_builds_a_statement_once_for_each_database() -> None:
+    built: list[str] = []
+
+    def build(session: AsyncSession) -> str:
+        spelling = "upsert for " + ("PostgreSQL" if runs_concurrent_writers(session) else "SQLite")
+        built.append(spelling)
+        return spelling
+
+    statement = BuiltOnce(build)
+    postgresql = AsyncSession(create_async_engine("postgresql+asyncpg://nobody@127.0.0.1/none"))
+    sqlite = AsyncSession(create_async_engine("sqlite+aiosqlite://"))
+    # No connection is made: the session's engine says which database it is.
+    assert statement.of(postgresql) == "upsert for PostgreSQL"
+    assert statement.of(sqlite) == "upsert for SQLite"
+    assert statement.of(postgresql) is statement.of(postgresql)
+    assert statement.of(sqlite) == "upsert for SQLite"
+    assert built == ["upsert for PostgreSQL", "upsert for SQLite"]

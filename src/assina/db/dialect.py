@@ -12,7 +12,8 @@ not questions asked at run time and stay where they are used.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, func, make_url, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 Bind = AsyncSession | AsyncEngine | Engine | Connection | Dialect | str  # str: a database URL
 
 _POSTGRESQL = "postgresql"
+
+Statement = TypeVar("Statement")
 
 
 def _is_postgresql(bind: Bind) -> bool:
@@ -79,6 +82,25 @@ def insert_on_conflict(session: AsyncSession, target: Any) -> postgresql.Insert 
     if _is_postgresql(session):
         return postgresql.insert(target)
     return sqlite.insert(target)
+
+
+class BuiltOnce(Generic[Statement]):
+    """A statement of a hot path built the first time each database asks for it, then reused.
+    Its values are parameters: executing the same statement object costs no building and no
+    cache-key computing, which for a one-row INSERT was half its CPU (docs/performance.md,
+    issue 18). `build` takes the session, for the spellings that differ by database
+    (`insert_on_conflict`, `next_sequence_value`)."""
+
+    def __init__(self, build: Callable[[AsyncSession], Statement]) -> None:
+        self._build = build
+        self._built: dict[bool, Statement] = {}
+
+    def of(self, session: AsyncSession) -> Statement:
+        postgresql = _is_postgresql(session)
+        built = self._built.get(postgresql)
+        if built is None:
+            built = self._built[postgresql] = self._build(session)
+        return built
 
 
 def next_sequence_value(

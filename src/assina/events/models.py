@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from assina.db.base import Base, id_column
 
-# PostgreSQL sequence behind `events.sequence` (see events.service._next_sequence).
+# PostgreSQL sequence behind `events.sequence` (see events.service._one_event_statement).
 EVENT_SEQUENCE_NAME = "event_sequence"
 
 

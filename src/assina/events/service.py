@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, func, insert, select
+from sqlalchemy import BindParameter, Select, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from assina.core.clock import Clock
 from assina.core.errors import not_found
 from assina.core.ids import new_id
 from assina.core.paging import PageParams, fetch_page, in_range
-from assina.db.dialect import next_sequence_value, reserve_sequence_values
+from assina.db.dialect import BuiltOnce, next_sequence_value, reserve_sequence_values
 from assina.db.shapes import insert_rows
 from assina.events.catalog import EventType
 from assina.events.models import EVENT_SEQUENCE_NAME, Event
@@ -44,19 +45,32 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, A
     }
 
 
-def _next_sequence(session: AsyncSession, tenant_id: str) -> ColumnElement[int]:
-    """The event's `sequence`, computed by the database inside the INSERT itself (db/dialect.py:
-    a global sequence on PostgreSQL, the tenant's highest plus one on SQLite)."""
-    return next_sequence_value(session, EVENT_SEQUENCE_NAME, _highest_sequence(tenant_id))
+def _one_event_statement(session: AsyncSession) -> ReturningInsert[int]:
+    """One event's INSERT, its `sequence` computed by the database inside it (db/dialect.py:
+    a global sequence on PostgreSQL, the tenant's highest plus one on SQLite), built once
+    (`_ONE_EVENT`). Its values are parameters named `p_<column>`: SQLite's subquery reads the
+    tenant's, and a parameter may not take a column's own name in an INSERT."""
+    table = cast(Table, Event.__table__)
+    values: dict[str, Any] = {
+        column.key: bindparam(f"p_{column.key}", type_=column.type)
+        for column in table.c
+        if column.key != "sequence"
+    }
+    highest = _highest_sequence(values["tenant_id"])
+    sequence = next_sequence_value(session, EVENT_SEQUENCE_NAME, highest)
+    return insert(table).values({**values, "sequence": sequence}).returning(table.c.sequence)
 
 
-def _highest_sequence(tenant_id: str) -> Select[int]:
+_ONE_EVENT = BuiltOnce(_one_event_statement)
+
+
+def _highest_sequence(tenant_id: str | BindParameter[str]) -> Select[int]:
     return select(func.coalesce(func.max(Event.sequence), 0)).where(Event.tenant_id == tenant_id)
 
 
 async def reserve_sequences(session: AsyncSession, tenant_id: str, count: int) -> list[int]:
     """`count` increasing `sequence` values for a batch of events, from the same source as
-    `_next_sequence`."""
+    `_one_event_statement`."""
     return await reserve_sequence_values(
         session, EVENT_SEQUENCE_NAME, _highest_sequence(tenant_id), count
     )
@@ -188,8 +202,9 @@ async def _write_events(
     if len(events) == 1:
         [(event_type, change)] = events
         row = event_row(tenant_id, event_type, change, 0, now)  # its sequence: below
-        written = insert(Event).values({**row, "sequence": _next_sequence(session, tenant_id)})
-        row["sequence"] = (await session.execute(written.returning(Event.sequence))).scalar_one()
+        parameters = {f"p_{key}": value for key, value in row.items() if key != "sequence"}
+        written = await session.execute(_ONE_EVENT.of(session), parameters)
+        row["sequence"] = written.scalar_one()
         return [row]
     sequences = await reserve_sequences(session, tenant_id, len(events))
     rows = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import cast
 
-from sqlalchemy import Table
+from sqlalchemy import Insert, Table, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from assina.db.dialect import insert_on_conflict
+from assina.db.dialect import BuiltOnce, insert_on_conflict
 from assina.tenants.models import TenantCounter
 
 
@@ -38,15 +38,23 @@ async def reserve_values(
     transaction, which keeps the row locked until it ends."""
     if count < 1:
         raise ValueError("reserve at least one value")
+    parameters = {"tenant": tenant_id, "counter": counter.value, "count": count}
+    result = await session.execute(_RESERVE.of(session), parameters)
+    return int(result.scalar_one()) - count + 1
+
+
+def _reserve_statement(session: AsyncSession) -> Insert:
     table = cast(Table, TenantCounter.__table__)
-    statement = (
+    count = bindparam("count", type_=table.c.value.type)
+    return (
         insert_on_conflict(session, table)
-        .values(tenant_id=tenant_id, name=counter.value, value=count)
+        .values(tenant_id=bindparam("tenant"), name=bindparam("counter"), value=count)
         .on_conflict_do_update(
             index_elements=[table.c.tenant_id, table.c.name],
             set_={"value": table.c.value + count},
         )
         .returning(table.c.value)
     )
-    result = await session.execute(statement)
-    return int(result.scalar_one()) - count + 1
+
+
+_RESERVE = BuiltOnce(_reserve_statement)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assina.core.ids import new_id
@@ -39,17 +39,20 @@ async def enabled_endpoints(
 ) -> list[Listener]:
     """The tenant's enabled endpoints; or only `only_endpoint`, if enabled, taking every
     event whatever its filter (a ping)."""
-    statement = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
-        WebhookEndpoint.tenant_id == tenant_id,
-        WebhookEndpoint.enabled.is_(True),
-        WebhookEndpoint.deleted_at.is_(None),
-    )
-    if only_endpoint is not None:
-        statement = statement.where(WebhookEndpoint.id == only_endpoint)
-    rows = (await session.execute(statement)).all()
-    if only_endpoint is not None:
-        return [Listener(row.id, [ALL_EVENTS]) for row in rows]
-    return [Listener(row.id, row.event_types) for row in rows]
+    if only_endpoint is None:
+        rows = await session.execute(_ENABLED, {"tenant": tenant_id})
+        return [Listener(row.id, row.event_types) for row in rows]
+    rows = await session.execute(_ONE_ENABLED, {"tenant": tenant_id, "endpoint": only_endpoint})
+    return [Listener(row.id, [ALL_EVENTS]) for row in rows]
+
+
+# Built once: every API write that emits an event reads them (their values are parameters).
+_ENABLED = select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
+    WebhookEndpoint.tenant_id == bindparam("tenant"),
+    WebhookEndpoint.enabled.is_(True),
+    WebhookEndpoint.deleted_at.is_(None),
+)
+_ONE_ENABLED = _ENABLED.where(WebhookEndpoint.id == bindparam("endpoint"))
 
 
 def message_rows(
