@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from assina.db.base import EnumText, JSONType, UTCDateTime
 from assina.db.database import Database
 from assina.db.dialect import insert_on_conflict
-from assina.db.shapes import PAGE, insert_object, insert_rows, one_of, pages
+from assina.db.shapes import PAGE, insert_rows, one_of, pages
 
 SCRATCH = Table(
     "shape_scratch",
@@ -153,37 +153,6 @@ async def test_insert_rows_with_columns_alike_in_every_row(database: Database) -
                     assert typed.mood == (None if row["mood"] is None else Mood(row["mood"]))
                     assert typed.at == row["at"]
                     assert typed.metadata_ == row["metadata_"]
-                await session.rollback()
-        finally:
-            await connection.run_sync(_Scratch.metadata.drop_all)
-            await connection.commit()
-
-
-async def test_insert_object_writes_every_column_and_keeps_the_object_persistent(
-    database: Database,
-) -> None:
-    at = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
-    async with database.engine.connect() as connection:
-        await connection.run_sync(_Scratch.metadata.create_all)
-        try:
-            async with AsyncSession(bind=connection) as session:
-                new = Typed(id="t1", mood=Mood.LOUD, at=at, metadata_={"plano": "ouro"})
-                await insert_object(session, new)
-                # Written at once, with the column's own name for `metadata_`, and not again
-                # by the next flush.
-                assert not session.new
-                stored = (await session.execute(select(Typed.__table__))).mappings().one()
-                assert dict(stored) == {
-                    "id": "t1",
-                    "mood": "loud",
-                    "at": at,
-                    "metadata": {"plano": "ouro"},
-                }
-                # Held as if loaded: a later change is an UPDATE of the same row.
-                new.mood = Mood.CALM
-                await session.flush()
-                assert (await session.scalar(select(Typed.__table__.c.mood))) == "calm"
-                assert await session.get(Typed, "t1") is new
                 await session.rollback()
         finally:
             await connection.run_sync(_Scratch.metadata.drop_all)

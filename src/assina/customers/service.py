@@ -18,7 +18,6 @@ from assina.core.patching import METADATA_COLUMN, apply_patch
 from assina.customers.models import Customer, CustomerStatus
 from assina.customers.schemas import CustomerCreate, CustomerOut, CustomerUpdate, stored_email
 from assina.db.functions import unicode_lower
-from assina.db.shapes import insert_object
 from assina.events.catalog import EventType
 from assina.events.service import changed_fields, emit_event, snapshot
 from assina.tenants.counters import Counter, next_value
@@ -43,7 +42,7 @@ async def create_customer(
         created_at=now,
         updated_at=now,
     )
-    await insert_object(session, customer)  # API's hot path: no unit-of-work flush
+    session.add(customer)
     await emit_event(
         session,
         clock,

@@ -14,16 +14,13 @@ its memory grew with them (docs/performance.md, "Where the workers' memory went"
 - `insert_rows`: many rows in one INSERT whose text names each column once. On PostgreSQL
   every column's values go as one array parameter, `INSERT … SELECT * FROM unnest($1, $2,
   …)`: one text per table whatever the number of rows, of as many parameters as columns.
-  On SQLite, multi-row VALUES in `pages` of 128 rows and then of powers of two;
-- `insert_object`: one new mapped object written by an INSERT built once per class, for the
-  hot write paths (an API create), instead of the unit of work's flush.
+  On SQLite, multi-row VALUES in `pages` of 128 rows and then of powers of two.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -31,18 +28,16 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Select,
-    Table,
     any_,
     bindparam,
     func,
-    insert,
     inspect,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, make_transient_to_detached
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -125,25 +120,6 @@ async def insert_rows(
         result = await session.execute(statement, page)
         returned += result.scalars() if returns else []
     return returned
-
-
-async def insert_object(session: AsyncSession, new: DeclarativeBase) -> None:
-    """Write `new`, a mapped object with every column set, with its class's INSERT built once,
-    then hold it in the session as if it had been loaded: later changes to it are flushed as
-    usual. The unit of work's flush of one new object costs about twice the CPU of this
-    (docs/performance.md, issue 18: the API's hot writes)."""
-    statement, attributes = _object_insert(type(new))
-    await session.execute(statement, {column: getattr(new, key) for key, column in attributes})
-    make_transient_to_detached(new)
-    session.add(new)
-
-
-@functools.cache
-def _object_insert(mapped: type[DeclarativeBase]) -> tuple[Insert, tuple[tuple[str, str], ...]]:
-    """The class's table's INSERT and its (attribute, column) names."""
-    mapper = inspect(mapped)
-    attributes = tuple((attr.key, attr.columns[0].key) for attr in mapper.column_attrs)
-    return insert(cast(Table, mapper.local_table)), attributes
 
 
 def _from_arrays(statement: Insert, rows: Sequence[Mapping[str, Any]]) -> Insert:
