@@ -87,9 +87,9 @@ def insert_on_conflict(session: AsyncSession, target: Any) -> postgresql.Insert 
 class BuiltOnce(Generic[Statement]):
     """A statement of a hot path built the first time each database asks for it, then reused.
     Its values are parameters: executing the same statement object costs no building and no
-    cache-key computing, which for a one-row INSERT was half its CPU (docs/performance.md,
-    issue 18). `build` takes the session, for the spellings that differ by database
-    (`insert_on_conflict`, `next_sequence_value`)."""
+    cache-key computing, which for a one-row INSERT were two thirds of its CPU
+    (docs/performance.md, issue 18). `build` takes the session, for the spellings that differ
+    by database (`insert_on_conflict`, `next_sequence_value`)."""
 
     def __init__(self, build: Callable[[AsyncSession], Statement]) -> None:
         self._build = build
