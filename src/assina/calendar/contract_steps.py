@@ -190,15 +190,12 @@ def _charges_due(
 # --- when the next step comes ---------------------------------------------------------------
 
 
-def next_step_day(contract: ContractTerms, rules: BillingRules, day: date) -> date | None:
-    """The first day after `day` with something to do for the contract."""
-    return _next_step_day(contract, ScheduleState.of(contract), rules, day)
-
-
 def _next_step_day(
     contract: ContractTerms, state: ScheduleState, rules: BillingRules, day: date
 ) -> date | None:
-    """`next_step_day`, with the contract's `state` at hand."""
+    """The first day after `day` with something to do for the contract, at `state` in its
+    schedule."""
+    lead = _lead(rules)
     candidates: list[date] = []
     if contract.status == ContractStatus.TRIALING and contract.trial_end is not None:
         candidates.append(contract.trial_end)
@@ -206,9 +203,9 @@ def _next_step_day(
     if cancellation is not None:
         candidates.append(cancellation)
     elif contract.status in CHARGED_STATUSES:
-        candidates.append(next_due_date(state) - _lead(rules))
+        candidates.append(next_due_date(state) - lead)
     if contract.readjustment_index is not None:
-        candidates.append(_next_readjustment_day(contract, day, _lead(rules)))
+        candidates.append(_next_readjustment_day(contract, day, lead))
     later = [candidate for candidate in candidates if candidate > day]
     if any(candidate <= day for candidate in candidates):
         # Something still waits (an index without its months): look again tomorrow.
