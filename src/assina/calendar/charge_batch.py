@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, fields
-from datetime import date, datetime
-from typing import Any
+from dataclasses import fields
+from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +36,8 @@ from assina.calendar.contract_steps import (
     take_due_charges,
 )
 from assina.charges.service import ChargeDraft, issue_charges
-from assina.contracts.models import Contract, ContractStatus, PaymentMethod, ScheduleRow
+from assina.contracts.models import Contract, ScheduleRow
+from assina.contracts.schedule import DueContract
 from assina.core.clock import Clock
 from assina.db.shapes import one_of
 
@@ -80,37 +80,6 @@ async def advance_batch(
         steps.append(await advance_contract(session, clock, contract.id, day, rules))
     await writer.write()
     return steps
-
-
-@dataclass(slots=True)
-class DueContract:
-    """The columns of a due contract that its step reads and moves (`ContractTerms`), as a
-    plain object: no ORM identity, no attribute instrumentation. The bulk path changes them
-    in memory and writes them itself (`_save_schedules`); a contract that needs more than its
-    charges goes through `advance_contract`, which loads its own ORM object."""
-
-    id: str
-    customer_id: str
-    items: list[dict[str, Any]]
-    amount: int
-    currency: str
-    status: ContractStatus
-    interval: str
-    interval_count: int
-    billing_day: int
-    start_date: date
-    trial_end: date | None
-    anchor_date: date
-    next_period: int
-    stub_amount: int
-    payment_method: PaymentMethod
-    pending_adjustment: int
-    readjustment_index: str | None
-    last_readjusted_on: date | None
-    next_step_on: date | None
-    cancel_at_period_end: bool
-    deleted_at: datetime | None
-    dunning_exempt: bool
 
 
 _DUE_COLUMNS = [getattr(Contract, field.name) for field in fields(DueContract)]

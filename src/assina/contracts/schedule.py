@@ -40,9 +40,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from assina.contracts.models import ContractStatus, PaymentMethod
+from assina.contracts.models import Contract, ContractStatus, PaymentMethod
 from assina.rules.periods import (
     Interval,
     Period,
@@ -54,11 +54,13 @@ from assina.rules.periods import (
 from assina.rules.proration import prorate, proration_adjustment
 
 
-class ContractTerms(Protocol):
+@dataclass(slots=True)
+class DueContract:
     """The columns of a contract that its schedule and the calendar's step read, and the four
-    the step moves (`next_period`, `stub_amount`, `pending_adjustment`, `next_step_on`): the
-    ORM's `Contract`, or the plain rows the calendar's batches read (calendar/charge_batch.py:
-    an ORM object per contract cost a third of the batch's computing)."""
+    the step moves (`next_period`, `stub_amount`, `pending_adjustment`, `next_step_on`), as a
+    plain object: no ORM identity, no attribute instrumentation. The calendar's batches read
+    due contracts so (calendar/charge_batch.py: an ORM object per contract cost a third of
+    the batch's computing) and write what moved themselves."""
 
     id: str
     customer_id: str
@@ -82,6 +84,10 @@ class ContractTerms(Protocol):
     cancel_at_period_end: bool
     deleted_at: datetime | None
     dunning_exempt: bool
+
+
+# What the schedule and the calendar's step take: the ORM's contract or its plain columns.
+ContractTerms = Contract | DueContract
 
 
 @dataclass(frozen=True)
