@@ -14,7 +14,8 @@ its memory grew with them (docs/performance.md, "Where the workers' memory went"
 - `insert_rows`: many rows in one INSERT whose text names each column once. On PostgreSQL
   every column's values go as one array parameter, `INSERT … SELECT * FROM unnest($1, $2,
   …)`: one text per table whatever the number of rows, of as many parameters as columns.
-  On SQLite, multi-row VALUES in `pages` of 128 rows and then of powers of two.
+  On SQLite, multi-row VALUES in `pages` of 128 rows and then of powers of two;
+- `rows_by_id`: a tenant's rows of one mapped class by their ids, through `one_of`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -45,6 +46,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from assina.db.dialect import prepares_statements
 
 T = TypeVar("T")
+M = TypeVar("M", bound=DeclarativeBase)
 
 PAGE = 128
 
@@ -90,6 +92,21 @@ def _in(element: one_of, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(one_of, "postgresql")
 def _any(element: one_of, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.any_clause, **kw)
+
+
+async def rows_by_id(
+    session: AsyncSession, model: type[M], tenant_id: str, ids: Iterable[str | None]
+) -> dict[str, M]:
+    """The tenant's rows of `model` with these ids (None ignored), by id: one query, none
+    when there is no id."""
+    wanted = sorted({one for one in ids if one is not None})
+    if not wanted:
+        return {}
+    table = model.__table__
+    found = await session.execute(
+        select(table.c.id, model).where(table.c.tenant_id == tenant_id, one_of(table.c.id, wanted))
+    )
+    return {row_id: row for row_id, row in found}
 
 
 def pages(rows: Sequence[T]) -> Iterator[Sequence[T]]:

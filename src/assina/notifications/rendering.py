@@ -15,28 +15,24 @@ here, on the event loop, and the variables built from them before the hop.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm.attributes import set_committed_value
 
 from assina.charges.models import Charge
 from assina.contracts.models import Contract
 from assina.customers.models import Customer
-from assina.db.shapes import one_of
+from assina.db.shapes import rows_by_id
 from assina.fiscal.models import FiscalInvoice
 from assina.notifications.budget import render_off_loop
 from assina.notifications.models import Email, EmailKind
 from assina.notifications.outbox import EmailContext, email_context, render_for
 from assina.notifications.templates import Rendered, TemplateFailure
 from assina.notifications.variables import Variables, build_variables
-
-M = TypeVar("M", bound=DeclarativeBase)
 
 
 @dataclass(frozen=True)
@@ -111,10 +107,10 @@ async def _tenant_jobs(
     contexts: dict[EmailKind, EmailContext] = {}
     for kind in dict.fromkeys(email.kind for email in emails):
         contexts[kind] = await email_context(session, tenant_id, kind)
-    customers = await _by_id(session, Customer, tenant_id, {e.customer_id for e in emails})
-    charges = await _by_id(session, Charge, tenant_id, {e.charge_id for e in emails})
-    contracts = await _by_id(session, Contract, tenant_id, {e.contract_id for e in emails})
-    invoices = await _by_id(
+    customers = await rows_by_id(session, Customer, tenant_id, {e.customer_id for e in emails})
+    charges = await rows_by_id(session, Charge, tenant_id, {e.charge_id for e in emails})
+    contracts = await rows_by_id(session, Contract, tenant_id, {e.contract_id for e in emails})
+    invoices = await rows_by_id(
         session, FiscalInvoice, tenant_id, {e.fiscal_invoice_id for e in emails}
     )
     jobs: list[tuple[str, EmailContext, EmailKind, Variables]] = []
@@ -152,20 +148,6 @@ def _render_all(
         except TemplateFailure as failure:
             outcomes[email_id] = Unrenderable(f"the default template failed: {failure}")
     return outcomes
-
-
-async def _by_id(
-    session: AsyncSession, model: type[M], tenant_id: str, ids: Collection[str | None]
-) -> dict[str, M]:
-    """The tenant's rows of `model` with these ids (None ignored), by id."""
-    wanted = [one for one in ids if one is not None]
-    if not wanted:
-        return {}
-    table = model.__table__
-    found = await session.scalars(
-        select(model).where(table.c.tenant_id == tenant_id, one_of(table.c.id, wanted))
-    )
-    return {row.id: row for row in found}  # type: ignore[attr-defined]
 
 
 async def render_unrendered(session: AsyncSession, emails: Sequence[Email]) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from assina.charges.models import Charge
 from assina.charges.service import ZERO_SETTLEMENT_METHOD
 from assina.customers.models import Customer
-from assina.db.shapes import one_of
+from assina.db.shapes import one_of, rows_by_id
 from assina.events.reacting import Emitted
 from assina.fiscal.models import FiscalInvoice
 from assina.notifications.models import EmailKind
@@ -115,7 +115,7 @@ async def fiscal_invoice_email(emitted: Emitted) -> None:
         return
     invoices = [await session.get(FiscalInvoice, event["data"]["id"]) for event, _ in emitted]
     issued = [invoice for invoice in invoices if invoice is not None]
-    charges = await _charges(session, tenant_id, {invoice.charge_id for invoice in issued})
+    charges = await rows_by_id(session, Charge, tenant_id, {i.charge_id for i in issued})
     customers = await _customers(session, tenant_id, {invoice.customer_id for invoice in issued})
     notices = [
         Notice.of(
@@ -151,15 +151,6 @@ async def subject_charge(
     return charge
 
 
-async def _charges(
-    session: AsyncSession, tenant_id: str, charge_ids: Collection[str]
-) -> dict[str, Charge]:
-    found = await session.scalars(
-        select(Charge).where(Charge.tenant_id == tenant_id, one_of(Charge.id, charge_ids))
-    )
-    return {charge.id: charge for charge in found}
-
-
 async def _customers(
     session: AsyncSession, tenant_id: str, customer_ids: Collection[str]
 ) -> dict[str, Customer]:
@@ -167,10 +158,7 @@ async def _customers(
         (customer_id,) = customer_ids
         customer = await session.get(Customer, customer_id)
         return {customer_id: customer} if customer is not None else {}
-    found = await session.scalars(
-        select(Customer).where(Customer.tenant_id == tenant_id, one_of(Customer.id, customer_ids))
-    )
-    return {customer.id: customer for customer in found}
+    return await rows_by_id(session, Customer, tenant_id, customer_ids)
 
 
 async def _addresses(
