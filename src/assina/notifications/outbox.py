@@ -54,7 +54,7 @@ from assina.notifications.variables import (
     FISCAL_KINDS,
     Setting,
     Variables,
-    extra_names,
+    check_extra,
 )
 from assina.tenants.models import Tenant
 
@@ -191,9 +191,7 @@ def _check(kind: EmailKind, notice: Notice) -> None:
             raise ValueError(f"a {kind} e-mail needs a charge")
     elif notice.contract_id is None:
         raise ValueError(f"a {kind} e-mail needs a contract")
-    unknown = set(notice.extra or {}) - extra_names(kind)
-    if unknown:
-        raise ValueError(f"unknown extra variables for {kind}: {sorted(unknown)}")
+    check_extra(kind, notice.extra)
 
 
 def email_rows(

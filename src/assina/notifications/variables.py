@@ -178,6 +178,13 @@ def extra_names(kind: EmailKind) -> frozenset[str]:
     return frozenset(names)
 
 
+def check_extra(kind: EmailKind, extra: Mapping[str, Any] | None) -> None:
+    """ValueError when `extra` names a variable the kind does not have."""
+    unknown = set(extra or {}) - extra_names(kind)
+    if unknown:
+        raise ValueError(f"unknown extra variables for {kind}: {sorted(unknown)}")
+
+
 # --- building the variables ---------------------------------------------------------------------
 
 
@@ -327,9 +334,7 @@ def build_variables(
     if kind in EXTRA_OBJECTS:
         name, empty = EXTRA_OBJECTS[kind]
         variables[name] = dict(empty)
-    unknown = set(extra or {}) - extra_names(kind)
-    if unknown:
-        raise ValueError(f"unknown extra variables for {kind}: {sorted(unknown)}")
+    check_extra(kind, extra)
     variables |= dict(extra or {})
     allowed = allowed_names(kind)
     return {name: value for name, value in variables.items() if name in allowed}
