@@ -166,25 +166,25 @@ async def _keep_rendered(session: AsyncSession, now: datetime, made: Mapping[str
         }
         for email_id, one in made.items()
     ]
-    await session.execute(
-        update(EMAILS)
-        .where(EMAILS.c.id == bindparam("email"))
-        .values(
-            subject=bindparam("subject"),
-            text_body=bindparam("text_body"),
-            html_body=bindparam("html_body"),
-            rendered_at=bindparam("rendered_at"),
-        ),
-        rows,
-    )
+    await session.execute(_KEEP_RENDERED, rows)
     notes = [{"email": email_id, "note": one.note} for email_id, one in made.items() if one.note]
     if notes:
-        await session.execute(
-            update(EMAILS)
-            .where(EMAILS.c.id == bindparam("email"))
-            .values(last_error=bindparam("note")),
-            notes,
-        )
+        await session.execute(_KEEP_NOTE, notes)
+
+
+# Built once: every batch of first attempts runs them.
+_ONE_EMAIL = EMAILS.c.id == bindparam("email")
+_KEEP_RENDERED = (
+    update(EMAILS)
+    .where(_ONE_EMAIL)
+    .values(
+        subject=bindparam("subject"),
+        text_body=bindparam("text_body"),
+        html_body=bindparam("html_body"),
+        rendered_at=bindparam("rendered_at"),
+    )
+)
+_KEEP_NOTE = update(EMAILS).where(_ONE_EMAIL).values(last_error=bindparam("note"))
 
 
 class EmailSender:
